@@ -1,0 +1,173 @@
+"""Discovering national submissions in the inbox (data/raw).
+
+Layout: ``data/raw/<ISO3>/<YYYY-MM-DD>[_label]/<files>``. Each dated folder is
+one delivery; the files in it are sorted into deliverables by their kind. Files
+left loose in a country folder form a delivery dated by their newest file.
+A deliverable's version is its rank among the deliveries that carry it.
+The inbox is only ever read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from checks.finding import Finding, Location, Severity
+
+RASTER_SUFFIXES = {".tif", ".tiff"}
+VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".fgb", ".zip", ".shp"}
+DOCUMENT_SUFFIXES = {".docx", ".doc", ".pdf", ".odt"}
+SHAPEFILE_SIDECARS = {".shx", ".dbf", ".prj", ".cpg", ".sbn", ".sbx", ".qix", ".xml", ".aux"}
+IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+DATE_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T_ ].*)?$")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One version of one deliverable from one country."""
+
+    country: str
+    deliverable: str
+    delivery: str  # the delivery folder's name, e.g. 2026-03-02
+    version: int
+    folder: Path
+    files: tuple[Path, ...]
+    received: dt.date
+    checksum: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.country}/{self.deliverable}/v{self.version}"
+
+
+def classify(path: Path) -> str | None:
+    """Which deliverable a file belongs to, or None for sidecars and unknown files."""
+    suffix = path.suffix.lower()
+    name = path.name.lower()
+    if suffix in RASTER_SUFFIXES:
+        return "salinity_map"
+    if suffix in VECTOR_SUFFIXES:
+        return "soil_map"
+    if suffix in DOCUMENT_SUFFIXES:
+        return "country_profile" if "profile" in name else "book_chapter"
+    return None
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checksum_files(files: list[Path], base: Path) -> str:
+    """One digest for a set of files: names relative to ``base`` and contents."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(str(path.relative_to(base)).encode())
+        digest.update(sha256_file(path).encode())
+    return digest.hexdigest()
+
+
+def _delivery_date(name: str, files: list[Path]) -> dt.date:
+    match = DATE_FOLDER.match(name)
+    if match:
+        try:
+            return dt.date.fromisoformat(match.group(1))
+        except ValueError:
+            pass
+    newest = max((f.stat().st_mtime for f in files), default=0.0)
+    return dt.datetime.fromtimestamp(newest, tz=dt.timezone.utc).date()
+
+
+def _visible_files(folder: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not p.is_symlink() and p.name not in IGNORED_NAMES and not p.name.startswith("._")
+    )
+
+
+def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], list[Finding]]:
+    """Every submission in the inbox, plus findings about what could not be placed."""
+    submissions: list[Submission] = []
+    findings: list[Finding] = []
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        findings.append(
+            Finding("inbox.missing", Severity.ERROR, f"inbox folder {raw_dir} does not exist",
+                    hint="create it or point paths.raw in programme.toml at the inbox")
+        )
+        return submissions, findings
+    for country_dir in sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        iso3 = country_dir.name.upper()
+        if iso3 not in members:
+            findings.append(
+                Finding(
+                    "inbox.unknown_country", Severity.WARNING,
+                    f"folder {country_dir.name!r} is not the ISO3 code of a member country; its files were skipped",
+                    Location(file=country_dir.name), observed=country_dir.name, expected=sorted(members),
+                    hint="rename the folder to the member's ISO 3166-1 alpha-3 code (e.g. KHM)",
+                )
+            )
+            continue
+        deliveries: dict[str, list[Path]] = {}
+        loose = [p for p in country_dir.iterdir() if p.is_file() and p.name not in IGNORED_NAMES]
+        for sub in sorted(p for p in country_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            deliveries[sub.name] = _visible_files(sub)
+        if loose:
+            deliveries[""] = sorted(loose)
+        versions: dict[str, int] = {}
+        ordered = sorted(deliveries.items(), key=lambda kv: (_delivery_date(kv[0], kv[1]), kv[0]))
+        for name, files in ordered:
+            folder = country_dir / name if name else country_dir
+            received = _delivery_date(name, files)
+            by_deliverable: dict[str, list[Path]] = {}
+            for path in files:
+                deliverable = classify(path)
+                if deliverable is None:
+                    if path.suffix.lower() not in SHAPEFILE_SIDECARS and not path.name.endswith(".aux.xml"):
+                        findings.append(
+                            Finding(
+                                "inbox.unknown_file", Severity.INFO,
+                                f"{path.name}: not a file type of any deliverable; ignored",
+                                Location(file=str(path.relative_to(raw_dir))),
+                                hint="salinity maps are GeoTIFF, soil maps GeoPackage/GeoJSON/FlatGeobuf/zipped "
+                                     "shapefile, chapters and profiles .docx or .pdf",
+                            )
+                        )
+                    continue
+                by_deliverable.setdefault(deliverable, []).append(path)
+            for deliverable, dfiles in sorted(by_deliverable.items()):
+                if deliverable == "soil_map":
+                    # shapefile sidecars travel with their .shp
+                    stems = {p.with_suffix("") for p in dfiles if p.suffix.lower() == ".shp"}
+                    dfiles = dfiles + [p for p in files if p.with_suffix("") in stems and p not in dfiles]
+                versions[deliverable] = versions.get(deliverable, 0) + 1
+                submissions.append(
+                    Submission(
+                        country=iso3,
+                        deliverable=deliverable,
+                        delivery=name or received.isoformat(),
+                        version=versions[deliverable],
+                        folder=folder,
+                        files=tuple(sorted(dfiles)),
+                        received=received,
+                        checksum=checksum_files(dfiles, country_dir),
+                    )
+                )
+    return submissions, findings
+
+
+def latest(submissions: list[Submission]) -> dict[tuple[str, str], Submission]:
+    """The newest version of every (country, deliverable)."""
+    out: dict[tuple[str, str], Submission] = {}
+    for sub in submissions:
+        key = (sub.country, sub.deliverable)
+        if key not in out or sub.version > out[key].version:
+            out[key] = sub
+    return out
