@@ -79,9 +79,8 @@ class Grid:
 
     def same_resolution(self, other: Grid, tolerance_px: float = 1e-3) -> bool:
         return all(
-            abs(a - b) <= tolerance_px * abs(b) / max(self.width, other.width, 1)
-            or abs(a - b) <= 1e-12
-            for a, b in zip(self.res, other.res)
+            abs(a - b) <= tolerance_px * abs(b) / max(self.width, other.width, 1) or abs(a - b) <= 1e-12
+            for a, b in zip(self.res, other.res, strict=True)
         )
 
     def offset_from_lattice(self, res: float = ARC_SECONDS_30) -> tuple[float, float]:

@@ -81,7 +81,7 @@ def _delivery_date(name: str, files: list[Path]) -> dt.date:
         except ValueError:
             pass
     newest = max((f.stat().st_mtime for f in files), default=0.0)
-    return dt.datetime.fromtimestamp(newest, tz=dt.timezone.utc).date()
+    return dt.datetime.fromtimestamp(newest, tz=dt.UTC).date()
 
 
 def _visible_files(folder: Path) -> list[Path]:
@@ -99,8 +99,12 @@ def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], 
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
         findings.append(
-            Finding("inbox.missing", Severity.ERROR, f"inbox folder {raw_dir} does not exist",
-                    hint="create it or point paths.raw in programme.toml at the inbox")
+            Finding(
+                "inbox.missing",
+                Severity.ERROR,
+                f"inbox folder {raw_dir} does not exist",
+                hint="create it or point paths.raw in programme.toml at the inbox",
+            )
         )
         return submissions, findings
     for country_dir in sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
@@ -108,9 +112,12 @@ def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], 
         if iso3 not in members:
             findings.append(
                 Finding(
-                    "inbox.unknown_country", Severity.WARNING,
+                    "inbox.unknown_country",
+                    Severity.WARNING,
                     f"folder {country_dir.name!r} is not the ISO3 code of a member country; its files were skipped",
-                    Location(file=country_dir.name), observed=country_dir.name, expected=sorted(members),
+                    Location(file=country_dir.name),
+                    observed=country_dir.name,
+                    expected=sorted(members),
                     hint="rename the folder to the member's ISO 3166-1 alpha-3 code (e.g. KHM)",
                 )
             )
@@ -133,11 +140,12 @@ def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], 
                     if path.suffix.lower() not in SHAPEFILE_SIDECARS and not path.name.endswith(".aux.xml"):
                         findings.append(
                             Finding(
-                                "inbox.unknown_file", Severity.INFO,
+                                "inbox.unknown_file",
+                                Severity.INFO,
                                 f"{path.name}: not a file type of any deliverable; ignored",
                                 Location(file=str(path.relative_to(raw_dir))),
                                 hint="salinity maps are GeoTIFF, soil maps GeoPackage/GeoJSON/FlatGeobuf/zipped "
-                                     "shapefile, chapters and profiles .docx or .pdf",
+                                "shapefile, chapters and profiles .docx or .pdf",
                             )
                         )
                     continue

@@ -7,11 +7,11 @@ finding means for the run (after rio-cogeo's ``cog_validate``).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"  # blocks the submission
     WARNING = "warning"  # accepted, but the country should look at it
     INFO = "info"  # for the record

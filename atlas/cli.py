@@ -1,0 +1,178 @@
+"""The ``atlas`` command: what GIS staff type."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from atlas.config import DEFAULT_CONFIG, Programme, load_programme
+from atlas.errors import AtlasError
+
+app = typer.Typer(
+    help="Soil Atlas pipeline of the Asian Soil Partnership: ingest national soil and salinity "
+    "submissions, validate them, harmonize borders, mosaic regional products and track who sent what.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="programme configuration (TOML)", envvar="ATLAS_CONFIG")
+]
+
+
+def _programme(config: Path) -> Programme:
+    try:
+        return load_programme(config)
+    except AtlasError as exc:
+        typer.secho(f"configuration error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _quiet_prefect_home(programme: Programme) -> None:
+    """Keep Prefect's local database beside the project unless the user points elsewhere."""
+    if "PREFECT_API_URL" not in os.environ and "PREFECT_HOME" not in os.environ:
+        os.environ["PREFECT_HOME"] = str(programme.root / ".prefect")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+
+
+@app.command()
+def demo(
+    config: ConfigOption = DEFAULT_CONFIG,
+    seed: Annotated[int, typer.Option(help="seed of the generator; the same seed gives the same files")] = 20261126,
+    resubmission: Annotated[
+        bool, typer.Option("--resubmission", help="add a later resubmission (a new version)")
+    ] = False,
+) -> None:
+    """Write the embedded demo programme (national submissions and reference boundaries) into data/raw."""
+    from atlas.demo import generate_demo
+
+    programme = _programme(config)
+    started = time.perf_counter()
+    typer.echo(f"writing demo submissions into {programme.raw_dir} ...")
+    manifest = generate_demo(programme, seed=seed, resubmission=resubmission)
+    typer.echo(
+        f"demo programme written in {time.perf_counter() - started:.1f} s: "
+        f"{len(manifest.files)} files for {len(manifest.countries)} countries; "
+        f"reference boundaries at {programme.reference_boundaries}"
+    )
+    typer.echo("next: `atlas run` processes the inbox")
+
+
+@app.command()
+def run(
+    config: ConfigOption = DEFAULT_CONFIG,
+    country: Annotated[str | None, typer.Option(help="only this country (ISO3)")] = None,
+    deliverable: Annotated[str | None, typer.Option(help="only this deliverable, e.g. salinity_map")] = None,
+    force: Annotated[bool, typer.Option(help="reprocess submissions already processed")] = False,
+) -> None:
+    """Process what is in data/raw: validate, harmonize, mosaic, and print the status table."""
+    programme = _programme(config)
+    _quiet_prefect_home(programme)
+    from atlas.ledger import Ledger
+    from atlas.status_table import render_status_table
+    from flows.pipeline import run_pipeline
+
+    started = time.perf_counter()
+    summary = run_pipeline(config_path=str(config), country=country, deliverable=deliverable, force=force)
+    typer.echo("")
+    typer.echo(render_status_table(Ledger(programme.ledger_path, programme).status_rows()))
+    typer.echo("")
+    for product, files in summary["products"].items():
+        typer.echo(f"{product}: {len(files)} file(s)")
+    if summary["failed_countries"]:
+        typer.secho(f"pipeline failures for: {', '.join(summary['failed_countries'])}", fg="red")
+    typer.echo(f"products in {programme.processed_dir} (run took {time.perf_counter() - started:.1f} s)")
+
+
+@app.command()
+def status(
+    target: Annotated[
+        str | None, typer.Argument(help="an ISO3 code to show that country's history, or `export` to write the exports")
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    fmt: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format", "-f", help="with `export`: csv, xlsx, md, html, png or svg (repeatable); all by default"
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="with `export`: output folder (default data/processed/status)")
+    ] = None,
+) -> None:
+    """Print the status table; `atlas status KHM`: a country's history; `atlas status export`: the exports."""
+    from atlas.ledger import Ledger
+    from atlas.status_table import render_country_history, render_status_table
+
+    programme = _programme(config)
+    ledger = Ledger(programme.ledger_path, programme)
+    if target is None:
+        typer.echo(render_status_table(ledger.status_rows()))
+    elif target.lower() == "export":
+        _export(programme, ledger, fmt, out)
+    elif target.upper() in programme.members:
+        typer.echo(render_country_history(ledger, target.upper()))
+    else:
+        typer.secho(f"{target} is neither `export` nor a member country ({', '.join(programme.members)})", fg="red")
+        raise typer.Exit(2)
+
+
+def _export(programme: Programme, ledger, fmt: list[str] | None, out: Path | None) -> None:
+    from atlas import layout
+    from atlas.exports import export_status
+
+    boundaries = None
+    if programme.reference_boundaries.is_file():
+        from atlas.boundaries import load_boundaries
+
+        boundaries, _ = load_boundaries(programme)
+    formats = tuple(fmt) if fmt else ("csv", "xlsx", "md", "html", "png", "svg")
+    target = out or layout.status_dir(programme.processed_dir)
+    written = export_status(ledger, programme, target, formats, boundaries=boundaries)
+    for kind, paths in written.items():
+        for path in paths:
+            typer.echo(f"{kind}: {path}")
+
+
+@app.command()
+def validate(
+    path: Annotated[Path, typer.Argument(help="a submitted file or a folder of them")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    country: Annotated[
+        str | None, typer.Option(help="ISO3 of the submitting country, if not in the file names")
+    ] = None,
+) -> None:
+    """Validate any file or folder and print its report (nothing is written or changed)."""
+    from checks.finding import Severity
+    from checks.report import render_text
+    from checks.run import validate_path
+
+    programme = _programme(config)
+    if not path.exists():
+        typer.secho(f"{path} does not exist", fg="red", err=True)
+        raise typer.Exit(2)
+    boundaries = None
+    if programme.reference_boundaries.is_file():
+        from atlas.boundaries import load_boundaries
+
+        boundaries, _ = load_boundaries(programme)
+    results = validate_path(path, programme, boundaries, country=country)
+    errors = 0
+    for name, findings in results.items():
+        typer.echo(render_text(findings, name))
+        errors += sum(f.severity == Severity.ERROR for f in findings)
+    raise typer.Exit(1 if errors else 0)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,174 @@
+"""The pipeline's stages as plain functions; the Prefect flow only calls these.
+
+Each stage takes the programme and returns values plus findings. A stage
+never lets one country's bad file stop another country: unexpected errors are
+caught per submission and recorded as ``pipeline.internal_error`` findings.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import geopandas as gpd
+
+from atlas import layout
+from atlas.config import Programme
+from atlas.inbox import Submission, discover
+from checks.finding import Finding, Location, Severity, counts, verdict
+
+log = logging.getLogger(__name__)
+
+ACCEPTED = ("accepted", "accepted_with_warnings")
+SOIL_MAP_FILE = "soil_map.gpkg"
+
+
+@dataclass
+class SubmissionOutcome:
+    """What processing one submission version gave."""
+
+    submission: Submission
+    record_id: int
+    verdict: str
+    findings: list[Finding]
+    outputs: dict = field(default_factory=dict)
+    skipped: bool = False
+
+
+def internal_error(sub: Submission | None, stage: str, exc: BaseException) -> Finding:
+    """A bug or an unforeseen failure, turned into a finding so the run goes on."""
+    where = Location(file=sub.key if sub else None)
+    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    log.error("%s failed for %s: %s\n%s", stage, sub.key if sub else "region", detail, traceback.format_exc())
+    return Finding(
+        "pipeline.internal_error",
+        Severity.ERROR,
+        f"the {stage} stage failed unexpectedly: {detail}",
+        where,
+        hint="a pipeline defect, not necessarily a problem in the file: report it to the secretariat's GIS team",
+    )
+
+
+def discover_submissions(programme: Programme) -> tuple[list[Submission], list[Finding]]:
+    return discover(programme.raw_dir, programme.members)
+
+
+def register(ledger, submissions: list[Submission], run_id: str | None) -> list[tuple[Submission, object]]:
+    """Record every submission in the ledger; the ledger's version numbers win."""
+    registered = []
+    for sub in submissions:
+        record = ledger.record_submission(sub, run_id=run_id)
+        registered.append((replace(sub, version=record.version), record))
+    return registered
+
+
+def needs_processing(record, out_dir: Path, force: bool) -> bool:
+    """A version is processed once; a re-run with an unchanged inbox does nothing."""
+    if force or getattr(record, "is_new", True):
+        return True
+    return not (out_dir / "report.json").is_file()
+
+
+def process_submission(
+    sub: Submission, record_id: int, programme: Programme, boundaries: gpd.GeoDataFrame | None, ledger
+) -> SubmissionOutcome:
+    """Validate one submission version, write its reports and its harmonized national copy."""
+    from checks.report import write_reports
+    from checks.run import validate_submission
+
+    out_dir = layout.national_dir(programme.processed_dir, sub.country, sub.deliverable, sub.version)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        findings = list(validate_submission(sub, programme, boundaries))
+    except Exception as exc:  # noqa: BLE001 - a failed check must not stop the run
+        findings = [internal_error(sub, "validation", exc)]
+    outputs: dict = {}
+    result = verdict(findings)
+    if result in ACCEPTED:
+        try:
+            outputs, fixes = harmonize_national(sub, programme, out_dir)
+            findings += fixes
+        except Exception as exc:  # noqa: BLE001
+            findings.append(internal_error(sub, "harmonization", exc))
+        result = verdict(findings)
+    meta = {
+        "country": sub.country,
+        "country_name": programme.members.get(sub.country, sub.country),
+        "deliverable": sub.deliverable,
+        "version": sub.version,
+        "delivery": sub.delivery,
+        "received": sub.received.isoformat(),
+        "files": [str(p.relative_to(programme.raw_dir)) for p in sub.files],
+        "checksum": sub.checksum,
+        "verdict": result,
+        "counts": counts(findings),
+    }
+    reports = write_reports(findings, out_dir, meta)
+    ledger.record_validation(record_id, result, counts(findings), reports.get("json"), [f.to_dict() for f in findings])
+    if result in ACCEPTED and outputs:
+        ledger.mark(record_id, "harmonized", note=f"national copy in {out_dir.relative_to(programme.processed_dir)}")
+    log.info("%s: %s (%s)", sub.key, result, ", ".join(f"{k} {v}" for k, v in counts(findings).items() if v))
+    return SubmissionOutcome(sub, record_id, result, findings, outputs)
+
+
+def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> tuple[dict, list[Finding]]:
+    """The processed national copy: salinity layers on the common grid, a repaired soil map."""
+    if sub.deliverable == "salinity_map":
+        from atlas.harmonize_raster import harmonize_salinity
+
+        layers, findings = harmonize_salinity(sub, programme, out_dir)
+        return {"layers": layers}, findings
+    if sub.deliverable == "soil_map":
+        from atlas.readers import read_soil_map, repair_soil_map
+
+        soil_files = [
+            p for p in sub.files if p.suffix.lower() in {".gpkg", ".geojson", ".json", ".fgb", ".zip", ".shp"}
+        ]
+        gdf, findings = read_soil_map(soil_files[0])
+        if gdf is None:
+            return {}, findings
+        gdf, fixes = repair_soil_map(gdf)
+        target = out_dir / SOIL_MAP_FILE
+        write_atomically(gdf, target)
+        return {"soil_map": target}, findings + fixes
+    return {}, []  # documents have no processed copy
+
+
+def write_atomically(gdf: gpd.GeoDataFrame, target: Path) -> None:
+    """Write a GeoPackage beside its place, then move it in, so readers never see half a file."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    if tmp.exists():
+        tmp.unlink()
+    gdf.to_file(tmp, driver="GPKG", layer="map_units")
+    tmp.replace(target)
+
+
+def accepted_versions(ledger, deliverable: str) -> dict[str, int]:
+    """The newest accepted (or later) version of a deliverable for every country."""
+    return ledger.accepted_versions(deliverable)
+
+
+def salinity_inputs(programme: Programme, versions: dict[str, int]) -> dict[str, dict[tuple[str, str], Path]]:
+    """Harmonized national layers of the chosen versions, read back from data/processed."""
+    inputs: dict[str, dict[tuple[str, str], Path]] = {}
+    for iso3, version in versions.items():
+        folder = layout.national_dir(programme.processed_dir, iso3, "salinity_map", version)
+        found = {}
+        for layer, depth in programme.salinity.layer_keys():
+            path = folder / programme.salinity.file_name(iso3, layer, depth)
+            if path.is_file():
+                found[(layer, depth)] = path
+        if found:
+            inputs[iso3] = found
+    return inputs
+
+
+def soil_inputs(programme: Programme, versions: dict[str, int]) -> dict[str, gpd.GeoDataFrame]:
+    maps = {}
+    for iso3, version in versions.items():
+        path = layout.national_dir(programme.processed_dir, iso3, "soil_map", version) / SOIL_MAP_FILE
+        if path.is_file():
+            maps[iso3] = gpd.read_file(path, layer="map_units")
+    return maps

@@ -1,0 +1,136 @@
+"""The registry of named checks: one decorated function per check id.
+
+A check is a function from a context (one opened raster, one soil map, one
+document, or one whole submission) to ``Hit`` values; the registry turns hits
+into findings carrying the check's id, severity and fix hint, so adding a check
+is one function in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.finding import Finding, Location, Severity
+
+log = logging.getLogger(__name__)
+
+TARGETS = ("raster", "vector", "document", "submission")
+ALL_PRODUCTS = ("salinity_map", "soil_map", "book_chapter", "country_profile")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One occurrence a check found; the registry adds id, severity and hint."""
+
+    message: str
+    location: Location = field(default_factory=Location)
+    observed: Any = None
+    expected: Any = None
+    severity: Severity | None = None  # only to soften/harden one occurrence; default is the check's
+
+
+@dataclass(frozen=True)
+class Check:
+    check_id: str
+    severity: Severity
+    target: str
+    products: tuple[str, ...]
+    description: str
+    hint: str
+    func: Callable[[Any], Iterable[Hit]] | None = field(default=None, compare=False)
+    order: int = 0
+
+    @property
+    def family(self) -> str:
+        return self.check_id.split(".", 1)[0]
+
+    def finding(self, hit: Hit) -> Finding:
+        return Finding(self.check_id, hit.severity or self.severity, hit.message, hit.location,
+                       _plain(hit.observed), _plain(hit.expected), self.hint)
+
+
+REGISTRY: dict[str, Check] = {}
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly copy of observed/expected values (numpy scalars, tuples, sets)."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if value == value else "NaN"
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+        return [_plain(v) for v in items]
+    if hasattr(value, "item"):  # numpy scalar
+        return _plain(value.item())
+    return str(value)
+
+
+def register(check: Check) -> Check:
+    if check.target not in TARGETS:
+        raise ValueError(f"{check.check_id}: unknown target {check.target!r}")
+    if check.check_id in REGISTRY and REGISTRY[check.check_id].func is not check.func:
+        raise ValueError(f"check id {check.check_id!r} registered twice")
+    REGISTRY[check.check_id] = check
+    return check
+
+
+def check(check_id: str, severity: Severity | str, target: str, products: Iterable[str], description: str,
+          hint: str) -> Callable:
+    """Decorator registering ``func(ctx) -> Iterable[Hit]`` as the check ``check_id``."""
+
+    def wrap(func: Callable[[Any], Iterable[Hit]]) -> Callable[[Any], Iterable[Hit]]:
+        register(Check(check_id, Severity(severity), target, tuple(products), description, hint, func,
+                       order=len(REGISTRY)))
+        return func
+
+    return wrap
+
+
+def declare(check_id: str, severity: Severity | str, target: str, products: Iterable[str], description: str,
+            hint: str) -> Check:
+    """Register a check that is emitted by a reader or pass rather than a function of its own."""
+    return register(Check(check_id, Severity(severity), target, tuple(products), description, hint, None,
+                          order=len(REGISTRY)))
+
+
+def emit(check_id: str, message: str, location: Location | None = None, observed: Any = None,
+         expected: Any = None, severity: Severity | None = None) -> Finding:
+    """A finding for a registered (usually declared) check id."""
+    return REGISTRY[check_id].finding(Hit(message, location or Location(), observed, expected, severity))
+
+
+def checks_for(target: str, product: str | None) -> list[Check]:
+    """Registered checks with a function for ``target`` that apply to ``product``."""
+    return sorted((c for c in REGISTRY.values() if c.func is not None and c.target == target
+                   and (product is None or product in c.products)), key=lambda c: c.order)
+
+
+def run_checks(target: str, product: str | None, ctx: Any) -> list[Finding]:
+    """Run every applicable check on ``ctx``; a check that crashes becomes a finding, never a traceback."""
+    findings: list[Finding] = []
+    for chk in checks_for(target, product):
+        try:
+            findings.extend(chk.finding(hit) for hit in chk.func(ctx) or ())
+        except Exception as exc:  # a bug in one check must not stop the others
+            log.exception("check %s crashed", chk.check_id)
+            findings.append(emit("internal.check_crashed", f"check {chk.check_id} could not run: {exc}",
+                                 Location(file=getattr(ctx, "name", None)), observed=type(exc).__name__))
+    return findings
+
+
+def load_all() -> dict[str, Check]:
+    """Import every check family so the registry is complete."""
+    from checks import document, naming, raster, vector, wrb  # noqa: F401
+
+    return REGISTRY
+
+
+declare("internal.check_crashed", Severity.WARNING, "submission", ALL_PRODUCTS,
+        "A check failed on unexpected input; the other checks still ran.",
+        "report this file to the pipeline maintainers; the check needs fixing, not the submission")
