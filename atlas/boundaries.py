@@ -73,7 +73,7 @@ def _derived_codes(names: pd.Series, taken: set[str]) -> list[str]:
     return codes
 
 
-def _polygonal(geoms: np.ndarray) -> np.ndarray:
+def polygonal_part(geoms: np.ndarray) -> np.ndarray:
     """Keep only the polygonal part of repaired geometries (make_valid may add lines or points)."""
     parts, index = shapely.get_parts(geoms, return_index=True)
     is_poly = shapely.get_type_id(parts) == 3
@@ -92,6 +92,9 @@ def load_boundaries(
 ) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """Read the reference boundary layer as iso3, name, geometry (EPSG:4326), repaired, with findings."""
     path, iso_columns, name_columns = _source(programme_or_path, iso_columns, name_columns)
+    # The programme's own layer (data/reference/boundaries.gpkg) is already normalised to iso3/name.
+    iso_columns = ("iso3", *(c for c in iso_columns if c != "iso3"))
+    name_columns = ("name", *(c for c in name_columns if c != "name"))
     raw = _read(path)
     findings: list[Finding] = []
     if raw.crs is None:
@@ -130,7 +133,7 @@ def load_boundaries(
     invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
     if invalid.any():
         reasons = shapely.is_valid_reason(geoms[invalid])
-        repaired = _polygonal(shapely.make_valid(geoms[invalid]))
+        repaired = polygonal_part(shapely.make_valid(geoms[invalid]))
         area_before = gpd.GeoSeries(geoms[invalid], crs="EPSG:4326").to_crs("ESRI:54034").area.to_numpy()
         area_after = gpd.GeoSeries(repaired, crs="EPSG:4326").to_crs("ESRI:54034").area.to_numpy()
         for k, (idx, reason) in enumerate(zip(raw.index[invalid], reasons, strict=True)):

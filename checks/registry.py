@@ -126,7 +126,8 @@ def run_checks(target: str, product: str | None, ctx: Any) -> list[Finding]:
 
 def load_all() -> dict[str, Check]:
     """Import every check family so the registry is complete."""
-    from checks import document, naming, raster, vector, wrb  # noqa: F401
+    import atlas.readers  # noqa: F401  (declares reader findings)
+    from checks import document, naming, raster, run, vector, wrb  # noqa: F401
 
     return REGISTRY
 
@@ -134,3 +135,25 @@ def load_all() -> dict[str, Check]:
 declare("internal.check_crashed", Severity.WARNING, "submission", ALL_PRODUCTS,
         "A check failed on unexpected input; the other checks still ran.",
         "report this file to the pipeline maintainers; the check needs fixing, not the submission")
+
+
+def checks_markdown() -> str:
+    """docs/CHECKS.md: every registered check id, severity, products, description and fix hint."""
+    checks = load_all()
+    lines = ["# Validation checks", "",
+             "Generated from the registry (`python -m checks.registry > docs/CHECKS.md`); a test keeps it in sync.",
+             "Severity: error blocks the submission, warning does not, fixed records a repair, info is for the record.",
+             ""]
+    for family in sorted({c.family for c in checks.values()}):
+        lines += [f"## {family}", "", "| id | severity | products | description | fix hint |", "|---|---|---|---|---|"]
+        for c in sorted((c for c in checks.values() if c.family == family), key=lambda c: c.check_id):
+            products = ", ".join(c.products)
+            lines.append(f"| `{c.check_id}` | {c.severity.value} | {products} | {c.description} | {c.hint} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover - writes the documentation table
+    from checks.registry import checks_markdown as _render  # the package's registry, not __main__'s
+
+    print(_render())

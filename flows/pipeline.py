@@ -17,6 +17,7 @@ from atlas.boundaries import load_boundaries
 from atlas.config import Programme, load_programme
 from atlas.exports import export_status, status_markdown
 from atlas.ledger import Ledger
+from atlas.locking import run_lock
 from atlas.regional import build_regional_salinity, build_regional_soil
 
 
@@ -36,13 +37,13 @@ def process_submission(sub, record_id: int, programme: Programme, boundaries, le
 
 
 @task(cache_policy=NO_CACHE)
-def mosaic_salinity(programme: Programme, versions: dict, boundaries):
-    return build_regional_salinity(programme, versions, boundaries)
+def mosaic_salinity(programme: Programme, versions: dict, boundaries, run_id: str, force: bool):
+    return build_regional_salinity(programme, versions, boundaries, run_id, force)
 
 
 @task(cache_policy=NO_CACHE)
-def harmonize_soil_atlas(programme: Programme, versions: dict, boundaries):
-    return build_regional_soil(programme, versions, boundaries)
+def harmonize_soil_atlas(programme: Programme, versions: dict, boundaries, run_id: str, force: bool):
+    return build_regional_soil(programme, versions, boundaries, run_id, force)
 
 
 @task(cache_policy=NO_CACHE)
@@ -73,6 +74,11 @@ def run_pipeline(
     """Process the inbox: validate every new submission, rebuild the regional products, export the status."""
     logger = get_run_logger()
     programme = programme or load_programme(config_path)
+    with run_lock(programme.processed_dir):
+        return _run(programme, country, deliverable, force, logger)
+
+
+def _run(programme: Programme, country: str | None, deliverable: str | None, force: bool, logger) -> dict:
     run_id = str(flow_run.get_id() or "local")
     ledger = Ledger(programme.ledger_path, programme)
 
@@ -98,9 +104,9 @@ def run_pipeline(
         (harmonize_soil_atlas, "soil_map", "Soil Atlas WRB"),
     ):
         versions = ledger.accepted_versions(deliverable_key)
-        outcome = builder(programme, versions, boundaries)
+        outcome = builder(programme, versions, boundaries, run_id, force)
         regional.append(outcome)
-        if outcome.paths:
+        if outcome.paths and not outcome.up_to_date:
             for iso3, version in outcome.versions.items():
                 ledger.mark_version(iso3, deliverable_key, version, "published", run_id=run_id, product=product)
         for f in outcome.findings:

@@ -24,3 +24,13 @@ def real_data() -> Path:
 def programme(tmp_path):
     """The default programme with its data folders under tmp_path."""
     return load_programme().with_root(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory):
+    """A throwaway Prefect database and server for flow runs in tests."""
+    os.environ.setdefault("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect_home")))
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

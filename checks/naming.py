@@ -1,0 +1,106 @@
+"""File and layer naming of salinity submissions: {ISO3}_GSSmap_{layer}_{depth}.tif."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from atlas.config import Programme, SalinitySpec
+from checks.finding import Location, Severity
+from checks.registry import Hit, check
+
+PRODUCTS = ("salinity_map",)
+ISO3_PREFIX = re.compile(r"^([A-Za-z]{3})(?=[_\-. ])")
+
+
+@dataclass(frozen=True)
+class SalinityName:
+    iso3: str
+    layer: str
+    depth: str
+    exact: bool  # False when only a case-insensitive match
+
+
+def _pattern(spec: SalinitySpec, flags: int = 0) -> re.Pattern:
+    layers = "|".join(sorted(map(re.escape, spec.layers), key=len, reverse=True))
+    depths = "|".join(map(re.escape, spec.depths))
+    regex = re.escape(spec.file_pattern).replace(r"\{iso3\}", r"(?P<iso3>[A-Za-z]{3})")
+    regex = regex.replace(r"\{layer\}", f"(?P<layer>{layers})").replace(r"\{depth\}", f"(?P<depth>{depths})")
+    return re.compile(f"^{regex}$", flags)
+
+
+def parse_salinity_name(name: str, spec: SalinitySpec) -> SalinityName | None:
+    """(ISO3, layer, depth) from a file name; case variants are recognised but marked not exact."""
+    if m := _pattern(spec).match(name):
+        return SalinityName(m["iso3"], m["layer"], m["depth"], True)
+    if m := _pattern(spec, re.IGNORECASE).match(re.sub(r"\.tiff$", ".tif", name, flags=re.IGNORECASE)):
+        layer = next(x for x in spec.layers if x.lower() == m["layer"].lower())
+        return SalinityName(m["iso3"].upper(), layer, m["depth"], False)
+    return None
+
+
+def country_from_name(name: str, members: dict[str, str]) -> str | None:
+    """The member ISO3 code a file name starts with, if any."""
+    m = ISO3_PREFIX.match(name)
+    return m.group(1).upper() if m and m.group(1).upper() in members else None
+
+
+@check("naming.file_pattern", Severity.ERROR, "raster", PRODUCTS,
+       "The file name does not follow {ISO3}_GSSmap_{layer}_{depth}.tif, so its layer and depth are unknown.",
+       "rename the file, e.g. PAK_GSSmap_ECe_0-30.tif (layers ECe pH ESP SAS ECe_sd pH_sd ESP_sd, depths 0-30 30-100)")
+def check_file_pattern(ctx):
+    spec = ctx.programme.salinity
+    if ctx.parsed is None:
+        yield Hit(f"{ctx.name!r} does not name a GSSmap layer and depth", ctx.loc(), observed=ctx.name,
+                  expected=spec.file_pattern)
+    elif not ctx.parsed.exact:
+        p = ctx.parsed
+        yield Hit(f"{ctx.name!r} read as layer {p.layer}, depth {p.depth}; exact name expected",
+                  ctx.loc(), observed=ctx.name, expected=spec.file_name(p.iso3, p.layer, p.depth),
+                  severity=Severity.WARNING)
+
+
+@check("naming.country_mismatch", Severity.ERROR, "raster", PRODUCTS,
+       "The ISO3 code in the file name is not the submitting country.",
+       "use the submitting country's ISO3 code at the start of the file name")
+def check_country(ctx):
+    if ctx.parsed is not None and ctx.country and ctx.parsed.iso3.upper() != ctx.country:
+        yield Hit(f"file name says {ctx.parsed.iso3}, submission is from {ctx.country}", ctx.loc(),
+                  observed=ctx.parsed.iso3, expected=ctx.country)
+
+
+@dataclass(frozen=True)
+class SubmissionContext:
+    """The files of one salinity submission together."""
+
+    files: tuple[Path, ...]
+    programme: Programme
+    country: str | None
+    name: str = "submission"
+
+
+@check("naming.layer_missing", Severity.ERROR, "submission", PRODUCTS,
+       "A required salinity layer (layer and depth) is not in the submission.",
+       "add the missing GeoTIFFs, one per layer and depth, named {ISO3}_GSSmap_{layer}_{depth}.tif")
+def check_layer_missing(ctx):
+    spec = ctx.programme.salinity
+    found = {(p.layer, p.depth) for f in ctx.files if f.suffix.lower() in (".tif", ".tiff")
+             if (p := parse_salinity_name(f.name, spec))}
+    missing = [f"{layer} {depth}" for layer, depth in spec.layer_keys() if (layer, depth) not in found]
+    if missing:
+        yield Hit(f"{len(missing)} of {len(spec.layer_keys())} required layers missing: {', '.join(missing)}",
+                  Location(file=ctx.country), observed=sorted(f"{a} {b}" for a, b in found), expected=missing)
+
+
+@check("naming.layer_duplicate", Severity.ERROR, "submission", PRODUCTS,
+       "Two files claim the same layer and depth.", "keep one file per layer and depth")
+def check_layer_duplicate(ctx):
+    seen: dict[tuple[str, str], list[str]] = {}
+    for f in ctx.files:
+        if p := parse_salinity_name(f.name, ctx.programme.salinity):
+            seen.setdefault((p.layer, p.depth), []).append(f.name)
+    for (layer, depth), names in seen.items():
+        if len(names) > 1:
+            yield Hit(f"layer {layer} {depth} delivered {len(names)} times: {', '.join(names)}",
+                      Location(file=names[0], layer=f"{layer} {depth}"), observed=names, expected=1)

@@ -1,0 +1,297 @@
+"""Checks on WRB soil maps: CRS, geometry, fields, and coverage of the national boundary."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+
+from atlas.config import Programme
+from checks.finding import Finding, Location, Severity
+from checks.registry import Hit, check
+from checks.wrb import classify_values, guess_soil_column, normalise_rsg
+
+PRODUCTS = ("soil_map",)
+EQUAL_AREA = "ESRI:54034"
+SHARE_WARN = 0.01  # gaps or spill above 1 % of the area are warnings, below it info
+MAX_LISTED = 20  # per-feature findings beyond this are summarised
+
+
+@dataclass
+class VectorContext:
+    """One soil map opened once, with what several checks share."""
+
+    path: Path
+    gdf: gpd.GeoDataFrame | None
+    programme: Programme
+    country: str | None = None
+    boundary: object | None = None  # shapely geometry in EPSG:4326
+    layer: str | None = None
+    soil_column: str | None = None
+    soil_classes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    soil_classes_per_feature: pd.Series = field(default_factory=pd.Series)
+    feature_ids: np.ndarray = field(default_factory=lambda: np.array([]))
+    valid_ea: np.ndarray | None = None  # valid geometries in the equal-area CRS
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def loc(self, **kw) -> Location:
+        return Location(file=self.name, layer=self.layer, **kw)
+
+
+def vector_context(path: Path, gdf: gpd.GeoDataFrame | None, programme: Programme, country: str | None,
+                   boundary) -> VectorContext:
+    """Prepare the shared values once: feature ids, the soil column and its classes, valid equal-area geometry."""
+    ctx = VectorContext(Path(path), gdf, programme, country, boundary)
+    if gdf is None:
+        return ctx
+    ctx.layer = gdf.attrs.get("layer")
+    ctx.feature_ids = (gdf["unit_id"].astype(str).to_numpy() if "unit_id" in gdf.columns
+                       else np.asarray(gdf.index).astype(str))
+    ctx.soil_column = "rsg1" if "rsg1" in gdf.columns else guess_soil_column(gdf)
+    if ctx.soil_column:
+        ctx.soil_classes = classify_values(gdf[ctx.soil_column])
+        kinds = {normalise_rsg(v).original: normalise_rsg(v).kind for v in gdf[ctx.soil_column].dropna().unique()}
+        ctx.soil_classes_per_feature = gdf[ctx.soil_column].map(lambda v: kinds.get(v, "missing") if v == v else
+                                                                "missing")
+    if gdf.crs is not None and len(gdf) and _plausible(gdf):
+        geoms = gdf.geometry.values
+        polys = shapely.get_type_id(geoms)
+        keep = np.isin(polys, [3, 6]) & ~shapely.is_empty(geoms)
+        valid = np.where(keep, shapely.make_valid(geoms), None)
+        ctx.valid_ea = gpd.GeoSeries(valid, crs=gdf.crs).to_crs(EQUAL_AREA).values
+    return ctx
+
+
+def _plausible(gdf: gpd.GeoDataFrame) -> bool:
+    if not gdf.crs.is_geographic:
+        return True
+    west, south, east, north = gdf.total_bounds
+    return -360 <= west and east <= 360 and -90.5 <= south and north <= 90.5
+
+
+def _lonlat(crs, x: float, y: float) -> tuple[float, float]:
+    if crs is None:
+        return x, y
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
+    return float(lon), float(lat)
+
+
+def _has_map(ctx: VectorContext) -> bool:
+    return ctx.gdf is not None and len(ctx.gdf) > 0
+
+
+@check("vector.empty", Severity.ERROR, "vector", PRODUCTS, "The soil map has no features.",
+       "export the map with its polygons")
+def check_empty(ctx):
+    if ctx.gdf is not None and len(ctx.gdf) == 0:
+        yield Hit("the map has no features", ctx.loc(), observed=0)
+
+
+@check("vector.crs_missing", Severity.ERROR, "vector", PRODUCTS, "No coordinate reference system is declared.",
+       "include the .prj with the shapefile or export with the CRS set (EPSG:4326 preferred)")
+def check_crs_missing(ctx):
+    if _has_map(ctx) and ctx.gdf.crs is None:
+        yield Hit("no CRS declared (shapefile without .prj?)", ctx.loc(), expected="a declared CRS")
+
+
+@check("vector.crs_identity", Severity.INFO, "vector", PRODUCTS, "The declared CRS and its datum, for the record.",
+       "nothing to do")
+def check_crs_identity(ctx):
+    if _has_map(ctx) and ctx.gdf.crs is not None:
+        crs = CRS.from_user_input(ctx.gdf.crs)
+        epsg = crs.to_epsg()
+        datum = crs.datum.name if crs.datum else "unknown"
+        ident = f"EPSG:{epsg}" if epsg else (crs.to_string() if crs.to_authority() else "custom WKT (no EPSG code)")
+        yield Hit(f"CRS {ident} ({crs.name}), datum {datum}", ctx.loc(), observed={"crs": ident, "datum": datum})
+
+
+@check("vector.crs_not_geographic", Severity.INFO, "vector", PRODUCTS,
+       "The map is in a projected CRS; the processed copy is reprojected to EPSG:4326.",
+       "nothing to do; check that the CRS is the one the map was drawn in")
+def check_crs_projected(ctx):
+    if _has_map(ctx) and ctx.gdf.crs is not None and not ctx.gdf.crs.is_geographic:
+        yield Hit(f"map is in projected CRS {ctx.gdf.crs.name}; reprojected to {ctx.programme.crs} when harmonized",
+                  ctx.loc(), observed=ctx.gdf.crs.to_string(), expected=ctx.programme.crs)
+
+
+@check("vector.crs_implausible", Severity.ERROR, "vector", PRODUCTS,
+       "Coordinates do not fit the declared geographic CRS (they look projected).",
+       "declare the CRS the coordinates are really in (e.g. the UTM zone) and resubmit")
+def check_crs_implausible(ctx):
+    if _has_map(ctx) and ctx.gdf.crs is not None and not _plausible(ctx.gdf):
+        yield Hit(f"bounds {np.round(ctx.gdf.total_bounds, 1).tolist()} are not degrees", ctx.loc(),
+                  observed=ctx.gdf.total_bounds.tolist(), expected="longitude -180..180, latitude -90..90")
+
+
+@check("vector.geometry_type", Severity.ERROR, "vector", PRODUCTS, "Features are not polygons or multipolygons.",
+       "a soil map is made of polygons; convert or remove the other features")
+def check_geometry_type(ctx):
+    if not _has_map(ctx):
+        return
+    types = ctx.gdf.geometry.geom_type
+    bad = ~types.isin(["Polygon", "MultiPolygon"]) & types.notna()
+    if bad.any():
+        yield Hit(f"{int(bad.sum())} feature(s) are {sorted(set(types[bad]))}", ctx.loc(
+            feature=",".join(ctx.feature_ids[bad.to_numpy()][:5])), observed=sorted(set(types[bad])),
+            expected=["Polygon", "MultiPolygon"])
+
+
+@check("vector.geometry_empty", Severity.WARNING, "vector", PRODUCTS, "Features with empty or missing geometry.",
+       "remove the features without geometry or draw them")
+def check_geometry_empty(ctx):
+    if not _has_map(ctx):
+        return
+    geoms = ctx.gdf.geometry.values
+    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if bad.any():
+        yield Hit(f"{int(bad.sum())} feature(s) have no geometry", ctx.loc(
+            feature=",".join(ctx.feature_ids[bad][:10])), observed=int(bad.sum()))
+
+
+_POINT = re.compile(r"\[\s*(-?[\d.eE+-]+)\s+(-?[\d.eE+-]+)")
+
+
+@check("vector.geometry_invalid", Severity.WARNING, "vector", PRODUCTS,
+       "Invalid geometries (self-intersections, bad rings); repaired with make_valid in the processed copy.",
+       "fix the polygons at source (e.g. QGIS 'Fix geometries'); the reported point is where the ring crosses itself")
+def check_geometry_invalid(ctx):
+    if not _has_map(ctx):
+        return
+    geoms = ctx.gdf.geometry.values
+    bad = np.flatnonzero(~shapely.is_valid(geoms) & ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
+    for i in bad[:MAX_LISTED]:
+        reason = shapely.is_valid_reason(geoms[i])
+        lon = lat = None
+        if m := _POINT.search(reason):
+            lon, lat = _lonlat(ctx.gdf.crs, float(m.group(1)), float(m.group(2)))
+        yield Hit(f"feature {ctx.feature_ids[i]}: {reason}", ctx.loc(feature=str(ctx.feature_ids[i]), lon=lon,
+                                                                        lat=lat), observed=reason, expected="valid")
+    if len(bad) > MAX_LISTED:
+        yield Hit(f"... and {len(bad) - MAX_LISTED} more invalid geometries", ctx.loc(), observed=len(bad))
+
+
+@check("vector.geometry_duplicate", Severity.WARNING, "vector", PRODUCTS, "Identical geometries appear twice.",
+       "remove the duplicated polygons")
+def check_duplicates(ctx):
+    if not _has_map(ctx):
+        return
+    geoms = ctx.gdf.geometry.values
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    wkb = pd.Series(shapely.to_wkb(shapely.normalize(geoms[present])))
+    dup = wkb.duplicated(keep=False).to_numpy()
+    if dup.any():
+        ids = ctx.feature_ids[present][dup]
+        yield Hit(f"{int(dup.sum())} features share a geometry with another feature", ctx.loc(
+            feature=",".join(ids[:10])), observed=int(dup.sum()), expected=0)
+
+
+@check("vector.overlap", Severity.WARNING, "vector", PRODUCTS, "Map units overlap within the national map.",
+       "remove the overlaps so every place belongs to one map unit")
+def check_overlap(ctx):
+    if ctx.valid_ea is None:
+        return
+    geoms = ctx.valid_ea
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="overlaps")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if not len(left):
+        return
+    areas = shapely.area(shapely.intersection(geoms[left], geoms[right])) / 1e6
+    real = areas > 1e-4  # 100 m²: below this it is digitising noise
+    if real.any():
+        worst = int(np.argmax(np.where(real, areas, 0)))
+        pt = shapely.point_on_surface(shapely.intersection(geoms[left[worst]], geoms[right[worst]]))
+        lon, lat = _lonlat(EQUAL_AREA, pt.x, pt.y)
+        pairs = [f"{ctx.feature_ids[a]}/{ctx.feature_ids[b]}" for a, b in zip(left[real][:5], right[real][:5])]
+        yield Hit(f"{int(real.sum())} pair(s) of units overlap, {areas[real].sum():.3f} km² in all "
+                  f"(largest {areas[worst]:.3f} km²)", ctx.loc(feature=";".join(pairs), lon=lon, lat=lat),
+                  observed={"pairs": int(real.sum()), "area_km2": round(float(areas[real].sum()), 4)}, expected=0)
+
+
+@check("vector.sliver", Severity.INFO, "vector", PRODUCTS,
+       "Polygons smaller than the sliver size; merged into a neighbour when harmonized.",
+       "check they are not digitising leftovers")
+def check_slivers(ctx):
+    if ctx.valid_ea is None:
+        return
+    areas = shapely.area(ctx.valid_ea) / 1e6
+    small = np.nan_to_num(areas, nan=np.inf) < ctx.programme.sliver_max_km2
+    if small.any():
+        yield Hit(f"{int(small.sum())} polygon(s) smaller than {ctx.programme.sliver_max_km2:g} km²",
+                  ctx.loc(feature=",".join(ctx.feature_ids[small][:10])),
+                  observed=int(small.sum()), expected=f">= {ctx.programme.sliver_max_km2:g} km²")
+
+
+@check("vector.field_missing", Severity.ERROR, "vector", PRODUCTS, "A required attribute (unit_id, rsg1, share1) "
+       "is missing.", "add the field with that exact name; see SPEC §3 for the attributes")
+def check_fields(ctx):
+    if ctx.gdf is None:
+        return
+    for name in ctx.programme.soil_required_fields:
+        if name not in ctx.gdf.columns:
+            guess = f"; soil classes were read from column {ctx.soil_column!r}" if (
+                name == "rsg1" and ctx.soil_column) else ""
+            yield Hit(f"required field {name!r} is missing{guess}", ctx.loc(),
+                      observed=[c for c in ctx.gdf.columns if c != "geometry"], expected=name)
+
+
+def _area_check(ctx, piece, total_km2: float, what: str):
+    area = float(shapely.area(piece)) / 1e6 if piece is not None and not piece.is_empty else 0.0
+    if area < ctx.programme.sliver_max_km2:
+        return
+    share = area / total_km2 if total_km2 else 0.0
+    pt = shapely.point_on_surface(max(getattr(piece, "geoms", [piece]), key=lambda g: g.area))
+    lon, lat = _lonlat(EQUAL_AREA, pt.x, pt.y)
+    yield Hit(f"{area:,.1f} km² ({share:.1%}) {what}", ctx.loc(lon=lon, lat=lat),
+              observed={"area_km2": round(area, 2), "share": round(share, 4)}, expected=0,
+              severity=None if share >= SHARE_WARN else Severity.INFO)
+
+
+def _boundary_ea(ctx):
+    if ctx.valid_ea is None or ctx.boundary is None:
+        return None
+    return gpd.GeoSeries([ctx.boundary], crs="EPSG:4326").to_crs(EQUAL_AREA).make_valid().values[0]
+
+
+@check("vector.coverage_gap", Severity.WARNING, "vector", PRODUCTS,
+       "Part of the country's reference boundary is not covered by the map (km²).",
+       "extend the map to the whole country, or explain the gap (e.g. disputed area)")
+def check_gaps(ctx):
+    boundary = _boundary_ea(ctx)
+    if boundary is None:
+        return
+    union = shapely.union_all(ctx.valid_ea[~shapely.is_missing(ctx.valid_ea)])
+    yield from _area_check(ctx, shapely.difference(boundary, union), boundary.area / 1e6,
+                           f"of {ctx.country}'s reference boundary is not covered by the map")
+
+
+@check("vector.spill", Severity.WARNING, "vector", PRODUCTS,
+       "Part of the map lies beyond the country's reference boundary (km²); clipped when harmonized.",
+       "clip the map to the national border agreed with the neighbours")
+def check_spill(ctx):
+    boundary = _boundary_ea(ctx)
+    if boundary is None:
+        return
+    union = shapely.union_all(ctx.valid_ea[~shapely.is_missing(ctx.valid_ea)])
+    yield from _area_check(ctx, shapely.difference(union, boundary), union.area / 1e6,
+                           f"of the map lies outside {ctx.country}'s reference boundary")
+
+
+def soil_map_findings(path: Path, programme: Programme, country: str | None, boundary) -> list[Finding]:
+    """Read a soil map and run every vector and WRB check on it."""
+    from atlas.readers import read_soil_map
+    from checks.registry import run_checks
+
+    gdf, findings = read_soil_map(path)
+    ctx = vector_context(path, gdf, programme, country, boundary)
+    return findings + run_checks("vector", "soil_map", ctx)
