@@ -100,7 +100,7 @@ def _normalise(block: np.ndarray, src_nodata, is_class: bool, salinity) -> tuple
 def _corner_bounds(src) -> tuple[float, float, float, float]:
     """Bounds of all four corners in the source CRS (correct for rotated transforms)."""
     corners = ((0, 0), (src.width, 0), (0, src.height), (src.width, src.height))
-    xs, ys = zip(*(src.transform * corner for corner in corners), strict=True)
+    xs, ys = zip(*(src.transform @ corner for corner in corners), strict=True)
     return (min(xs), min(ys), max(xs), max(ys))
 
 

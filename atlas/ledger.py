@@ -276,6 +276,25 @@ class Ledger:
                 if used is None:
                     self._event(db, row, current, current, note or f"{state} again, in {product}", run_id, product)
 
+    def mark_version(
+        self,
+        country: str,
+        deliverable: str,
+        version: int,
+        state: str,
+        note: str | None = None,
+        run_id: str | None = None,
+        product: str | None = None,
+    ) -> None:
+        """``mark`` addressed by (country, deliverable, version), as products know their inputs."""
+        row = self._db.execute(
+            "SELECT id FROM submissions WHERE country = ? AND deliverable = ? AND version = ?",
+            (country.upper(), deliverable, int(version)),
+        ).fetchone()
+        if row is None:
+            raise UnknownRecord(f"{country}/{deliverable} v{version} is not in the ledger {self.path}")
+        self.mark(row["id"], state, note=note, run_id=run_id, product=product)
+
     # -- reading --------------------------------------------------------------------------------
 
     def get(self, record_id: int) -> SubmissionRecord:
@@ -370,6 +389,20 @@ class Ledger:
             (PUBLISHED,),
         ).fetchall()
         return {(r["country"], r["deliverable"]): r["version"] for r in rows}
+
+    def accepted_versions(self, deliverable: str) -> dict[str, int]:
+        """The newest accepted (or harmonized, published) version of a deliverable, per country.
+
+        This is what regional products are built from: a rejected resubmission leaves the
+        last accepted version in use.
+        """
+        marks = ",".join("?" * len(ACCEPTED_STATES))
+        rows = self._db.execute(
+            f"SELECT country, MAX(version) AS version FROM submissions WHERE deliverable = ? AND state IN ({marks}) "
+            "GROUP BY country",
+            (deliverable, *sorted(ACCEPTED_STATES)),
+        ).fetchall()
+        return {r["country"]: r["version"] for r in rows if r["country"] in self.programme.members}
 
     def product_versions(self, product: str) -> dict[tuple[str, str], int]:
         """Which version of each (country, deliverable) the named product used most recently."""

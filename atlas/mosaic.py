@@ -166,7 +166,9 @@ def build_mosaics(
     sal = programme.salinity
     grid = Grid.covering(programme.region_bounds, programme.resolution_deg, programme.crs)
     findings: list[Finding] = []
-    known = set(boundaries["iso3"])
+    if boundaries.crs is not None and CRS.from_user_input(boundaries.crs) != CRS.from_string(grid.crs):
+        boundaries = boundaries.to_crs(grid.crs)
+    known = {c for c in boundaries["iso3"] if isinstance(c, str) and c}
     for iso3 in sorted(set(inputs) - known):
         findings.append(Finding("mosaic.no_boundary", Severity.ERROR,
                                 f"{iso3}: no polygon in the reference boundaries; its rasters were not mosaicked",
@@ -175,6 +177,11 @@ def build_mosaics(
     # every country of the region owns its pixels, submitted or not, so no data spills onto a neighbour
     codes = sorted(set(region_gdf["iso3"]))
     contributors = [c for c in sorted(inputs) if c in codes]
+    for iso3 in sorted(set(inputs) & known - set(codes)):
+        findings.append(Finding("mosaic.outside_region", Severity.WARNING,
+                                f"{iso3}: its reference boundary lies outside the region {programme.region_bounds}; "
+                                "its rasters were not mosaicked", Location(feature=iso3),
+                                hint="check [region] bounds in programme.toml"))
     prov_code = {iso3: i + 1 for i, iso3 in enumerate(contributors)}
 
     sources: dict[tuple[str, str], list[_Source]] = {key: [] for key in sal.layer_keys()}

@@ -6,6 +6,7 @@ Readers return what they could read plus findings about what they did
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import zipfile
@@ -202,6 +203,7 @@ def open_raster_safely(path: Path):
 
 EARTH_RADIUS_KM = 6371.0088
 CHUNK_PIXELS = 1 << 22  # ~4 Mpx per read: bounded memory whatever the raster's size
+SCAN_CACHE_MB = 64
 MAX_READ_ERRORS = 3  # a file that fails this often is broken; stop reading it
 MAX_CLASSES = 64  # beyond this many distinct values a layer is not a class layer
 
@@ -253,65 +255,71 @@ def scan_raster(ds, value_range: tuple[float, float] | None = None, warn_above: 
 
     ``land`` is a shapely geometry in the raster's CRS; valid pixels inside it are summed as km².
     """
-    from rasterio.features import geometry_mask
-    from rasterio.windows import Window
-    from rasterio.windows import transform as window_transform
-
     stats = RasterStats()
     nodata = ds.nodatavals[0] if ds.count else None
     dtype = np.dtype(ds.dtypes[0]) if ds.count else np.dtype("float64")
     is_float = dtype.kind == "f"
     nd = None if nodata is None or (is_float and np.isnan(nodata)) else np.array(nodata).astype(dtype)
     rows = _chunk_rows(ds)
-    for row0 in range(0, ds.height, rows):
-        window = Window(0, row0, ds.width, min(rows, ds.height - row0))
-        try:
-            data = ds.read(window=window)
-        except Exception as exc:  # rasterio raises RasterioIOError and CPLE_* for broken blocks
-            stats.read_errors.append(((0, row0, ds.width, int(window.height)), str(exc)))
+    with rasterio.Env(GDAL_CACHEMAX=SCAN_CACHE_MB):  # each block is read once: a big block cache only costs memory
+        for row0 in range(0, ds.height, rows):
+            _scan_chunk(ds, stats, row0, rows, is_float, nd, value_range, warn_above, land)
             if len(stats.read_errors) >= MAX_READ_ERRORS:
                 stats.stopped_early = row0 + rows < ds.height
                 break
-            continue
-        band = data[0]
-        stats.n_pixels += band.size
-        valid = np.ones(band.shape, bool)
-        if is_float:
-            nan = np.isnan(band)
-            stats.n_nan += int(nan.sum())
-            valid &= ~nan
-        if nd is not None:
-            valid &= band != nd
-        values = band[valid]
-        stats.n_valid += values.size
-        if not values.size:
-            continue
-        stats.vmin = min(stats.vmin, float(values.min()))
-        stats.vmax = max(stats.vmax, float(values.max()))
-        stats.total += float(values.sum(dtype="float64"))
-        if is_float and stats.integer_valued:
-            stats.integer_valued = bool(np.all(values == np.round(values)))
-        if stats.value_counts is not None:
-            if not stats.integer_valued:
-                stats.value_counts = None
-            else:
-                uniq, cnt = np.unique(values, return_counts=True)
-                for u, c in zip(uniq.tolist(), cnt.tolist()):
-                    stats.value_counts[u] = stats.value_counts.get(u, 0) + c
-                if len(stats.value_counts) > MAX_CLASSES:
-                    stats.value_counts = None
-        if value_range is not None:
-            bad = valid & ((band < value_range[0]) | (band > value_range[1]))
-            stats.n_out_of_range += _first(bad, band, row0, stats, "first_out_of_range")
-        if warn_above is not None:
-            high = valid & (band > warn_above)
-            stats.n_above_warn += _first(high, band, row0, stats, "first_above_warn")
-        if land is not None and not land.is_empty:
-            inside = geometry_mask([land], out_shape=band.shape, transform=window_transform(window, ds.transform),
-                                   invert=True)
-            per_row = (valid & inside).sum(axis=1)
-            stats.valid_land_km2 += float((per_row * _row_areas_km2(ds, row0, band.shape[0])).sum())
     return stats
+
+
+def _scan_chunk(ds, stats: RasterStats, row0: int, rows: int, is_float: bool, nd, value_range, warn_above, land):
+    """Measure one row band of whole blocks into ``stats``."""
+    from rasterio.features import geometry_mask
+    from rasterio.windows import Window
+    from rasterio.windows import transform as window_transform
+
+    window = Window(0, row0, ds.width, min(rows, ds.height - row0))
+    try:
+        data = ds.read(window=window)
+    except Exception as exc:  # rasterio raises RasterioIOError and CPLE_* for broken blocks
+        stats.read_errors.append(((0, row0, ds.width, int(window.height)), str(exc)))
+        return
+    band = data[0]
+    stats.n_pixels += band.size
+    valid = np.ones(band.shape, bool)
+    if is_float:
+        nan = np.isnan(band)
+        stats.n_nan += int(nan.sum())
+        valid &= ~nan
+    if nd is not None:
+        valid &= band != nd
+    values = band[valid]
+    stats.n_valid += values.size
+    if not values.size:
+        return
+    stats.vmin = min(stats.vmin, float(values.min()))
+    stats.vmax = max(stats.vmax, float(values.max()))
+    stats.total += float(values.sum(dtype="float64"))
+    if is_float and stats.integer_valued:
+        stats.integer_valued = bool(np.all(values == np.round(values)))
+    if stats.value_counts is not None:
+        if not stats.integer_valued:
+            stats.value_counts = None
+        else:
+            uniq, cnt = np.unique(values, return_counts=True)
+            for u, c in zip(uniq.tolist(), cnt.tolist(), strict=True):
+                stats.value_counts[u] = stats.value_counts.get(u, 0) + c
+            if len(stats.value_counts) > MAX_CLASSES:
+                stats.value_counts = None
+    if value_range is not None:
+        bad = valid & ((band < value_range[0]) | (band > value_range[1]))
+        stats.n_out_of_range += _first(bad, band, row0, stats, "first_out_of_range")
+    if warn_above is not None:
+        high = valid & (band > warn_above)
+        stats.n_above_warn += _first(high, band, row0, stats, "first_above_warn")
+    if land is not None and not land.is_empty:
+        inside = geometry_mask([land], out_shape=band.shape, transform=window_transform(window, ds.transform),
+                               invert=True)
+        per_row = (valid & inside).sum(axis=1)
+        stats.valid_land_km2 += float((per_row * _row_areas_km2(ds, row0, band.shape[0])).sum())
 
 
 def _first(mask: np.ndarray, band: np.ndarray, row0: int, stats: RasterStats, attr: str) -> int:
@@ -344,8 +352,6 @@ def sidecar_statistics(path: Path, ds) -> tuple[str, dict[str, float]] | None:
 def _floats(values: dict) -> dict[str, float]:
     out = {}
     for k, v in values.items():
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             out[k] = float(v)
-        except (TypeError, ValueError):
-            pass
     return out

@@ -35,7 +35,7 @@ def report_dict(findings: list[Finding], meta: dict) -> dict:
     ids = sorted({f.check_id for f in findings})
     return {
         "schema_version": SCHEMA_VERSION,
-        "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "meta": _plain_meta(meta),
         "verdict": meta.get("verdict") or verdict(findings),
         "counts": counts(findings),
@@ -104,7 +104,8 @@ def render_markdown(findings: list[Finding], meta: dict, map_file: str | None = 
     result = meta.get("verdict") or verdict(findings)
     c = counts(findings)
     lines = [f"# Validation report: {_title(meta)}", "",
-             f"**Verdict: {VERDICT_TEXT.get(result, result)}** — " + ", ".join(f"{c[s.value]} {s.value}" for s in ORDER),
+             f"**Verdict: {VERDICT_TEXT.get(result, result)}** — "
+             + ", ".join(f"{c[s.value]} {s.value}" for s in ORDER),
              ""]
     for key in ("country", "deliverable", "version", "delivery", "received", "checksum"):
         if meta.get(key) is not None:

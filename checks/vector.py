@@ -15,7 +15,7 @@ from pyproj import CRS, Transformer
 from atlas.config import Programme
 from checks.finding import Finding, Location, Severity
 from checks.registry import Hit, check
-from checks.wrb import classify_values, guess_soil_column, normalise_rsg
+from checks.wrb import classify_values, guess_soil_column
 
 PRODUCTS = ("soil_map",)
 EQUAL_AREA = "ESRI:54034"
@@ -59,9 +59,8 @@ def vector_context(path: Path, gdf: gpd.GeoDataFrame | None, programme: Programm
     ctx.soil_column = "rsg1" if "rsg1" in gdf.columns else guess_soil_column(gdf)
     if ctx.soil_column:
         ctx.soil_classes = classify_values(gdf[ctx.soil_column])
-        kinds = {normalise_rsg(v).original: normalise_rsg(v).kind for v in gdf[ctx.soil_column].dropna().unique()}
-        ctx.soil_classes_per_feature = gdf[ctx.soil_column].map(lambda v: kinds.get(v, "missing") if v == v else
-                                                                "missing")
+        kinds = dict(zip(ctx.soil_classes["value"], ctx.soil_classes["kind"], strict=True))
+        ctx.soil_classes_per_feature = gdf[ctx.soil_column].map(kinds).fillna("missing")
     if gdf.crs is not None and len(gdf) and _plausible(gdf):
         geoms = gdf.geometry.values
         polys = shapely.get_type_id(geoms)
@@ -75,7 +74,7 @@ def _plausible(gdf: gpd.GeoDataFrame) -> bool:
     if not gdf.crs.is_geographic:
         return True
     west, south, east, north = gdf.total_bounds
-    return -360 <= west and east <= 360 and -90.5 <= south and north <= 90.5
+    return west >= -360 and east <= 360 and south >= -90.5 and north <= 90.5
 
 
 def _lonlat(crs, x: float, y: float) -> tuple[float, float]:
@@ -212,7 +211,8 @@ def check_overlap(ctx):
         worst = int(np.argmax(np.where(real, areas, 0)))
         pt = shapely.point_on_surface(shapely.intersection(geoms[left[worst]], geoms[right[worst]]))
         lon, lat = _lonlat(EQUAL_AREA, pt.x, pt.y)
-        pairs = [f"{ctx.feature_ids[a]}/{ctx.feature_ids[b]}" for a, b in zip(left[real][:5], right[real][:5])]
+        first = zip(left[real][:5], right[real][:5], strict=True)
+        pairs = [f"{ctx.feature_ids[a]}/{ctx.feature_ids[b]}" for a, b in first]
         yield Hit(f"{int(real.sum())} pair(s) of units overlap, {areas[real].sum():.3f} km² in all "
                   f"(largest {areas[worst]:.3f} km²)", ctx.loc(feature=";".join(pairs), lon=lon, lat=lat),
                   observed={"pairs": int(real.sum()), "area_km2": round(float(areas[real].sum()), 4)}, expected=0)

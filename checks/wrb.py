@@ -172,8 +172,7 @@ def _by_kind(ctx, kinds: tuple[str, ...]):
     if ctx.gdf is None or ctx.soil_column is None:
         return
     table = ctx.soil_classes
-    for row in table[table.kind.isin(kinds)].itertuples():
-        yield row
+    yield from table[table.kind.isin(kinds)].itertuples()
 
 
 PRODUCTS = ("soil_map",)
@@ -223,11 +222,13 @@ def check_legacy(ctx):
        "A WRB group is written as a name variant (singular, case, qualifiers in front); recognised.",
        "nothing to do; the two-letter code is clearer")
 def check_variant(ctx):
-    for row in _by_kind(ctx, ("wrb_name", "wrb_code")):
-        if str(row.value).strip() in (row.code, RSG_CODES[row.code]):
-            continue
-        yield Hit(f"{row.value!r} ({row.count} features) read as {row.code} {RSG_CODES[row.code]}",
-                  Location(file=ctx.name, layer=ctx.layer), observed=row.value, expected=row.code)
+    rows = [row for row in _by_kind(ctx, ("wrb_name", "wrb_code"))
+            if str(row.value).strip() not in (row.code, RSG_CODES[row.code])]
+    if rows:
+        listed = ", ".join(f"{r.value!r}->{r.code} ({r.count})" for r in rows[:12])
+        more = f", ... {len(rows) - 12} more" if len(rows) > 12 else ""
+        yield Hit(f"{len(rows)} name variant(s) recognised: {listed}{more}", Location(file=ctx.name, layer=ctx.layer),
+                  observed={str(r.value): r.code for r in rows}, expected="two-letter WRB codes or plural WRB names")
 
 
 @check("wrb.non_soil", Severity.INFO, "vector", PRODUCTS, "Non-soil units (water, rock, glaciers, no data).",

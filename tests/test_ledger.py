@@ -199,12 +199,13 @@ def test_overdue(ledger, tmp_path, today, state, overdue):
     assert ("OVERDUE" in row.cell()) is overdue
 
 
-def _writer(path: str, config_root: str, worker: int, n: int, queue) -> None:
+def _writer(path: str, config_root: str, worker: int, n: int, queue, barrier) -> None:
     from atlas.config import load_programme
 
     programme = load_programme().with_root(Path(config_root))
     root = Path(config_root) / f"worker{worker}"
-    led = Ledger(Path(path), programme)
+    led = Ledger(Path(path), programme)  # both create the schema at once too
+    barrier.wait(timeout=60)  # start writing together
     made = []
     for i in range(n):
         sub = make_submission(root, "VNM", "salinity_map", f"2026-05-{i % 28 + 1:02d}_{worker}_{i}",
@@ -215,11 +216,10 @@ def _writer(path: str, config_root: str, worker: int, n: int, queue) -> None:
 
 
 def test_two_processes_writing_at_once_lose_nothing(programme, tmp_path):
-    Ledger(programme.ledger_path, programme).close()
-    n = 40
+    n = 100
     ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=_writer, args=(str(programme.ledger_path), str(tmp_path), w, n, queue))
+    queue, barrier = ctx.Queue(), ctx.Barrier(2)
+    procs = [ctx.Process(target=_writer, args=(str(programme.ledger_path), str(tmp_path), w, n, queue, barrier))
              for w in (1, 2)]
     for p in procs:
         p.start()
@@ -233,3 +233,22 @@ def test_two_processes_writing_at_once_lose_nothing(programme, tmp_path):
         assert sorted(results[1] + results[2]) == versions
         assert len(led.history("VNM")) == 2 * n
         assert row_of(led, "VNM", "salinity_map").version == 2 * n
+
+
+def test_accepted_versions_skip_a_rejected_resubmission_and_mark_version(ledger, tmp_path):
+    v1 = ledger.record_submission(make_submission(tmp_path, "BGD", "salinity_map", "2026-03-01", b"1"))
+    ledger.record_validation(v1.id, "accepted", {}, None)
+    v2 = ledger.record_submission(make_submission(tmp_path, "BGD", "salinity_map", "2026-04-01", b"2"))
+    ledger.record_validation(v2.id, "rejected", {"error": 1}, None)
+    other = ledger.record_submission(make_submission(tmp_path, "CHN", "salinity_map", "2026-03-01", b"c"))
+    assert ledger.accepted_versions("salinity_map") == {"BGD": 1}
+    ledger.record_validation(other.id, "accepted_with_warnings", {"warning": 1}, None)
+    assert ledger.accepted_versions("salinity_map") == {"BGD": 1, "CHN": 1}
+    ledger.mark_version("BGD", "salinity_map", 1, "published", run_id="r", product="GSSmap")
+    assert ledger.get(v1.id).state == "published" and ledger.get(v2.id).state == "rejected"
+    row = row_of(ledger, "BGD", "salinity_map")
+    assert (row.state, row.version, row.published_version) == ("rejected", 2, 1)
+    with pytest.raises(UnknownRecord):
+        ledger.mark_version("BGD", "salinity_map", 5, "published")
+    with pytest.raises(InvalidTransition):
+        ledger.mark_version("BGD", "salinity_map", 2, "published")

@@ -141,3 +141,19 @@ def test_paths_lists_every_product_file(two_countries):
     assert set(result.paths) == set(result.products.values())
     assert all(p.is_file() for p in result.paths)
     assert not any(p.name.startswith(".mosaic_") for p in result.paths[0].parent.iterdir())
+
+
+def test_class_areas_from_the_mosaic_country_index(two_countries):
+    from atlas.area_stats import salinity_class_areas
+
+    result, arrays, prog = two_countries
+    codes = list(json.loads(result.products["legend_json"].read_text())["country_index"]["codes"].values())
+    table = salinity_class_areas({"SAS_0-30": result.products["SAS_0-30"],
+                                  "SAS_derived_0-30": result.products["SAS_derived_0-30"]},
+                                 result.products["country_index"], codes, prog)
+    delivered = table[(table["product"] == "SAS_0-30") & (table["iso3"] == "AAA")]
+    assert set(delivered["class_code"]) == {0, 1, 2, 3}
+    derived = table[(table["product"] == "SAS_derived_0-30")]
+    assert set(derived["iso3"]) == {"BBB", "REGION"} and (derived["source"] == "derived").all()
+    # the delivered layer of AAA covers its 60 x 60 pixels; about 0.5 x 0.5 degree at 10N (~3000 km2)
+    assert 2900 < delivered["area_km2"].sum() < 3100

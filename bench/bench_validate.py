@@ -1,0 +1,112 @@
+"""Benchmark: validating a 100-megapixel salinity raster against `gdalinfo -stats` on the same file.
+
+Both run as child processes so their wall time and peak resident memory (ru_maxrss)
+are measured the same way; prints each figure and the ratio validate / gdalinfo.
+
+    .venv/bin/python bench/bench_validate.py [--size 10000] [--keep DIR] [--install-gdal]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from affine import Affine
+
+ROOT = Path(__file__).resolve().parents[1]
+RES = 1.0 / 120.0
+CHILD = """
+import sys
+from atlas.config import load_programme
+from checks.raster import raster_findings
+import shapely
+programme = load_programme()
+west, south, east, north = map(float, sys.argv[2:6])
+findings = raster_findings(sys.argv[1], programme, "IND", shapely.box(west, south, east, north))
+print(len(findings), sorted({f.check_id for f in findings}))
+"""
+
+
+def write_test_raster(path: Path, size: int) -> tuple[float, float, float, float]:
+    """A size x size Float32 ECe layer on the 30 arc-second grid, tiled and compressed, written block by block."""
+    west, north = 70.0, 35.0
+    transform = Affine(RES, 0.0, west, 0.0, -RES, north)
+    profile = dict(driver="GTiff", width=size, height=size, count=1, dtype="float32", crs="EPSG:4326",
+                   transform=transform, nodata=-9999.0, tiled=True, blockxsize=512, blockysize=512, compress="deflate",
+                   BIGTIFF="IF_SAFER")
+    rng = np.random.default_rng(42)
+    with rasterio.open(path, "w", **profile) as ds:
+        rows = 512
+        for row0 in range(0, size, rows):
+            h = min(rows, size - row0)
+            block = rng.gamma(2.0, 3.0, (h, size)).astype("float32")
+            block[:, : size // 20] = -9999.0  # some nodata, as along a coast
+            ds.write(block, 1, window=rasterio.windows.Window(0, row0, size, h))
+    return (west, north - size * RES, west + size * RES, north)
+
+
+def measure(cmd: list[str]) -> tuple[float, float, str]:
+    """Run with a tiny wrapper so ru_maxrss is that of the child alone."""
+    wrapper = [sys.executable, "-c",
+               "import resource,subprocess,sys,time;t=time.perf_counter();"
+               "r=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
+               "w=time.perf_counter()-t;u=resource.getrusage(resource.RUSAGE_CHILDREN);"
+               "print(f'{w} {u.ru_maxrss/1024}');print(r.stdout[-400:]);sys.exit(r.returncode)"] + cmd
+    proc = subprocess.run(wrapper, capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode:
+        raise SystemExit(f"{cmd[0]} failed: {proc.stderr[-800:]}")
+    first, _, rest = proc.stdout.partition("\n")
+    wall, peak = map(float, first.split())
+    return wall, peak, rest
+
+
+def ensure_gdalinfo(install: bool) -> str | None:
+    found = shutil.which("gdalinfo")
+    if found or not install:
+        return found
+    subprocess.run(["apt-get", "update"], check=False, capture_output=True)
+    subprocess.run(["apt-get", "install", "-y", "gdal-bin"], check=False, capture_output=True)
+    return shutil.which("gdalinfo")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=10000, help="raster side in pixels (10000 = 100 Mpx)")
+    parser.add_argument("--keep", type=Path, help="folder to write the test raster in (kept)")
+    parser.add_argument("--install-gdal", action="store_true", help="apt-get install gdal-bin if gdalinfo is missing")
+    args = parser.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="bench_validate_"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "IND_GSSmap_ECe_0-30.tif"
+    if not path.exists():
+        t = time.perf_counter()
+        bounds = write_test_raster(path, args.size)
+        print(f"wrote {path} ({args.size}x{args.size} = {args.size**2 / 1e6:.0f} Mpx, "
+              f"{path.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t:.1f} s")
+    else:
+        with rasterio.open(path) as ds:
+            bounds = tuple(ds.bounds)
+    v_wall, v_peak, v_out = measure([sys.executable, "-c", CHILD, str(path), *map(str, bounds)])
+    print(f"validate (raster_findings, all checks, one block pass): {v_wall:.2f} s, peak RSS {v_peak:.0f} MiB")
+    print(f"  findings: {v_out.strip()}")
+    gdalinfo = ensure_gdalinfo(args.install_gdal)
+    if gdalinfo is None:
+        print("baseline skipped: gdalinfo not installed (rerun with --install-gdal, or apt-get install gdal-bin)")
+        return
+    # PAM off so gdalinfo computes statistics from the pixels and writes no .aux.xml beside the file
+    g_wall, g_peak, _ = measure([gdalinfo, "-stats", "--config", "GDAL_PAM_ENABLED", "NO", str(path)])
+    print(f"baseline gdalinfo -stats: {g_wall:.2f} s, peak RSS {g_peak:.0f} MiB")
+    print(f"ratio validate / gdalinfo -stats: time {v_wall / g_wall:.2f}x, peak memory {v_peak / g_peak:.2f}x")
+    if not args.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
