@@ -139,6 +139,22 @@ def _reproject_to_grid(src, dst_path: Path, layer: str, grid: Grid, salinity, me
             dst.write(out, 1, window=win)
 
 
+def _count_other_nodata(src, target) -> int:
+    """Source pixels whose nodata (declared value or NaN) differs from the convention, counted block by block."""
+    declared = src.nodata
+    is_float = np.dtype(src.dtypes[0]).kind == "f"
+    if (declared is None or declared == target) and not is_float:
+        return 0
+    count = 0
+    for win in block_windows(src.width, src.height):
+        block = src.read(1, window=win)
+        missing = np.isnan(block) if is_float else np.zeros(block.shape, bool)
+        if declared is not None and not np.isnan(declared) and declared != target:
+            missing |= block == declared
+        count += int(missing.sum())
+    return count
+
+
 def harmonize_file(path: Path, layer: str, programme, out_dir: Path) -> tuple[Path | None, list[Finding]]:
     """One submitted layer onto the common grid; (output path or None, findings)."""
     sal = programme.salinity
@@ -176,7 +192,7 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path) -> tuple[Pa
                 grid = Grid.covering(bounds, res, programme.crs)
                 method = Resampling.nearest if is_class else Resampling.bilinear
                 _reproject_to_grid(src, dst_path, layer, grid, sal, method)
-                recoded, dropped = 0, 0
+                recoded, dropped = _count_other_nodata(src, target_nodata), 0
                 why = "a different CRS" if not same_crs else "an off-grid or rotated geotransform"
                 findings.append(Finding(
                     "harmonize.reprojected", Severity.FIXED,

@@ -12,12 +12,14 @@ import datetime as dt
 import json
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from atlas.config import Programme
 from atlas.inbox import Submission, sha256_file
+from atlas.ledger_rows import build_status_rows
 from atlas.ledger_schema import (
     ACCEPTED_STATES,
     NOT_RECEIVED,
@@ -63,7 +65,11 @@ class Ledger:
         self.programme = programme
         self._clock = clock  # injectable so tests can give events known times
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        # Prefect may call tasks from worker threads: allow that, and serialise writes with a lock
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
         self._db.row_factory = sqlite3.Row
         self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -79,13 +85,14 @@ class Ledger:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; IMMEDIATE takes the write lock up front so reads inside it are current."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def _create_schema(self) -> None:
         # executescript would COMMIT on its own; run the statements one by one inside a transaction
@@ -327,35 +334,7 @@ class Ledger:
                 "GROUP BY country, deliverable"
             )
         }
-        rows = []
-        for iso3, name in self.programme.members.items():
-            for key, deliverable in self.programme.deliverables.items():
-                versions = subs.get((iso3, key), [])
-                newest = versions[-1] if versions else None
-                state = newest["state"] if newest else NOT_RECEIVED
-                accepted = [v["version"] for v in versions if v["state"] in ACCEPTED_STATES]
-                published = [v["version"] for v in versions if v["state"] == PUBLISHED]
-                counts = json.loads(newest["counts"]) if newest and newest["counts"] else {}
-                deadline = deliverable.deadline
-                rows.append(
-                    StatusRow(
-                        country=iso3,
-                        name=name,
-                        deliverable=key,
-                        state=state,
-                        version=newest["version"] if newest else None,
-                        received=dt.date.fromisoformat(newest["received"]) if newest else None,
-                        updated=updated.get((iso3, key)),
-                        versions=len(versions),
-                        last_accepted_version=max(accepted) if accepted else None,
-                        published_version=max(published) if published else None,
-                        deadline=deadline,
-                        overdue=bool(deadline and today > deadline and state not in ACCEPTED_STATES),
-                        errors=int(counts.get("error", 0)),
-                        warnings=int(counts.get("warning", 0)),
-                    )
-                )
-        return rows
+        return build_status_rows(self.programme, subs, updated, today)
 
     def history(self, country: str) -> list[dict]:
         """Every state change of a country's deliverables, oldest first."""

@@ -37,7 +37,10 @@ log = logging.getLogger(__name__)
 
 BLOCK = 1024
 PROVENANCE_NODATA = 0
-GDAL_ENV = {"GDAL_CACHEMAX": 32, "GDAL_NUM_THREADS": 2}
+# GDAL_OVR_CHUNKYSIZE: overviews are computed in chunks of this many full-width rows (default: the tile
+# height); with 128-row temporary tiles a chunk of a 20,000-pixel-wide region stays near 10 MB
+GDAL_ENV = {"GDAL_CACHEMAX": 32, "GDAL_NUM_THREADS": 2, "GDAL_OVR_CHUNKYSIZE": 128}
+TEMP_TILE = (512, 128)  # width, height of the temporary tiles
 # DEFLATE level of Float32 products: on noisy Float32 predictions level 1 was measured 3-5x faster than the
 # default 6 for files under 1 % larger (bench/bench_mosaic.py); Byte products compress well and cheaply at 6
 FLOAT_DEFLATE_LEVEL = 1
@@ -121,7 +124,7 @@ def _temp_profile(grid: Grid, dtype: str, nodata) -> dict:
     # uncompressed tiles: the temporary file is read once by the COG driver, compression would only cost time
     return {"driver": "GTiff", "dtype": dtype, "nodata": nodata, "count": 1, "width": grid.width,
             "height": grid.height, "crs": CRS.from_string(grid.crs), "transform": grid.transform,
-            "tiled": True, "blockxsize": 512, "blockysize": 512, "BIGTIFF": "IF_SAFER"}
+            "tiled": True, "blockxsize": TEMP_TILE[0], "blockysize": TEMP_TILE[1], "BIGTIFF": "IF_SAFER"}
 
 
 def overview_factors(width: int, height: int, tile: int = 512) -> list[int]:
@@ -233,15 +236,22 @@ def build_mosaics(
                                 "country owning the pixel (reference boundaries)", "code")
             readers: dict[Path, rasterio.DatasetReader] = {}
 
+            stack.callback(lambda: [r.close() for r in readers.values()])
+
             def read(src: _Source, win: Window) -> np.ndarray:
                 if src.path not in readers:
-                    readers[src.path] = stack.enter_context(rasterio.open(src.path))
+                    readers[src.path] = rasterio.open(src.path)
                 return readers[src.path].read(1, window=win)
+
+            ends = {s.path: s.window.row_off + s.window.height for srcs in sources.values() for s in srcs}
 
             lut = np.zeros(len(codes) + 1, dtype="uint16")  # country index -> provenance code
             for iso3, code in prov_code.items():
                 lut[codes.index(iso3) + 1] = code
             for win in _block_windows(grid, block):
+                # close national rasters the block rows have passed: open files stay bounded as regions grow
+                for path in [p for p in readers if ends[p] <= win.row_off]:
+                    readers.pop(path).close()
                 bgrid = Grid(grid.crs, rasterio.windows.transform(win, grid.transform), win.width, win.height)
                 cidx = country_raster(region_gdf, bgrid, codes)
                 cidx_out.write(cidx, 1, window=win)
@@ -315,7 +325,10 @@ def _dropped_findings(dropped: dict[tuple[str, str], int], grid: Grid) -> list[F
 
 
 def write_legend(out_dir: Path, contributors, prov_code, codes, sources, derived, versions, programme) -> dict:
-    """Provenance legend (CSV + JSON): code -> country, version, layers delivered, class-layer source."""
+    """Provenance legend (CSV + JSON entries): code -> country, version, layers delivered, class-layer source.
+
+    GSSmap_legend.json holds the whole legend: provenance, country index, classes, units.
+    """
     sal = programme.salinity
     rows = []
     for iso3 in contributors:
@@ -331,6 +344,10 @@ def write_legend(out_dir: Path, contributors, prov_code, codes, sources, derived
                                         *[f"SAS_{d}" for d in sal.depths]])
     csv_path = out_dir / "GSSmap_provenance_legend.csv"
     frame.to_csv(csv_path, index=False)
+    prov_json = out_dir / "GSSmap_provenance_legend.json"
+    prov_json.write_text(json.dumps({"raster": product_name("provenance"), "nodata": PROVENANCE_NODATA,
+                                     "entries": [{**row, "country": row["iso3"]} for row in rows]}, indent=2),
+                         encoding="utf-8")
     json_path = out_dir / "GSSmap_legend.json"
     json_path.write_text(json.dumps({
         "provenance": {"raster": product_name("provenance"), "nodata": PROVENANCE_NODATA, "codes": rows},
@@ -342,4 +359,4 @@ def write_legend(out_dir: Path, contributors, prov_code, codes, sources, derived
         "units": sal.units,
         "continuous_nodata": sal.continuous_nodata,
     }, indent=2), encoding="utf-8")
-    return {"legend_csv": csv_path, "legend_json": json_path}
+    return {"legend_csv": csv_path, "provenance_legend_json": prov_json, "legend_json": json_path}

@@ -145,7 +145,7 @@ def status_records(rows: Sequence[StatusRow]) -> list[dict]:
     ]
 
 
-def render_country_history(ledger, country: str, today=None) -> str:
+def render_country_history(ledger, country: str, today=None, show_info: bool = False) -> str:
     """A country's deliverables, every version and state change, and the findings of its last submissions."""
     iso3 = country.upper()
     programme = ledger.programme
@@ -167,19 +167,46 @@ def render_country_history(ledger, country: str, today=None) -> str:
         out.append("  nothing received yet")
     for e in events:
         version = f"v{e['version']}" if e["version"] else ""
-        change = e["to_state"] if e["from_state"] == e["to_state"] else f"{e['from_state']} -> {e['to_state']}"
+        if e["to_state"] == "received" and (e["version"] or 0) > 1:
+            # from_state is the deliverable's state before this version arrived, i.e. the previous version's
+            change = f"received (resubmission; v{e['version'] - 1} was {e['from_state']})"
+        elif e["from_state"] == e["to_state"]:
+            change = e["to_state"]
+        else:
+            change = f"{e['from_state']} -> {e['to_state']}"
         details = "; ".join(str(x) for x in (e["note"], e["product"] and f"product {e['product']}",
                                              e["run_id"] and f"run {e['run_id']}") if x)
         out.append(f"  {e['at']}  {e['deliverable']:<16} {version:<5} {change}" + (f"  ({details})" if details
                                                                                   else ""))
-    findings = ledger.last_findings(iso3)
     out += ["", "Findings of the last submissions:"]
-    if not findings:
-        out.append("  none")
-    for f in findings:
-        loc = ", ".join(f"{k} {v}" for k, v in (f.get("location") or {}).items())
-        out.append(f"  [{f['severity']}] {f['deliverable']} v{f['version']} {f['check_id']}: {f['message']}"
-                   + (f" ({loc})" if loc else ""))
-        if f.get("hint"):
-            out.append(f"      fix: {f['hint']}")
+    out.extend(_findings_lines(ledger, iso3, show_info) or ["  none"])
     return "\n".join(out)
+
+
+SEVERITY_ORDER = ("error", "warning", "fixed", "info")
+
+
+def _findings_lines(ledger, iso3: str, show_info: bool) -> list[str]:
+    """Per deliverable: the newest validated version, its errors, warnings and fixes (info only counted)."""
+    out = []
+    for key in ledger.programme.deliverables:
+        findings = ledger.last_findings(iso3, key)
+        validated = [v for v in ledger.versions(iso3, key) if v.verdict is not None]
+        if not validated:
+            continue
+        record = validated[-1]
+        report = f", report {record.report_path}" if record.report_path else ""
+        out.append(f"  {key} v{record.version}: {record.verdict}{report}")
+        findings.sort(key=lambda f: SEVERITY_ORDER.index(f["severity"]) if f["severity"] in SEVERITY_ORDER else 9)
+        hidden = 0
+        for f in findings:
+            if f["severity"] == "info" and not show_info:
+                hidden += 1
+                continue
+            loc = ", ".join(f"{k} {v}" for k, v in (f.get("location") or {}).items())
+            out.append(f"    [{f['severity']}] {f['check_id']}: {f['message']}" + (f" ({loc})" if loc else ""))
+            if f.get("hint"):
+                out.append(f"        fix: {f['hint']}")
+        if hidden:
+            out.append(f"    and {hidden} info finding(s), listed in the report")
+    return out

@@ -124,3 +124,5 @@ def test_real_files_that_fail_on_read_or_use_float_lowest_nodata(tmp_path, progr
         values = dst.read(1)
         assert Grid(dst.crs.to_string(), dst.transform, dst.width, dst.height).is_aligned()
     assert set(np.unique(values)) == {0, 1, 255}
+    recoded = next(f for f in findings if f.check_id == "harmonize.nodata_normalised")
+    assert recoded.observed == pytest.approx(-3.4e38, rel=1e-6) and "pixels" in recoded.message

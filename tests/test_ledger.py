@@ -252,3 +252,14 @@ def test_accepted_versions_skip_a_rejected_resubmission_and_mark_version(ledger,
         ledger.mark_version("BGD", "salinity_map", 5, "published")
     with pytest.raises(InvalidTransition):
         ledger.mark_version("BGD", "salinity_map", 2, "published")
+
+
+def test_one_ledger_shared_by_threads(ledger, tmp_path):
+    """Prefect may run tasks in worker threads with the flow's Ledger object."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    subs = [make_submission(tmp_path / f"t{i}", "JPN", "soil_map", f"2026-06-{i + 1:02d}", bytes([i]), "m.gpkg")
+            for i in range(20)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        records = list(pool.map(ledger.record_submission, subs))
+    assert sorted(r.version for r in records) == list(range(1, 21))

@@ -157,3 +157,11 @@ def test_class_areas_from_the_mosaic_country_index(two_countries):
     assert set(derived["iso3"]) == {"BBB", "REGION"} and (derived["source"] == "derived").all()
     # the delivered layer of AAA covers its 60 x 60 pixels; about 0.5 x 0.5 degree at 10N (~3000 km2)
     assert 2900 < delivered["area_km2"].sum() < 3100
+
+
+def test_provenance_legend_json_matches_the_csv(two_countries):
+    result, _, _ = two_countries
+    entries = json.loads(result.products["provenance_legend_json"].read_text())["entries"]
+    legend = pd.read_csv(result.products["legend_csv"])
+    assert [(e["country"], e["code"], e["version"]) for e in entries] == list(
+        zip(legend["iso3"], legend["code"], legend["version"], strict=True))
