@@ -138,7 +138,7 @@ def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> 
 
 def write_atomically(gdf: gpd.GeoDataFrame, target: Path) -> None:
     """Write a GeoPackage beside its place, then move it in, so readers never see half a file."""
-    tmp = target.with_name(f".{target.name}.tmp")
+    tmp = target.with_name(f".tmp-{target.name}")
     if tmp.exists():
         tmp.unlink()
     gdf.to_file(tmp, driver="GPKG", layer="map_units")
