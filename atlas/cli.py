@@ -38,6 +38,8 @@ def _quiet_prefect_home(programme: Programme) -> None:
     if "PREFECT_API_URL" not in os.environ and "PREFECT_HOME" not in os.environ:
         os.environ["PREFECT_HOME"] = str(programme.root / ".prefect")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    # the secretariat's machines may have no internet: no telemetry calls from the local server
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 @app.command()

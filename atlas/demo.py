@@ -106,10 +106,12 @@ SCENARIO: dict[str, CountryScenario] = {
             boundary_plan=BoundaryPlan(spill_into=("IND", "MMR")),
         ),
         CountryScenario(
-            "NPL", "chapter late; salinity misses ESP_sd 30-100; FlatGeobuf soil map with names and slivers",
+            "NPL",
+            "chapter late; salinity without its SAS class layers (derived by the pipeline); "
+            "FlatGeobuf soil map with names and slivers",
             (("2026-03-15", ("chapter", "salinity", "soil")),),
             soil_suffix="fgb", soil_style=SoilStyle("name", 2015),
-            raster_style=RasterStyle(missing=(("ESP_sd", "30-100"),)),
+            raster_style=RasterStyle(missing=(("SAS", "0-30"), ("SAS", "30-100"))),
             boundary_plan=BoundaryPlan(slivers_along=("IND", "CHN"), n_slivers=3),
         ),
         CountryScenario(

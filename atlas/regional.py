@@ -92,8 +92,48 @@ def build_regional_salinity(
     outcome.paths = list(result.paths)
     outcome.findings += list(result.findings)
     outcome.extra["result"] = result
+    try:
+        outcome.paths += salinity_tables(programme, result, boundaries, out_dir)
+    except Exception as exc:  # noqa: BLE001 - the mosaics stand without their tables
+        outcome.findings.append(internal_error(None, "salinity area statistics and seams", exc))
     write_build_manifest(out_dir, outcome.versions, outcome.paths, run_id)
     return outcome
+
+
+def salinity_tables(programme: Programme, result, boundaries: gpd.GeoDataFrame, out_dir: Path) -> list[Path]:
+    """Area of each salinity class per country and depth, and the seams across every border."""
+    from atlas.adjacency import adjacency
+    from atlas.area_stats import salinity_class_areas, write_area_tables
+    from atlas.raster_borders import seams
+
+    legend = json.loads((out_dir / "GSSmap_legend.json").read_text(encoding="utf-8"))
+    index_codes = legend["country_index"]["codes"]
+    codes = [index_codes[str(i)] for i in range(1, len(index_codes) + 1)]
+    country_index = out_dir / legend["country_index"]["raster"]
+    sal = programme.salinity
+    class_paths = {}
+    for depth in sal.depths:
+        for key, label in (
+            (f"{sal.class_layer}_{depth}", f"delivered_{depth}"),
+            (f"{sal.class_layer}_derived_{depth}", f"derived_{depth}"),
+        ):
+            if key in result.products:
+                class_paths[label] = result.products[key]
+    written = []
+    if class_paths:
+        frame = salinity_class_areas(class_paths, country_index, codes, programme)
+        written += list(write_area_tables({"salinity_class_areas": frame}, out_dir).values())
+    layers = {
+        (layer, depth): result.products[f"{layer}_{depth}"]
+        for layer, depth in sal.layer_keys()
+        if f"{layer}_{depth}" in result.products
+    }
+    pairs = adjacency(boundaries, programme.equal_area_crs)
+    seam_table = seams(layers, country_index, list(zip(pairs.a, pairs.b, strict=True)), codes)
+    borders = layout.borders_dir(programme.processed_dir)
+    borders.mkdir(parents=True, exist_ok=True)
+    seam_table.to_csv(borders / "salinity_seams.csv", index=False)
+    return written + [borders / "salinity_seams.csv"]
 
 
 def build_regional_soil(
@@ -130,5 +170,43 @@ def build_regional_soil(
     outcome.paths = list(written.values())
     outcome.findings += list(result.findings)
     outcome.extra.update(result=result, summary=summary, adjacency=pairs)
+    try:
+        from atlas.area_stats import rsg_areas, write_area_tables
+
+        region = result.region.rename(columns={"country": "iso3"})
+        outcome.paths += list(write_area_tables({"rsg_areas": rsg_areas(region, programme)}, out_dir).values())
+        outcome.paths += copy_border_tables(out_dir, layout.borders_dir(programme.processed_dir))
+    except Exception as exc:  # noqa: BLE001
+        outcome.findings.append(internal_error(None, "soil group area statistics", exc))
     write_build_manifest(out_dir, outcome.versions, outcome.paths, run_id)
     return outcome
+
+
+def copy_border_tables(soil_dir: Path, borders: Path) -> list[Path]:
+    """The border mismatch tables also go to regional/borders, where the two countries find them."""
+    import shutil
+
+    borders.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for name in ("border_mismatches.csv", "border_summary.csv"):
+        if (soil_dir / name).is_file():
+            shutil.copyfile(soil_dir / name, borders / name)
+            copied.append(borders / name)
+    return copied
+
+
+def build_catalogue(programme: Programme, outcomes: list[RegionalOutcome], run_id: str) -> Path | None:
+    """A STAC catalogue of every regional product, naming the national versions each was built from."""
+    from atlas.catalog import build_catalog
+
+    products, sources = [], []
+    for outcome in outcomes:
+        products += [p for p in outcome.paths if Path(p).suffix in (".tif", ".gpkg", ".parquet")]
+        names = [Path(p).name for p in outcome.paths]
+        sources += [
+            {"country": iso3, "product": outcome.product, "version": int(v), "products": names}
+            for iso3, v in sorted(outcome.versions.items())
+        ]
+    if not products:
+        return None
+    return build_catalog(products, sources, run_id, Path(programme.processed_dir) / "regional" / "stac")

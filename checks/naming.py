@@ -85,12 +85,32 @@ class SubmissionContext:
        "add the missing GeoTIFFs, one per layer and depth, named {ISO3}_GSSmap_{layer}_{depth}.tif")
 def check_layer_missing(ctx):
     spec = ctx.programme.salinity
-    found = {(p.layer, p.depth) for f in ctx.files if f.suffix.lower() in (".tif", ".tiff")
-             if (p := parse_salinity_name(f.name, spec))}
-    missing = [f"{layer} {depth}" for layer, depth in spec.layer_keys() if (layer, depth) not in found]
+    found = _found_layers(ctx)
+    # the class layer is optional: the pipeline derives it from ECe and ESP (naming.class_layer_missing)
+    missing = [f"{layer} {depth}" for layer, depth in spec.layer_keys()
+               if (layer, depth) not in found and layer != spec.class_layer]
     if missing:
         yield Hit(f"{len(missing)} of {len(spec.layer_keys())} required layers missing: {', '.join(missing)}",
                   Location(file=ctx.country), observed=sorted(f"{a} {b}" for a, b in found), expected=missing)
+
+
+@check("naming.class_layer_missing", Severity.WARNING, "submission", PRODUCTS,
+       "The salt-affected soil class layer is missing for a depth; the pipeline derives it from ECe and ESP.",
+       "send {ISO3}_GSSmap_SAS_{depth}.tif if the country has its own class map; otherwise nothing to do")
+def check_class_layer_missing(ctx):
+    spec = ctx.programme.salinity
+    found = _found_layers(ctx)
+    missing = [depth for depth in spec.depths if (spec.class_layer, depth) not in found]
+    if missing and any(layer != spec.class_layer for layer, _ in found):
+        yield Hit(f"no {spec.class_layer} class layer for depth {', '.join(missing)}: classes will be derived from "
+                  "ECe and ESP with the programme's thresholds and marked as derived in the regional product",
+                  Location(file=ctx.country, layer=spec.class_layer), observed=None,
+                  expected=[spec.file_name(ctx.country, spec.class_layer, d) for d in missing])
+
+
+def _found_layers(ctx) -> set[tuple[str, str]]:
+    return {(p.layer, p.depth) for f in ctx.files if f.suffix.lower() in (".tif", ".tiff")
+            if (p := parse_salinity_name(f.name, ctx.programme.salinity))}
 
 
 @check("naming.layer_duplicate", Severity.ERROR, "submission", PRODUCTS,

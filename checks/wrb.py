@@ -239,7 +239,7 @@ def check_non_soil(ctx):
                   observed=row.value)
 
 
-@check("wrb.share_sum", Severity.ERROR, "vector", PRODUCTS, "Shares of the soils of a map unit do not sum to 100.",
+@check("wrb.share_sum", Severity.WARNING, "vector", PRODUCTS, "Shares of the soils of a map unit do not sum to 100.",
        "make share1 + share2 + share3 equal 100 for every map unit")
 def check_share_sum(ctx):
     gdf = ctx.gdf

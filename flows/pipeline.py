@@ -18,7 +18,7 @@ from atlas.config import Programme, load_programme
 from atlas.exports import export_status, status_markdown
 from atlas.ledger import Ledger
 from atlas.locking import run_lock
-from atlas.regional import build_regional_salinity, build_regional_soil
+from atlas.regional import build_catalogue, build_regional_salinity, build_regional_soil
 
 
 @task(cache_policy=NO_CACHE)
@@ -44,6 +44,11 @@ def mosaic_salinity(programme: Programme, versions: dict, boundaries, run_id: st
 @task(cache_policy=NO_CACHE)
 def harmonize_soil_atlas(programme: Programme, versions: dict, boundaries, run_id: str, force: bool):
     return build_regional_soil(programme, versions, boundaries, run_id, force)
+
+
+@task(cache_policy=NO_CACHE)
+def catalogue_products(programme: Programme, outcomes: list, run_id: str):
+    return build_catalogue(programme, outcomes, run_id)
 
 
 @task(cache_policy=NO_CACHE)
@@ -113,6 +118,8 @@ def _run(programme: Programme, country: str | None, deliverable: str | None, for
             if f.check_id == "pipeline.internal_error":
                 logger.error("%s: %s", product, f.message)
 
+    if any(o.paths and not o.up_to_date for o in regional):
+        catalogue_products(programme, regional, run_id)
     exported = export_status_table(ledger, programme, boundaries)
     failed = sorted(
         {o.submission.country for o in outcomes if any(f.check_id == "pipeline.internal_error" for f in o.findings)}

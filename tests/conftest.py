@@ -30,6 +30,7 @@ def programme(tmp_path):
 def prefect_harness(tmp_path_factory):
     """A throwaway Prefect database and server for flow runs in tests."""
     os.environ.setdefault("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect_home")))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):

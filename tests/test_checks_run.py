@@ -51,7 +51,10 @@ def test_missing_and_duplicate_layers(programme, tmp_path):
     ids = [f.check_id for f in findings]
     assert ids.count("naming.layer_missing") == 1 and "naming.layer_duplicate" in ids
     missing = next(f for f in findings if f.check_id == "naming.layer_missing")
-    assert len(missing.expected) == len(programme.salinity.layer_keys()) - 1
+    n_class = len(programme.salinity.depths)  # class layers are optional: reported apart, as a warning
+    assert len(missing.expected) == len(programme.salinity.layer_keys()) - 1 - n_class
+    class_missing = next(f for f in findings if f.check_id == "naming.class_layer_missing")
+    assert class_missing.severity.value == "warning" and len(class_missing.expected) == n_class
 
 
 def test_soil_map_submission_without_boundary_says_so(programme, tmp_path):

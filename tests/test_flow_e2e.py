@@ -98,7 +98,8 @@ def test_regional_wrb_area_matches_clipped_national_maps(demo_run):
 
 def test_status_table_names_every_member_with_its_state(demo_run):
     programme, manifest, _ = demo_run
-    rows = list(csv.DictReader(open(layout.status_dir(programme.processed_dir) / "status.csv", encoding="utf-8")))
+    with open(layout.status_dir(programme.processed_dir) / "status.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     countries = {r["country"] for r in rows}
     assert set(programme.members) <= countries
     by_key = {(r["country"], r["deliverable"]): r for r in rows}
