@@ -38,6 +38,8 @@ def _quiet_prefect_home(programme: Programme) -> None:
     if "PREFECT_API_URL" not in os.environ and "PREFECT_HOME" not in os.environ:
         os.environ["PREFECT_HOME"] = str(programme.root / ".prefect")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    # the library's own log lines (per country, per stage) go to the run's log in the Prefect UI too
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "atlas,checks,flows")
     # the secretariat's machines may have no internet: no telemetry calls from the local server
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -71,16 +73,24 @@ def run(
     country: Annotated[str | None, typer.Option(help="only this country (ISO3)")] = None,
     deliverable: Annotated[str | None, typer.Option(help="only this deliverable, e.g. salinity_map")] = None,
     force: Annotated[bool, typer.Option(help="reprocess submissions already processed")] = False,
+    dask: Annotated[
+        bool,
+        typer.Option(
+            "--dask", help="run the per-country tasks on Dask: [operations] dask_scheduler, else a local cluster"
+        ),
+    ] = False,
 ) -> None:
     """Process what is in data/raw: validate, harmonize, mosaic, and print the status table."""
     programme = _programme(config)
     _quiet_prefect_home(programme)
     from atlas.ledger import Ledger
     from atlas.status_table import render_status_table
-    from flows.pipeline import run_pipeline
+    from flows.pipeline import pipeline_flow
 
     started = time.perf_counter()
-    summary = run_pipeline(config_path=str(config), country=country, deliverable=deliverable, force=force)
+    summary = pipeline_flow(programme, dask=dask)(
+        config_path=str(config), country=country, deliverable=deliverable, force=force
+    )
     typer.echo("")
     typer.echo(render_status_table(Ledger(programme.ledger_path, programme).status_rows()))
     typer.echo("")
@@ -88,7 +98,49 @@ def run(
         typer.echo(f"{product}: {len(files)} file(s)")
     if summary["failed_countries"]:
         typer.secho(f"pipeline failures for: {', '.join(summary['failed_countries'])}", fg="red")
+    for failure in summary.get("failures", []):
+        typer.secho(f"  {failure}", fg="red")
     typer.echo(f"products in {programme.processed_dir} (run took {time.perf_counter() - started:.1f} s)")
+
+
+DEFAULT_API = "http://127.0.0.1:4200/api"
+
+
+@app.command()
+def serve(
+    config: ConfigOption = DEFAULT_CONFIG,
+    dask: Annotated[bool, typer.Option("--dask", help="flow runs use Dask (see `atlas run --dask`)")] = False,
+    limit: Annotated[int | None, typer.Option(help="at most this many flow runs at once")] = None,
+) -> None:
+    """Serve the pipeline to a Prefect server: an on-demand run for the UI and the scheduled ingestion."""
+    programme = _programme(config)
+    os.environ.setdefault("PREFECT_API_URL", DEFAULT_API)
+    _quiet_prefect_home(programme)
+    api = os.environ["PREFECT_API_URL"]
+    if not _api_healthy(api):
+        typer.secho(
+            f"no Prefect server answers at {api}.\nStart one first (in another terminal):\n"
+            "  .venv/bin/prefect server start --host 127.0.0.1 --port 4200\n"
+            "or point PREFECT_API_URL at your server.",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2)
+    from flows.deployments import serve_deployments
+
+    typer.echo(f"serving the soil atlas flows to {api} (Ctrl+C stops); UI: {api.removesuffix('/api')}")
+    serve_deployments(config.resolve(), dask=dask, limit=limit)
+
+
+def _api_healthy(api: str, timeout_s: float = 5.0) -> bool:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{api.rstrip('/')}/health", timeout=timeout_s) as response:  # noqa: S310
+            return response.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
 
 
 @app.command()

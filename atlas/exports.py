@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import csv
 import datetime as dt
+import hashlib
 import html
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -15,6 +17,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from atlas.atomic import publish, temp_path, write_atomic, write_text_atomic
 from atlas.config import Programme
 from atlas.ledger import Ledger
 from atlas.ledger_schema import STATE_LABELS, STATES, LedgerError, StatusRow
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 
 ALL_FORMATS = ("csv", "xlsx", "md", "html", "png", "svg")
 STEM = "status"
+FINGERPRINT = ".exports_fingerprint.json"
 
 
 class ExportError(LedgerError):
@@ -43,10 +47,31 @@ class ExportError(LedgerError):
 
 def _replace_into(target: Path, write) -> Path:
     """Write beside the target, then move it in: a reader never sees half a file."""
-    tmp = target.with_name(f".{target.name}.tmp")
-    write(tmp)
-    tmp.replace(target)
-    return target
+    return write_atomic(target, write)
+
+
+def ledger_fingerprint(rows: Sequence[StatusRow], programme: Programme, formats: Sequence[str],
+                       today: dt.date, boundaries_source: str) -> str:
+    """What the exports are made of (status rows, day, formats, map base): equal fingerprints, equal exports."""
+    payload = json.dumps({"rows": status_records(rows), "today": today.isoformat(), "formats": sorted(formats),
+                          "programme": programme.name, "boundaries": boundaries_source,
+                          "deliverables": {k: d.title for k, d in programme.deliverables.items()}},
+                         sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _unchanged_exports(out_dir: Path, fingerprint: str) -> dict[str, list[Path]] | None:
+    """The files of the last export if it was made from the same fingerprint and all of them still exist."""
+    try:
+        stored = json.loads((out_dir / FINGERPRINT).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    if stored.get("fingerprint") != fingerprint:
+        return None
+    written = {kind: [out_dir / name for name in names] for kind, names in stored.get("files", {}).items()}
+    if not all(p.is_file() for paths in written.values() for p in paths):
+        return None
+    return written
 
 
 def write_csv(rows: Sequence[StatusRow], path: Path) -> Path:
@@ -198,8 +223,13 @@ def export_status(
     formats: Iterable[str] = ALL_FORMATS,
     boundaries: gpd.GeoDataFrame | None = None,
     today: dt.date | None = None,
+    skip_unchanged: bool = False,
 ) -> dict[str, list[Path]]:
-    """Write the status exports into ``out_dir``; returns the written paths by format (plus the summary)."""
+    """Write the status exports into ``out_dir``; returns the written paths by format (plus the summary).
+
+    With ``skip_unchanged`` (the pipeline's re-runs) nothing is redrawn when the ledger's status rows,
+    the day and the formats are those of the last export: the maps alone take seconds.
+    """
     formats = [f.lower().lstrip(".") for f in formats]
     unknown = sorted(set(formats) - set(ALL_FORMATS))
     if unknown:
@@ -208,6 +238,15 @@ def export_status(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = ledger.status_rows(today)
+    source = programme.reference_boundaries
+    base = f"{source}:{source.stat().st_mtime_ns}" if source.is_file() else "none"
+    base = base if boundaries is None else f"given:{len(boundaries)}:{base}"
+    fingerprint = ledger_fingerprint(rows, programme, formats, today, base)
+    if skip_unchanged:
+        previous = _unchanged_exports(out_dir, fingerprint)
+        if previous is not None:
+            log.info("status exports in %s are up to date with the ledger: not rewritten", out_dir)
+            return previous
     written: dict[str, list[Path]] = {}
 
     map_formats = [f for f in ("png", "svg") if f in formats]
@@ -216,9 +255,14 @@ def export_status(
             boundaries = _default_boundaries(programme)
         for key, deliverable in programme.deliverables.items():
             paths = [out_dir / f"{STEM}_map_{key}.{fmt}" for fmt in map_formats]
-            for path in draw_status_map(rows, key, boundaries, paths, deliverable.title, today,
-                                        programme.region_bounds):
-                written.setdefault(path.suffix.lstrip("."), []).append(path)
+            tmps = [temp_path(p) for p in paths]  # drawn aside, moved in when complete
+            try:
+                draw_status_map(rows, key, boundaries, tmps, deliverable.title, today, programme.region_bounds)
+                for tmp, path in zip(tmps, paths, strict=True):
+                    written.setdefault(path.suffix.lstrip("."), []).append(publish(tmp, path))
+            finally:
+                for tmp in tmps:
+                    tmp.unlink(missing_ok=True)
     if "csv" in formats:
         written["csv"] = [write_csv(rows, out_dir / f"{STEM}.csv")]
     if "xlsx" in formats:
@@ -234,5 +278,8 @@ def export_status(
                          *(s.sentence(programme.deliverables[s.deliverable].title) for s in status_summary(rows))])
     written["summary"] = [_replace_into(out_dir / "summary.txt",
                                         lambda p: p.write_text(summary + "\n", encoding="utf-8"))]
+    # the fingerprint goes last: an export interrupted before it is redone by the next run
+    write_text_atomic(out_dir / FINGERPRINT, json.dumps(
+        {"fingerprint": fingerprint, "files": {k: [p.name for p in v] for k, v in written.items()}}, indent=2))
     log.info("status exports in %s: %s", out_dir, ", ".join(f"{k} ({len(v)})" for k, v in written.items()))
     return written

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -25,7 +26,7 @@ import rasterio
 from rasterio.errors import RasterioError
 
 from checks.finding import Finding, Location, Severity
-from checks.registry import ALL_PRODUCTS, declare, emit
+from checks.registry import ALL_PRODUCTS, REGISTRY, declare, emit, load_all
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +55,13 @@ CONTAINMENT = {
 # Content each accepted extension must have (magic bytes, not the name, decide what GDAL would open).
 EXPECTED_CONTENT = {".tif": "tiff", ".tiff": "tiff", ".gpkg": "sqlite", ".fgb": "fgb", ".geojson": "json",
                     ".json": "json", ".shp": "shp", ".zip": "zip"}
+OTHER_RASTERS = {"png": b"\x89PNG", "jpeg": b"\xff\xd8\xff", "gif": b"GIF8", "hfa": b"EHFA_HEADER_TAG",
+                 "netcdf": b"CDF", "hdf5": b"\x89HDF"}
 REFERENCING = {"xml"}  # VRT and other XML formats point at other files or URLs
 NETWORK_PATH = re.compile(r"^(/vsi|\\\\|[a-z][a-z0-9+.-]*://)", re.IGNORECASE)
 # A view or trigger with these in its SQL could reach outside the file (GDAL's SQL functions, extensions).
-SQL_ESCAPES = re.compile(r"gdal_|ogr_|readfile|writefile|load_extension|\battach\b|virtualogr|virtualshape|"
-                         r"://|/vsi|\bedit\s*\(|fts[345]|fileio|\bimport_|\bexport_", re.IGNORECASE)
+SQL_ESCAPES = re.compile(r"\b(gdal_\w*|ogr_\w*|readfile|writefile|load_extension|edit|fileio_\w*|import_\w*|"
+                         r"export_\w*)\s*\(|\battach\b|virtualogr|virtualshape|://|/vsi", re.IGNORECASE)
 
 _P = ALL_PRODUCTS[:2]
 declare("intake.empty_file", Severity.ERROR, "submission", _P, "The file is empty (0 bytes).",
@@ -73,12 +76,23 @@ declare("intake.reference_refused", Severity.ERROR, "submission", _P,
 declare("intake.path_refused", Severity.ERROR, "submission", _P,
         "A network or virtual-file path (/vsi*, URL, UNC) was refused; only files in the submission are read.",
         "place the file itself in the submission folder")
+declare("intake.sidecar_refused", Severity.WARNING, "submission", ("salinity_map",),
+        "A sidecar beside a GeoTIFF (.aux.xml, .ovr, .msk) points at other files or URLs or is not what its name "
+        "says; it was ignored (the pipeline never reads sidecars).",
+        "delete the sidecar before sending; the GeoTIFF must hold everything itself")
 declare("intake.raster_too_large", Severity.ERROR, "submission", ("salinity_map",),
         "The raster's header announces more pixels, bands or bytes than [limits] allow; no pixel was read.",
         "check the file's size and extent (a national map at 30 arc-seconds is a few million pixels)")
 declare("intake.vector_too_large", Severity.ERROR, "submission", ("soil_map",),
         "The vector file has more bytes, features or vertices (per feature or in total) than [limits] allow.",
         "simplify or split the map; a national soil map needs far fewer vertices")
+
+
+def emit_any(check_id: str, *args, **kwargs) -> Finding:
+    """A finding for any registered id, loading the check families first if needed (ids of other modules)."""
+    if check_id not in REGISTRY:
+        load_all()
+    return emit(check_id, *args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -110,16 +124,30 @@ class Limits:
         return cls(**values)
 
 
+_LOCK = threading.Lock()
+_DEPTH = [0, {}]  # open containments, pyogrio options to restore when the last one closes
+
+
 @contextlib.contextmanager
 def contained() -> Iterator[None]:
-    """GDAL options for untrusted files, in rasterio's and pyogrio's GDAL alike (each wheel bundles its own)."""
-    before = {k: pyogrio.get_gdal_config_option(k) for k in CONTAINMENT}
-    pyogrio.set_gdal_config_options(CONTAINMENT)
+    """GDAL options for untrusted files, in rasterio's and pyogrio's GDAL alike (each wheel bundles its own).
+
+    rasterio's options are per thread; pyogrio's are process-wide, so they are counted: the first entry sets
+    them and only the last exit restores them (flow tasks may read submissions in parallel threads).
+    """
+    with _LOCK:
+        if _DEPTH[0] == 0:
+            _DEPTH[1] = {k: pyogrio.get_gdal_config_option(k) for k in CONTAINMENT}
+            pyogrio.set_gdal_config_options(CONTAINMENT)
+        _DEPTH[0] += 1
     try:
         with rasterio.Env(**CONTAINMENT):
             yield
     finally:
-        pyogrio.set_gdal_config_options(before)
+        with _LOCK:
+            _DEPTH[0] -= 1
+            if _DEPTH[0] == 0:
+                pyogrio.set_gdal_config_options(_DEPTH[1])
 
 
 def check_path(path: Path | str) -> str | None:
@@ -131,7 +159,7 @@ def check_path(path: Path | str) -> str | None:
 
 
 def sniff(path: Path) -> str:
-    """The content type from the first bytes: tiff, sqlite, fgb, shp, zip, gzip, json, xml, pdf, empty, unknown."""
+    """The content type from the first bytes: tiff, sqlite, fgb, shp, zip, json, xml, png, ..., empty, unknown."""
     with open(path, "rb") as fh:
         head = fh.read(512)
     if not head:
@@ -150,6 +178,9 @@ def sniff(path: Path) -> str:
         return "gzip"
     if head.startswith(b"%PDF"):
         return "pdf"
+    for kind, magic in OTHER_RASTERS.items():
+        if head.startswith(magic):
+            return kind
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if text[:1] in (b"{", b"["):
         return "json"
@@ -163,22 +194,35 @@ def vet_content(path: Path) -> list[Finding]:
     path = Path(path)
     loc = Location(file=path.name)
     if why := check_path(path):
-        return [emit("intake.path_refused", why, loc, observed=str(path))]
-    if path.is_symlink() or not path.is_file():
-        return [emit("intake.path_refused", f"{path.name} is not a regular file in the submission", loc)]
+        return [emit_any("intake.path_refused", why, loc, observed=str(path))]
+    if not path.is_file():  # links inside the inbox are refused earlier, by atlas.intake
+        return [emit_any("intake.path_refused", f"{path.name} is not a regular file", loc)]
     kind = sniff(path)
     expected = EXPECTED_CONTENT.get(path.suffix.lower())
     if kind == "empty":
-        return [emit("intake.empty_file", f"{path.name} is empty (0 bytes)", loc, observed=0)]
+        return [emit_any("intake.empty_file", f"{path.name} is empty (0 bytes)", loc, observed=0)]
     if kind in REFERENCING:
-        return [emit("intake.reference_refused", f"{path.name} holds XML (e.g. a VRT), which can point at other "
+        return [emit_any("intake.reference_refused", f"{path.name} holds XML (e.g. a VRT), which can point at other "
                      "files or URLs; not opened", loc, observed=kind, expected=expected)]
     if expected is not None and kind != expected:
-        return [emit("intake.content_mismatch", f"{path.name}: content is {kind}, not the {expected} its "
-                     f"extension names", loc, observed=kind, expected=expected)]
+        return [_mismatch(path, kind, expected, loc)]
     if kind == "sqlite":
         return gpkg_references(path)
     return []
+
+
+def _mismatch(path: Path, kind: str, expected: str, loc: Location) -> Finding:
+    """Content that is not what the extension names: another raster format, garbage, or a wrong extension."""
+    raster = expected == "tiff"
+    if raster and kind in OTHER_RASTERS:
+        return emit_any("raster.not_geotiff", f"{path.name}: content is {kind.upper()}, not GeoTIFF", loc,
+                    observed=kind, expected="GTiff")
+    if kind == "unknown":
+        family = "raster" if raster else "vector"
+        return emit_any(f"{family}.unreadable", f"{path.name}: content is not a {expected} file (damaged or another "
+                    "format); not opened", loc, observed=kind, expected=expected)
+    return emit_any("intake.content_mismatch", f"{path.name}: content is {kind}, not the {expected} its "
+                    "extension names", loc, observed=kind, expected=expected)
 
 
 def gpkg_references(path: Path) -> list[Finding]:
@@ -195,7 +239,7 @@ def gpkg_references(path: Path) -> list[Finding]:
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
-        return [emit("intake.content_mismatch", f"{Path(path).name}: not a readable GeoPackage ({exc})", loc,
+        return [emit_any("vector.unreadable", f"{Path(path).name}: damaged GeoPackage ({exc}); not opened", loc,
                      observed="damaged sqlite", expected="sqlite")]
     bad = []
     for kind, name, sql in rows:
@@ -208,8 +252,33 @@ def gpkg_references(path: Path) -> list[Finding]:
     if not bad:
         return []
     listed = ", ".join(f"{k} {n!r}" for k, n, _ in bad[:5])
-    return [emit("intake.reference_refused", f"{Path(path).name}: {len(bad)} schema object(s) could read outside "
+    return [emit_any("intake.reference_refused", f"{Path(path).name}: {len(bad)} schema object(s) could read outside "
                  f"the file ({listed}); not opened", loc, observed=[s[:200] for _, _, s in bad[:5]])]
+
+
+RASTER_SIDECARS = (".aux.xml", ".ovr", ".msk")
+SIDECAR_REFERENCE = re.compile(rb"SourceFilename|<VRTDataset|/vsi|://|relativeToVRT|<!ENTITY|<!DOCTYPE", re.IGNORECASE)
+
+
+def sidecar_findings(path: Path) -> list[Finding]:
+    """Warnings for sidecars of a GeoTIFF that point elsewhere or are not TIFFs; GDAL never opens them anyway."""
+    path = Path(path)
+    found = []
+    for suffix in RASTER_SIDECARS:
+        side = path.with_name(path.name + suffix)
+        if not (side.is_file() or side.is_symlink()):
+            continue
+        if side.is_symlink():
+            why = "is a symbolic link"
+        elif suffix == ".aux.xml":
+            with open(side, "rb") as fh:
+                why = "refers to other files or URLs" if SIDECAR_REFERENCE.search(fh.read(1 << 20)) else None
+        else:
+            why = None if sniff(side) == "tiff" else f"is {sniff(side)}, not a TIFF"
+        if why:
+            found.append(emit_any("intake.sidecar_refused", f"{side.name} {why}; ignored", Location(file=side.name),
+                              observed=why))
+    return found
 
 
 def raster_header_limits(ds, limits: Limits, name: str) -> list[Finding]:
@@ -225,7 +294,7 @@ def raster_header_limits(ds, limits: Limits, name: str) -> list[Finding]:
         over.append(f"{nbytes / 2**30:.3g} GiB uncompressed > {limits.max_raster_bytes / 2**30:.3g} GiB")
     if not over:
         return []
-    return [emit("intake.raster_too_large", f"{name}: header announces " + "; ".join(over) + "; no pixel read",
+    return [emit_any("intake.raster_too_large", f"{name}: header announces " + "; ".join(over) + "; no pixel read",
                  Location(file=name), observed={"width": ds.width, "height": ds.height, "bands": ds.count,
                                                 "bytes": nbytes},
                  expected={"pixels": limits.max_raster_pixels, "bands": limits.max_raster_bands,
@@ -243,7 +312,7 @@ def open_raster(path: Path, limits: Limits | None = None):
         return None, refused, None
     try:
         with contained():
-            ds = rasterio.open(path, driver=list(RASTER_DRIVERS))
+            ds = rasterio.open(path, driver=RASTER_DRIVERS[0])  # GDAL may only try GTiff
     except (RasterioError, OSError, ValueError) as exc:
         return None, [], str(exc)
     refused = raster_header_limits(ds, limits or Limits(), path.name)
@@ -259,7 +328,7 @@ def vet_vector(path: Path, layer: str | None, limits: Limits) -> list[Finding]:
     loc = Location(file=path.name, layer=layer)
     size = path.stat().st_size
     if size > limits.max_vector_file_bytes:
-        return [emit("intake.vector_too_large", f"{path.name}: {size / 2**20:.1f} MiB > "
+        return [emit_any("intake.vector_too_large", f"{path.name}: {size / 2**20:.1f} MiB > "
                      f"{limits.max_vector_file_bytes / 2**20:.0f} MiB", loc, observed=size,
                      expected=limits.max_vector_file_bytes)]
     with contained():
@@ -268,7 +337,7 @@ def vet_vector(path: Path, layer: str | None, limits: Limits) -> list[Finding]:
         if n < 0:  # the driver cannot tell cheaply: count, still without geometry
             n = int(pyogrio.read_info(path, layer=layer, force_feature_count=True).get("features", 0))
         if n > limits.max_vector_features:
-            return [emit("intake.vector_too_large", f"{path.name}: {n:,} features > {limits.max_vector_features:,}",
+            return [emit_any("intake.vector_too_large", f"{path.name}: {n:,} features > {limits.max_vector_features:,}",
                          loc, observed=n, expected=limits.max_vector_features)]
         return _vertex_limits(path, layer, size, loc, limits)
 
@@ -296,14 +365,14 @@ def _vertex_limits(path: Path, layer: str | None, size: int, loc: Location, limi
         counts = shapely.get_num_coordinates(shapely.from_wkb(wkb, on_invalid="ignore"))
         worst = int(np.argmax(counts))
         if counts[worst] > limits.max_vertices_per_feature:
-            return [emit("intake.vector_too_large", f"{path.name}: feature {skip + worst} has {int(counts[worst]):,} "
-                         f"vertices > {limits.max_vertices_per_feature:,} per feature", Location(
+            return [emit_any("intake.vector_too_large", f"{path.name}: feature {skip + worst} has "
+                         f"{int(counts[worst]):,} vertices > {limits.max_vertices_per_feature:,} per feature", Location(
                              file=path.name, layer=layer, feature=str(skip + worst)),
                          observed=int(counts[worst]), expected=limits.max_vertices_per_feature)]
         total += int(counts.sum())
         if total > limits.max_vector_vertices:
-            return [emit("intake.vector_too_large", f"{path.name}: more than {limits.max_vector_vertices:,} vertices "
-                         f"in the first {skip + len(wkb):,} features", loc, observed=total,
+            return [emit_any("intake.vector_too_large", f"{path.name}: more than {limits.max_vector_vertices:,} "
+                         f"vertices in the first {skip + len(wkb):,} features", loc, observed=total,
                          expected=limits.max_vector_vertices)]
         skip += len(wkb)
         if len(wkb) < VERTEX_BATCH:

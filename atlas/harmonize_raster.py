@@ -21,6 +21,7 @@ from rasterio.errors import RasterioError
 from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 
+from atlas.gdal_safety import Limits, contained, open_raster
 from atlas.grid import Grid
 from checks.finding import Finding, Location, Severity
 
@@ -163,8 +164,15 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path) -> tuple[Pa
     loc = Location(file=path.name, layer=layer, band=1)
     findings: list[Finding] = []
     dst_path = Path(out_dir) / path.name
+    ds, refused, error = open_raster(path, Limits.from_programme(programme))
+    if refused:
+        return None, refused
+    if error:
+        return None, [Finding(
+            "harmonize.unreadable", Severity.ERROR, f"{path.name}: cannot be read: {error}", loc,
+            hint="re-export the GeoTIFF (e.g. gdal_translate) and check it opens in QGIS")]
     try:
-        with rasterio.open(path) as src:
+        with contained(), ds as src:
             if src.crs is None:
                 return None, [Finding(
                     "harmonize.no_crs", Severity.ERROR, f"{path.name}: no CRS declared; cannot place it on the grid",

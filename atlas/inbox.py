@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,10 @@ def checksum_files(files: list[Path], base: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(files):
         digest.update(str(path.relative_to(base)).encode())
-        digest.update(sha256_file(path).encode())
+        if path.is_symlink():  # never followed: the intake refuses links, the checksum names the target
+            digest.update(b"symlink:" + os.fsencode(os.readlink(path)))
+        else:
+            digest.update(sha256_file(path).encode())
     return digest.hexdigest()
 
 
@@ -80,15 +84,16 @@ def _delivery_date(name: str, files: list[Path]) -> dt.date:
             return dt.date.fromisoformat(match.group(1))
         except ValueError:
             pass
-    newest = max((f.stat().st_mtime for f in files), default=0.0)
+    newest = max((f.lstat().st_mtime for f in files), default=0.0)
     return dt.datetime.fromtimestamp(newest, tz=dt.UTC).date()
 
 
 def _visible_files(folder: Path) -> list[Path]:
+    """Files of a delivery; links are listed (for the intake to refuse) but never followed."""
     return sorted(
         p
         for p in folder.rglob("*")
-        if p.is_file() and not p.is_symlink() and p.name not in IGNORED_NAMES and not p.name.startswith("._")
+        if (p.is_symlink() or p.is_file()) and p.name not in IGNORED_NAMES and not p.name.startswith("._")
     )
 
 
@@ -108,6 +113,17 @@ def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], 
         )
         return submissions, findings
     for country_dir in sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        if country_dir.is_symlink():  # a linked folder could make us read anywhere on the machine
+            findings.append(
+                Finding(
+                    "inbox.link_refused",
+                    Severity.WARNING,
+                    f"folder {country_dir.name!r} is a link; links are never followed, its files were skipped",
+                    Location(file=country_dir.name),
+                    hint="copy the delivery into the inbox instead of linking to it",
+                )
+            )
+            continue
         iso3 = country_dir.name.upper()
         if iso3 not in members:
             findings.append(
@@ -123,8 +139,11 @@ def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], 
             )
             continue
         deliveries: dict[str, list[Path]] = {}
-        loose = [p for p in country_dir.iterdir() if p.is_file() and p.name not in IGNORED_NAMES]
-        for sub in sorted(p for p in country_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        # links are listed (the intake refuses them with a finding) but never followed
+        loose = [p for p in country_dir.iterdir() if (p.is_symlink() or p.is_file()) and p.name not in IGNORED_NAMES]
+        for sub in sorted(
+            p for p in country_dir.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+        ):
             deliveries[sub.name] = _visible_files(sub)
         if loose:
             deliveries[""] = sorted(loose)

@@ -188,7 +188,9 @@ class Ledger:
             return self._record(existing, is_new=False)
         # hash the files outside the write lock: this is the slow part
         files = [
-            {"path": _relative(p, sub.folder), "size": p.stat().st_size, "sha256": sha256_file(p)}
+            # links are recorded, never followed (the intake refuses them)
+            {"path": _relative(p, sub.folder), "size": p.lstat().st_size,
+             "sha256": None if p.is_symlink() else sha256_file(p)}
             for p in sub.files
         ]
         with self._transaction() as db:

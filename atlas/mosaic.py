@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.windows import Window
 
+from atlas.atomic import publish, write_atomic, write_text_atomic
 from atlas.errors import GridError
 from atlas.grid import Grid
 from atlas.raster_borders import country_raster, country_shapes, index_dtype
@@ -290,14 +292,18 @@ def build_mosaics(
                         own = cidx[sl] == ece_src.index
                         data[sl][own] = derive_with_programme(ece, esp, sal)[own]
                     dst.write(data, 1, window=win)
+        cogs: dict[str, Path] = {}
         for key in list(outs) + ["provenance", "country_index"]:
             continuous = not (key.startswith(("SAS", "provenance", "country_index")))
-            paths[key] = to_cog(tmp_dir / product_name(key), out_dir / product_name(key),
-                                "AVERAGE" if continuous else "NEAREST", float_deflate_level if continuous else 6)
+            # the COG is finished in the work folder too: a run killed here leaves the published files untouched
+            cogs[key] = to_cog(tmp_dir / product_name(key), tmp_dir / f"cog_{product_name(key)}",
+                               "AVERAGE" if continuous else "NEAREST", float_deflate_level if continuous else 6)
+            (tmp_dir / product_name(key)).unlink()
+        # every COG is complete: move them in together (one rename each, microseconds apart)
+        for key, cog in cogs.items():
+            paths[key] = publish(cog, out_dir / product_name(key))
     finally:
-        for tmp in tmp_dir.glob("*"):
-            tmp.unlink()
-        tmp_dir.rmdir()
+        shutil.rmtree(tmp_dir, ignore_errors=True)
 
     for (layer, depth), srcs in sources.items():
         used[f"{layer}_{depth}"] = tuple((s.iso3, int(versions.get(s.iso3, 0))) for s in srcs)
@@ -342,14 +348,12 @@ def write_legend(out_dir: Path, contributors, prov_code, codes, sources, derived
                      **{f"SAS_{depth}": sas[depth] for depth in sal.depths}})
     frame = pd.DataFrame(rows, columns=["code", "iso3", "name", "version", "layers",
                                         *[f"SAS_{d}" for d in sal.depths]])
-    csv_path = out_dir / "GSSmap_provenance_legend.csv"
-    frame.to_csv(csv_path, index=False)
+    csv_path = write_atomic(out_dir / "GSSmap_provenance_legend.csv", lambda p: frame.to_csv(p, index=False))
     prov_json = out_dir / "GSSmap_provenance_legend.json"
-    prov_json.write_text(json.dumps({"raster": product_name("provenance"), "nodata": PROVENANCE_NODATA,
-                                     "entries": [{**row, "country": row["iso3"]} for row in rows]}, indent=2),
-                         encoding="utf-8")
+    write_text_atomic(prov_json, json.dumps({"raster": product_name("provenance"), "nodata": PROVENANCE_NODATA,
+                                             "entries": [{**row, "country": row["iso3"]} for row in rows]}, indent=2))
     json_path = out_dir / "GSSmap_legend.json"
-    json_path.write_text(json.dumps({
+    write_text_atomic(json_path, json.dumps({
         "provenance": {"raster": product_name("provenance"), "nodata": PROVENANCE_NODATA, "codes": rows},
         "country_index": {"raster": product_name("country_index"), "nodata": 0,
                           "codes": {i + 1: c for i, c in enumerate(codes)}},
@@ -358,5 +362,5 @@ def write_legend(out_dir: Path, contributors, prov_code, codes, sources, derived
                                             "esp_sodic_pct": sal.esp_sodic_pct}},
         "units": sal.units,
         "continuous_nodata": sal.continuous_nodata,
-    }, indent=2), encoding="utf-8")
+    }, indent=2))
     return {"legend_csv": csv_path, "provenance_legend_json": prov_json, "legend_json": json_path}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import zipfile
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,8 +18,9 @@ import numpy as np
 import pyogrio
 import rasterio
 import shapely
-from rasterio.errors import RasterioError
 
+from atlas.gdal_safety import Limits, contained, open_raster, sidecar_findings, vet_content, vet_vector
+from atlas.intake import extract_archive, pick_map
 from checks.finding import Finding, Location, Severity
 from checks.registry import declare, emit
 
@@ -30,9 +31,6 @@ declare("vector.unreadable", Severity.ERROR, "vector", SOIL, "The soil map canno
         "export the map again as a GeoPackage (preferred), GeoJSON, FlatGeobuf or zipped shapefile")
 declare("vector.format", Severity.ERROR, "vector", SOIL, "The file is not an accepted soil-map format.",
         "send a GeoPackage (preferred), GeoJSON, FlatGeobuf or a zipped shapefile")
-declare("vector.junk_ignored", Severity.FIXED, "vector", SOIL,
-        "Junk inside an archive (__MACOSX/, AppleDouble ._ files, backups such as *.dbf~) was ignored.",
-        "nothing to do; zip only the shapefile's own files next time")
 declare("vector.encoding", Severity.INFO, "vector", SOIL, "The attribute encoding declared in a .cpg was honoured.",
         "nothing to do; UTF-8 is preferred")
 declare("vector.encoding_undeclared", Severity.WARNING, "vector", SOIL,
@@ -48,7 +46,6 @@ declare("vector.geometry_repaired", Severity.FIXED, "vector", SOIL,
         "Invalid geometries were repaired with make_valid in the processed copy (area change measured).",
         "fix the geometries at source so the repair is not needed")
 
-JUNK = re.compile(r"(^|/)(__MACOSX/|\._)|~$|(^|/)(\.DS_Store|Thumbs\.db)$|\.(bak|tmp|lock)$", re.IGNORECASE)
 ACCEPTED_SUFFIXES = {".gpkg", ".geojson", ".json", ".fgb", ".zip", ".shp"}
 # .cpg texts GDAL may not map exactly (it reads "ANSI 1252" as ISO-8859-1, which differs in 0x80-0x9F).
 CPG_ENCODINGS = {"ansi 1252": "cp1252", "1252": "cp1252", "windows-1252": "cp1252", "utf-8": "utf-8",
@@ -62,29 +59,6 @@ def _cpg_encoding(text: str) -> str | None:
         return CPG_ENCODINGS[key]
     digits = re.sub(r"\D", "", key)
     return f"cp{digits}" if digits else None
-
-
-def _zip_shapefile(path: Path, findings: list[Finding]) -> tuple[str | None, bytes | None, str]:
-    """(GDAL path of the shapefile in the zip, its .cpg bytes, layer name) with junk noted."""
-    with zipfile.ZipFile(path) as zf:
-        names = [n for n in zf.namelist() if not n.endswith("/")]
-        junk = [n for n in names if JUNK.search(n)]
-        real = [n for n in names if n not in junk]
-        if junk:
-            findings.append(emit("vector.junk_ignored", f"{len(junk)} junk file(s) in the archive ignored: "
-                                 + ", ".join(junk[:6]) + (" ..." if len(junk) > 6 else ""),
-                                 Location(file=path.name), observed=junk))
-        shps = sorted(n for n in real if n.lower().endswith(".shp"))
-        others = sorted(n for n in real if n.lower().endswith((".gpkg", ".geojson", ".fgb")))
-        if not shps and not others:
-            return None, None, ""
-        inner = (shps or others)[0]
-        if len(shps) + len(others) > 1:
-            findings.append(emit("vector.multiple_layers", f"archive holds {len(shps) + len(others)} maps; "
-                                 f"read {inner}", Location(file=path.name), observed=shps + others))
-        cpg = next((n for n in real if n.lower() == inner[:-4].lower() + ".cpg"), None)
-        cpg_bytes = zf.read(cpg) if cpg else None
-    return f"/vsizip/{path}/{inner}", cpg_bytes, Path(inner).stem
 
 
 def _declared_encoding(path: Path, gdal_path: str, cpg_bytes: bytes | None, findings: list[Finding]) -> str | None:
@@ -108,50 +82,73 @@ def _declared_encoding(path: Path, gdal_path: str, cpg_bytes: bytes | None, find
         return "cp1252"
 
 
-def read_soil_map(path: Path) -> tuple[gpd.GeoDataFrame | None, list[Finding]]:
-    """The soil map as a GeoDataFrame (junk dropped, declared encoding honoured) and findings; never raises."""
+def read_soil_map(path: Path, limits: Limits | None = None) -> tuple[gpd.GeoDataFrame | None, list[Finding]]:
+    """The soil map as a GeoDataFrame (junk dropped, declared encoding honoured) and findings; never raises.
+
+    A zip is extracted safely (``atlas.intake``) into a temporary folder and its map read from there;
+    every file is vetted (``atlas.gdal_safety``) before GDAL opens it.
+    """
     path = Path(path)
-    findings: list[Finding] = []
+    limits = limits or Limits()
     loc = Location(file=path.name)
     suffix = path.suffix.lower()
     if suffix not in ACCEPTED_SUFFIXES:
-        findings.append(emit("vector.format", f"{path.name}: {suffix or 'no extension'} is not a soil-map format",
-                             loc, observed=suffix, expected=sorted(ACCEPTED_SUFFIXES)))
+        return None, [emit("vector.format", f"{path.name}: {suffix or 'no extension'} is not a soil-map format",
+                           loc, observed=suffix, expected=sorted(ACCEPTED_SUFFIXES))]
+    if suffix != ".zip":
+        return _read_map(path, limits)
+    refused = vet_content(path)
+    if refused:
+        return None, refused
+    with tempfile.TemporaryDirectory(prefix="atlas-intake-") as tmp:
+        files, findings = extract_archive(path, Path(tmp) / "archive", limits)
+        if any(f.severity == Severity.ERROR for f in findings):
+            return None, findings
+        main, notes = pick_map(files, path.name)
+        findings += notes
+        if main is None:
+            findings.append(emit("vector.unreadable", f"{path.name}: the archive holds no shapefile or "
+                                 "GeoPackage/GeoJSON/FlatGeobuf", loc))
+            return None, findings
+        gdf, more = _read_map(main, limits)
+        return gdf, findings + more
+
+
+def _read_map(path: Path, limits: Limits) -> tuple[gpd.GeoDataFrame | None, list[Finding]]:
+    """One vetted map file read inside GDAL containment (only its own format's driver can match its content)."""
+    findings: list[Finding] = list(vet_content(path))
+    if findings:
         return None, findings
+    loc = Location(file=path.name)
+    suffix = path.suffix.lower()
     try:
-        gdal_path, cpg_bytes, layer = str(path), None, None
-        if suffix == ".zip":
-            gdal_path, cpg_bytes, layer = _zip_shapefile(path, findings)
-            if gdal_path is None:
-                findings.append(emit("vector.unreadable", f"{path.name}: the archive holds no shapefile or "
-                                     "GeoPackage/GeoJSON/FlatGeobuf", loc))
-                return None, findings
-        encoding = None
-        if gdal_path.lower().endswith(".shp"):
-            encoding = _declared_encoding(path, gdal_path, cpg_bytes, findings)
-        elif suffix == ".gpkg":
-            layers = pyogrio.list_layers(gdal_path)
-            polys = [name for name, gtype in layers if gtype and "polygon" in str(gtype).lower()]
-            layer = (polys or [layers[0][0]])[0]
-            if len(layers) > 1:
-                findings.append(emit("vector.multiple_layers", f"{len(layers)} layers; read {layer!r}", loc,
-                                     observed=[str(n) for n, _ in layers]))
-        try:
-            gdf = gpd.read_file(gdal_path, layer=layer or None, encoding=encoding, engine="pyogrio")
-        except UnicodeDecodeError as exc:  # a .cpg that lies: fall back to the usual Windows code page
-            findings.append(emit("vector.encoding_mismatch", f"text is not valid {encoding or 'UTF-8'} ({exc.reason} "
-                                 f"at byte {exc.start}); read as cp1252", loc, observed=encoding or "UTF-8",
-                                 expected="cp1252"))
-            gdf = gpd.read_file(gdal_path, layer=layer or None, encoding="cp1252", engine="pyogrio")
-    except zipfile.BadZipFile as exc:
-        findings.append(emit("vector.unreadable", f"{path.name}: not a valid zip archive ({exc})", loc))
-        return None, findings
+        with contained():
+            gdal_path, layer, encoding = str(path), None, None
+            if suffix == ".shp":
+                encoding = _declared_encoding(path, gdal_path, None, findings)
+            elif suffix == ".gpkg":
+                layers = pyogrio.list_layers(gdal_path)
+                polys = [name for name, gtype in layers if gtype and "polygon" in str(gtype).lower()]
+                layer = (polys or [layers[0][0]])[0]
+                if len(layers) > 1:
+                    findings.append(emit("vector.multiple_layers", f"{len(layers)} layers; read {layer!r}", loc,
+                                         observed=[str(n) for n, _ in layers]))
+            refused = vet_vector(path, layer, limits)
+            if refused:
+                return None, findings + refused
+            try:
+                gdf = gpd.read_file(gdal_path, layer=layer or None, encoding=encoding, engine="pyogrio")
+            except UnicodeDecodeError as exc:  # a .cpg that lies: fall back to the usual Windows code page
+                findings.append(emit("vector.encoding_mismatch", f"text is not valid {encoding or 'UTF-8'} "
+                                     f"({exc.reason} at byte {exc.start}); read as cp1252", loc,
+                                     observed=encoding or "UTF-8", expected="cp1252"))
+                gdf = gpd.read_file(gdal_path, layer=layer or None, encoding="cp1252", engine="pyogrio")
     except Exception as exc:  # GDAL/pyogrio raise many types for broken files
         log.info("cannot read %s: %s", path, exc)
         findings.append(emit("vector.unreadable", f"{path.name}: cannot be read: {exc}", loc,
                              observed=type(exc).__name__))
         return None, findings
-    gdf.attrs["layer"] = layer
+    gdf.attrs["layer"] = layer or (path.stem if suffix == ".shp" else None)
     return gdf, findings
 
 
@@ -190,13 +187,13 @@ def _area_km2(series: gpd.GeoSeries) -> float:
     return float(series.to_crs("ESRI:54034").area.sum() / 1e6)
 
 
-def open_raster_safely(path: Path):
-    """(dataset or None, error message or None); .aux.xml statistics are never read (PAM disabled)."""
-    try:
-        with rasterio.Env(GDAL_PAM_ENABLED="NO"):
-            return rasterio.open(path), None
-    except (RasterioError, OSError) as exc:
-        return None, str(exc)
+def open_raster_safely(path: Path, limits: Limits | None = None):
+    """(dataset or None, error message or None, refusal findings): vetted, GTiff only, header within limits.
+
+    Sidecars (.aux.xml, .ovr, .msk, world files) are never read; use the dataset inside ``contained()``.
+    """
+    ds, refused, error = open_raster(path, limits)
+    return ds, error, refused
 
 
 # ---------------------------------------------------------------- rasters: one block-by-block pass
@@ -335,7 +332,7 @@ def sidecar_statistics(path: Path, ds) -> tuple[str, dict[str, float]] | None:
     import xml.etree.ElementTree as ET
 
     aux = Path(str(path) + ".aux.xml")
-    if aux.is_file():
+    if aux.is_file() and not aux.is_symlink() and not sidecar_findings(path):  # never follow a sidecar elsewhere
         try:
             root = ET.parse(aux).getroot()
             band = root.find("PAMRasterBand[@band='1']") or root.find("PAMRasterBand")

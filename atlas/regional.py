@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 
 from atlas import layout
+from atlas.atomic import copy_atomic, publish, sweep_temporaries, write_atomic, write_text_atomic
 from atlas.config import Programme
 from atlas.stages import internal_error, salinity_inputs, soil_inputs
 from checks.finding import Finding
@@ -39,9 +42,18 @@ def write_build_manifest(out_dir: Path, versions: dict[str, int], paths: list[Pa
         "files": sorted(str(Path(p).relative_to(out_dir)) for p in paths if Path(p).is_relative_to(out_dir)),
         "run_id": run_id,
     }
-    tmp = Path(out_dir) / f".{BUILD_MANIFEST}.tmp"
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    tmp.replace(Path(out_dir) / BUILD_MANIFEST)
+    write_text_atomic(Path(out_dir) / BUILD_MANIFEST, json.dumps(data, indent=2))
+
+
+def invalidate_build_manifest(out_dir: Path) -> None:
+    """Mark a product stale before its files are replaced: a run killed half-way is rebuilt next time."""
+    (Path(out_dir) / BUILD_MANIFEST).unlink(missing_ok=True)
+
+
+def prepare_out_dir(out_dir: Path) -> None:
+    """Create the product folder and sweep what a killed run left there (the caller holds the run lock)."""
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    sweep_temporaries(out_dir)
 
 
 @dataclass
@@ -81,9 +93,9 @@ def build_regional_salinity(
         log.info("no accepted salinity map yet: regional GSSmap not built")
         return outcome
     out_dir = layout.regional_salinity_dir(programme.processed_dir)
+    prepare_out_dir(out_dir)
     if _unchanged(outcome, out_dir, force):
         return outcome
-    out_dir.mkdir(parents=True, exist_ok=True)
     try:
         result = build_mosaics(inputs, outcome.versions, programme, out_dir, boundaries)
     except Exception as exc:  # noqa: BLE001 - the soil atlas and the status table still get built
@@ -92,6 +104,7 @@ def build_regional_salinity(
     outcome.paths = list(result.paths)
     outcome.findings += list(result.findings)
     outcome.extra["result"] = result
+    write_country_notes(programme, "salinity_map", outcome.versions, outcome.findings)
     try:
         outcome.paths += salinity_tables(programme, result, boundaries, out_dir)
     except Exception as exc:  # noqa: BLE001 - the mosaics stand without their tables
@@ -103,9 +116,10 @@ def build_regional_salinity(
 def salinity_tables(programme: Programme, result, boundaries: gpd.GeoDataFrame, out_dir: Path) -> list[Path]:
     """Area of each salinity class per country and depth, and the seams across every border."""
     from atlas.adjacency import adjacency
-    from atlas.area_stats import salinity_class_areas, write_area_tables
+    from atlas.area_stats import salinity_class_areas
     from atlas.raster_borders import seams
 
+    invalidate_build_manifest(out_dir)  # build_mosaics has replaced the rasters: the old manifest no longer holds
     legend = json.loads((out_dir / "GSSmap_legend.json").read_text(encoding="utf-8"))
     index_codes = legend["country_index"]["codes"]
     codes = [index_codes[str(i)] for i in range(1, len(index_codes) + 1)]
@@ -122,7 +136,7 @@ def salinity_tables(programme: Programme, result, boundaries: gpd.GeoDataFrame, 
     written = []
     if class_paths:
         frame = salinity_class_areas(class_paths, country_index, codes, programme)
-        written += list(write_area_tables({"salinity_class_areas": frame}, out_dir).values())
+        written += write_tables_atomically({"salinity_class_areas": frame}, out_dir)
     layers = {
         (layer, depth): result.products[f"{layer}_{depth}"]
         for layer, depth in sal.layer_keys()
@@ -132,8 +146,20 @@ def salinity_tables(programme: Programme, result, boundaries: gpd.GeoDataFrame, 
     seam_table = seams(layers, country_index, list(zip(pairs.a, pairs.b, strict=True)), codes)
     borders = layout.borders_dir(programme.processed_dir)
     borders.mkdir(parents=True, exist_ok=True)
-    seam_table.to_csv(borders / "salinity_seams.csv", index=False)
+    write_atomic(borders / "salinity_seams.csv", lambda p: seam_table.to_csv(p, index=False))
     return written + [borders / "salinity_seams.csv"]
+
+
+def write_tables_atomically(frames: dict, out_dir: Path) -> list[Path]:
+    """atlas.area_stats.write_area_tables into a work folder, then each table moved into out_dir."""
+    from atlas.area_stats import write_area_tables
+
+    work = Path(tempfile.mkdtemp(prefix=".tables_", dir=out_dir))
+    try:
+        written = write_area_tables(frames, work)
+        return [publish(path, Path(out_dir) / Path(path).name) for path in written.values()]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def build_regional_soil(
@@ -156,25 +182,27 @@ def build_regional_soil(
         log.info("no accepted soil map yet: regional WRB map not built")
         return outcome
     out_dir = layout.regional_soil_dir(programme.processed_dir)
+    prepare_out_dir(out_dir)
     if _unchanged(outcome, out_dir, force):
         return outcome
     try:
         result = harmonize_region(maps, boundaries, programme)
         pairs = adjacency(boundaries, programme.equal_area_crs)
         mismatches, summary = border_mismatches(result.region, boundaries, pairs, programme)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        invalidate_build_manifest(out_dir)
         written = write_soil_atlas(result, outcome.versions, out_dir, mismatches, summary)
     except Exception as exc:  # noqa: BLE001
         outcome.findings.append(internal_error(None, "soil atlas harmonization", exc))
         return outcome
     outcome.paths = list(written.values())
     outcome.findings += list(result.findings)
+    write_country_notes(programme, "soil_map", outcome.versions, outcome.findings)
     outcome.extra.update(result=result, summary=summary, adjacency=pairs)
     try:
-        from atlas.area_stats import rsg_areas, write_area_tables
+        from atlas.area_stats import rsg_areas
 
         region = result.region.rename(columns={"country": "iso3"})
-        outcome.paths += list(write_area_tables({"rsg_areas": rsg_areas(region, programme)}, out_dir).values())
+        outcome.paths += write_tables_atomically({"rsg_areas": rsg_areas(region, programme)}, out_dir)
         outcome.paths += copy_border_tables(out_dir, layout.borders_dir(programme.processed_dir))
     except Exception as exc:  # noqa: BLE001
         outcome.findings.append(internal_error(None, "soil group area statistics", exc))
@@ -182,15 +210,29 @@ def build_regional_soil(
     return outcome
 
 
+def write_country_notes(programme: Programme, deliverable: str, versions: dict[str, int], findings) -> list[Path]:
+    """What the regional stage changed for each country, as a report beside that country's submission."""
+    from checks.finding import counts
+    from checks.report import write_reports
+
+    written = []
+    for iso3, version in sorted(versions.items()):
+        mine = [f for f in findings if f.location.feature == iso3 or (f.location.file or "").startswith(iso3)]
+        out_dir = layout.national_dir(programme.processed_dir, iso3, deliverable, version) / "harmonization"
+        meta = {"country": iso3, "country_name": programme.members.get(iso3, iso3), "deliverable": deliverable,
+                "version": version, "stage": "regional harmonization", "verdict": "harmonized",
+                "counts": counts(mine)}
+        written += list(write_reports(mine, out_dir, meta).values())
+    return written
+
+
 def copy_border_tables(soil_dir: Path, borders: Path) -> list[Path]:
     """The border mismatch tables also go to regional/borders, where the two countries find them."""
-    import shutil
-
     borders.mkdir(parents=True, exist_ok=True)
     copied = []
     for name in ("border_mismatches.csv", "border_summary.csv"):
         if (soil_dir / name).is_file():
-            shutil.copyfile(soil_dir / name, borders / name)
+            copy_atomic(soil_dir / name, borders / name)
             copied.append(borders / name)
     return copied
 
@@ -209,4 +251,17 @@ def build_catalogue(programme: Programme, outcomes: list[RegionalOutcome], run_i
         ]
     if not products:
         return None
-    return build_catalog(products, sources, run_id, Path(programme.processed_dir) / "regional" / "stac")
+    # the catalogue is a folder of JSON files: built aside, then swapped in with two renames
+    regional = Path(programme.processed_dir) / "regional"
+    sweep_temporaries(regional)
+    work = Path(tempfile.mkdtemp(prefix=".stac_", dir=regional))
+    try:
+        build_catalog(products, sources, run_id, work)
+        final, old = regional / "stac", regional / f".stac_old_{work.name}"
+        if final.exists():
+            final.rename(old)
+        work.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return final / "catalog.json"

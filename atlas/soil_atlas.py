@@ -8,6 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from atlas.atomic import write_atomic
 from atlas.edges import dominant_rsg_codes
 from atlas.harmonize_vector import HarmonizeResult, area_km2
 
@@ -40,26 +41,31 @@ def write_soil_atlas(
     units["submission_version"] = units["country"].map(versions).astype("Int64")
     units["area_km2"] = area_km2(units.geometry.values.to_numpy(), equal_area_crs=equal_area_crs)
     gpkg = out_dir / GPKG
-    gpkg.unlink(missing_ok=True)  # layers are rewritten as a set, never appended to a stale file
     paths = {"gpkg": gpkg, "parquet": out_dir / "regional_wrb.parquet",
              "harmonization_log": out_dir / "harmonization_log.csv"}
-    units.to_file(gpkg, layer="map_units", driver="GPKG")
-    dissolve_by_rsg(units, equal_area_crs).to_file(gpkg, layer="dissolved_by_rsg", driver="GPKG")
-    units.to_parquet(paths["parquet"])
     log_table = result.changes.copy()
-    log_table.to_csv(paths["harmonization_log"], index=False)
     log_geo = gpd.GeoDataFrame(log_table, geometry=gpd.points_from_xy(log_table["lon"], log_table["lat"]),
                                crs="EPSG:4326")
-    if len(log_geo):
-        log_geo.to_file(gpkg, layer="harmonization_log", driver="GPKG")
+
+    def write_gpkg(tmp: Path) -> None:
+        # layers are written as a set into a fresh file, never appended to a stale one
+        units.to_file(tmp, layer="map_units", driver="GPKG")
+        dissolve_by_rsg(units, equal_area_crs).to_file(tmp, layer="dissolved_by_rsg", driver="GPKG")
+        if len(log_geo):
+            log_geo.to_file(tmp, layer="harmonization_log", driver="GPKG")
+        if mismatches is not None and len(mismatches):
+            mismatches.to_file(tmp, layer="border_mismatches", driver="GPKG")
+
+    # every file is finished under a temporary name and moved in: a killed run leaves the previous atlas whole
+    write_atomic(gpkg, write_gpkg)
+    write_atomic(paths["parquet"], units.to_parquet)
+    write_atomic(paths["harmonization_log"], lambda p: log_table.to_csv(p, index=False))
     if mismatches is not None:
-        if len(mismatches):
-            mismatches.to_file(gpkg, layer="border_mismatches", driver="GPKG")
         paths["border_mismatches"] = out_dir / "border_mismatches.csv"
-        pd.DataFrame(mismatches.drop(columns=mismatches.geometry.name)).to_csv(paths["border_mismatches"],
-                                                                              index=False)
+        table = pd.DataFrame(mismatches.drop(columns=mismatches.geometry.name))
+        write_atomic(paths["border_mismatches"], lambda p: table.to_csv(p, index=False))
     if summary is not None:
         paths["border_summary"] = out_dir / "border_summary.csv"
-        summary.to_csv(paths["border_summary"], index=False)
+        write_atomic(paths["border_summary"], lambda p: summary.to_csv(p, index=False))
     log.info("regional WRB map: %d units written to %s", len(units), out_dir)
     return paths

@@ -51,6 +51,17 @@ def internal_error(sub: Submission | None, stage: str, exc: BaseException) -> Fi
     )
 
 
+def unique(findings: list[Finding]) -> list[Finding]:
+    """Drop repeated findings (validation and harmonization may read the same file twice)."""
+    seen, out = set(), []
+    for f in findings:
+        key = (f.check_id, f.severity, f.message, f.location.describe())
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
 def discover_submissions(programme: Programme) -> tuple[list[Submission], list[Finding]]:
     return discover(programme.raw_dir, programme.members)
 
@@ -75,13 +86,20 @@ def process_submission(
     sub: Submission, record_id: int, programme: Programme, boundaries: gpd.GeoDataFrame | None, ledger
 ) -> SubmissionOutcome:
     """Validate one submission version, write its reports and its harmonized national copy."""
+    from atlas.intake import prepare_submission, safe_output_dir
     from checks.report import write_reports
     from checks.run import validate_submission
 
+    raw_sub = sub
     out_dir = layout.national_dir(programme.processed_dir, sub.country, sub.deliverable, sub.version)
+    unsafe = safe_output_dir(out_dir, programme.processed_dir)
+    if unsafe is not None:  # never write through a symlink: record the refusal in the ledger only
+        ledger.record_validation(record_id, verdict([unsafe]), counts([unsafe]), None, [unsafe.to_dict()])
+        return SubmissionOutcome(sub, record_id, verdict([unsafe]), [unsafe])
     out_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        findings = list(validate_submission(sub, programme, boundaries))
+    try:  # untrusted files: links dropped, archives extracted safely into out_dir/intake
+        sub, findings = prepare_submission(sub, programme, out_dir)
+        findings += validate_submission(sub, programme, boundaries)
     except Exception as exc:  # noqa: BLE001 - a failed check must not stop the run
         findings = [internal_error(sub, "validation", exc)]
     outputs: dict = {}
@@ -93,6 +111,7 @@ def process_submission(
         except Exception as exc:  # noqa: BLE001
             findings.append(internal_error(sub, "harmonization", exc))
         result = verdict(findings)
+    findings = unique(findings)
     meta = {
         "country": sub.country,
         "country_name": programme.members.get(sub.country, sub.country),
@@ -100,7 +119,7 @@ def process_submission(
         "version": sub.version,
         "delivery": sub.delivery,
         "received": sub.received.isoformat(),
-        "files": [str(p.relative_to(programme.raw_dir)) for p in sub.files],
+        "files": [str(p.relative_to(programme.raw_dir)) for p in raw_sub.files],
         "checksum": sub.checksum,
         "verdict": result,
         "counts": counts(findings),
@@ -110,7 +129,7 @@ def process_submission(
     if result in ACCEPTED and outputs:
         ledger.mark(record_id, "harmonized", note=f"national copy in {out_dir.relative_to(programme.processed_dir)}")
     log.info("%s: %s (%s)", sub.key, result, ", ".join(f"{k} {v}" for k, v in counts(findings).items() if v))
-    return SubmissionOutcome(sub, record_id, result, findings, outputs)
+    return SubmissionOutcome(raw_sub, record_id, result, findings, outputs)
 
 
 def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> tuple[dict, list[Finding]]:
@@ -126,7 +145,11 @@ def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> 
         soil_files = [
             p for p in sub.files if p.suffix.lower() in {".gpkg", ".geojson", ".json", ".fgb", ".zip", ".shp"}
         ]
-        gdf, findings = read_soil_map(soil_files[0])
+        if not soil_files:
+            return {}, []
+        from atlas.gdal_safety import Limits
+
+        gdf, findings = read_soil_map(soil_files[0], Limits.from_programme(programme))
         if gdf is None:
             return {}, findings
         gdf, fixes = repair_soil_map(gdf)

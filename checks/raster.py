@@ -6,7 +6,6 @@ the checks below share that pass through ``RasterContext.stats``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -17,7 +16,8 @@ import shapely
 from pyproj import CRS
 
 from atlas.config import Programme
-from atlas.readers import RasterStats, open_raster_safely, scan_raster, sidecar_statistics
+from atlas.gdal_safety import Limits, contained, sidecar_findings
+from atlas.readers import RasterStats, open_raster_safely, scan_raster
 from checks.finding import Finding, Location, Severity
 from checks.naming import SalinityName, parse_salinity_name
 from checks.registry import Hit, check, run_checks
@@ -308,208 +308,20 @@ def check_extent(ctx):
                   expected=[bw - b, bs - b, be + b, bn + b])
 
 
-def _expected_dtype(ctx) -> str | None:
-    if ctx.layer is None:
-        return None
-    return "uint8" if ctx.is_class_layer else "float32"
-
-
-def _expected_nodata(ctx) -> float | None:
-    if ctx.layer is None:
-        return None
-    spec = ctx.programme.salinity
-    return spec.class_nodata if ctx.is_class_layer else spec.continuous_nodata
-
-
-@check("raster.dtype", Severity.WARNING, "raster", PRODUCTS,
-       "The data type is not the convention (Float32 for continuous layers, Byte for the class layer).",
-       "export continuous layers as Float32 and the class layer as Byte")
-def check_dtype(ctx):
-    expected = _expected_dtype(ctx)
-    if _opened(ctx) and expected and ctx.ds.dtypes[0] != expected:
-        yield Hit(f"data type {ctx.ds.dtypes[0]}, expected {expected}", ctx.loc(band=1), observed=ctx.ds.dtypes[0],
-                  expected=expected)
-
-
-@check("raster.nodata_missing", Severity.WARNING, "raster", PRODUCTS,
-       "No nodata value is declared, so every pixel counts as data.",
-       "declare the nodata value (-9999 for continuous layers, 255 for the class layer)")
-def check_nodata_missing(ctx):
-    if _opened(ctx) and ctx.ds.count and ctx.ds.nodatavals[0] is None:
-        yield Hit("no nodata value declared; every pixel is treated as valid", ctx.loc(band=1),
-                  expected=_expected_nodata(ctx))
-
-
-def _nodata(ctx) -> float | None:
-    return ctx.ds.nodatavals[0] if _opened(ctx) and ctx.ds.count else None
-
-
-@check("raster.nodata_nan", Severity.INFO, "raster", PRODUCTS,
-       "Nodata is declared as NaN; handled, and normalised to the convention in the processed copy.",
-       "nothing to do; -9999 is preferred")
-def check_nodata_nan(ctx):
-    nd = _nodata(ctx)
-    if nd is not None and math.isnan(nd):
-        yield Hit(f"nodata is NaN ({ctx.stats.n_nan} NaN pixels)", ctx.loc(band=1), observed="NaN",
-                  expected=_expected_nodata(ctx))
-
-
-@check("raster.nodata_nonstandard", Severity.INFO, "raster", PRODUCTS,
-       "A nodata value other than the convention (e.g. float32 lowest -3.4e38); accepted and normalised.",
-       "nothing to do; -9999 (continuous) or 255 (class) is preferred")
-def check_nodata_nonstandard(ctx):
-    nd = _nodata(ctx)
-    if nd is None or math.isnan(nd):
-        return
-    spec = ctx.programme.salinity
-    expected = _expected_nodata(ctx)
-    allowed = {expected} if expected is not None else {spec.continuous_nodata, float(spec.class_nodata)}
-    if nd not in allowed:
-        lowest = " (float32 lowest, ArcGIS/R style)" if abs(nd) > 3e38 else ""
-        yield Hit(f"nodata {nd:g}{lowest}; normalised to {expected if expected is not None else sorted(allowed)}",
-                  ctx.loc(band=1), observed=nd, expected=expected)
-
-
-@check("raster.nodata_collision", Severity.ERROR, "raster", PRODUCTS,
-       "The nodata value is a plausible data value of the layer (or not representable in its type).",
-       "choose a nodata value outside the layer's range (-9999 continuous, 255 class)")
-def check_nodata_collision(ctx):
-    nd = _nodata(ctx)
-    if nd is None or math.isnan(nd) or ctx.layer is None:
-        return
-    dtype = np.dtype(ctx.ds.dtypes[0])
-    if dtype.kind in "iu" and not (np.iinfo(dtype).min <= nd <= np.iinfo(dtype).max):
-        yield Hit(f"nodata {nd:g} cannot be stored in {dtype}", ctx.loc(band=1), observed=nd, expected=str(dtype))
-        return
-    spec = ctx.programme.salinity
-    if ctx.is_class_layer:
-        if int(nd) in spec.classes and nd == int(nd):
-            yield Hit(f"nodata {nd:g} is the class code {spec.classes[int(nd)]!r}", ctx.loc(band=1), observed=nd,
-                      expected=spec.class_nodata)
-    elif (rng := spec.ranges.get(ctx.layer)) and rng[0] <= nd <= rng[1]:
-        yield Hit(f"nodata {nd:g} lies inside the plausible {ctx.layer} range {list(rng)}: real values would be "
-                  "lost", ctx.loc(band=1), observed=nd, expected=spec.continuous_nodata)
-
-
-@check("raster.nan_undeclared", Severity.WARNING, "raster", PRODUCTS,
-       "NaN pixels are present but nodata is not NaN; they are treated as nodata.",
-       "declare a nodata value and write it in place of NaN")
-def check_nan_undeclared(ctx):
-    nd = _nodata(ctx)
-    if _opened(ctx) and ctx.stats.n_nan and not (nd is not None and math.isnan(nd)):
-        yield Hit(f"{ctx.stats.n_nan} NaN pixels, nodata is {nd}", ctx.loc(band=1), observed=ctx.stats.n_nan,
-                  expected=0)
-
-
-@check("raster.all_nodata", Severity.ERROR, "raster", PRODUCTS, "Every pixel is nodata.",
-       "export the layer again with its values")
-def check_all_nodata(ctx):
-    if _opened(ctx) and not ctx.stats.read_errors and ctx.stats.n_pixels and ctx.stats.n_valid == 0:
-        yield Hit(f"all {ctx.stats.n_pixels} pixels are nodata", ctx.loc(band=1), observed=0,
-                  expected="some valid pixels")
-
-
-@check("raster.value_range", Severity.ERROR, "raster", PRODUCTS,
-       "Values outside the layer's plausible range (ECe 0-300, pH 2-12, ESP 0-100, sd >= 0; class codes 0-3).",
-       "check units (dS/m, %, pH units) and the nodata value; values must be in the layer's range")
-def check_value_range(ctx):
-    if not _has_pixels(ctx) or ctx.layer is None or ctx.is_class_layer or not ctx.stats.n_out_of_range:
-        return
-    stats, rng = ctx.stats, ctx.programme.salinity.ranges.get(ctx.layer)
-    yield Hit(f"{stats.n_out_of_range} pixels outside {list(rng)} (min {stats.vmin:g}, max {stats.vmax:g}); first "
-              f"{stats.first_out_of_range[2]:g}", _pixel_loc(ctx, stats.first_out_of_range),
-              observed={"count": stats.n_out_of_range, "min": stats.vmin, "max": stats.vmax}, expected=list(rng))
-
-
-@check("raster.ece_high", Severity.WARNING, "raster", PRODUCTS, "ECe above the rare-value threshold (100 dS/m).",
-       "confirm these very saline values are real (units dS/m, not mS/m or µS/cm)")
-def check_ece_high(ctx):
-    if _has_pixels(ctx) and ctx.stats.n_above_warn:
-        yield Hit(f"{ctx.stats.n_above_warn} pixels above {ctx.programme.salinity.ece_warn_above:g} dS/m "
-                  f"(max {ctx.stats.vmax:g})", _pixel_loc(ctx, ctx.stats.first_above_warn),
-                  observed=ctx.stats.n_above_warn, expected=f"<= {ctx.programme.salinity.ece_warn_above:g}")
-
-
-@check("raster.class_unknown", Severity.ERROR, "raster", PRODUCTS,
-       "Class codes outside the declared legend (0 none, 1 saline, 2 sodic, 3 saline-sodic).",
-       "recode to the programme's salt-affected soil classes; non-soil areas are nodata (255)")
-def check_class_unknown(ctx):
-    if not _has_pixels(ctx) or not ctx.is_class_layer:
-        return
-    legend = ctx.programme.salinity.classes
-    counts = ctx.stats.value_counts
-    if counts is None:
-        yield Hit("values are not integer class codes", ctx.loc(band=1), observed=[ctx.stats.vmin, ctx.stats.vmax],
-                  expected=sorted(legend))
-        return
-    bad = {k: v for k, v in counts.items() if k not in legend}
-    if bad:
-        where = ctx.stats.first_out_of_range
-        yield Hit(f"class codes {sorted(bad)} are not in the legend {legend}",
-                  _pixel_loc(ctx, where) if where else ctx.loc(band=1), observed=bad, expected=sorted(legend))
-
-
-@check("raster.class_legend_unconfirmed", Severity.WARNING, "raster", PRODUCTS,
-       "A layer of integer classes with no embedded legend whose name does not say it is the class layer.",
-       "name the file as the SAS layer and use the programme's class codes, or embed a legend (colour table/RAT)")
-def check_class_legend(ctx):
-    if not _has_pixels(ctx) or ctx.layer is not None or not ctx.stats.value_counts:
-        return
-    if len(ctx.stats.value_counts) > 16:
-        return
-    try:
-        ctx.ds.colormap(1)
-        return  # a colour table is a legend of sorts
-    except ValueError:
-        pass
-    counts = {int(k): v for k, v in sorted(ctx.stats.value_counts.items())}
-    yield Hit(f"integer class values {counts} with no legend; the programme legend is "
-              f"{ctx.programme.salinity.classes}", ctx.loc(band=1), observed=counts,
-              expected=ctx.programme.salinity.classes)
-
-
-@check("raster.coverage_low", Severity.WARNING, "raster", PRODUCTS,
-       "Valid pixels cover too little of the country's land (share of the reference boundary's area).",
-       "deliver the whole country; areas without an estimate are nodata")
-def check_coverage(ctx):
-    if not _opened(ctx) or ctx.land is None or not ctx.country_km2 or ctx.stats.read_errors:
-        return
-    share = ctx.stats.valid_land_km2 / ctx.country_km2
-    if share < COVERAGE_MIN:
-        yield Hit(f"valid pixels cover {ctx.stats.valid_land_km2:,.0f} km² = {share:.1%} of {ctx.country}'s land "
-                  f"({ctx.country_km2:,.0f} km²)", ctx.loc(band=1),
-                  observed={"valid_km2": round(ctx.stats.valid_land_km2, 1), "share": round(share, 4)},
-                  expected=f">= {COVERAGE_MIN:.0%}")
-
-
-@check("raster.stale_statistics", Severity.WARNING, "raster", PRODUCTS,
-       "Statistics stored beside or inside the file (.aux.xml, GDAL metadata) disagree with the pixels; ignored.",
-       "delete the .aux.xml (or recompute statistics) before sending; the pipeline uses its own")
-def check_stale_statistics(ctx):
-    if not _has_pixels(ctx):
-        return
-    stored = sidecar_statistics(ctx.path, ctx.ds)
-    if stored is None:
-        return
-    source, values = stored
-    stats = ctx.stats
-    computed = {"STATISTICS_MINIMUM": stats.vmin, "STATISTICS_MAXIMUM": stats.vmax, "STATISTICS_MEAN": stats.mean}
-    off = {k: (values[k], computed[k]) for k in computed if k in values and computed[k] is not None
-           and not math.isclose(values[k], computed[k], rel_tol=1e-4, abs_tol=1e-6)}
-    if off or not values:
-        detail = ", ".join(f"{k[11:].lower()} {a:g} vs {b:g}" for k, (a, b) in off.items()) or "unreadable"
-        yield Hit(f"stored statistics in {source} are stale ({detail}); ignored", ctx.loc(band=1),
-                  observed={k: a for k, (a, _) in off.items()}, expected={k: b for k, (_, b) in off.items()})
+from checks import raster_values  # noqa: E402,F401  (registers the value checks, in order)
 
 
 def raster_findings(path: Path, programme: Programme, country: str | None = None, boundary=None) -> list[Finding]:
-    """Open a raster once, scan it once, run every raster and naming check; never raises."""
+    """Vet, open once and scan once inside GDAL containment, run every raster and naming check; never raises."""
     path = Path(path)
-    ds, error = open_raster_safely(path)
-    ctx = RasterContext(path, programme, country, boundary, ds, error,
-                        parse_salinity_name(path.name, programme.salinity))
-    try:
-        return run_checks("raster", "salinity_map", ctx)
-    finally:
-        if ds is not None:
-            ds.close()
+    with contained():
+        ds, error, refused = open_raster_safely(path, Limits.from_programme(programme))
+        if refused:
+            return refused  # not opened (or closed after the header): no other check can say more
+        ctx = RasterContext(path, programme, country, boundary, ds, error,
+                            parse_salinity_name(path.name, programme.salinity))
+        try:
+            return sidecar_findings(path) + run_checks("raster", "salinity_map", ctx)
+        finally:
+            if ds is not None:
+                ds.close()

@@ -126,14 +126,17 @@ def run_checks(target: str, product: str | None, ctx: Any) -> list[Finding]:
 
 def load_all() -> dict[str, Check]:
     """Import every check family so the registry is complete."""
+    import atlas.gdal_safety  # noqa: F401  (declares intake findings)
+    import atlas.intake  # noqa: F401
     import atlas.readers  # noqa: F401  (declares reader findings)
     from checks import document, naming, raster, run, vector, wrb  # noqa: F401
 
     return REGISTRY
 
 
-declare("internal.check_crashed", Severity.WARNING, "submission", ALL_PRODUCTS,
-        "A check failed on unexpected input; the other checks still ran.",
+# an error: a file a check could not finish on is not known to be sound, so it is not accepted
+declare("internal.check_crashed", Severity.ERROR, "submission", ALL_PRODUCTS,
+        "A check failed on unexpected input; the other checks still ran, the file is not accepted.",
         "report this file to the pipeline maintainers; the check needs fixing, not the submission")
 
 

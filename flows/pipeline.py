@@ -1,24 +1,80 @@
 """The end-to-end Prefect flow: inbox → validate → harmonize → mosaic → status.
 
 Tasks are a few lines each over ``atlas`` and ``checks``; all logic lives there.
+
+Operations choices (docs/OPERATIONS.md):
+- Per-submission and regional tasks are submitted to the flow's task runner (threads by default,
+  a Dask cluster with ``dask=True``) and gathered; a failed country never stops the others.
+- Tasks never receive the flow's ``Ledger`` (an SQLite connection, not picklable for Dask workers):
+  each task that writes the ledger opens its own from the programme. SQLite in WAL mode with a
+  busy timeout serialises the writers; the flow alone marks products ``published``, after the
+  product files and their build manifest exist.
+- Transient file-system errors are retried with exponential back-off; other errors are not.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
+import sqlite3
+import time
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.tasks import exponential_backoff
 
 from atlas import layout, stages
 from atlas.boundaries import load_boundaries
 from atlas.config import Programme, load_programme
 from atlas.exports import export_status, status_markdown
 from atlas.ledger import Ledger
+from atlas.ledger_schema import RECEIVED
 from atlas.locking import run_lock
-from atlas.regional import build_catalogue, build_regional_salinity, build_regional_soil
+from atlas.regional import build_catalogue, build_regional_salinity, build_regional_soil, is_up_to_date
+
+# errno values of failures that often go away on a second try (network shares, busy files, exhausted handles)
+TRANSIENT_ERRNOS = frozenset(
+    {errno.EAGAIN, errno.EBUSY, errno.EINTR, errno.EIO, errno.ESTALE, errno.ETIMEDOUT, errno.EMFILE, errno.ENFILE}
+)
+DEFAULT_RETRIES = 3
+DEFAULT_RETRY_DELAY_S = 2.0
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure worth retrying: a busy or flaky file system, a locked database, a timeout."""
+    if isinstance(exc, TimeoutError | BlockingIOError | InterruptedError):
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        return "locked" in str(exc) or "busy" in str(exc)
+    return isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS
+
+
+def retry_transient(task, task_run, state) -> bool:
+    """Prefect retry condition: retry only transient file-system errors (a bad file fails at once)."""
+    try:
+        state.result()
+    except Exception as exc:  # noqa: BLE001 - we only classify it
+        return is_transient(exc)
+    return False
+
+
+def operations(programme: Programme) -> dict:
+    """The ``[operations]`` section of programme.toml (schedule, Dask, retries), empty if absent."""
+    return dict(programme.extra.get("operations", {}))
+
+
+def _with_retries(tsk, programme: Programme):
+    ops = operations(programme)
+    retries = int(ops.get("retries", DEFAULT_RETRIES))
+    delay = float(ops.get("retry_delay_seconds", DEFAULT_RETRY_DELAY_S))
+    return tsk.with_options(
+        retries=retries,
+        retry_delay_seconds=exponential_backoff(backoff_factor=delay)(retries) if retries else 0,
+        retry_condition_fn=retry_transient,
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -32,18 +88,34 @@ def discover_inbox(programme: Programme):
 
 
 @task(cache_policy=NO_CACHE, task_run_name="process {sub.country} {sub.deliverable} v{sub.version}")
-def process_submission(sub, record_id: int, programme: Programme, boundaries, ledger: Ledger):
-    return stages.process_submission(sub, record_id, programme, boundaries, ledger)
+def process_submission(sub, record_id: int, programme: Programme, boundaries, run_id: str):
+    """One submission version; opens its own ledger so it can run on a Dask worker."""
+    logger = get_run_logger()
+    logger.info("run %s | %s | %s v%d: processing %s", run_id, sub.country, sub.deliverable, sub.version, sub.folder)
+    started = time.perf_counter()
+    with Ledger(programme.ledger_path, programme) as ledger:
+        outcome = stages.process_submission(sub, record_id, programme, boundaries, ledger)
+    logger.info(
+        "run %s | %s | %s v%d: %s in %.1f s",
+        run_id, sub.country, sub.deliverable, sub.version, outcome.verdict, time.perf_counter() - started,
+    )
+    return outcome
 
 
 @task(cache_policy=NO_CACHE)
 def mosaic_salinity(programme: Programme, versions: dict, boundaries, run_id: str, force: bool):
-    return build_regional_salinity(programme, versions, boundaries, run_id, force)
+    return _slim(build_regional_salinity(programme, versions, boundaries, run_id, force))
 
 
 @task(cache_policy=NO_CACHE)
 def harmonize_soil_atlas(programme: Programme, versions: dict, boundaries, run_id: str, force: bool):
-    return build_regional_soil(programme, versions, boundaries, run_id, force)
+    return _slim(build_regional_soil(programme, versions, boundaries, run_id, force))
+
+
+def _slim(outcome):
+    # the in-memory results (whole GeoDataFrames) stay on the worker: the flow needs paths and versions only
+    outcome.extra.clear()
+    return outcome
 
 
 @task(cache_policy=NO_CACHE)
@@ -52,10 +124,14 @@ def catalogue_products(programme: Programme, outcomes: list, run_id: str):
 
 
 @task(cache_policy=NO_CACHE)
-def export_status_table(ledger: Ledger, programme: Programme, boundaries):
-    paths = export_status(ledger, programme, layout.status_dir(programme.processed_dir), boundaries=boundaries)
+def export_status_table(programme: Programme, boundaries):
+    with Ledger(programme.ledger_path, programme) as ledger:
+        paths = export_status(
+            ledger, programme, layout.status_dir(programme.processed_dir), boundaries=boundaries, skip_unchanged=True
+        )
+        rows = ledger.status_rows()
     create_markdown_artifact(
-        status_markdown(ledger.status_rows()), key="submission-status", description="Member countries × deliverables"
+        status_markdown(rows), key="submission-status", description="Member countries × deliverables"
     )
     return paths
 
@@ -83,61 +159,142 @@ def run_pipeline(
         return _run(programme, country, deliverable, force, logger)
 
 
+def pipeline_flow(programme: Programme, dask: bool = False):
+    """``run_pipeline`` as is, or with its tasks on a Dask cluster (``[operations] dask_scheduler`` or a local one)."""
+    if not dask:
+        return run_pipeline
+    return run_pipeline.with_options(task_runner=dask_task_runner(programme))
+
+
+def dask_task_runner(programme: Programme):
+    """prefect-dask's runner: the configured scheduler address, else a local cluster of worker processes."""
+    from prefect_dask import DaskTaskRunner
+
+    ops = operations(programme)
+    address = str(ops.get("dask_scheduler", "") or "").strip()
+    if address:
+        return DaskTaskRunner(address=address)
+    workers = int(ops.get("dask_workers", 2))
+    # one thread per worker: GDAL and GEOS work is CPU-bound, processes give real parallelism
+    return DaskTaskRunner(
+        cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True, "dashboard_address": ":0"}
+    )
+
+
+def _gather(futures: list, what: list[str], logger, run_id: str) -> tuple[list, list[tuple[str, str]]]:
+    """Results of completed futures, and (label, reason) of those that failed; one failure never stops the rest."""
+    done, failed = [], []
+    for future, label in zip(futures, what, strict=True):
+        future.wait()
+        state = future.state
+        if state.is_completed():
+            done.append(future.result())
+            continue
+        reason = str(state.message or state.name)
+        try:
+            future.result(raise_on_failure=True)
+        except BaseException as exc:  # noqa: BLE001 - reported, the run goes on
+            reason = f"{type(exc).__name__}: {exc}"
+        logger.error("run %s | %s | failed after retries: %s", run_id, label, reason)
+        failed.append((label, reason))
+    return done, failed
+
+
 def _run(programme: Programme, country: str | None, deliverable: str | None, force: bool, logger) -> dict:
+    started = time.perf_counter()
     run_id = str(flow_run.get_id() or "local")
     ledger = Ledger(programme.ledger_path, programme)
 
-    boundaries, boundary_findings = load_reference(programme)
+    boundaries, boundary_findings = _with_retries(load_reference, programme)(programme)
     for f in boundary_findings:
         logger.info("reference boundaries: %s", f.message)
-    subs, inbox_findings = discover_inbox(programme)
+    subs, inbox_findings = _with_retries(discover_inbox, programme)(programme)
     for f in inbox_findings:
         logger.warning("inbox: %s (%s)", f.message, f.location.describe())
 
-    outcomes = []
+    todo = []
     for sub, record in stages.register(ledger, _select(subs, country, deliverable), run_id):
         out_dir = layout.national_dir(programme.processed_dir, sub.country, sub.deliverable, sub.version)
-        if not stages.needs_processing(record, out_dir, force):
-            continue
-        outcome = process_submission(sub, record.id, programme, boundaries, ledger)
-        logger.info("[%s] %s v%d: %s", sub.country, sub.deliverable, sub.version, outcome.verdict)
-        outcomes.append(outcome)
+        # a version still 'received' was interrupted before its verdict was stored: do it again
+        if stages.needs_processing(record, out_dir, force) or record.state == RECEIVED:
+            todo.append((sub, record))
+    logger.info("run %s: %d submission version(s) in the inbox, %d to process", run_id, len(subs), len(todo))
+    process = _with_retries(process_submission, programme)
+    futures = [process.submit(sub, record.id, programme, boundaries, run_id) for sub, record in todo]
+    outcomes, failed_tasks = _gather(futures, [s.key for s, _ in todo], logger, run_id)
 
-    regional = []
-    for builder, deliverable_key, product in (
-        (mosaic_salinity, "salinity_map", "GSSmap"),
-        (harmonize_soil_atlas, "soil_map", "Soil Atlas WRB"),
-    ):
-        versions = ledger.accepted_versions(deliverable_key)
-        outcome = builder(programme, versions, boundaries, run_id, force)
-        regional.append(outcome)
-        if outcome.paths and not outcome.up_to_date:
-            for iso3, version in outcome.versions.items():
-                ledger.mark_version(iso3, deliverable_key, version, "published", run_id=run_id, product=product)
-        for f in outcome.findings:
-            if f.check_id == "pipeline.internal_error":
-                logger.error("%s: %s", product, f.message)
-
+    regional = _regional(programme, ledger, boundaries, run_id, force, logger)
     if any(o.paths and not o.up_to_date for o in regional):
         catalogue_products(programme, regional, run_id)
-    exported = export_status_table(ledger, programme, boundaries)
-    failed = sorted(
-        {o.submission.country for o in outcomes if any(f.check_id == "pipeline.internal_error" for f in o.findings)}
-    )
+    exported = _with_retries(export_status_table, programme)(programme, boundaries)
+
+    failed = {
+        o.submission.country for o in outcomes if any(f.check_id == "pipeline.internal_error" for f in o.findings)
+    }
+    failed |= {sub.country for (sub, _), fut in zip(todo, futures, strict=True) if not fut.state.is_completed()}
     summary = {
         "run_id": run_id,
         "processed": [f"{o.submission.key}: {o.verdict}" for o in outcomes],
         "rejected": [o.submission.key for o in outcomes if o.verdict == "rejected"],
-        "failed_countries": failed,
+        "failed_countries": sorted(failed),
+        "failures": [f"{label}: {reason}" for label, reason in failed_tasks],
         "products": {o.product: [str(Path(p).name) for p in o.paths] for o in regional},
+        "rebuilt": [o.product for o in regional if o.paths and not o.up_to_date],
         "status_files": {k: [str(p) for p in v] for k, v in exported.items()},
+        "elapsed_s": round(time.perf_counter() - started, 3),
     }
+    ledger.close()
     logger.info(
-        "processed %d submission version(s); %d rejected; products: %s",
+        "run %s: processed %d submission version(s); %d rejected; rebuilt %s; products: %s (%.2f s)",
+        run_id,
         len(outcomes),
         len(summary["rejected"]),
+        summary["rebuilt"] or "nothing",
         {k: len(v) for k, v in summary["products"].items()},
+        summary["elapsed_s"],
     )
     if failed:
-        logger.error("countries with pipeline failures: %s", ", ".join(failed))
+        logger.error("run %s: countries with pipeline failures: %s", run_id, ", ".join(sorted(failed)))
+    _summary_artifact(summary)
     return summary
+
+
+def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, force: bool, logger) -> list:
+    """Both regional products, built side by side; versions are marked published once the files are in place."""
+    jobs = (
+        (mosaic_salinity, "salinity_map", "GSSmap", layout.regional_salinity_dir(programme.processed_dir)),
+        (harmonize_soil_atlas, "soil_map", "Soil Atlas WRB", layout.regional_soil_dir(programme.processed_dir)),
+    )
+    futures = [
+        _with_retries(builder, programme).submit(programme, ledger.accepted_versions(key), boundaries, run_id, force)
+        for builder, key, _, _ in jobs
+    ]
+    outcomes, _ = _gather(futures, [product for _, _, product, _ in jobs], logger, run_id)
+    by_product = {o.product: o for o in outcomes}
+    regional = []
+    for _, key, product, out_dir in jobs:
+        outcome = by_product.get(product)
+        if outcome is None:
+            continue
+        regional.append(outcome)
+        for f in outcome.findings:
+            if f.check_id == "pipeline.internal_error":
+                logger.error("run %s | %s: %s", run_id, product, f.message)
+        # published only when every file of the product and its manifest exist; idempotent, so a run
+        # killed between the manifest and the ledger is completed by the next one
+        if outcome.paths and is_up_to_date(out_dir, outcome.versions):
+            for iso3, version in outcome.versions.items():
+                ledger.mark_version(iso3, key, version, "published", run_id=run_id, product=product)
+    return regional
+
+
+def _summary_artifact(summary: dict) -> None:
+    lines = [f"# Run {summary['run_id']}", "", f"- processed: {len(summary['processed'])}"]
+    lines += [f"  - {p}" for p in summary["processed"]]
+    lines += [f"- rebuilt: {', '.join(summary['rebuilt']) or 'nothing'}"]
+    lines += [f"- failed countries: {', '.join(summary['failed_countries']) or 'none'}"]
+    lines += [f"  - {f}" for f in summary["failures"]]
+    try:
+        create_markdown_artifact("\n".join(lines), key="run-summary", description="What the last run did")
+    except Exception as exc:  # noqa: BLE001 - an artifact is a convenience, never a reason to fail the run
+        logging.getLogger(__name__).warning("could not store the run summary artifact: %s", exc)

@@ -1,0 +1,130 @@
+"""Incremental, idempotent runs with failure isolation and retries, on a small demo programme (in process)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import rasterio
+
+from atlas import layout, stages
+from atlas.config import load_programme
+from atlas.demo import generate_demo
+from atlas.ledger import Ledger
+from atlas.regional import BUILD_MANIFEST
+
+WINDOW = (102.0, 10.0, 108.0, 15.0)
+COUNTRIES = ["KHM", "THA"]
+
+
+def _change_salinity(programme, iso3: str, day: str, delta: float) -> None:
+    """A new delivery of a country's salinity layers with ECe 0-30 shifted by delta on valid pixels."""
+    source = next(
+        f for f in sorted((programme.raw_dir / iso3).iterdir()) if any(f.glob(f"{iso3}_GSSmap_*.tif"))
+    )
+    target = programme.raw_dir / iso3 / day
+    target.mkdir(parents=True)
+    for tif in source.glob(f"{iso3}_GSSmap_*.tif"):
+        shutil.copy2(tif, target / tif.name)
+    with rasterio.open(target / f"{iso3}_GSSmap_ECe_0-30.tif", "r+") as dst:
+        data = dst.read(1)
+        valid = data != dst.nodata
+        data[valid] += delta
+        dst.write(data, 1)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, prefect_harness):
+    """Four runs: one with a failing and a flaky country, a repair run, a no-op run, a run after a change."""
+    from flows.pipeline import run_pipeline
+
+    root = tmp_path_factory.mktemp("incremental")
+    base = load_programme().with_root(root)
+    programme = replace(
+        base, region_bounds=WINDOW, extra={**base.extra, "operations": {"retries": 2, "retry_delay_seconds": 0.1}}
+    )
+    generate_demo(programme, countries=COUNTRIES, window=WINDOW)
+    original = stages.process_submission
+    calls: dict[str, int] = {}
+
+    def flaky(sub, *args, **kwargs):
+        calls[sub.key] = calls.get(sub.key, 0) + 1
+        if sub.country == "THA" and sub.deliverable == "salinity_map":
+            raise RuntimeError("simulated defect while processing THA")
+        if sub.country == "KHM" and sub.deliverable == "soil_map" and calls[sub.key] == 1:
+            raise OSError(errno.EIO, "simulated flaky network share")
+        return original(sub, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(stages, "process_submission", flaky)
+        first = run_pipeline(programme=programme)
+    repair = run_pipeline(programme=programme)
+    status = layout.status_dir(programme.processed_dir) / "status.csv"
+    soil_manifest = layout.regional_soil_dir(programme.processed_dir) / BUILD_MANIFEST
+    before = {"status": status.stat().st_mtime_ns, "soil": soil_manifest.stat().st_mtime_ns}
+    noop = run_pipeline(programme=programme)
+    after_noop = {"status": status.stat().st_mtime_ns, "soil": soil_manifest.stat().st_mtime_ns}
+    _change_salinity(programme, "KHM", "2026-10-01", 0.25)
+    changed = run_pipeline(programme=programme)
+    after_change = {"soil": soil_manifest.stat().st_mtime_ns}
+    return {
+        "programme": programme, "first": first, "repair": repair, "noop": noop, "changed": changed, "calls": calls,
+        "before": before, "after_noop": after_noop, "after_change": after_change,
+    }
+
+
+def test_a_failed_country_does_not_stop_the_others_and_is_named(runs):
+    first = runs["first"]
+    assert first["failed_countries"] == ["THA"]
+    assert any(f.startswith("THA/salinity_map") and "simulated defect" in f for f in first["failures"])
+    processed = {p.split(":")[0] for p in first["processed"]}
+    assert "KHM/salinity_map/v1" in processed and "THA/soil_map/v1" in processed
+    assert not any(p.startswith("THA/salinity_map") for p in processed)
+    assert "GSSmap" in first["rebuilt"]
+
+
+def test_transient_errors_are_retried(runs):
+    assert runs["calls"]["KHM/soil_map/v1"] == 2  # failed once with EIO, succeeded on the retry
+    assert "KHM" not in runs["first"]["failed_countries"]
+    assert any(p.startswith("KHM/soil_map/v1: accepted") for p in runs["first"]["processed"])
+
+
+def test_the_next_run_finishes_the_failed_country_only(runs):
+    repair, programme = runs["repair"], runs["programme"]
+    assert [p.split(":")[0] for p in repair["processed"]] == ["THA/salinity_map/v1"]
+    assert repair["failed_countries"] == []
+    assert repair["rebuilt"] == ["GSSmap"]  # THA joins the salinity mosaic; the soil atlas is untouched
+    ledger = Ledger(programme.ledger_path, programme)
+    assert ledger.current("THA", "salinity_map").state == "published"
+
+
+def test_rerun_with_unchanged_inbox_does_nothing(runs):
+    noop = runs["noop"]
+    assert noop["processed"] == [] and noop["rebuilt"] == [] and noop["failed_countries"] == []
+    assert runs["after_noop"] == runs["before"]  # not even the status exports were rewritten
+    assert noop["elapsed_s"] < 2.0, noop["elapsed_s"]
+
+
+def test_a_changed_submission_reprocesses_that_country_and_only_its_product(runs):
+    changed, programme = runs["changed"], runs["programme"]
+    assert [p.split(":")[0] for p in changed["processed"]] == ["KHM/salinity_map/v2"]
+    assert changed["rebuilt"] == ["GSSmap"]
+    assert runs["after_change"]["soil"] == runs["after_noop"]["soil"]
+    out = layout.regional_salinity_dir(programme.processed_dir)
+    manifest = json.loads((out / BUILD_MANIFEST).read_text())
+    assert manifest["versions"]["KHM"] == 2
+    ledger = Ledger(programme.ledger_path, programme)
+    assert [r.state for r in ledger.versions("KHM", "salinity_map")][-1] == "published"
+    # the mosaic holds the new values: KHM's pixels moved by the change
+    national = layout.national_dir(programme.processed_dir, "KHM", "salinity_map", 2)
+    with rasterio.open(national / "KHM_GSSmap_ECe_0-30.tif") as new, rasterio.open(
+        layout.national_dir(programme.processed_dir, "KHM", "salinity_map", 1) / "KHM_GSSmap_ECe_0-30.tif"
+    ) as old:
+        a, b = new.read(1), old.read(1)
+        valid = (a != new.nodata) & (b != old.nodata)
+        assert valid.sum() > 1000
+        np.testing.assert_allclose(a[valid] - b[valid], 0.25, atol=1e-4)
