@@ -87,19 +87,34 @@ def discover_inbox(programme: Programme):
     return stages.discover_submissions(programme)
 
 
-@task(cache_policy=NO_CACHE, task_run_name="process {sub.country} {sub.deliverable} v{sub.version}")
-def process_submission(sub, record_id: int, programme: Programme, boundaries, run_id: str):
-    """One submission version; opens its own ledger so it can run on a Dask worker."""
+@task(cache_policy=NO_CACHE, task_run_name="process {country}")
+def process_country(country: str, items: list, programme: Programme, boundaries, run_id: str) -> dict:
+    """Every new submission version of one country, in order; opens its own ledger so it can run on a Dask worker.
+
+    One task per country, not per version: on Dask each task costs a fixed Prefect round trip (~0.7 s
+    measured on 2 cores). A transient error fails the task so Prefect retries it (the versions already
+    done are validated again: harmless); any other error is recorded for that version and the loop goes on.
+    """
     logger = get_run_logger()
-    logger.info("run %s | %s | %s v%d: processing %s", run_id, sub.country, sub.deliverable, sub.version, sub.folder)
-    started = time.perf_counter()
+    outcomes, failures = [], []
     with Ledger(programme.ledger_path, programme) as ledger:
-        outcome = stages.process_submission(sub, record_id, programme, boundaries, ledger)
-    logger.info(
-        "run %s | %s | %s v%d: %s in %.1f s",
-        run_id, sub.country, sub.deliverable, sub.version, outcome.verdict, time.perf_counter() - started,
-    )
-    return outcome
+        for sub, record_id in items:
+            logger.info("run %s | %s | %s v%d: processing %s", run_id, country, sub.deliverable, sub.version,
+                        sub.folder)
+            started = time.perf_counter()
+            try:
+                outcome = stages.process_submission(sub, record_id, programme, boundaries, ledger)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                logger.error("run %s | %s | %s v%d: failed: %s: %s", run_id, country, sub.deliverable, sub.version,
+                             type(exc).__name__, exc)
+                failures.append((sub.key, f"{type(exc).__name__}: {exc}"))
+                continue
+            logger.info("run %s | %s | %s v%d: %s in %.1f s", run_id, country, sub.deliverable, sub.version,
+                        outcome.verdict, time.perf_counter() - started)
+            outcomes.append(outcome)
+    return {"outcomes": outcomes, "failures": failures}
 
 
 @task(cache_policy=NO_CACHE)
@@ -219,9 +234,14 @@ def _run(programme: Programme, country: str | None, deliverable: str | None, for
         if stages.needs_processing(record, out_dir, force) or record.state == RECEIVED:
             todo.append((sub, record))
     logger.info("run %s: %d submission version(s) in the inbox, %d to process", run_id, len(subs), len(todo))
-    process = _with_retries(process_submission, programme)
-    futures = [process.submit(sub, record.id, programme, boundaries, run_id) for sub, record in todo]
-    outcomes, failed_tasks = _gather(futures, [s.key for s, _ in todo], logger, run_id)
+    by_country: dict[str, list] = {}
+    for sub, record in todo:
+        by_country.setdefault(sub.country, []).append((sub, record.id))
+    process = _with_retries(process_country, programme)
+    futures = [process.submit(iso3, items, programme, boundaries, run_id) for iso3, items in by_country.items()]
+    results, failed_tasks = _gather(futures, list(by_country), logger, run_id)
+    outcomes = [o for r in results for o in r["outcomes"]]
+    failed_tasks += [f for r in results for f in r["failures"]]
 
     regional = _regional(programme, ledger, boundaries, run_id, force, logger)
     if any(o.paths and not o.up_to_date for o in regional):
@@ -231,7 +251,7 @@ def _run(programme: Programme, country: str | None, deliverable: str | None, for
     failed = {
         o.submission.country for o in outcomes if any(f.check_id == "pipeline.internal_error" for f in o.findings)
     }
-    failed |= {sub.country for (sub, _), fut in zip(todo, futures, strict=True) if not fut.state.is_completed()}
+    failed |= {label.split("/")[0] for label, _ in failed_tasks}
     summary = {
         "run_id": run_id,
         "processed": [f"{o.submission.key}: {o.verdict}" for o in outcomes],

@@ -88,7 +88,7 @@ def test_a_failed_country_does_not_stop_the_others_and_is_named(runs):
 
 
 def test_transient_errors_are_retried(runs):
-    assert runs["calls"]["KHM/soil_map/v1"] == 2  # failed once with EIO, succeeded on the retry
+    assert runs["calls"]["KHM/soil_map/v1"] == 2  # failed once with EIO, the country task was retried
     assert "KHM" not in runs["first"]["failed_countries"]
     assert any(p.startswith("KHM/soil_map/v1: accepted") for p in runs["first"]["processed"])
 
