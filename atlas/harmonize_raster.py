@@ -21,6 +21,7 @@ from rasterio.errors import RasterioError
 from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 
+from atlas.atomic import atomic_path
 from atlas.gdal_safety import Limits, contained, open_raster
 from atlas.grid import Grid
 from checks.finding import Finding, Location, Severity
@@ -187,7 +188,8 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path) -> tuple[Pa
             if same_crs and src_grid.is_aligned(res, tol):
                 grid = src_grid.snapped(res)
                 grid = Grid(programme.crs, grid.transform, grid.width, grid.height)
-                recoded, dropped = _copy_on_grid(src, dst_path, layer, grid, sal)
+                with atomic_path(dst_path) as tmp:  # a killed run never leaves half a layer
+                    recoded, dropped = _copy_on_grid(src, tmp, layer, grid, sal)
                 if tuple(grid.transform) != tuple(src.transform):
                     dx, dy = src_grid.offset_from_lattice(res)
                     findings.append(Finding(
@@ -199,7 +201,8 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path) -> tuple[Pa
                 bounds = transform_bounds(src.crs, programme.crs, *_corner_bounds(src), densify_pts=21)
                 grid = Grid.covering(bounds, res, programme.crs)
                 method = Resampling.nearest if is_class else Resampling.bilinear
-                _reproject_to_grid(src, dst_path, layer, grid, sal, method)
+                with atomic_path(dst_path) as tmp:
+                    _reproject_to_grid(src, tmp, layer, grid, sal, method)
                 recoded, dropped = _count_other_nodata(src, target_nodata), 0
                 why = "a different CRS" if not same_crs else "an off-grid or rotated geotransform"
                 findings.append(Finding(

@@ -11,8 +11,9 @@ import html
 import json
 from pathlib import Path
 
+from atlas.atomic import write_text_atomic
 from checks.finding import Finding, Severity, counts, verdict
-from checks.registry import REGISTRY
+from checks.registry import load_all
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_PATH = Path(__file__).with_name("report_schema.json")
@@ -33,6 +34,7 @@ def _plain_meta(meta: dict) -> dict:
 def report_dict(findings: list[Finding], meta: dict) -> dict:
     """The machine-readable report (see docs/REPORT_SCHEMA.md)."""
     ids = sorted({f.check_id for f in findings})
+    registry = load_all()  # every family imported, whoever called us
     return {
         "schema_version": SCHEMA_VERSION,
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -40,8 +42,8 @@ def report_dict(findings: list[Finding], meta: dict) -> dict:
         "verdict": meta.get("verdict") or verdict(findings),
         "counts": counts(findings),
         "findings": [f.to_dict() for f in _sorted(findings)],
-        "checks": {i: {"severity": REGISTRY[i].severity.value, "description": REGISTRY[i].description,
-                       "hint": REGISTRY[i].hint} for i in ids if i in REGISTRY},
+        "checks": {i: {"severity": registry[i].severity.value, "description": registry[i].description,
+                       "hint": registry[i].hint} for i in ids if i in registry},
     }
 
 
@@ -174,11 +176,11 @@ def write_reports(findings: list[Finding], out_dir: Path, meta: dict) -> dict[st
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"json": out_dir / "report.json", "md": out_dir / "report.md", "html": out_dir / "report.html",
              "svg": out_dir / "report_map.svg"}
-    paths["json"].write_text(json.dumps(report_dict(findings, meta), indent=2, default=str, ensure_ascii=False),
-                             encoding="utf-8")
-    paths["svg"].write_text(overview_svg(findings, meta.get("boundary")), encoding="utf-8")
-    paths["md"].write_text(render_markdown(findings, meta, paths["svg"].name), encoding="utf-8")
-    paths["html"].write_text(render_html(findings, meta), encoding="utf-8")
+    # each file moved into place whole; report.json last, since its presence marks the version as processed
+    write_text_atomic(paths["svg"], overview_svg(findings, meta.get("boundary")))
+    write_text_atomic(paths["md"], render_markdown(findings, meta, paths["svg"].name))
+    write_text_atomic(paths["html"], render_html(findings, meta))
+    write_text_atomic(paths["json"], json.dumps(report_dict(findings, meta), indent=2, default=str, ensure_ascii=False))
     return paths
 
 
