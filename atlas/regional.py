@@ -76,6 +76,19 @@ def _unchanged(outcome: RegionalOutcome, out_dir: Path, force: bool) -> bool:
     return True
 
 
+def _start(product: str, versions: dict[str, int], available: dict, out_dir: Path):
+    """The outcome of a regional product over the versions whose national copy exists, and its folder.
+
+    The folder is None when no country has an accepted copy yet (nothing to build).
+    """
+    outcome = RegionalOutcome(product, versions={iso3: v for iso3, v in versions.items() if iso3 in available})
+    if not available:
+        log.info("no accepted national copy yet: %s not built", product)
+        return outcome, None
+    prepare_out_dir(out_dir)
+    return outcome, out_dir
+
+
 def build_regional_salinity(
     programme: Programme,
     versions: dict[str, int],
@@ -86,15 +99,9 @@ def build_regional_salinity(
     """One COG per salinity layer and depth, from the given national versions."""
     from atlas.mosaic import build_mosaics
 
-    outcome = RegionalOutcome("GSSmap", versions=dict(versions))
     inputs = salinity_inputs(programme, versions)
-    outcome.versions = {iso3: v for iso3, v in versions.items() if iso3 in inputs}
-    if not inputs:
-        log.info("no accepted salinity map yet: regional GSSmap not built")
-        return outcome
-    out_dir = layout.regional_salinity_dir(programme.processed_dir)
-    prepare_out_dir(out_dir)
-    if _unchanged(outcome, out_dir, force):
+    outcome, out_dir = _start("GSSmap", versions, inputs, layout.regional_salinity_dir(programme.processed_dir))
+    if out_dir is None or _unchanged(outcome, out_dir, force):
         return outcome
     try:
         result = build_mosaics(inputs, outcome.versions, programme, out_dir, boundaries)
@@ -175,15 +182,9 @@ def build_regional_soil(
     from atlas.harmonize_vector import harmonize_region
     from atlas.soil_atlas import write_soil_atlas
 
-    outcome = RegionalOutcome("Soil Atlas WRB", versions=dict(versions))
     maps = soil_inputs(programme, versions)
-    outcome.versions = {iso3: v for iso3, v in versions.items() if iso3 in maps}
-    if not maps:
-        log.info("no accepted soil map yet: regional WRB map not built")
-        return outcome
-    out_dir = layout.regional_soil_dir(programme.processed_dir)
-    prepare_out_dir(out_dir)
-    if _unchanged(outcome, out_dir, force):
+    outcome, out_dir = _start("Soil Atlas WRB", versions, maps, layout.regional_soil_dir(programme.processed_dir))
+    if out_dir is None or _unchanged(outcome, out_dir, force):
         return outcome
     try:
         result = harmonize_region(maps, boundaries, programme)

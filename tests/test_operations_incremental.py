@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import errno
 import json
-import shutil
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import rasterio
+from inbox_helpers import change_salinity
 
 from atlas import layout, stages
 from atlas.config import load_programme
@@ -19,22 +19,6 @@ from atlas.regional import BUILD_MANIFEST
 
 WINDOW = (102.0, 10.0, 108.0, 15.0)
 COUNTRIES = ["KHM", "THA"]
-
-
-def _change_salinity(programme, iso3: str, day: str, delta: float) -> None:
-    """A new delivery of a country's salinity layers with ECe 0-30 shifted by delta on valid pixels."""
-    source = next(
-        f for f in sorted((programme.raw_dir / iso3).iterdir()) if any(f.glob(f"{iso3}_GSSmap_*.tif"))
-    )
-    target = programme.raw_dir / iso3 / day
-    target.mkdir(parents=True)
-    for tif in source.glob(f"{iso3}_GSSmap_*.tif"):
-        shutil.copy2(tif, target / tif.name)
-    with rasterio.open(target / f"{iso3}_GSSmap_ECe_0-30.tif", "r+") as dst:
-        data = dst.read(1)
-        valid = data != dst.nodata
-        data[valid] += delta
-        dst.write(data, 1)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +52,7 @@ def runs(tmp_path_factory, prefect_harness):
     before = {"status": status.stat().st_mtime_ns, "soil": soil_manifest.stat().st_mtime_ns}
     noop = run_pipeline(programme=programme)
     after_noop = {"status": status.stat().st_mtime_ns, "soil": soil_manifest.stat().st_mtime_ns}
-    _change_salinity(programme, "KHM", "2026-10-01", 0.25)
+    change_salinity(programme, "KHM", "2026-10-01", 0.25)
     changed = run_pipeline(programme=programme)
     after_change = {"soil": soil_manifest.stat().st_mtime_ns}
     return {

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import rasterio
+from inbox_helpers import change_salinity
 
 from atlas import layout
 from atlas.config import DEFAULT_CONFIG, load_programme
@@ -160,7 +161,7 @@ def test_a_run_killed_in_the_mosaic_loses_nothing(server, tmp_path):
     published = _digests(out)
     assert "GSSmap_ECe_0-30.tif" in published
 
-    _change_salinity(programme, "KHM", "2026-10-01", 0.25)
+    change_salinity(programme, "KHM", "2026-10-01", 0.25)
     victim = subprocess.Popen([sys.executable, "-m", "atlas.cli", "run", "-c", str(config)], env=server,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -235,16 +236,3 @@ def test_two_runs_started_together_neither_corrupt_nor_interleave(server, tmp_pa
         assert not [p for p in folder.iterdir() if p.name.startswith(".")]
 
 
-def _change_salinity(programme, iso3: str, day: str, delta: float) -> None:
-    """A new delivery of a country's salinity layers with ECe 0-30 shifted by delta on valid pixels."""
-    import shutil
-
-    source = next(f for f in sorted((programme.raw_dir / iso3).iterdir()) if any(f.glob(f"{iso3}_GSSmap_*.tif")))
-    target = programme.raw_dir / iso3 / day
-    target.mkdir(parents=True)
-    for tif in source.glob(f"{iso3}_GSSmap_*.tif"):
-        shutil.copy2(tif, target / tif.name)
-    with rasterio.open(target / f"{iso3}_GSSmap_ECe_0-30.tif", "r+") as dst:
-        data = dst.read(1)
-        data[data != dst.nodata] += delta
-        dst.write(data, 1)
