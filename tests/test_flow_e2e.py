@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
+import shapely
 from rasterio.windows import from_bounds
 
 from atlas import layout
@@ -114,3 +115,36 @@ def test_rerun_with_unchanged_inbox_processes_nothing(demo_run):
     programme, _, _ = demo_run
     summary = run_pipeline(programme=programme)
     assert summary["processed"] == []
+
+
+def test_harmonized_maps_meet_on_the_borders_without_overlap(demo_run):
+    """The demo's spilling and shrunken national maps come out meeting exactly on the reference borders."""
+    programme, manifest, _ = demo_run
+    region = gpd.read_file(layout.regional_soil_dir(programme.processed_dir) / "regional_wrb.gpkg", layer="map_units")
+    ea = programme.equal_area_crs
+    by_country = region.dissolve("country")  # in EPSG:4326, where the units share exact vertices
+    countries = list(by_country.index)
+    assert len(countries) >= 2
+    for i, a in enumerate(countries):
+        for b in countries[i + 1:]:
+            shared = shapely.make_valid(by_country.geometry[a]).intersection(shapely.make_valid(by_country.geometry[b]))
+            overlap_km2 = gpd.GeoSeries([shared], crs=region.crs).to_crs(ea).area.sum() / 1e6
+            assert overlap_km2 < 0.01, (a, b, overlap_km2)
+    # every planted spill was clipped and logged with its area
+    log = gpd.pd.read_csv(layout.regional_soil_dir(programme.processed_dir) / "harmonization_log.csv")
+    assert {"clip_spill"} <= set(log["kind"])
+    assert (log["area_km2"] >= 0).all()
+
+
+def test_mismatch_table_for_every_neighbouring_pair_with_maps(demo_run):
+    programme, _, _ = demo_run
+    summary = gpd.pd.read_csv(layout.borders_dir(programme.processed_dir) / "border_summary.csv")
+    ledger = Ledger(programme.ledger_path, programme)
+    with_maps = set(ledger.accepted_versions("soil_map"))
+    pairs = summary[summary.a.isin(with_maps) & summary.b.isin(with_maps)]
+    assert {("KHM", "THA"), ("KHM", "VNM")} <= set(zip(pairs.a, pairs.b, strict=True))
+    # the whole shared border is compared, and matched + mismatched lengths add up
+    assert (pairs.compared_km >= 0.95 * pairs.border_km).all()
+    assert ((pairs.matched_km + pairs.mismatched_km - pairs.compared_km).abs() < 0.01).all()
+    mismatches = gpd.pd.read_csv(layout.borders_dir(programme.processed_dir) / "border_mismatches.csv")
+    assert (mismatches.rsg_a != mismatches.rsg_b).all()
