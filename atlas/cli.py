@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from pathlib import Path
@@ -224,7 +223,8 @@ def validate(
 
 
 def main() -> None:  # pragma: no cover - console entry
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Prefect configures its own console logging for flow runs; the library's warnings
+    # outside a flow reach stderr through Python's last-resort handler
     app()
 
 
