@@ -16,6 +16,7 @@ import json
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,6 +156,11 @@ def to_cog(src_path: Path, dst_path: Path, resampling: str, deflate_level: int =
     return dst_path
 
 
+def cog_job(job: tuple[Path, Path, str, int]) -> Path:
+    """``to_cog`` over one (source, destination, resampling, deflate level) tuple: a picklable unit of work."""
+    return to_cog(*job)
+
+
 def build_mosaics(
     inputs: dict[str, dict[tuple[str, str], Path]],
     versions: dict[str, int],
@@ -164,8 +170,13 @@ def build_mosaics(
     *,
     block: int = BLOCK,
     float_deflate_level: int = FLOAT_DEFLATE_LEVEL,
+    map_fn: Callable = map,
 ) -> MosaicResult:
-    """Regional COGs of every salinity layer and depth, derived SAS, provenance raster and legend."""
+    """Regional COGs of every salinity layer and depth, derived SAS, provenance raster and legend.
+
+    ``map_fn(func, items)`` runs the per-product COG conversions: the built-in ``map`` here, a
+    Dask client's map when the flow runs on a cluster (the work folder must be on a shared file system).
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     sal = programme.salinity
@@ -292,13 +303,17 @@ def build_mosaics(
                         own = cidx[sl] == ece_src.index
                         data[sl][own] = derive_with_programme(ece, esp, sal)[own]
                     dst.write(data, 1, window=win)
-        cogs: dict[str, Path] = {}
-        for key in list(outs) + ["provenance", "country_index"]:
+        keys = list(outs) + ["provenance", "country_index"]
+        jobs = []
+        for key in keys:
             continuous = not (key.startswith(("SAS", "provenance", "country_index")))
             # the COG is finished in the work folder too: a run killed here leaves the published files untouched
-            cogs[key] = to_cog(tmp_dir / product_name(key), tmp_dir / f"cog_{product_name(key)}",
-                               "AVERAGE" if continuous else "NEAREST", float_deflate_level if continuous else 6)
-            (tmp_dir / product_name(key)).unlink()
+            jobs.append((tmp_dir / product_name(key), tmp_dir / f"cog_{product_name(key)}",
+                         "AVERAGE" if continuous else "NEAREST", float_deflate_level if continuous else 6))
+        # overviews and COG layout are the costly, independent part: map_fn may spread them over a cluster
+        cogs = dict(zip(keys, map_fn(cog_job, jobs), strict=True))
+        for src_path, *_ in jobs:
+            src_path.unlink()
         # every COG is complete: move them in together (one rename each, microseconds apart)
         for key, cog in cogs.items():
             paths[key] = publish(cog, out_dir / product_name(key))

@@ -95,8 +95,9 @@ def build_regional_salinity(
     boundaries: gpd.GeoDataFrame,
     run_id: str = "local",
     force: bool = False,
+    map_fn=map,
 ) -> RegionalOutcome:
-    """One COG per salinity layer and depth, from the given national versions."""
+    """One COG per salinity layer and depth, from the given national versions (``map_fn``: see build_mosaics)."""
     from atlas.mosaic import build_mosaics
 
     inputs = salinity_inputs(programme, versions)
@@ -104,7 +105,7 @@ def build_regional_salinity(
     if out_dir is None or _unchanged(outcome, out_dir, force):
         return outcome
     try:
-        result = build_mosaics(inputs, outcome.versions, programme, out_dir, boundaries)
+        result = build_mosaics(inputs, outcome.versions, programme, out_dir, boundaries, map_fn=map_fn)
     except Exception as exc:  # noqa: BLE001 - the soil atlas and the status table still get built
         outcome.findings.append(internal_error(None, "salinity mosaic", exc))
         return outcome

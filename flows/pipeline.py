@@ -18,6 +18,7 @@ import errno
 import logging
 import sqlite3
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -119,7 +120,23 @@ def process_country(country: str, items: list, programme: Programme, boundaries,
 
 @task(cache_policy=NO_CACHE)
 def mosaic_salinity(programme: Programme, versions: dict, boundaries, run_id: str, force: bool):
-    return _slim(build_regional_salinity(programme, versions, boundaries, run_id, force))
+    with cluster_map() as map_fn:  # on a Dask worker, the COG conversions spread over the cluster
+        return _slim(build_regional_salinity(programme, versions, boundaries, run_id, force, map_fn=map_fn))
+
+
+@contextmanager
+def cluster_map():
+    """A map over the Dask cluster when this task runs on a Dask worker, else the built-in map."""
+    try:
+        from distributed import get_worker, worker_client
+
+        get_worker()
+    except (ImportError, ValueError):
+        yield map
+        return
+    with worker_client() as client:
+        get_run_logger().info("mosaic: COG conversions spread over the Dask cluster at %s", client.scheduler.address)
+        yield lambda func, items: client.gather(client.map(func, list(items), pure=False))
 
 
 @task(cache_policy=NO_CACHE)

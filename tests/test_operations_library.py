@@ -154,8 +154,8 @@ def test_ingestion_schedule_comes_from_the_operations_section(programme):
 
 
 def test_dask_runner_uses_the_configured_scheduler_or_a_local_cluster(programme):
-    remote = dask_task_runner(replace(programme, extra={"operations": {"dask_scheduler": "tcp://10.0.0.5:8786"}}))
-    assert remote.address == "tcp://10.0.0.5:8786"
+    remote = dask_task_runner(replace(programme, extra={"operations": {"dask_scheduler": "tcp://scheduler.example.org:8786"}}))
+    assert remote.address == "tcp://scheduler.example.org:8786"
     local = dask_task_runner(replace(programme, extra={"operations": {"dask_workers": 3}}))
     assert local.address is None
     assert local.cluster_kwargs["n_workers"] == 3
