@@ -97,11 +97,12 @@ def process_submission(
         ledger.record_validation(record_id, verdict([unsafe]), counts([unsafe]), None, [unsafe.to_dict()])
         return SubmissionOutcome(sub, record_id, verdict([unsafe]), [unsafe])
     out_dir.mkdir(parents=True, exist_ok=True)
+    findings: list[Finding] = []
     try:  # untrusted files: links dropped, archives extracted safely into out_dir/intake
         sub, findings = prepare_submission(sub, programme, out_dir)
         findings += validate_submission(sub, programme, boundaries)
-    except Exception as exc:  # noqa: BLE001 - a failed check must not stop the run
-        findings = [internal_error(sub, "validation", exc)]
+    except Exception as exc:  # noqa: BLE001 - a failed check must not stop the run; what was found is kept
+        findings.append(internal_error(sub, "validation", exc))
     outputs: dict = {}
     result = verdict(findings)
     if result in ACCEPTED:
