@@ -26,7 +26,7 @@ import rasterio
 from rasterio.errors import RasterioError
 
 from checks.finding import Finding, Location, Severity
-from checks.registry import ALL_PRODUCTS, REGISTRY, declare, emit, load_all
+from checks.registry import ALL_PRODUCTS, declare, emit
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +86,6 @@ declare("intake.raster_too_large", Severity.ERROR, "submission", ("salinity_map"
 declare("intake.vector_too_large", Severity.ERROR, "submission", ("soil_map",),
         "The vector file has more bytes, features or vertices (per feature or in total) than [limits] allow.",
         "simplify or split the map; a national soil map needs far fewer vertices")
-
-
-def emit_any(check_id: str, *args, **kwargs) -> Finding:
-    """A finding for any registered id, loading the check families first if needed (ids of other modules)."""
-    if check_id not in REGISTRY:
-        load_all()
-    return emit(check_id, *args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -194,15 +187,15 @@ def vet_content(path: Path) -> list[Finding]:
     path = Path(path)
     loc = Location(file=path.name)
     if why := check_path(path):
-        return [emit_any("intake.path_refused", why, loc, observed=str(path))]
+        return [emit("intake.path_refused", why, loc, observed=str(path))]
     if not path.is_file():  # links inside the inbox are refused earlier, by atlas.intake
-        return [emit_any("intake.path_refused", f"{path.name} is not a regular file", loc)]
+        return [emit("intake.path_refused", f"{path.name} is not a regular file", loc)]
     kind = sniff(path)
     expected = EXPECTED_CONTENT.get(path.suffix.lower())
     if kind == "empty":
-        return [emit_any("intake.empty_file", f"{path.name} is empty (0 bytes)", loc, observed=0)]
+        return [emit("intake.empty_file", f"{path.name} is empty (0 bytes)", loc, observed=0)]
     if kind in REFERENCING:
-        return [emit_any("intake.reference_refused", f"{path.name} holds XML (e.g. a VRT), which can point at other "
+        return [emit("intake.reference_refused", f"{path.name} holds XML (e.g. a VRT), which can point at other "
                      "files or URLs; not opened", loc, observed=kind, expected=expected)]
     if expected is not None and kind != expected:
         return [_mismatch(path, kind, expected, loc)]
@@ -215,13 +208,13 @@ def _mismatch(path: Path, kind: str, expected: str, loc: Location) -> Finding:
     """Content that is not what the extension names: another raster format, garbage, or a wrong extension."""
     raster = expected == "tiff"
     if raster and kind in OTHER_RASTERS:
-        return emit_any("raster.not_geotiff", f"{path.name}: content is {kind.upper()}, not GeoTIFF", loc,
+        return emit("raster.not_geotiff", f"{path.name}: content is {kind.upper()}, not GeoTIFF", loc,
                     observed=kind, expected="GTiff")
     if kind == "unknown":
         family = "raster" if raster else "vector"
-        return emit_any(f"{family}.unreadable", f"{path.name}: content is not a {expected} file (damaged or another "
+        return emit(f"{family}.unreadable", f"{path.name}: content is not a {expected} file (damaged or another "
                     "format); not opened", loc, observed=kind, expected=expected)
-    return emit_any("intake.content_mismatch", f"{path.name}: content is {kind}, not the {expected} its "
+    return emit("intake.content_mismatch", f"{path.name}: content is {kind}, not the {expected} its "
                     "extension names", loc, observed=kind, expected=expected)
 
 
@@ -239,7 +232,7 @@ def gpkg_references(path: Path) -> list[Finding]:
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
-        return [emit_any("vector.unreadable", f"{Path(path).name}: damaged GeoPackage ({exc}); not opened", loc,
+        return [emit("vector.unreadable", f"{Path(path).name}: damaged GeoPackage ({exc}); not opened", loc,
                      observed="damaged sqlite", expected="sqlite")]
     bad = []
     for kind, name, sql in rows:
@@ -252,7 +245,7 @@ def gpkg_references(path: Path) -> list[Finding]:
     if not bad:
         return []
     listed = ", ".join(f"{k} {n!r}" for k, n, _ in bad[:5])
-    return [emit_any("intake.reference_refused", f"{Path(path).name}: {len(bad)} schema object(s) could read outside "
+    return [emit("intake.reference_refused", f"{Path(path).name}: {len(bad)} schema object(s) could read outside "
                  f"the file ({listed}); not opened", loc, observed=[s[:200] for _, _, s in bad[:5]])]
 
 
@@ -276,7 +269,7 @@ def sidecar_findings(path: Path) -> list[Finding]:
         else:
             why = None if sniff(side) == "tiff" else f"is {sniff(side)}, not a TIFF"
         if why:
-            found.append(emit_any("intake.sidecar_refused", f"{side.name} {why}; ignored", Location(file=side.name),
+            found.append(emit("intake.sidecar_refused", f"{side.name} {why}; ignored", Location(file=side.name),
                               observed=why))
     return found
 
@@ -294,7 +287,7 @@ def raster_header_limits(ds, limits: Limits, name: str) -> list[Finding]:
         over.append(f"{nbytes / 2**30:.3g} GiB uncompressed > {limits.max_raster_bytes / 2**30:.3g} GiB")
     if not over:
         return []
-    return [emit_any("intake.raster_too_large", f"{name}: header announces " + "; ".join(over) + "; no pixel read",
+    return [emit("intake.raster_too_large", f"{name}: header announces " + "; ".join(over) + "; no pixel read",
                  Location(file=name), observed={"width": ds.width, "height": ds.height, "bands": ds.count,
                                                 "bytes": nbytes},
                  expected={"pixels": limits.max_raster_pixels, "bands": limits.max_raster_bands,
@@ -328,7 +321,7 @@ def vet_vector(path: Path, layer: str | None, limits: Limits) -> list[Finding]:
     loc = Location(file=path.name, layer=layer)
     size = path.stat().st_size
     if size > limits.max_vector_file_bytes:
-        return [emit_any("intake.vector_too_large", f"{path.name}: {size / 2**20:.1f} MiB > "
+        return [emit("intake.vector_too_large", f"{path.name}: {size / 2**20:.1f} MiB > "
                      f"{limits.max_vector_file_bytes / 2**20:.0f} MiB", loc, observed=size,
                      expected=limits.max_vector_file_bytes)]
     with contained():
@@ -337,7 +330,7 @@ def vet_vector(path: Path, layer: str | None, limits: Limits) -> list[Finding]:
         if n < 0:  # the driver cannot tell cheaply: count, still without geometry
             n = int(pyogrio.read_info(path, layer=layer, force_feature_count=True).get("features", 0))
         if n > limits.max_vector_features:
-            return [emit_any("intake.vector_too_large", f"{path.name}: {n:,} features > {limits.max_vector_features:,}",
+            return [emit("intake.vector_too_large", f"{path.name}: {n:,} features > {limits.max_vector_features:,}",
                          loc, observed=n, expected=limits.max_vector_features)]
         return _vertex_limits(path, layer, size, loc, limits)
 
@@ -365,13 +358,13 @@ def _vertex_limits(path: Path, layer: str | None, size: int, loc: Location, limi
         counts = shapely.get_num_coordinates(shapely.from_wkb(wkb, on_invalid="ignore"))
         worst = int(np.argmax(counts))
         if counts[worst] > limits.max_vertices_per_feature:
-            return [emit_any("intake.vector_too_large", f"{path.name}: feature {skip + worst} has "
+            return [emit("intake.vector_too_large", f"{path.name}: feature {skip + worst} has "
                          f"{int(counts[worst]):,} vertices > {limits.max_vertices_per_feature:,} per feature", Location(
                              file=path.name, layer=layer, feature=str(skip + worst)),
                          observed=int(counts[worst]), expected=limits.max_vertices_per_feature)]
         total += int(counts.sum())
         if total > limits.max_vector_vertices:
-            return [emit_any("intake.vector_too_large", f"{path.name}: more than {limits.max_vector_vertices:,} "
+            return [emit("intake.vector_too_large", f"{path.name}: more than {limits.max_vector_vertices:,} "
                          f"vertices in the first {skip + len(wkb):,} features", loc, observed=total,
                          expected=limits.max_vector_vertices)]
         skip += len(wkb)

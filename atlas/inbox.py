@@ -38,6 +38,8 @@ class Submission:
     files: tuple[Path, ...]
     received: dt.date
     checksum: str
+    # sha256 of each file (None for a link, never followed), computed once at discovery for the ledger
+    file_sha256: tuple[tuple[Path, str | None], ...] = ()
 
     @property
     def key(self) -> str:
@@ -65,16 +67,39 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def checksum_files(files: list[Path], base: Path) -> str:
-    """One digest for a set of files: names relative to ``base`` and contents."""
+def file_sha256(path: Path) -> str | None:
+    """The file's sha256, or None for a link (never followed: the intake refuses links)."""
+    return None if path.is_symlink() else sha256_file(path)
+
+
+def checksum_files(files: list[Path], base: Path, digests: dict[Path, str | None] | None = None) -> str:
+    """One digest for a set of files: names relative to ``base`` and contents (``digests`` if already known)."""
     digest = hashlib.sha256()
     for path in sorted(files):
         digest.update(str(path.relative_to(base)).encode())
-        if path.is_symlink():  # never followed: the intake refuses links, the checksum names the target
-            digest.update(b"symlink:" + os.fsencode(os.readlink(path)))
-        else:
-            digest.update(sha256_file(path).encode())
+        sha = digests[path] if digests is not None else file_sha256(path)
+        # a link counts by the target it names, so relinking it is a new version
+        digest.update(sha.encode() if sha is not None else b"symlink:" + os.fsencode(os.readlink(path)))
     return digest.hexdigest()
+
+
+def _readable(files: list[Path], raw_dir: Path, findings: list[Finding]) -> dict[Path, str | None]:
+    """sha256 of every file that can be read; an unreadable one gets a finding and is left out."""
+    digests: dict[Path, str | None] = {}
+    for path in files:
+        try:
+            digests[path] = file_sha256(path)
+        except OSError as exc:
+            findings.append(
+                Finding(
+                    "inbox.unreadable_file",
+                    Severity.WARNING,
+                    f"{path.name}: cannot be read ({exc.strerror or exc}); left out of the submission",
+                    Location(file=str(path.relative_to(raw_dir))),
+                    hint="check the file's permissions on the shared drive and copy it into the inbox again",
+                )
+            )
+    return digests
 
 
 def _delivery_date(name: str, files: list[Path]) -> dt.date:
@@ -152,6 +177,8 @@ def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], 
         for name, files in ordered:
             folder = country_dir / name if name else country_dir
             received = _delivery_date(name, files)
+            digests = _readable(files, raw_dir, findings)
+            files = [p for p in files if p in digests]
             by_deliverable: dict[str, list[Path]] = {}
             for path in files:
                 deliverable = classify(path)
@@ -184,17 +211,8 @@ def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], 
                         folder=folder,
                         files=tuple(sorted(dfiles)),
                         received=received,
-                        checksum=checksum_files(dfiles, country_dir),
+                        checksum=checksum_files(dfiles, country_dir, digests),
+                        file_sha256=tuple((p, digests[p]) for p in sorted(dfiles)),
                     )
                 )
     return submissions, findings
-
-
-def latest(submissions: list[Submission]) -> dict[tuple[str, str], Submission]:
-    """The newest version of every (country, deliverable)."""
-    out: dict[tuple[str, str], Submission] = {}
-    for sub in submissions:
-        key = (sub.country, sub.deliverable)
-        if key not in out or sub.version > out[key].version:
-            out[key] = sub
-    return out

@@ -20,10 +20,10 @@ import zipfile
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from atlas.gdal_safety import Limits, emit_any, regular_file_inside
+from atlas.gdal_safety import Limits, regular_file_inside
 from atlas.inbox import Submission
 from checks.finding import Finding, Location, Severity
-from checks.registry import ALL_PRODUCTS, declare
+from checks.registry import ALL_PRODUCTS, declare, emit
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def extract_archive(archive: Path, dest: Path, limits: Limits | None = None) -> 
                 return [], [refusal]
             junk = [i.filename for i in infos if JUNK.search(i.filename)]
             if junk:
-                findings.append(emit_any("vector.junk_ignored", f"{len(junk)} junk file(s) in the archive ignored: "
+                findings.append(emit("vector.junk_ignored", f"{len(junk)} junk file(s) in the archive ignored: "
                                      + ", ".join(junk[:6]) + (" ..." if len(junk) > 6 else ""), loc, observed=junk))
             if dest.is_symlink():
                 dest.unlink()
@@ -123,7 +123,7 @@ def extract_archive(archive: Path, dest: Path, limits: Limits | None = None) -> 
                     renamed.append((info.filename, rel))
                 key = rel.casefold()
                 if key in seen:
-                    findings.append(emit_any("intake.name_collision", f"{info.filename!r} and {seen[key]!r} have the "
+                    findings.append(emit("intake.name_collision", f"{info.filename!r} and {seen[key]!r} have the "
                                          f"same name once normalised ({rel}); the second was dropped", loc,
                                          observed=[seen[key], info.filename]))
                     continue
@@ -132,16 +132,16 @@ def extract_archive(archive: Path, dest: Path, limits: Limits | None = None) -> 
                 _extract_member(zf, info, target, dest, limits)
                 files.append(target)
             if renamed:
-                findings.append(emit_any("intake.name_normalised", f"{len(renamed)} name(s) normalised, e.g. "
+                findings.append(emit("intake.name_normalised", f"{len(renamed)} name(s) normalised, e.g. "
                                      f"{renamed[0][0]!r} -> {renamed[0][1]!r}", loc, observed=dict(renamed[:20])))
             return sorted(files), findings
     except _TooLarge as exc:
         shutil.rmtree(dest, ignore_errors=True)
-        return [], findings + [emit_any("intake.archive_too_large", f"{archive.name}: {exc}", loc)]
+        return [], findings + [emit("intake.archive_too_large", f"{archive.name}: {exc}", loc)]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError,
             ValueError) as exc:  # damaged, encrypted (RuntimeError) or an unknown compression method
         shutil.rmtree(dest, ignore_errors=True)
-        return [], findings + [emit_any("intake.archive_unreadable", f"{archive.name}: cannot be extracted: {exc}", loc,
+        return [], findings + [emit("intake.archive_unreadable", f"{archive.name}: cannot be extracted: {exc}", loc,
                                     observed=type(exc).__name__)]
 
 
@@ -154,20 +154,20 @@ def _archive_refusal(name: str, infos: list[zipfile.ZipInfo], limits: Limits) ->
     loc = Location(file=name)
     bad = [(i.filename, why) for i in infos if (why := _member_problem(i))]
     if bad:
-        return emit_any("intake.archive_unsafe_member", f"{name}: {len(bad)} unsafe member(s): "
+        return emit("intake.archive_unsafe_member", f"{name}: {len(bad)} unsafe member(s): "
                     + "; ".join(f"{n!r} ({w})" for n, w in bad[:5]), loc, observed=[n for n, _ in bad[:20]])
     if len(infos) > limits.max_archive_members:
-        return emit_any("intake.archive_too_large", f"{name}: {len(infos):,} members > {limits.max_archive_members:,}",
+        return emit("intake.archive_too_large", f"{name}: {len(infos):,} members > {limits.max_archive_members:,}",
                     loc, observed=len(infos), expected=limits.max_archive_members)
     total = sum(i.file_size for i in infos)
     if total > limits.max_archive_bytes:
-        return emit_any("intake.archive_too_large", f"{name}: expands to {total / 2**20:,.0f} MiB > "
+        return emit("intake.archive_too_large", f"{name}: expands to {total / 2**20:,.0f} MiB > "
                     f"{limits.max_archive_bytes / 2**20:,.0f} MiB", loc, observed=total,
                     expected=limits.max_archive_bytes)
     for i in infos:
         ratio = i.file_size / max(i.compress_size, 1)
         if i.file_size > COPY_CHUNK and ratio > limits.max_compression_ratio:
-            return emit_any("intake.archive_too_large", f"{name}: member {i.filename!r} expands {ratio:,.0f}-fold "
+            return emit("intake.archive_too_large", f"{name}: member {i.filename!r} expands {ratio:,.0f}-fold "
                         f"({i.compress_size:,} -> {i.file_size:,} bytes; limit {limits.max_compression_ratio:g})",
                         loc, observed=round(ratio, 1), expected=limits.max_compression_ratio)
     return None
@@ -197,7 +197,7 @@ def pick_map(files: list[Path], archive_name: str) -> tuple[Path | None, list[Fi
         return None, []
     findings = []
     if len(maps) > 1:
-        findings.append(emit_any("vector.multiple_layers", f"archive holds {len(maps)} maps; read {maps[0].name}",
+        findings.append(emit("vector.multiple_layers", f"archive holds {len(maps)} maps; read {maps[0].name}",
                              Location(file=archive_name), observed=[p.name for p in maps]))
     return maps[0], findings
 
@@ -225,7 +225,7 @@ def safe_output_dir(out_dir: Path, processed_dir: Path) -> Finding | None:
         bad = any(p.is_symlink() for p in out_dir.iterdir())
     if not bad:
         return None
-    return emit_any("intake.output_unsafe", f"{out_dir} passes through a symbolic link or leaves {processed_dir}; "
+    return emit("intake.output_unsafe", f"{out_dir} passes through a symbolic link or leaves {processed_dir}; "
                 "nothing written", Location(file=str(rel or out_dir)))
 
 
@@ -235,7 +235,7 @@ def prepare_submission(sub: Submission, programme, out_dir: Path) -> tuple[Submi
     findings: list[Finding] = []
     if not ISO3.match(sub.country or "") or sub.country not in programme.members \
             or sub.deliverable not in programme.deliverables:
-        return replace(sub, files=()), [emit_any("intake.unsafe_name", f"country {sub.country!r} / deliverable "
+        return replace(sub, files=()), [emit("intake.unsafe_name", f"country {sub.country!r} / deliverable "
                                              f"{sub.deliverable!r} refused as a folder name",
                                              Location(file=str(sub.country)), observed=sub.country)]
     raw_dir = Path(programme.raw_dir)
@@ -246,7 +246,7 @@ def prepare_submission(sub: Submission, programme, out_dir: Path) -> tuple[Submi
     kept: list[Path] = []
     for path in map(Path, sub.files):
         if not regular_file_inside(path, country_root):
-            findings.append(emit_any("intake.link_refused", f"{path.name} is a link or lies outside {sub.country}'s "
+            findings.append(emit("intake.link_refused", f"{path.name} is a link or lies outside {sub.country}'s "
                                  "inbox folder; not read", Location(file=path.name)))
             continue
         if path.suffix.lower() != ".zip" or sub.deliverable != "soil_map":
@@ -260,7 +260,7 @@ def prepare_submission(sub: Submission, programme, out_dir: Path) -> tuple[Submi
         findings += notes
         if main is None:
             if not refused:
-                findings.append(emit_any("vector.unreadable", f"{path.name}: the archive holds no shapefile or "
+                findings.append(emit("vector.unreadable", f"{path.name}: the archive holds no shapefile or "
                                      "GeoPackage/GeoJSON/FlatGeobuf", Location(file=path.name)))
             continue
         kept += map_with_sidecars(main, files)

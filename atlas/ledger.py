@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from atlas.config import Programme
-from atlas.inbox import Submission, sha256_file
+from atlas.inbox import Submission, file_sha256
 from atlas.ledger_rows import build_status_rows
 from atlas.ledger_schema import (
     ACCEPTED_STATES,
@@ -186,11 +186,11 @@ class Ledger:
         existing = self._db.execute(find, key).fetchone()
         if existing is not None:
             return self._record(existing, is_new=False)
-        # hash the files outside the write lock: this is the slow part
+        # per-file hashes come from discovery; hashed here (outside the write lock) only if not given
+        known = dict(sub.file_sha256)
         files = [
-            # links are recorded, never followed (the intake refuses them)
             {"path": _relative(p, sub.folder), "size": p.lstat().st_size,
-             "sha256": None if p.is_symlink() else sha256_file(p)}
+             "sha256": known[p] if p in known else file_sha256(p)}
             for p in sub.files
         ]
         with self._transaction() as db:

@@ -15,6 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from atlas import layout
+from atlas.atomic import write_atomic
 from atlas.config import Programme
 from atlas.inbox import Submission, discover
 from checks.finding import Finding, Location, Severity, counts, verdict
@@ -49,17 +50,6 @@ def internal_error(sub: Submission | None, stage: str, exc: BaseException) -> Fi
         where,
         hint="a pipeline defect, not necessarily a problem in the file: report it to the secretariat's GIS team",
     )
-
-
-def unique(findings: list[Finding]) -> list[Finding]:
-    """Drop repeated findings (validation and harmonization may read the same file twice)."""
-    seen, out = set(), []
-    for f in findings:
-        key = (f.check_id, f.severity, f.message, f.location.describe())
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    return out
 
 
 def discover_submissions(programme: Programme) -> tuple[list[Submission], list[Finding]]:
@@ -112,7 +102,6 @@ def process_submission(
         except Exception as exc:  # noqa: BLE001
             findings.append(internal_error(sub, "harmonization", exc))
         result = verdict(findings)
-    findings = unique(findings)
     meta = {
         "country": sub.country,
         "country_name": programme.members.get(sub.country, sub.country),
@@ -150,28 +139,15 @@ def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> 
             return {}, []
         from atlas.gdal_safety import Limits
 
-        gdf, findings = read_soil_map(soil_files[0], Limits.from_programme(programme))
+        # validation has read this file and reported what the reader found; only the repairs are new here
+        gdf, _ = read_soil_map(soil_files[0], Limits.from_programme(programme))
         if gdf is None:
-            return {}, findings
+            return {}, []
         gdf, fixes = repair_soil_map(gdf)
         target = out_dir / SOIL_MAP_FILE
-        write_atomically(gdf, target)
-        return {"soil_map": target}, findings + fixes
+        write_atomic(target, lambda tmp: gdf.to_file(tmp, driver="GPKG", layer="map_units"))
+        return {"soil_map": target}, fixes
     return {}, []  # documents have no processed copy
-
-
-def write_atomically(gdf: gpd.GeoDataFrame, target: Path) -> None:
-    """Write a GeoPackage beside its place, then move it in, so readers never see half a file."""
-    tmp = target.with_name(f".tmp-{target.name}")
-    if tmp.exists():
-        tmp.unlink()
-    gdf.to_file(tmp, driver="GPKG", layer="map_units")
-    tmp.replace(target)
-
-
-def accepted_versions(ledger, deliverable: str) -> dict[str, int]:
-    """The newest accepted (or later) version of a deliverable for every country."""
-    return ledger.accepted_versions(deliverable)
 
 
 def salinity_inputs(programme: Programme, versions: dict[str, int]) -> dict[str, dict[tuple[str, str], Path]]:

@@ -101,7 +101,9 @@ def declare(check_id: str, severity: Severity | str, target: str, products: Iter
 
 def emit(check_id: str, message: str, location: Location | None = None, observed: Any = None,
          expected: Any = None, severity: Severity | None = None) -> Finding:
-    """A finding for a registered (usually declared) check id."""
+    """A finding for a registered (usually declared) check id; ids of other modules load their families first."""
+    if check_id not in REGISTRY:
+        load_all()
     return REGISTRY[check_id].finding(Hit(message, location or Location(), observed, expected, severity))
 
 

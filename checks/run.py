@@ -76,9 +76,10 @@ def _boundary_note(deliverable: str, programme: Programme, country: str | None, 
 def validate_submission(sub: Submission, programme: Programme,
                         boundaries: gpd.GeoDataFrame | None) -> list[Finding]:
     """Run every registered check that applies to ``sub.deliverable`` over ``sub.files``; never raises."""
+    findings: list[Finding] = []
     try:
         boundary = country_boundary(boundaries, sub.country)
-        findings = _boundary_note(sub.deliverable, programme, sub.country, boundaries, boundary)
+        findings += _boundary_note(sub.deliverable, programme, sub.country, boundaries, boundary)
         files = [Path(f) for f in sub.files]
         for path in files:
             if sub.deliverable == "soil_map" and path.suffix.lower() not in MAP_SUFFIXES:
@@ -92,8 +93,8 @@ def validate_submission(sub: Submission, programme: Programme,
         return findings
     except Exception as exc:
         log.exception("validation of %s crashed", sub.key)
-        return [emit("internal.check_crashed", f"validation of {sub.key} could not finish: {exc}",
-                     Location(file=sub.key), observed=type(exc).__name__)]
+        return findings + [emit("internal.check_crashed", f"validation of {sub.key} could not finish: {exc}",
+                                Location(file=sub.key), observed=type(exc).__name__)]
 
 
 def _load_boundaries(programme: Programme):

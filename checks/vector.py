@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
@@ -45,6 +46,18 @@ class VectorContext:
 
     def loc(self, **kw) -> Location:
         return Location(file=self.name, layer=self.layer, **kw)
+
+    @cached_property
+    def union_ea(self):
+        """The union of the map's valid polygons (equal-area CRS), computed once for the coverage checks."""
+        return shapely.union_all(self.valid_ea[~shapely.is_missing(self.valid_ea)])
+
+    @cached_property
+    def boundary_ea(self):
+        """The country's reference boundary in the equal-area CRS, or None when not known."""
+        if self.valid_ea is None or self.boundary is None:
+            return None
+        return gpd.GeoSeries([self.boundary], crs="EPSG:4326").to_crs(EQUAL_AREA).make_valid().values[0]
 
 
 def vector_context(path: Path, gdf: gpd.GeoDataFrame | None, programme: Programme, country: str | None,
@@ -257,21 +270,14 @@ def _area_check(ctx, piece, total_km2: float, what: str):
               severity=None if share >= SHARE_WARN else Severity.INFO)
 
 
-def _boundary_ea(ctx):
-    if ctx.valid_ea is None or ctx.boundary is None:
-        return None
-    return gpd.GeoSeries([ctx.boundary], crs="EPSG:4326").to_crs(EQUAL_AREA).make_valid().values[0]
-
-
 @check("vector.coverage_gap", Severity.WARNING, "vector", PRODUCTS,
        "Part of the country's reference boundary is not covered by the map (km²).",
        "extend the map to the whole country, or explain the gap (e.g. disputed area)")
 def check_gaps(ctx):
-    boundary = _boundary_ea(ctx)
+    boundary = ctx.boundary_ea
     if boundary is None:
         return
-    union = shapely.union_all(ctx.valid_ea[~shapely.is_missing(ctx.valid_ea)])
-    yield from _area_check(ctx, shapely.difference(boundary, union), boundary.area / 1e6,
+    yield from _area_check(ctx, shapely.difference(boundary, ctx.union_ea), boundary.area / 1e6,
                            f"of {ctx.country}'s reference boundary is not covered by the map")
 
 
@@ -279,11 +285,10 @@ def check_gaps(ctx):
        "Part of the map lies beyond the country's reference boundary (km²); clipped when harmonized.",
        "clip the map to the national border agreed with the neighbours")
 def check_spill(ctx):
-    boundary = _boundary_ea(ctx)
+    boundary = ctx.boundary_ea
     if boundary is None:
         return
-    union = shapely.union_all(ctx.valid_ea[~shapely.is_missing(ctx.valid_ea)])
-    yield from _area_check(ctx, shapely.difference(union, boundary), union.area / 1e6,
+    yield from _area_check(ctx, shapely.difference(ctx.union_ea, boundary), ctx.union_ea.area / 1e6,
                            f"of the map lies outside {ctx.country}'s reference boundary")
 
 
