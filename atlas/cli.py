@@ -52,7 +52,7 @@ def demo(
     ] = False,
 ) -> None:
     """Write the embedded demo programme (national submissions and reference boundaries) into data/raw."""
-    from atlas.demo import generate_demo
+    from atlas.demo.programme import generate_demo
 
     programme = _programme(config)
     started = time.perf_counter()
@@ -82,8 +82,8 @@ def run(
     """Process what is in data/raw: validate, harmonize, mosaic, and print the status table."""
     programme = _programme(config)
     _quiet_prefect_home(programme)
-    from atlas.ledger import Ledger
-    from atlas.status_table import render_status_table
+    from atlas.ledger.status_table import render_status_table
+    from atlas.ledger.store import Ledger
     from flows.pipeline import pipeline_flow
 
     started = time.perf_counter()
@@ -159,8 +159,8 @@ def status(
     ] = None,
 ) -> None:
     """Print the status table; `atlas status KHM`: a country's history; `atlas status export`: the exports."""
-    from atlas.ledger import Ledger
-    from atlas.status_table import render_country_history, render_status_table
+    from atlas.ledger.status_table import render_country_history, render_status_table
+    from atlas.ledger.store import Ledger
 
     programme = _programme(config)
     ledger = Ledger(programme.ledger_path, programme)
@@ -177,11 +177,11 @@ def status(
 
 def _export(programme: Programme, ledger, fmt: list[str] | None, out: Path | None) -> None:
     from atlas import layout
-    from atlas.exports import export_status
+    from atlas.ledger.exports import export_status
 
     boundaries = None
     if programme.reference_boundaries.is_file():
-        from atlas.boundaries import load_boundaries
+        from atlas.borders.boundaries import load_boundaries
 
         boundaries, _ = load_boundaries(programme)
     formats = tuple(fmt) if fmt else ("csv", "xlsx", "md", "html", "png", "svg")
@@ -211,7 +211,7 @@ def validate(
         raise typer.Exit(2)
     boundaries = None
     if programme.reference_boundaries.is_file():
-        from atlas.boundaries import load_boundaries
+        from atlas.borders.boundaries import load_boundaries
 
         boundaries, _ = load_boundaries(programme)
     results = validate_path(path, programme, boundaries, country=country)

@@ -17,7 +17,7 @@ import geopandas as gpd
 from atlas import layout
 from atlas.atomic import write_atomic
 from atlas.config import Programme
-from atlas.inbox import Submission, discover
+from atlas.intake.inbox import Submission, discover
 from checks.finding import Finding, Location, Severity, counts, verdict
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def process_submission(
     sub: Submission, record_id: int, programme: Programme, boundaries: gpd.GeoDataFrame | None, ledger
 ) -> SubmissionOutcome:
     """Validate one submission version, write its reports and its harmonized national copy."""
-    from atlas.intake import prepare_submission, safe_output_dir
+    from atlas.intake.archives import prepare_submission, safe_output_dir
     from checks.report import write_reports
     from checks.run import validate_submission
 
@@ -125,19 +125,19 @@ def process_submission(
 def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> tuple[dict, list[Finding]]:
     """The processed national copy: salinity layers on the common grid, a repaired soil map."""
     if sub.deliverable == "salinity_map":
-        from atlas.harmonize_raster import harmonize_salinity
+        from atlas.borders.raster import harmonize_salinity
 
         layers, findings = harmonize_salinity(sub, programme, out_dir)
         return {"layers": layers}, findings
     if sub.deliverable == "soil_map":
-        from atlas.readers import read_soil_map, repair_soil_map
+        from atlas.intake.readers import read_soil_map, repair_soil_map
 
         soil_files = [
             p for p in sub.files if p.suffix.lower() in {".gpkg", ".geojson", ".json", ".fgb", ".zip", ".shp"}
         ]
         if not soil_files:
             return {}, []
-        from atlas.gdal_safety import Limits
+        from atlas.intake.containment import Limits
 
         # validation has read this file and reported what the reader found; only the repairs are new here
         gdf, _ = read_soil_map(soil_files[0], Limits.from_programme(programme))

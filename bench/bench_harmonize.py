@@ -45,8 +45,8 @@ def inputs(units: int):
 
 
 def run_atlas(units: int, queue) -> None:
+    from atlas.borders.vector import harmonize_region
     from atlas.config import load_programme
-    from atlas.harmonize_vector import harmonize_region
 
     bnd, maps = inputs(units)
     t0 = time.perf_counter()

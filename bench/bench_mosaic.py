@@ -2,7 +2,7 @@
 
 Builds a synthetic region of national ECe rasters (default 4 x 3 = 12 countries, 6 megapixels each,
 72 megapixels in all) with wavy reference borders, then times, each in its own process:
-  ours:  atlas.mosaic.build_mosaics (country raster, mosaic, provenance, country index, COGs)
+  ours:  atlas.products.mosaic.build_mosaics (country raster, mosaic, provenance, country index, COGs)
   gdal:  gdalbuildvrt, then gdal_translate -of COG -co COMPRESS=DEFLATE -co NUM_THREADS=2
 and prints wall times, peak memories (max RSS of the child process) and their ratios; then the
 peak memory of ours again on a region of four times the area (8 x 6 countries).
@@ -119,7 +119,7 @@ def worker(job_path: str) -> None:
     import geopandas as gpd
 
     from atlas.config import load_programme
-    from atlas.mosaic import build_mosaics
+    from atlas.products.mosaic import build_mosaics
 
     job = json.loads(Path(job_path).read_text())
     programme = load_programme()

@@ -50,7 +50,7 @@ def main() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
     from atlas.config import load_programme
-    from atlas.demo import generate_demo
+    from atlas.demo.programme import generate_demo
     from flows.pipeline import pipeline_flow
 
     programme = load_programme(config)

@@ -1,6 +1,6 @@
 """Checks on salinity GeoTIFFs (SPEC §2): format, CRS, grid, nodata, values, coverage.
 
-Every raster is opened once and read once, block by block (``atlas.readers.scan_raster``);
+Every raster is opened once and read once, block by block (``atlas.intake.readers.scan_raster``);
 the checks below share that pass through ``RasterContext.stats``.
 """
 
@@ -16,8 +16,8 @@ import shapely
 from pyproj import CRS
 
 from atlas.config import Programme
-from atlas.gdal_safety import Limits, contained, sidecar_findings
-from atlas.readers import RasterStats, open_raster_safely, scan_raster
+from atlas.intake.containment import Limits, contained, sidecar_findings
+from atlas.intake.readers import RasterStats, open_raster_safely, scan_raster
 from checks.finding import Finding, Location, Severity
 from checks.naming import SalinityName, parse_salinity_name
 from checks.registry import Hit, check, run_checks

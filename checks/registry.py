@@ -128,9 +128,9 @@ def run_checks(target: str, product: str | None, ctx: Any) -> list[Finding]:
 
 def load_all() -> dict[str, Check]:
     """Import every check family so the registry is complete."""
-    import atlas.gdal_safety  # noqa: F401  (declares intake findings)
-    import atlas.intake  # noqa: F401
-    import atlas.readers  # noqa: F401  (declares reader findings)
+    import atlas.intake.archives  # noqa: F401
+    import atlas.intake.containment  # noqa: F401  (declares intake findings)
+    import atlas.intake.readers  # noqa: F401  (declares reader findings)
     from checks import document, naming, raster, run, vector, wrb  # noqa: F401
 
     return REGISTRY

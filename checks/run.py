@@ -9,7 +9,7 @@ import geopandas as gpd
 import shapely
 
 from atlas.config import Programme
-from atlas.inbox import Submission, classify
+from atlas.intake.inbox import Submission, classify
 from checks.document import document_findings
 from checks.finding import Finding, Location, Severity
 from checks.naming import SubmissionContext, country_from_name, parse_salinity_name
@@ -101,7 +101,7 @@ def _load_boundaries(programme: Programme):
     if not programme.reference_boundaries.is_file():
         return None
     try:
-        from atlas.boundaries import load_boundaries
+        from atlas.borders.boundaries import load_boundaries
 
         return load_boundaries(programme)[0]
     except Exception:  # the boundary layer is optional for validating a path

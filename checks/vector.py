@@ -294,8 +294,8 @@ def check_spill(ctx):
 
 def soil_map_findings(path: Path, programme: Programme, country: str | None, boundary) -> list[Finding]:
     """Read a soil map and run every vector and WRB check on it."""
-    from atlas.gdal_safety import Limits
-    from atlas.readers import read_soil_map
+    from atlas.intake.containment import Limits
+    from atlas.intake.readers import read_soil_map
     from checks.registry import run_checks
 
     gdf, findings = read_soil_map(path, Limits.from_programme(programme))

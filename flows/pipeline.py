@@ -28,13 +28,13 @@ from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
 
 from atlas import layout, stages
-from atlas.boundaries import load_boundaries
+from atlas.borders.boundaries import load_boundaries
 from atlas.config import Programme, load_programme
-from atlas.exports import export_status, status_markdown
-from atlas.ledger import Ledger
-from atlas.ledger_schema import RECEIVED
+from atlas.ledger.exports import export_status, status_markdown
+from atlas.ledger.schema import RECEIVED
+from atlas.ledger.store import Ledger
 from atlas.locking import run_lock
-from atlas.regional import build_catalogue, build_regional_salinity, build_regional_soil, is_up_to_date
+from atlas.products.regional import build_catalogue, build_regional_salinity, build_regional_soil, is_up_to_date
 
 # errno values of failures that often go away on a second try (network shares, busy files, exhausted handles)
 TRANSIENT_ERRNOS = frozenset(

@@ -61,7 +61,7 @@ def programme_default():
 
 @pytest.fixture(scope="module")
 def boundaries(real_data, programme_default):
-    from atlas.boundaries import load_boundaries
+    from atlas.borders.boundaries import load_boundaries
 
     gdf, _ = load_boundaries(real_data / NE50, programme_default.iso_columns, programme_default.name_columns)
     return gdf

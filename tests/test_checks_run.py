@@ -9,7 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
-from atlas.inbox import Submission
+from atlas.intake.inbox import Submission
 from checks.run import validate_path, validate_submission
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from atlas.readers import read_soil_map, repair_soil_map
+from atlas.intake.readers import read_soil_map, repair_soil_map
 from checks.registry import REGISTRY, load_all
 from checks.vector import soil_map_findings
 

@@ -13,10 +13,10 @@ import rasterio
 import shapely
 
 from atlas.config import load_programme
-from atlas.demo import MANIFEST_NAME, DemoManifest, generate_demo
-from atlas.demo_salinity import sas_class
+from atlas.demo.programme import MANIFEST_NAME, DemoManifest, generate_demo
+from atlas.demo.salinity import sas_class
 from atlas.grid import Grid
-from atlas.inbox import discover
+from atlas.intake.inbox import discover
 
 WINDOW = (102.0, 10.0, 108.0, 15.0)
 COUNTRIES = ["KHM", "VNM", "THA"]
@@ -218,7 +218,7 @@ def test_bhutan_gets_no_folder_and_roles_degrade(programme):
 
 
 def test_pdf_chapter_is_well_formed(tmp_path):
-    from atlas.demo_documents import write_pdf
+    from atlas.demo.documents import write_pdf
 
     data = write_pdf(tmp_path / "c.pdf", "Title (with parentheses)", ["one", "two"]).read_bytes()
     assert data.startswith(b"%PDF-1.4") and data.rstrip().endswith(b"%%EOF")

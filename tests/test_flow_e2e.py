@@ -12,8 +12,8 @@ import shapely
 from rasterio.windows import from_bounds
 
 from atlas import layout
-from atlas.demo import generate_demo
-from atlas.ledger import Ledger
+from atlas.demo.programme import generate_demo
+from atlas.ledger.store import Ledger
 
 WINDOW = (102.0, 10.0, 108.0, 15.0)
 COUNTRIES = ["KHM", "VNM", "THA"]

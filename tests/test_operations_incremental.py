@@ -13,9 +13,9 @@ from inbox_helpers import change_salinity
 
 from atlas import layout, stages
 from atlas.config import load_programme
-from atlas.demo import generate_demo
-from atlas.ledger import Ledger
-from atlas.regional import BUILD_MANIFEST
+from atlas.demo.programme import generate_demo
+from atlas.ledger.store import Ledger
+from atlas.products.regional import BUILD_MANIFEST
 
 WINDOW = (102.0, 10.0, 108.0, 15.0)
 COUNTRIES = ["KHM", "THA"]

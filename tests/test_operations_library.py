@@ -14,9 +14,9 @@ from dataclasses import replace
 import pytest
 
 from atlas.atomic import is_temporary, sweep_temporaries, write_atomic, write_text_atomic
-from atlas.exports import FINGERPRINT, export_status
-from atlas.inbox import discover
-from atlas.ledger import Ledger
+from atlas.intake.inbox import discover
+from atlas.ledger.exports import FINGERPRINT, export_status
+from atlas.ledger.store import Ledger
 from flows.deployments import schedule_of
 from flows.pipeline import dask_task_runner, is_transient
 

@@ -1,0 +1,109 @@
+"""Edge matching: where the dominant Reference Soil Group differs across a shared border.
+
+For a pair (a, b) the border is the part of a's reference outline within ``tolerance_km`` of b. Each
+unit of a owns the stretch of that line its outline runs along; each unit of b faces the stretch lying
+within ``tolerance_km`` of its own border stretch (a flat-capped buffer, so neighbouring units of b do
+not claim the same stretch). Facing pairs with different dominant groups are the mismatches the two
+countries discuss. Geometry work is done in lon/lat (tolerance converted at 111.32 km per degree), lengths on
+the ellipsoid.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from atlas.borders.adjacency import border_lines, geodesic_length_km, linear_part
+
+log = logging.getLogger(__name__)
+
+SEGMENT_COLUMNS = ["pair", "a", "b", "unit_a", "unit_b", "rsg_a", "rsg_b", "length_km", "lon", "lat"]
+SUMMARY_COLUMNS = ["pair", "a", "b", "border_km", "compared_km", "matched_km", "mismatched_km", "match_share"]
+ON_LINE_DEG = 1e-7  # a unit within ~1 cm of the border line runs along it (overlay noise is far smaller)
+MIN_PIECE_DEG = 1e-5  # facing pieces shorter than ~1 m are junction noise, not a stretch of border
+KM_PER_DEG = 111.32
+
+
+def dominant_rsg_codes(values: pd.Series) -> pd.Series:
+    """Dominant group as a comparable code (checks.wrb.normalise_rsg; raw upper-case text where unrecognised)."""
+    from checks.wrb import normalise_rsg
+
+    def code(v):
+        match = normalise_rsg(v)
+        return match.code if match.code else (str(v).strip().upper() if v is not None else None)
+
+    uniq = pd.unique(values.astype(object))
+    return values.astype(object).map(dict(zip(uniq, [code(v) for v in uniq], strict=True)))
+
+
+def _stretches(units: np.ndarray, line) -> tuple[np.ndarray, np.ndarray]:
+    """(index of unit, part of the border line running along each unit's outline)."""
+    shapely.prepare(line)
+    near = np.flatnonzero(shapely.dwithin(line, units, ON_LINE_DEG))
+    # The line near the unit, not the unit's outline near the line: no stubs where unit edges cross it.
+    segs = linear_part(shapely.intersection(line, shapely.buffer(units[near], ON_LINE_DEG)))
+    keep = shapely.length(segs) > MIN_PIECE_DEG
+    return near[keep], segs[keep]
+
+
+def _pair(a, b, ua, ub, ta, tb, tol_deg):
+    """Facing stretches of units of a (ua) and b (ub) along territories ta/tb (all metric arrays/geoms)."""
+    line_a = border_lines([ta], [tb], tol_deg)[0]
+    line_b = border_lines([tb], [ta], tol_deg)[0]
+    ia, seg_a = _stretches(ua, line_a)
+    ib, seg_b = _stretches(ub, line_b)
+    if not len(ia) or not len(ib):
+        return np.zeros(0, int), np.zeros(0, int), np.zeros(0, dtype=object)
+    reach = shapely.buffer(seg_b, tol_deg, cap_style="flat")
+    tree = shapely.STRtree(reach)
+    i, j = tree.query(seg_a, predicate="intersects")
+    pieces = linear_part(shapely.intersection(seg_a[i], reach[j]))
+    keep = shapely.length(pieces) > MIN_PIECE_DEG
+    return ia[i[keep]], ib[j[keep]], pieces[keep]
+
+
+def border_mismatches(
+    region: gpd.GeoDataFrame,
+    boundaries: gpd.GeoDataFrame,
+    adjacency_df: pd.DataFrame,
+    programme=None,
+    tolerance_km: float = 0.1,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Mismatch segments (dominant group differs across the border) and a per-pair summary."""
+    # Work in lon/lat, where harmonized units and reference borders share the very same vertices and lines
+    # (a projection bends lon/lat-straight edges, and units carry extra vertices on them).
+    tol_deg = tolerance_km / KM_PER_DEG
+    geoms = region.to_crs("EPSG:4326").geometry.values.to_numpy()
+    country = region["country"].to_numpy()
+    codes = dominant_rsg_codes(region["rsg1"]).to_numpy()
+    units = region["unit_id"].astype(str).to_numpy()
+    terr = boundaries.to_crs("EPSG:4326").set_index("iso3").geometry
+    segments, summary = [], []
+    for a, b, border_km in adjacency_df[["a", "b", "border_km"]].itertuples(index=False):  # per pair, not per polygon
+        if a not in terr.index or b not in terr.index:
+            continue
+        in_a, in_b = np.flatnonzero(country == a), np.flatnonzero(country == b)
+        ia, ib, pieces = _pair(a, b, geoms[in_a], geoms[in_b], terr[a], terr[b], tol_deg)
+        ia, ib = in_a[ia], in_b[ib]
+        lonlat = pieces
+        km = geodesic_length_km(lonlat)
+        differs = codes[ia] != codes[ib]
+        pts = shapely.line_interpolate_point(lonlat[differs], 0.5, normalized=True)
+        segments.append(gpd.GeoDataFrame({
+            "pair": f"{a}-{b}", "a": a, "b": b, "unit_a": units[ia][differs], "unit_b": units[ib][differs],
+            "rsg_a": codes[ia][differs], "rsg_b": codes[ib][differs], "length_km": km[differs],
+            "lon": shapely.get_x(pts), "lat": shapely.get_y(pts)}, geometry=lonlat[differs], crs="EPSG:4326"))
+        matched, mismatched = float(km[~differs].sum()), float(km[differs].sum())
+        compared = matched + mismatched
+        summary.append({"pair": f"{a}-{b}", "a": a, "b": b, "border_km": float(border_km), "compared_km": compared,
+                        "matched_km": matched, "mismatched_km": mismatched,
+                        "match_share": matched / compared if compared else np.nan})
+    seg = pd.concat(segments, ignore_index=True) if segments else gpd.GeoDataFrame(
+        {c: [] for c in SEGMENT_COLUMNS}, geometry=[], crs="EPSG:4326")
+    seg = gpd.GeoDataFrame(seg[SEGMENT_COLUMNS + ["geometry"]], geometry="geometry", crs="EPSG:4326")
+    log.info("edge matching: %d pairs, %d mismatch segments", len(summary), len(seg))
+    return seg, pd.DataFrame(summary, columns=SUMMARY_COLUMNS)

@@ -1,0 +1,256 @@
+"""National salinity GeoTIFFs onto the common 30 arc-second grid.
+
+Each submitted layer becomes a harmonized copy (Float32 nodata -9999, SAS Byte
+nodata 255, tiled, DEFLATE) whose pixel edges fall exactly on the lattice.
+Every change made to the data is recorded as a ``fixed`` Finding; a file that
+cannot be used becomes a Finding and is skipped. Pixels move block by block so
+memory does not grow with the raster's size.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.crs import CRS
+from rasterio.enums import Resampling
+from rasterio.errors import RasterioError
+from rasterio.warp import reproject, transform_bounds
+from rasterio.windows import Window
+
+from atlas.atomic import atomic_path
+from atlas.grid import Grid
+from atlas.intake.containment import Limits, contained, open_raster
+from checks.finding import Finding, Location, Severity
+
+log = logging.getLogger(__name__)
+
+BLOCK = 512  # tile edge of harmonized copies and of the block loop
+
+
+def file_regex(salinity) -> re.Pattern:
+    """The programme's file pattern as a regex with groups iso3, layer, depth."""
+    pattern = re.escape(salinity.file_pattern)
+    for name, choices in (("iso3", None), ("layer", salinity.layers), ("depth", salinity.depths)):
+        # longest first so ECe_sd is not read as ECe followed by junk
+        alt = "[A-Za-z]{3}" if choices is None else "|".join(map(re.escape, sorted(choices, key=len, reverse=True)))
+        pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>{alt})")
+    return re.compile(f"^{pattern}$")
+
+
+def parse_name(name: str, salinity) -> tuple[str, str, str] | None:
+    """(iso3, layer, depth) of a file name following the programme pattern, else None."""
+    match = file_regex(salinity).match(name)
+    if not match:
+        return None
+    return match["iso3"].upper(), match["layer"], match["depth"]
+
+
+def output_profile(layer: str, grid: Grid, salinity) -> dict:
+    """GeoTIFF creation options of a harmonized layer (programme conventions)."""
+    is_class = layer == salinity.class_layer
+    width, height = grid.width, grid.height
+    profile = {
+        "driver": "GTiff",
+        "dtype": "uint8" if is_class else "float32",
+        "nodata": salinity.class_nodata if is_class else salinity.continuous_nodata,
+        "count": 1,
+        "width": width,
+        "height": height,
+        "crs": CRS.from_string(grid.crs),
+        "transform": grid.transform,
+        "compress": "deflate",
+        "tiled": True,
+        "blockxsize": BLOCK,
+        "blockysize": BLOCK,
+    }
+    if width < BLOCK or height < BLOCK:
+        # GTiff tiles must be multiples of 16; tiny rasters use 16-pixel tiles
+        profile["blockxsize"] = profile["blockysize"] = 16 if min(width, height) < 256 else 256
+    return profile
+
+
+def block_windows(width: int, height: int, size: int = BLOCK):
+    """Windows of at most size x size pixels covering a width x height raster, row by row."""
+    for row in range(0, height, size):
+        for col in range(0, width, size):
+            yield Window(col, row, min(size, width - col), min(size, height - row))
+
+
+def _normalise(block: np.ndarray, src_nodata, is_class: bool, salinity) -> tuple[np.ndarray, int, int]:
+    """Block in the output dtype with nodata normalised; (data, n nodata recoded, n class values out of Byte)."""
+    target = salinity.class_nodata if is_class else salinity.continuous_nodata
+    data = block.astype("float64", copy=False)
+    missing = ~np.isfinite(data)
+    if src_nodata is not None and not np.isnan(src_nodata):
+        missing |= data == src_nodata
+    recoded = int((missing & (data != target)).sum())  # NaN or another nodata value, not already the target
+    out_of_byte = 0
+    if is_class:
+        bad = ~missing & ((data < 0) | (data > 254) | (data != np.round(data)))
+        out_of_byte = int(bad.sum())
+        missing |= bad
+        out = np.where(missing, target, data).astype("uint8")
+    else:
+        out = np.where(missing, target, data).astype("float32")
+    return out, recoded, out_of_byte
+
+
+def _corner_bounds(src) -> tuple[float, float, float, float]:
+    """Bounds of all four corners in the source CRS (correct for rotated transforms)."""
+    corners = ((0, 0), (src.width, 0), (0, src.height), (src.width, src.height))
+    xs, ys = zip(*(src.transform @ corner for corner in corners), strict=True)
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def _copy_on_grid(src, dst_path: Path, layer: str, grid: Grid, salinity) -> tuple[int, int]:
+    """Pixel-for-pixel copy onto a snapped grid; returns (nodata recoded, class values dropped)."""
+    is_class = layer == salinity.class_layer
+    recoded = dropped = 0
+    with rasterio.open(dst_path, "w", **output_profile(layer, grid, salinity)) as dst:
+        for win in block_windows(grid.width, grid.height):
+            block, n_rec, n_bad = _normalise(src.read(1, window=win), src.nodata, is_class, salinity)
+            recoded += n_rec
+            dropped += n_bad
+            dst.write(block, 1, window=win)
+    return recoded, dropped
+
+
+def _reproject_to_grid(src, dst_path: Path, layer: str, grid: Grid, salinity, method: Resampling) -> None:
+    """Warp the source band onto the grid, one output block at a time."""
+    is_class = layer == salinity.class_layer
+    profile = output_profile(layer, grid, salinity)
+    src_nodata = src.nodata
+    with rasterio.open(dst_path, "w", **profile) as dst:
+        for win in block_windows(grid.width, grid.height):
+            out = np.full((win.height, win.width), profile["nodata"], dtype=profile["dtype"])
+            reproject(
+                source=rasterio.band(src, 1),
+                destination=out,
+                src_nodata=src_nodata,
+                dst_transform=rasterio.windows.transform(win, grid.transform),
+                dst_crs=profile["crs"],
+                dst_nodata=profile["nodata"],
+                resampling=method,
+            )
+            if not is_class:
+                out[~np.isfinite(out)] = profile["nodata"]
+            dst.write(out, 1, window=win)
+
+
+def _count_other_nodata(src, target) -> int:
+    """Source pixels whose nodata (declared value or NaN) differs from the convention, counted block by block."""
+    declared = src.nodata
+    is_float = np.dtype(src.dtypes[0]).kind == "f"
+    if (declared is None or declared == target) and not is_float:
+        return 0
+    count = 0
+    for win in block_windows(src.width, src.height):
+        block = src.read(1, window=win)
+        missing = np.isnan(block) if is_float else np.zeros(block.shape, bool)
+        if declared is not None and not np.isnan(declared) and declared != target:
+            missing |= block == declared
+        count += int(missing.sum())
+    return count
+
+
+def harmonize_file(path: Path, layer: str, programme, out_dir: Path) -> tuple[Path | None, list[Finding]]:
+    """One submitted layer onto the common grid; (output path or None, findings)."""
+    sal = programme.salinity
+    res = programme.resolution_deg
+    tol = programme.alignment_tolerance_px
+    loc = Location(file=path.name, layer=layer, band=1)
+    findings: list[Finding] = []
+    dst_path = Path(out_dir) / path.name
+    ds, refused, error = open_raster(path, Limits.from_programme(programme))
+    if refused:
+        return None, refused
+    if error:
+        return None, [Finding(
+            "harmonize.unreadable", Severity.ERROR, f"{path.name}: cannot be read: {error}", loc,
+            hint="re-export the GeoTIFF (e.g. gdal_translate) and check it opens in QGIS")]
+    try:
+        with contained(), ds as src:
+            if src.crs is None:
+                return None, [Finding(
+                    "harmonize.no_crs", Severity.ERROR, f"{path.name}: no CRS declared; cannot place it on the grid",
+                    loc, observed=None, expected=programme.crs,
+                    hint="export the GeoTIFF with its coordinate reference system (EPSG:4326 preferred)")]
+            if src.count < 1:
+                return None, [Finding("harmonize.no_band", Severity.ERROR, f"{path.name}: no raster band", loc)]
+            is_class = layer == sal.class_layer
+            target_nodata = sal.class_nodata if is_class else sal.continuous_nodata
+            src_grid = Grid(src.crs.to_string(), src.transform, src.width, src.height)
+            same_crs = src.crs == CRS.from_string(programme.crs)
+            if same_crs and src_grid.is_aligned(res, tol):
+                grid = src_grid.snapped(res)
+                grid = Grid(programme.crs, grid.transform, grid.width, grid.height)
+                with atomic_path(dst_path) as tmp:  # a killed run never leaves half a layer
+                    recoded, dropped = _copy_on_grid(src, tmp, layer, grid, sal)
+                if tuple(grid.transform) != tuple(src.transform):
+                    dx, dy = src_grid.offset_from_lattice(res)
+                    findings.append(Finding(
+                        "harmonize.grid_snapped", Severity.FIXED,
+                        f"{path.name}: geotransform snapped exactly to the 30 arc-second lattice "
+                        f"(origin off by {dx:.2e}, {dy:.2e} px; pixel size {src.res[0]!r})",
+                        loc, observed=list(src.transform)[:6], expected=list(grid.transform)[:6]))
+            else:
+                bounds = transform_bounds(src.crs, programme.crs, *_corner_bounds(src), densify_pts=21)
+                grid = Grid.covering(bounds, res, programme.crs)
+                method = Resampling.nearest if is_class else Resampling.bilinear
+                with atomic_path(dst_path) as tmp:
+                    _reproject_to_grid(src, tmp, layer, grid, sal, method)
+                recoded, dropped = _count_other_nodata(src, target_nodata), 0
+                why = "a different CRS" if not same_crs else "an off-grid or rotated geotransform"
+                findings.append(Finding(
+                    "harmonize.reprojected", Severity.FIXED,
+                    f"{path.name}: reprojected from {src.crs.to_string()} ({why}) onto the 30 arc-second grid with "
+                    f"{method.name} resampling; {src.width}x{src.height} -> {grid.width}x{grid.height} pixels",
+                    loc, observed={"crs": src.crs.to_string(), "transform": list(src.transform)[:6]},
+                    expected={"crs": programme.crs, "transform": list(grid.transform)[:6], "method": method.name},
+                    hint="deliver on the GSSmap grid (EPSG:4326, pixel edges on multiples of 1/120 degree) "
+                         "to avoid resampling"))
+            src_nodata = src.nodata
+    except (RasterioError, OSError, ValueError) as exc:
+        dst_path.unlink(missing_ok=True)
+        return None, [Finding(
+            "harmonize.unreadable", Severity.ERROR, f"{path.name}: cannot be read: {exc}", loc,
+            hint="re-export the GeoTIFF (e.g. gdal_translate) and check it opens in QGIS")]
+    if recoded:
+        findings.append(Finding(
+            "harmonize.nodata_normalised", Severity.FIXED,
+            f"{path.name}: {recoded} pixels of nodata {src_nodata!r} recoded to {target_nodata!r}",
+            loc, observed=None if src_nodata is None else float(src_nodata), expected=target_nodata))
+    if dropped:
+        findings.append(Finding(
+            "harmonize.class_out_of_range", Severity.FIXED,
+            f"{path.name}: {dropped} pixels with values that are not a Byte class code set to nodata {target_nodata}",
+            loc, observed=dropped, expected=sorted(sal.classes)))
+    log.info("harmonized %s -> %s", path.name, dst_path)
+    return dst_path, findings
+
+
+def harmonize_salinity(sub, programme, out_dir: Path) -> tuple[dict[tuple[str, str], Path], list[Finding]]:
+    """Harmonized copies of every salinity layer of a submission, keyed by (layer, depth)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outputs: dict[tuple[str, str], Path] = {}
+    findings: list[Finding] = []
+    for path in sub.files:
+        parsed = parse_name(Path(path).name, programme.salinity)
+        if parsed is None:
+            continue  # validation reports misnamed files
+        iso3, layer, depth = parsed
+        if iso3 != sub.country:
+            findings.append(Finding(
+                "harmonize.country_mismatch", Severity.WARNING,
+                f"{Path(path).name}: named for {iso3} but delivered by {sub.country}; harmonized as {sub.country}",
+                Location(file=Path(path).name, layer=layer), observed=iso3, expected=sub.country))
+        out, file_findings = harmonize_file(Path(path), layer, programme, out_dir)
+        findings.extend(file_findings)
+        if out is not None:
+            outputs[(layer, depth)] = out
+    return outputs, findings

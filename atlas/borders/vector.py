@@ -1,0 +1,361 @@
+"""Make national WRB maps meet exactly on the reference borders; record every change with its area.
+
+Rules (docs/HARMONIZATION.md): each map is clipped to its country's reference territory, so any area
+goes to the country whose reference territory holds it; spill over a neighbour's territory that the
+neighbour's map also covers is an overlap resolved, other spill (sea, non-members) a clip spill. Parts
+of the territory the map leaves uncovered are gaps: no wider than ``gap_fill_max_width_km`` they are
+cut into cells and each cell joins the nearest unit of the same country; wider ones are left and flagged.
+Polygon parts below ``sliver_max_km2`` join the neighbouring polygon with which they share the longest
+edge. Areas are measured in ``programme.equal_area_crs``. All steps are vectorised shapely 2 calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from atlas.borders.adjacency import geodesic_length_km
+from atlas.borders.boundaries import polygonal_part
+from checks.finding import Finding, Location, Severity
+
+log = logging.getLogger(__name__)
+
+CHANGE_COLUMNS = ["country", "kind", "unit_id", "feature", "area_km2", "lon", "lat", "detail", "target_feature"]
+NOISE_KM2 = 1e-6  # pieces below this (1 m2) are floating-point noise of the overlay, not changes
+
+
+@dataclass(frozen=True)
+class HarmonizeResult:
+    region: gpd.GeoDataFrame  # EPSG:4326: country, source_feature, unit_id, rsg1..., harmonization_notes
+    changes: pd.DataFrame  # CHANGE_COLUMNS
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _settings(programme) -> tuple[str, float, float]:
+    return (
+        getattr(programme, "equal_area_crs", "ESRI:54034"),
+        float(getattr(programme, "sliver_max_km2", 1.0)),
+        float(getattr(programme, "gap_fill_max_width_km", 5.0)),
+    )
+
+
+def area_km2(geoms, crs: str = "EPSG:4326", equal_area_crs: str = "ESRI:54034") -> np.ndarray:
+    """Area of lon/lat geometries in km2, measured in the equal-area CRS."""
+    geoms = np.asarray(geoms, dtype=object)
+    if not len(geoms):
+        return np.zeros(0)
+    # Densify first: a lon/lat-straight edge is a curve in the projection, so the area would otherwise depend
+    # on where vertices happen to sit along an edge (1e-5 relative on long national border edges).
+    if crs == "EPSG:4326":
+        geoms = shapely.segmentize(geoms, 0.05)
+    return gpd.GeoSeries(geoms, crs=crs).to_crs(equal_area_crs).area.to_numpy() / 1e6
+
+
+def _points(geoms) -> tuple[np.ndarray, np.ndarray]:
+    pts = shapely.point_on_surface(np.asarray(geoms, dtype=object))
+    return shapely.get_x(pts), shapely.get_y(pts)
+
+
+def grouped_union(geoms: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Union of the geometries of each group 0..n_groups-1 in one vectorised union_all (padded 2D array)."""
+    out = np.full(n_groups, None, dtype=object)
+    if not len(geoms):
+        return out
+    order = np.argsort(groups, kind="stable")
+    g = groups[order]
+    counts = np.bincount(g, minlength=n_groups)
+    pos = np.arange(len(g)) - (np.cumsum(counts) - counts)[g]
+    present = np.flatnonzero(counts)
+    row = np.searchsorted(present, g)
+    mat = np.full((len(present), counts.max()), None, dtype=object)
+    mat[row, pos] = geoms[order]
+    out[present] = shapely.union_all(mat, axis=1) if counts.max() > 1 else mat[:, 0]
+    return out
+
+
+def _changes(country, kind, units, feature, area, geoms, detail, target=None) -> pd.DataFrame:
+    lon, lat = _points(geoms)
+    return pd.DataFrame({
+        "country": country, "kind": kind, "unit_id": units["unit_id"].to_numpy()[feature] if len(feature) else [],
+        "feature": feature, "area_km2": area, "lon": lon, "lat": lat, "detail": detail,
+        "target_feature": target if target is not None else np.full(len(feature), -1),
+    })
+
+
+def _to_4326(gdf: gpd.GeoDataFrame, country: str) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    if gdf.crs is None:
+        return gdf.set_crs("EPSG:4326"), [Finding(
+            "harmonize.crs_assumed", Severity.WARNING, f"{country}: soil map has no CRS; assumed EPSG:4326",
+            Location(feature=country), hint="declare the CRS of the map")]
+    if gdf.crs.equals("EPSG:4326"):
+        return gdf, []
+    return gdf.to_crs("EPSG:4326"), [Finding(
+        "harmonize.reprojected", Severity.FIXED, f"{country}: soil map reprojected from {gdf.crs.to_string()} to "
+        "EPSG:4326 for harmonization", Location(feature=country), observed=gdf.crs.to_string(), expected="EPSG:4326")]
+
+
+def _clip(geoms: np.ndarray, territory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(inside geometries, indices of features with spill, spill geometries) against one prepared territory."""
+    shapely.prepare(territory)
+    within = shapely.contains_properly(territory, geoms)
+    crossing = np.flatnonzero(~within)
+    inside = geoms.copy()
+    if len(crossing):
+        inside[crossing] = polygonal_part(shapely.intersection(geoms[crossing], territory))
+        spill = polygonal_part(shapely.difference(geoms[crossing], territory))
+    else:
+        spill = np.zeros(0, dtype=object)
+    keep = ~shapely.is_empty(spill)
+    return inside, crossing[keep], spill[keep]
+
+
+def clip_soil_map(
+    gdf: gpd.GeoDataFrame, country: str, boundaries: gpd.GeoDataFrame, programme
+) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    """One national map in EPSG:4326 clipped to its country's reference territory, spill km2 in a finding."""
+    ea, _, _ = _settings(programme)
+    gdf, findings = _to_4326(gdf, country)
+    terr = boundaries.loc[boundaries["iso3"] == country, "geometry"]
+    if terr.empty:
+        return gdf.iloc[:0], findings + [_no_reference(country)]
+    geoms = gdf.geometry.values.to_numpy()
+    inside, spilled, spill = _clip(geoms, shapely.union_all(terr.values.to_numpy()))
+    findings += _spill_findings(country, spill, area_km2(spill, equal_area_crs=ea), np.zeros(len(spill)), {})
+    out = gdf.copy()
+    out.geometry = inside
+    return out[~shapely.is_empty(inside)], findings
+
+
+def _no_reference(country: str) -> Finding:
+    return Finding("harmonize.no_reference", Severity.ERROR, f"{country}: no territory with this code in the "
+                   "reference boundary layer; map not harmonized", Location(feature=country),
+                   hint="check the ISO3 code of the submission and of the reference layer")
+
+
+def _spill_findings(country, spill, spill_km2, overlap_km2, overlap_by) -> list[Finding]:
+    out = []
+    plain = spill_km2 - overlap_km2
+    if len(spill) and plain.sum() > NOISE_KM2:
+        k = int(np.argmax(plain))
+        lon, lat = _points(spill[k:k + 1])
+        out.append(Finding(
+            "harmonize.clip_spill", Severity.FIXED,
+            f"{country}: {int((plain > NOISE_KM2).sum())} polygons reached {plain.sum():.3f} km2 beyond the reference "
+            f"border; clipped (largest {plain[k]:.3f} km2)", Location(feature=country, lon=lon[0], lat=lat[0]),
+            observed=round(float(plain.sum()), 6), expected=0, hint="clip the map to the national border"))
+    for other, km2 in sorted(overlap_by.items()):
+        out.append(Finding(
+            "harmonize.overlap_resolved", Severity.FIXED,
+            f"{country}: {km2:.3f} km2 of the map lie inside {other}'s reference territory, where {other}'s map also "
+            f"applies; the area goes to {other}", Location(feature=country), observed=round(km2, 6), expected=0,
+            hint=f"agree the border with {other}"))
+    return out
+
+
+def _overlaps(spills: dict, clipped: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per country: area of each spill piece covered by another country's clipped map, and that country."""
+    countries = list(clipped)
+    all_geoms = np.concatenate([clipped[c] for c in countries]) if countries else np.zeros(0, dtype=object)
+    owner = np.concatenate([np.full(len(clipped[c]), c, dtype=object) for c in countries]) if countries else []
+    tree = shapely.STRtree(all_geoms)
+    out = {}
+    for c, (_, pieces) in spills.items():
+        covered = np.zeros(len(pieces))
+        who = np.full(len(pieces), "", dtype=object)
+        if len(pieces):
+            i, j = tree.query(pieces, predicate="intersects")
+            other = owner[j] != c
+            i, j = i[other], j[other]
+            inter = area_km2(shapely.intersection(pieces[i], all_geoms[j]))
+            covered = np.bincount(i, weights=inter, minlength=len(pieces))
+            # Name the neighbour holding most of each piece (vectorised arg-max per piece).
+            order = np.lexsort((-inter, i))
+            first = order[np.r_[True, i[order][1:] != i[order][:-1]]] if len(order) else order
+            who[i[first]] = owner[j[first]]
+        out[c] = (covered, who)
+    return out
+
+
+def _cells(parts: np.ndarray, cell_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cut each part into square cells of cell_deg; returns (pieces, index of the part)."""
+    b = shapely.bounds(parts)
+    nx = np.maximum(np.ceil((b[:, 2] - b[:, 0]) / cell_deg).astype(int), 1)
+    ny = np.maximum(np.ceil((b[:, 3] - b[:, 1]) / cell_deg).astype(int), 1)
+    n = nx * ny
+    owner = np.repeat(np.arange(len(parts)), n)
+    k = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    x0 = b[owner, 0] + (k % nx[owner]) * cell_deg
+    y0 = b[owner, 1] + (k // nx[owner]) * cell_deg
+    pieces = polygonal_part(shapely.intersection(parts[owner], shapely.box(x0, y0, x0 + cell_deg, y0 + cell_deg)))
+    keep = ~shapely.is_empty(pieces)
+    return pieces[keep], owner[keep]
+
+
+def _gaps(country, territory, geoms, ea, max_width_km):
+    """(pieces to fill, receiving feature, gap-left parts, widths) of the territory not covered by geoms."""
+    cover = shapely.union_all(geoms[~shapely.is_empty(geoms)])
+    parts = shapely.get_parts(polygonal_part(np.array([shapely.difference(territory, cover)], dtype=object)))
+    areas = area_km2(parts, equal_area_crs=ea)
+    parts, areas = parts[areas > NOISE_KM2], areas[areas > NOISE_KM2]
+    if not len(parts):
+        empty = np.zeros(0, dtype=object)
+        return empty, np.zeros(0, int), np.zeros(0, int), empty, np.zeros(0), np.zeros(0)
+    metric = gpd.GeoSeries(parts, crs="EPSG:4326").to_crs(ea).values.to_numpy()
+    radius = shapely.length(shapely.maximum_inscribed_circle(metric, tolerance=max(max_width_km * 10, 1.0)))
+    width_km = 2.0 * radius / 1000.0
+    narrow = width_km <= max_width_km
+    pieces, part = _cells(parts[narrow], cell_deg=2.0 * max_width_km / 111.32)
+    tree = shapely.STRtree(geoms)
+    _, target = tree.query_nearest(pieces, all_matches=False) if len(pieces) else (None, np.zeros(0, int))
+    return pieces, target, part, parts[~narrow], width_km[~narrow], areas[~narrow]
+
+
+def _slivers(geoms: np.ndarray, ea: str, sliver_km2: float):
+    """(new geometries per feature, source feature, target feature, sliver parts, shared km) of merged slivers."""
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    small = np.flatnonzero(area_km2(parts, equal_area_crs=ea) < sliver_km2)
+    if not len(small):
+        return geoms, *(np.zeros(0, int),) * 2, np.zeros(0, dtype=object), np.zeros(0)
+    big = np.setdiff1d(np.arange(len(parts)), small)
+    tree = shapely.STRtree(parts[big])
+    i, j = tree.query(parts[small], predicate="intersects")
+    j = big[j]
+    other = owner[j] != owner[small[i]]
+    i, j = i[other], j[other]
+    shared = geodesic_length_km(shapely.intersection(shapely.boundary(parts[small[i]]), shapely.boundary(parts[j])))
+    edge = shared > 0
+    i, j, shared = i[edge], j[edge], shared[edge]
+    order = np.lexsort((-shared, i))
+    first = order[np.r_[True, i[order][1:] != i[order][:-1]]] if len(order) else order
+    src, dst, shared = small[i[first]], j[first], shared[first]
+    new_owner = owner.copy()
+    new_owner[src] = owner[dst]  # islands (no shared edge) stay where they are
+    if not len(src):
+        return geoms, *(np.zeros(0, int),) * 2, np.zeros(0, dtype=object), np.zeros(0)
+    touched = np.unique(np.concatenate([owner[src], owner[dst]]))
+    mask = np.isin(new_owner, touched) | np.isin(owner, touched)
+    merged = grouped_union(parts[mask], new_owner[mask], len(geoms))
+    out = geoms.copy()
+    out[touched] = merged[touched]
+    out[touched] = np.where(shapely.is_missing(out[touched]), shapely.Polygon(), out[touched])
+    return out, owner[src], owner[dst], parts[src], shared
+
+
+def _harmonize_country(country, units, inside, territory, ea, sliver_km2, max_width_km):
+    """Fill gaps and merge slivers of one clipped map: (geometries, changes frames, findings)."""
+    frames, findings = [], []
+    pieces, target, part, left, left_w, left_a = _gaps(country, territory, inside, ea, max_width_km)
+    geoms = inside.copy()
+    if len(pieces):
+        fill_km2 = area_km2(pieces, equal_area_crs=ea)
+        # One change row per (gap, receiving feature): the cells of a gap that join the same unit are one fill.
+        key = part * (len(geoms) + 1) + target
+        uniq, inv = np.unique(key, return_inverse=True)
+        rows = grouped_union(pieces, inv, len(uniq))
+        frames.append(_changes(country, "gap_filled", units, uniq % (len(geoms) + 1),
+                               np.bincount(inv, weights=fill_km2), rows,
+                               [f"gap {g} (no wider than {max_width_km} km) filled from the nearest unit"
+                                for g in uniq // (len(geoms) + 1)]))
+        receivers = np.unique(target)
+        with_self = np.concatenate([pieces, geoms[receivers]])
+        groups = np.concatenate([target, receivers])
+        geoms[receivers] = grouped_union(with_self, groups, len(geoms))[receivers]
+        findings.append(Finding(
+            "harmonize.gap_filled", Severity.FIXED, f"{country}: {fill_km2.sum():.3f} km2 of border gaps no wider "
+            f"than {max_width_km} km filled from the nearest map unit", Location(feature=country),
+            observed=round(float(fill_km2.sum()), 6), expected=0))
+    if len(left):
+        lon, lat = _points(left)
+        frames.append(pd.DataFrame({"country": country, "kind": "gap_left", "unit_id": None, "feature": -1,
+                                    "area_km2": left_a, "lon": lon, "lat": lat, "target_feature": -1,
+                                    "detail": [f"gap {w:.2f} km wide left unmapped" for w in left_w]}))
+        for a, w, x, y in zip(left_a, left_w, lon, lat, strict=True):
+            findings.append(Finding(
+                "harmonize.gap_left", Severity.WARNING, f"{country}: the map leaves {a:.3f} km2 of the reference "
+                f"territory uncovered, {w:.2f} km wide (over the {max_width_km} km fill tolerance)",
+                Location(feature=country, lon=float(x), lat=float(y)), observed=round(float(w), 3),
+                expected=f"<= {max_width_km} km", hint="extend the map to the national border"))
+    geoms, src, dst, slivers, shared = _slivers(geoms, ea, sliver_km2)
+    if len(src):
+        s_km2 = area_km2(slivers, equal_area_crs=ea)
+        frames.append(_changes(country, "sliver_merged", units, src, s_km2, slivers,
+                               [f"sliver merged into feature {d} (shared edge {e:.3f} km)" for d, e in zip(dst, shared,
+                                                                                                          strict=True)],
+                               target=dst))
+        findings.append(Finding(
+            "harmonize.sliver_merged", Severity.FIXED, f"{country}: {len(src)} slivers under {sliver_km2} km2 "
+            f"({s_km2.sum():.4f} km2) merged into the neighbour sharing the longest edge", Location(feature=country),
+            observed=len(src)))
+    return geoms, frames, findings
+
+
+def _notes(changes: pd.DataFrame) -> pd.DataFrame:
+    """One text per (country, feature) summarising the changes that touched it."""
+    if changes.empty:
+        return pd.DataFrame(columns=["country", "feature", "harmonization_notes"])
+    c = changes[changes["feature"] >= 0]
+    own = c.assign(note=c["kind"] + " " + c["area_km2"].round(4).astype(str) + " km2")[["country", "feature", "note"]]
+    got = c[c["target_feature"] >= 0]
+    got = got.assign(feature=got["target_feature"], note="received sliver of feature " + got["feature"].astype(str)
+                     + " " + got["area_km2"].round(4).astype(str) + " km2")[["country", "feature", "note"]]
+    both = pd.concat([own, got], ignore_index=True)
+    return both.groupby(["country", "feature"], as_index=False)["note"].agg("; ".join).rename(
+        columns={"note": "harmonization_notes"})
+
+
+def harmonize_region(maps: dict[str, gpd.GeoDataFrame], boundaries: gpd.GeoDataFrame, programme) -> HarmonizeResult:
+    """Harmonize every national map at its reference border; the region, the change log and findings."""
+    ea, sliver_km2, max_width_km = _settings(programme)
+    territories = boundaries.set_index("iso3").geometry
+    findings: list[Finding] = []
+    clipped, spills, units_of = {}, {}, {}
+    for country, gdf in maps.items():  # loop over countries, never over polygons
+        if country not in territories.index:
+            findings.append(_no_reference(country))
+            continue
+        gdf, f = _to_4326(gdf, country)
+        findings += f
+        units = gdf.reset_index(drop=True)
+        inside, spilled, spill = _clip(units.geometry.values.to_numpy(), territories[country])
+        clipped[country], spills[country], units_of[country] = inside, (spilled, spill), units
+    covered = _overlaps(spills, clipped)
+    frames, parts = [], []
+    for country, units in units_of.items():
+        spilled, spill = spills[country]
+        spill_km2 = area_km2(spill, equal_area_crs=ea)
+        cov, who = covered[country]
+        cov = np.minimum(cov, spill_km2)
+        by = pd.Series(cov[who != ""]).groupby(who[who != ""]).sum().to_dict() if len(who) else {}
+        findings += _spill_findings(country, spill, spill_km2, cov, {k: v for k, v in by.items() if v > NOISE_KM2})
+        plain = spill_km2 - cov
+        m = plain > NOISE_KM2
+        frames.append(_changes(country, "clip_spill", units, spilled[m], plain[m], spill[m],
+                               "outside the reference territory; clipped"))
+        m = cov > NOISE_KM2
+        frames.append(_changes(country, "overlap_resolved", units, spilled[m], cov[m], spill[m],
+                               [f"inside {w}'s reference territory, also mapped by {w}; given to {w}" for w in who[m]]))
+        geoms, f2, f3 = _harmonize_country(country, units, clipped[country], territories[country], ea, sliver_km2,
+                                           max_width_km)
+        frames += f2
+        findings += f3
+        out = units.drop(columns=units.geometry.name).assign(country=country, source_feature=np.arange(len(units)))
+        out = gpd.GeoDataFrame(out, geometry=geoms, crs="EPSG:4326")
+        parts.append(out[~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)])
+    changes = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else \
+        pd.DataFrame(columns=CHANGE_COLUMNS)
+    changes = changes[CHANGE_COLUMNS]
+    region = pd.concat(parts, ignore_index=True) if parts else gpd.GeoDataFrame(
+        {"country": pd.Series([], dtype=object), "source_feature": pd.Series([], dtype=int)}, geometry=[],
+        crs="EPSG:4326")
+    region = region.merge(_notes(changes).rename(columns={"feature": "source_feature"}), how="left",
+                          on=["country", "source_feature"])
+    region["harmonization_notes"] = region["harmonization_notes"].fillna("")
+    front = ["country", "source_feature", "unit_id"]
+    region = gpd.GeoDataFrame(region[front + [c for c in region.columns if c not in front]], crs="EPSG:4326")
+    log.info("harmonized %d countries: %d units, %d changes", len(units_of), len(region), len(changes))
+    return HarmonizeResult(region=region, changes=changes, findings=findings)

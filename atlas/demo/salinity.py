@@ -1,0 +1,151 @@
+"""Synthetic GSSmap salinity layers for the demo (one GeoTIFF per layer and depth).
+
+Values come from the regional smooth fields: ECe mostly 0.2-4 dS/m with saline
+hot spots near coasts and deltas, pH following ESP, positive uncertainty
+layers, and the SAS class derived exactly from the written ECe and ESP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import rasterio
+import rasterio.features
+import shapely
+from affine import Affine
+from pyproj import Transformer
+
+from atlas.config import SalinitySpec
+from atlas.demo.fields import coast_distance_grid, deltaness
+from atlas.demo.fields import field as smooth_field
+from atlas.grid import ARC_SECONDS_30, Grid
+
+
+@dataclass(frozen=True)
+class RasterStyle:
+    """How one country writes its salinity layers."""
+
+    crs: str = "EPSG:4326"
+    pixel_m: float = 1000.0  # pixel size when crs is projected
+    float_nodata: float | None = None  # None: the programme convention
+    pixel_size_noise: bool = False  # pixel size off in the 17th significant digit (still on grid)
+    missing: tuple[tuple[str, str], ...] = ()  # (layer, depth) pairs not delivered
+
+
+def country_grid(boundary: shapely.Geometry, style: RasterStyle) -> tuple[Grid, shapely.Geometry]:
+    """The pixel grid of a country's rasters and its outline in the raster CRS."""
+    if style.crs == "EPSG:4326":
+        grid = Grid.covering(boundary.bounds, ARC_SECONDS_30)
+        if style.pixel_size_noise:
+            # one ulp larger: the size differs in its last digits, the origin stays on the lattice
+            res = np.nextafter(ARC_SECONDS_30, 1.0)
+            t = grid.transform
+            grid = Grid(grid.crs, Affine(float(res), 0.0, t.c, 0.0, -float(res), t.f), grid.width, grid.height)
+        return grid, boundary
+    projected = gpd.GeoSeries([boundary], crs="EPSG:4326").to_crs(style.crs).iloc[0]
+    west, south, east, north = projected.bounds
+    size = style.pixel_m
+    x0, y1 = np.floor(west / size) * size, np.ceil(north / size) * size
+    width = int(np.ceil((east - x0) / size))
+    height = int(np.ceil((y1 - south) / size))
+    return Grid(style.crs, Affine(size, 0.0, x0, 0.0, -size, y1), width, height), projected
+
+
+def _pixel_lonlat(grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    cols = np.arange(grid.width) + 0.5
+    rows = np.arange(grid.height) + 0.5
+    t = grid.transform
+    xs = t.c + cols * t.a
+    ys = t.f + rows * t.e
+    if grid.crs == "EPSG:4326":
+        return xs[None, :], ys[:, None]
+    to_geo = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
+    lon, lat = to_geo.transform(*np.meshgrid(xs, ys))
+    return lon, lat
+
+
+def salinity_values(
+    seed: int, lon: np.ndarray, lat: np.ndarray, coast: shapely.Geometry, spec: SalinitySpec, variant: int = 0
+) -> dict[tuple[str, str], np.ndarray]:
+    """Every layer at every depth for pixel centres (float32; SAS uint8), before masking."""
+    delta = deltaness(lon, lat)
+    coastal = np.exp(-((coast_distance_grid(coast, lon, lat) / 0.2) ** 2))
+    base = np.exp(-0.25 + 0.75 * smooth_field(seed, "ece", lon, lat))
+    hot = np.maximum(coastal, delta) * np.clip(smooth_field(seed, "hot", lon, lat) + 0.3, 0, None)
+    spot = smooth_field(seed, "spot", lon, lat, steps=(0.25, 0.1))
+    ece = base + 9.0 * hot**2
+    # a few extreme pans (> 100 dS/m) on the coast, as real maps show in shrimp-farm areas
+    ece = np.where((spot > 2.8) & (coastal > 0.5), 100.0 + 40.0 * (spot - 2.8), ece)
+    if variant:
+        ece = ece * (1.0 + 0.05 * np.tanh(smooth_field(seed + variant, "revision", lon, lat)))
+    esp = np.clip(4.0 + 6.0 * smooth_field(seed, "esp", lon, lat) + 3.0 * np.log1p(ece) + 12.0 * delta * coastal, 0, 60)
+    ph = np.clip(6.0 + 0.06 * esp + 0.5 * smooth_field(seed, "ph", lon, lat), 4.5, 9.5)
+    sd_noise = np.abs(smooth_field(seed, "sd", lon, lat))
+    out: dict[tuple[str, str], np.ndarray] = {}
+    for depth, factor in zip(spec.depths, (1.0, 1.25, 1.4), strict=False):
+        e = np.broadcast_to(ece * factor, delta.shape).astype(np.float32)
+        s = np.broadcast_to(np.clip(esp * (0.9 + 0.2 * factor), 0, 60), delta.shape).astype(np.float32)
+        values = {
+            "ECe": e,
+            "pH": np.broadcast_to(np.clip(ph + 0.2 * (factor - 1), 4.5, 9.5), delta.shape).astype(np.float32),
+            "ESP": s,
+            "ECe_sd": (0.1 + 0.2 * e * (0.7 + 0.3 * sd_noise)).astype(np.float32),
+            "pH_sd": np.broadcast_to(0.15 + 0.1 * sd_noise * factor, delta.shape).astype(np.float32),
+            "ESP_sd": (0.5 + 0.15 * s * (0.8 + 0.2 * sd_noise)).astype(np.float32),
+        }
+        values["SAS"] = sas_class(values["ECe"], values["ESP"], spec)
+        for layer in spec.layers:
+            out[(layer, depth)] = values[layer]
+    return out
+
+
+def sas_class(ece: np.ndarray, esp: np.ndarray, spec: SalinitySpec) -> np.ndarray:
+    """Salt-affected soil class from ECe and ESP (0 none, 1 saline, 2 sodic, 3 saline-sodic)."""
+    return ((ece >= spec.ece_saline_dsm).astype(np.uint8) + 2 * (esp >= spec.esp_sodic_pct)).astype(np.uint8)
+
+
+def write_salinity(
+    folder: Path, iso3: str, boundary: shapely.Geometry, coast: shapely.Geometry, spec: SalinitySpec,
+    seed: int, style: RasterStyle, variant: int = 0,
+) -> tuple[list[Path], dict]:
+    """Write a country's salinity layers into ``folder``; return the files and their truths."""
+    grid, outline = country_grid(boundary, style)
+    lon, lat = _pixel_lonlat(grid)
+    mask = rasterio.features.rasterize(
+        [(outline, 1)], out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8"
+    ).astype(bool)
+    values = salinity_values(seed, lon, lat, coast, spec, variant)
+    float_nodata = spec.continuous_nodata if style.float_nodata is None else style.float_nodata
+    written: list[Path] = []
+    for (layer, depth), array in values.items():
+        if (layer, depth) in style.missing:
+            continue
+        is_class = layer == spec.class_layer
+        nodata = spec.class_nodata if is_class else float_nodata
+        data = np.where(mask, array, np.array(nodata, dtype=array.dtype))
+        path = Path(folder) / spec.file_name(iso3, layer, depth)
+        profile = dict(
+            driver="GTiff", width=grid.width, height=grid.height, count=1, crs=grid.crs, transform=grid.transform,
+            dtype="uint8" if is_class else "float32", nodata=nodata, tiled=True, blockxsize=256, blockysize=256,
+            compress="deflate",
+        )
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(data, 1)
+        written.append(path)
+    ece = values[("ECe", spec.depths[0])][mask]
+    truths = {
+        "crs": grid.crs,
+        "width": grid.width,
+        "height": grid.height,
+        "pixel_size": list(grid.res),
+        "float_nodata": float_nodata,
+        "valid_pixels": int(mask.sum()),
+        "missing_layers": [f"{layer} {depth}" for layer, depth in style.missing],
+        "ece_topsoil_max": round(float(ece.max()), 2) if ece.size else None,
+        "ece_topsoil_pixels_over_100": int((ece > 100).sum()),
+        "ece_topsoil_share_saline": round(float((ece >= spec.ece_saline_dsm).mean()), 4) if ece.size else None,
+    }
+    return written, truths

@@ -1,0 +1,354 @@
+"""Opening submitted files: soil maps in any accepted format, rasters without trusting sidecars.
+
+Readers return what they could read plus findings about what they did
+(junk dropped, encoding honoured); they never raise on bad input.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import rasterio
+import shapely
+
+from atlas.intake.archives import extract_archive, pick_map
+from atlas.intake.containment import Limits, contained, open_raster, sidecar_findings, vet_content, vet_vector
+from checks.finding import Finding, Location, Severity
+from checks.registry import declare, emit
+
+log = logging.getLogger(__name__)
+
+SOIL = ("soil_map",)
+declare("vector.unreadable", Severity.ERROR, "vector", SOIL, "The soil map cannot be opened or read.",
+        "export the map again as a GeoPackage (preferred), GeoJSON, FlatGeobuf or zipped shapefile")
+declare("vector.format", Severity.ERROR, "vector", SOIL, "The file is not an accepted soil-map format.",
+        "send a GeoPackage (preferred), GeoJSON, FlatGeobuf or a zipped shapefile")
+declare("vector.encoding", Severity.INFO, "vector", SOIL, "The attribute encoding declared in a .cpg was honoured.",
+        "nothing to do; UTF-8 is preferred")
+declare("vector.encoding_undeclared", Severity.WARNING, "vector", SOIL,
+        "A shapefile has no .cpg and its text is not valid UTF-8; read as Windows-1252.",
+        "add a .cpg file stating the encoding (UTF-8) or export as GeoPackage")
+declare("vector.encoding_mismatch", Severity.WARNING, "vector", SOIL,
+        "The .cpg declares an encoding the attribute text does not decode with; read as Windows-1252.",
+        "write the .cpg that matches the data (or export as GeoPackage, which is always UTF-8)")
+declare("vector.multiple_layers", Severity.WARNING, "vector", SOIL,
+        "The file holds several layers or shapefiles; only the first polygon layer was read.",
+        "send one soil map per file")
+declare("vector.geometry_repaired", Severity.FIXED, "vector", SOIL,
+        "Invalid geometries were repaired with make_valid in the processed copy (area change measured).",
+        "fix the geometries at source so the repair is not needed")
+
+ACCEPTED_SUFFIXES = {".gpkg", ".geojson", ".json", ".fgb", ".zip", ".shp"}
+# .cpg texts GDAL may not map exactly (it reads "ANSI 1252" as ISO-8859-1, which differs in 0x80-0x9F).
+CPG_ENCODINGS = {"ansi 1252": "cp1252", "1252": "cp1252", "windows-1252": "cp1252", "utf-8": "utf-8",
+                 "utf8": "utf-8", "65001": "utf-8", "88591": "latin-1", "iso-8859-1": "latin-1",
+                 "ansi 1251": "cp1251", "1251": "cp1251", "874": "cp874", "ansi 874": "cp874", "936": "gbk"}
+
+
+def _cpg_encoding(text: str) -> str | None:
+    key = text.strip().lower()
+    if key in CPG_ENCODINGS:
+        return CPG_ENCODINGS[key]
+    digits = re.sub(r"\D", "", key)
+    return f"cp{digits}" if digits else None
+
+
+def _declared_encoding(path: Path, gdal_path: str, cpg_bytes: bytes | None, findings: list[Finding]) -> str | None:
+    """The encoding to read a shapefile's attributes with, from its .cpg (any case) or a UTF-8 probe."""
+    if cpg_bytes is None:
+        sidecar = next((p for p in path.parent.glob(path.stem + ".*") if p.suffix.lower() == ".cpg"), None)
+        cpg_bytes = sidecar.read_bytes() if sidecar else None
+    if cpg_bytes is not None:
+        declared = cpg_bytes.decode("ascii", "replace").strip()
+        encoding = _cpg_encoding(declared)
+        if encoding and encoding != "utf-8":
+            findings.append(emit("vector.encoding", f".cpg declares {declared!r}; attributes read as {encoding}",
+                                 Location(file=path.name), observed=declared, expected="UTF-8"))
+        return encoding
+    try:  # no .cpg: accept UTF-8 if the text decodes, else Windows-1252 with a warning
+        pyogrio.read_dataframe(gdal_path, read_geometry=False, encoding="utf-8", max_features=5000)
+        return None
+    except (UnicodeDecodeError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        findings.append(emit("vector.encoding_undeclared", "no .cpg and attributes are not UTF-8; read as cp1252",
+                             Location(file=path.name), observed="no .cpg", expected="UTF-8"))
+        return "cp1252"
+
+
+def read_soil_map(path: Path, limits: Limits | None = None) -> tuple[gpd.GeoDataFrame | None, list[Finding]]:
+    """The soil map as a GeoDataFrame (junk dropped, declared encoding honoured) and findings; never raises.
+
+    A zip is extracted safely (``atlas.intake.archives``) into a temporary folder and its map read from there;
+    every file is vetted (``atlas.intake.containment``) before GDAL opens it.
+    """
+    path = Path(path)
+    limits = limits or Limits()
+    loc = Location(file=path.name)
+    suffix = path.suffix.lower()
+    if suffix not in ACCEPTED_SUFFIXES:
+        return None, [emit("vector.format", f"{path.name}: {suffix or 'no extension'} is not a soil-map format",
+                           loc, observed=suffix, expected=sorted(ACCEPTED_SUFFIXES))]
+    if suffix != ".zip":
+        return _read_map(path, limits)
+    refused = vet_content(path)
+    if refused:
+        return None, refused
+    with tempfile.TemporaryDirectory(prefix="atlas-intake-") as tmp:
+        files, findings = extract_archive(path, Path(tmp) / "archive", limits)
+        if any(f.severity == Severity.ERROR for f in findings):
+            return None, findings
+        main, notes = pick_map(files, path.name)
+        findings += notes
+        if main is None:
+            findings.append(emit("vector.unreadable", f"{path.name}: the archive holds no shapefile or "
+                                 "GeoPackage/GeoJSON/FlatGeobuf", loc))
+            return None, findings
+        gdf, more = _read_map(main, limits)
+        return gdf, findings + more
+
+
+def _read_map(path: Path, limits: Limits) -> tuple[gpd.GeoDataFrame | None, list[Finding]]:
+    """One vetted map file read inside GDAL containment (only its own format's driver can match its content)."""
+    findings: list[Finding] = list(vet_content(path))
+    if findings:
+        return None, findings
+    loc = Location(file=path.name)
+    suffix = path.suffix.lower()
+    try:
+        with contained():
+            gdal_path, layer, encoding = str(path), None, None
+            if suffix == ".shp":
+                encoding = _declared_encoding(path, gdal_path, None, findings)
+            elif suffix == ".gpkg":
+                layers = pyogrio.list_layers(gdal_path)
+                polys = [name for name, gtype in layers if gtype and "polygon" in str(gtype).lower()]
+                layer = (polys or [layers[0][0]])[0]
+                if len(layers) > 1:
+                    findings.append(emit("vector.multiple_layers", f"{len(layers)} layers; read {layer!r}", loc,
+                                         observed=[str(n) for n, _ in layers]))
+            refused = vet_vector(path, layer, limits)
+            if refused:
+                return None, findings + refused
+            try:
+                gdf = gpd.read_file(gdal_path, layer=layer or None, encoding=encoding, engine="pyogrio")
+            except UnicodeDecodeError as exc:  # a .cpg that lies: fall back to the usual Windows code page
+                findings.append(emit("vector.encoding_mismatch", f"text is not valid {encoding or 'UTF-8'} "
+                                     f"({exc.reason} at byte {exc.start}); read as cp1252", loc,
+                                     observed=encoding or "UTF-8", expected="cp1252"))
+                gdf = gpd.read_file(gdal_path, layer=layer or None, encoding="cp1252", engine="pyogrio")
+    except Exception as exc:  # GDAL/pyogrio raise many types for broken files
+        log.info("cannot read %s: %s", path, exc)
+        findings.append(emit("vector.unreadable", f"{path.name}: cannot be read: {exc}", loc,
+                             observed=type(exc).__name__))
+        return None, findings
+    gdf.attrs["layer"] = layer or (path.stem if suffix == ".shp" else None)
+    return gdf, findings
+
+
+def repair_soil_map(gdf: gpd.GeoDataFrame, file: str | None = None) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    """Invalid geometries made valid (polygon parts kept), with the area change recorded as a finding."""
+    geoms = gdf.geometry.values
+    invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    if not invalid.any():
+        return gdf, []
+    fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+    # keep polygonal parts only: make_valid may return collections with lines or points
+    fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+    before = _area_km2(gpd.GeoSeries(geoms[invalid], crs=gdf.crs))
+    after = _area_km2(gpd.GeoSeries(fixed, crs=gdf.crs))
+    out = gdf.copy()
+    out.loc[invalid, out.geometry.name] = fixed
+    ids = [str(i) for i in np.asarray(gdf.index)[invalid][:10]]
+    return out, [emit("vector.geometry_repaired",
+                      f"{int(invalid.sum())} invalid geometr{'y' if invalid.sum() == 1 else 'ies'} made valid; "
+                      f"area {before:.3f} km² -> {after:.3f} km²",
+                      Location(file=file, feature=",".join(ids)),
+                      observed={"features": int(invalid.sum()), "area_before_km2": round(before, 4),
+                                "area_after_km2": round(after, 4)})]
+
+
+def _polygonal(geom):
+    if geom is None or geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else None
+
+
+def _area_km2(series: gpd.GeoSeries) -> float:
+    if series.crs is None:
+        return float("nan")
+    return float(series.to_crs("ESRI:54034").area.sum() / 1e6)
+
+
+def open_raster_safely(path: Path, limits: Limits | None = None):
+    """(dataset or None, error message or None, refusal findings): vetted, GTiff only, header within limits.
+
+    Sidecars (.aux.xml, .ovr, .msk, world files) are never read; use the dataset inside ``contained()``.
+    """
+    ds, refused, error = open_raster(path, limits)
+    return ds, error, refused
+
+
+# ---------------------------------------------------------------- rasters: one block-by-block pass
+
+EARTH_RADIUS_KM = 6371.0088
+CHUNK_PIXELS = 1 << 22  # ~4 Mpx per read: bounded memory whatever the raster's size
+SCAN_CACHE_MB = 64
+MAX_READ_ERRORS = 3  # a file that fails this often is broken; stop reading it
+MAX_CLASSES = 64  # beyond this many distinct values a layer is not a class layer
+
+
+@dataclass
+class RasterStats:
+    """What one pass over band 1 (all bands read) measured; nothing comes from sidecar statistics."""
+
+    n_pixels: int = 0
+    n_valid: int = 0
+    n_nan: int = 0
+    vmin: float = float("inf")
+    vmax: float = float("-inf")
+    total: float = 0.0
+    integer_valued: bool = True
+    value_counts: dict | None = field(default_factory=dict)  # None once too many distinct values
+    n_out_of_range: int = 0
+    first_out_of_range: tuple[int, int, float] | None = None  # row, col, value
+    n_above_warn: int = 0
+    first_above_warn: tuple[int, int, float] | None = None
+    read_errors: list[tuple[tuple[int, int, int, int], str]] = field(default_factory=list)
+    stopped_early: bool = False
+    valid_land_km2: float = 0.0
+
+    @property
+    def mean(self) -> float | None:
+        return self.total / self.n_valid if self.n_valid else None
+
+
+def _row_areas_km2(ds, row0: int, nrows: int) -> np.ndarray:
+    """Area of one pixel in each row, exact on the sphere for geographic CRSs."""
+    t = ds.transform
+    if ds.crs is not None and ds.crs.is_geographic:
+        top = t.f + t.e * np.arange(row0, row0 + nrows)
+        lat0, lat1 = np.radians(top), np.radians(top + t.e)
+        return np.abs(EARTH_RADIUS_KM**2 * np.radians(abs(t.a)) * (np.sin(lat0) - np.sin(lat1)))
+    return np.full(nrows, abs(t.a * t.e) / 1e6)  # projected: metres assumed
+
+
+def _chunk_rows(ds) -> int:
+    block_h = ds.block_shapes[0][0] if ds.block_shapes else 1
+    rows = max(block_h, (CHUNK_PIXELS // max(ds.width, 1)) // block_h * block_h)
+    return min(rows, ds.height)
+
+
+def scan_raster(ds, value_range: tuple[float, float] | None = None, warn_above: float | None = None,
+                land=None) -> RasterStats:
+    """Read every block once (all bands, in row bands of whole blocks) and measure band 1.
+
+    ``land`` is a shapely geometry in the raster's CRS; valid pixels inside it are summed as km².
+    """
+    stats = RasterStats()
+    nodata = ds.nodatavals[0] if ds.count else None
+    dtype = np.dtype(ds.dtypes[0]) if ds.count else np.dtype("float64")
+    is_float = dtype.kind == "f"
+    nd = None if nodata is None or (is_float and np.isnan(nodata)) else np.array(nodata).astype(dtype)
+    rows = _chunk_rows(ds)
+    with rasterio.Env(GDAL_CACHEMAX=SCAN_CACHE_MB):  # each block is read once: a big block cache only costs memory
+        for row0 in range(0, ds.height, rows):
+            _scan_chunk(ds, stats, row0, rows, is_float, nd, value_range, warn_above, land)
+            if len(stats.read_errors) >= MAX_READ_ERRORS:
+                stats.stopped_early = row0 + rows < ds.height
+                break
+    return stats
+
+
+def _scan_chunk(ds, stats: RasterStats, row0: int, rows: int, is_float: bool, nd, value_range, warn_above, land):
+    """Measure one row band of whole blocks into ``stats``."""
+    from rasterio.features import geometry_mask
+    from rasterio.windows import Window
+    from rasterio.windows import transform as window_transform
+
+    window = Window(0, row0, ds.width, min(rows, ds.height - row0))
+    try:
+        data = ds.read(window=window)
+    except Exception as exc:  # rasterio raises RasterioIOError and CPLE_* for broken blocks
+        stats.read_errors.append(((0, row0, ds.width, int(window.height)), str(exc)))
+        return
+    band = data[0]
+    stats.n_pixels += band.size
+    valid = np.ones(band.shape, bool)
+    if is_float:
+        nan = np.isnan(band)
+        stats.n_nan += int(nan.sum())
+        valid &= ~nan
+    if nd is not None:
+        valid &= band != nd
+    values = band[valid]
+    stats.n_valid += values.size
+    if not values.size:
+        return
+    stats.vmin = min(stats.vmin, float(values.min()))
+    stats.vmax = max(stats.vmax, float(values.max()))
+    stats.total += float(values.sum(dtype="float64"))
+    if is_float and stats.integer_valued:
+        stats.integer_valued = bool(np.all(values == np.round(values)))
+    if stats.value_counts is not None:
+        if not stats.integer_valued:
+            stats.value_counts = None
+        else:
+            uniq, cnt = np.unique(values, return_counts=True)
+            for u, c in zip(uniq.tolist(), cnt.tolist(), strict=True):
+                stats.value_counts[u] = stats.value_counts.get(u, 0) + c
+            if len(stats.value_counts) > MAX_CLASSES:
+                stats.value_counts = None
+    if value_range is not None:
+        bad = valid & ((band < value_range[0]) | (band > value_range[1]))
+        stats.n_out_of_range += _first(bad, band, row0, stats, "first_out_of_range")
+    if warn_above is not None:
+        high = valid & (band > warn_above)
+        stats.n_above_warn += _first(high, band, row0, stats, "first_above_warn")
+    if land is not None and not land.is_empty:
+        inside = geometry_mask([land], out_shape=band.shape, transform=window_transform(window, ds.transform),
+                               invert=True)
+        per_row = (valid & inside).sum(axis=1)
+        stats.valid_land_km2 += float((per_row * _row_areas_km2(ds, row0, band.shape[0])).sum())
+
+
+def _first(mask: np.ndarray, band: np.ndarray, row0: int, stats: RasterStats, attr: str) -> int:
+    n = int(mask.sum())
+    if n and getattr(stats, attr) is None:
+        r, c = np.argwhere(mask)[0]
+        setattr(stats, attr, (int(row0 + r), int(c), float(band[r, c])))
+    return n
+
+
+def sidecar_statistics(path: Path, ds) -> tuple[str, dict[str, float]] | None:
+    """(source, STATISTICS_* values of band 1) stored in a .aux.xml or inside the file; never trusted."""
+    import xml.etree.ElementTree as ET
+
+    aux = Path(str(path) + ".aux.xml")
+    if aux.is_file() and not aux.is_symlink() and not sidecar_findings(path):  # never follow a sidecar elsewhere
+        try:
+            root = ET.parse(aux).getroot()
+            band = root.find("PAMRasterBand[@band='1']") or root.find("PAMRasterBand")
+            items = band.findall("Metadata/MDI") if band is not None else []
+            values = {i.get("key"): i.text for i in items if (i.get("key") or "").startswith("STATISTICS_")}
+            if values:
+                return aux.name, _floats(values)
+        except ET.ParseError:
+            return aux.name, {}
+    tags = {k: v for k, v in ds.tags(1).items() if k.startswith("STATISTICS_")} if ds.count else {}
+    return ("embedded GDAL metadata", _floats(tags)) if tags else None
+
+
+def _floats(values: dict) -> dict[str, float]:
+    out = {}
+    for k, v in values.items():
+        with contextlib.suppress(TypeError, ValueError):
+            out[k] = float(v)
+    return out

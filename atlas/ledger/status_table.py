@@ -1,0 +1,212 @@
+"""The status table as text: the state palette, the summary, terminal and markdown renderings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from atlas.ledger.schema import ACCEPTED_STATES, NOT_RECEIVED, STATE_LABELS, STATES, StatusRow
+
+# One palette for every export (xlsx, html, maps, terminal): ColorBrewer RdYlGn-like so that
+# "further along" reads greener; rejected is the only red.
+PALETTE: dict[str, str] = {
+    "not_received": "#BDBDBD",
+    "received": "#9ECAE1",
+    "rejected": "#D7301F",
+    "accepted_with_warnings": "#FDAE61",
+    "accepted": "#D9EF8B",
+    "harmonized": "#66BD63",
+    "published": "#1A9850",
+}
+NON_MEMBER_COLOUR = "#F2F2F2"
+OVERDUE_COLOUR = "#B2182B"
+
+
+def text_colour(fill: str) -> str:
+    """Black or white, whichever reads better on ``fill`` (relative luminance)."""
+    r, g, b = (int(fill.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    return "#000000" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45 else "#FFFFFF"
+
+
+@dataclass(frozen=True)
+class DeliverableSummary:
+    deliverable: str
+    members: int
+    submitted: int  # any version arrived
+    accepted: int  # newest version accepted (or further)
+    published: int
+    overdue: int
+
+    def sentence(self, title: str | None = None) -> str:
+        return (f"{title or self.deliverable}: {self.submitted} of {self.members} countries submitted, "
+                f"{self.accepted} accepted, {self.published} published, {self.overdue} overdue")
+
+
+def status_summary(rows: Sequence[StatusRow]) -> list[DeliverableSummary]:
+    """n of N countries submitted (and accepted, published, overdue), per deliverable, in row order."""
+    keys = list(dict.fromkeys(r.deliverable for r in rows))
+    out = []
+    for key in keys:
+        sel = [r for r in rows if r.deliverable == key]
+        out.append(DeliverableSummary(
+            deliverable=key,
+            members=len(sel),
+            submitted=sum(r.state != NOT_RECEIVED for r in sel),
+            accepted=sum(r.state in ACCEPTED_STATES for r in sel),
+            published=sum(r.published_version is not None for r in sel),
+            overdue=sum(r.overdue for r in sel),
+        ))
+    return out
+
+
+def pivot(rows: Sequence[StatusRow]) -> tuple[list[str], list[tuple[str, str, dict[str, StatusRow]]]]:
+    """Deliverable keys and one (iso3, name, {deliverable: row}) per country, in row order."""
+    keys = list(dict.fromkeys(r.deliverable for r in rows))
+    countries: dict[str, tuple[str, dict[str, StatusRow]]] = {}
+    for r in rows:
+        countries.setdefault(r.country, (r.name, {}))[1][r.deliverable] = r
+    return keys, [(iso3, name, cells) for iso3, (name, cells) in countries.items()]
+
+
+def _ansi(fill: str, text: str) -> str:
+    r, g, b = (int(fill.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4))
+    fg = "30" if text_colour(fill) == "#000000" else "97"
+    return f"\x1b[{fg};48;2;{r};{g};{b}m{text}\x1b[0m"
+
+
+def render_status_table(rows: Sequence[StatusRow], color: bool = False) -> str:
+    """The countries x deliverables table for a terminal (ANSI colours when ``color``)."""
+    keys, countries = pivot(rows)
+    header = ["ISO3", "Country", *keys]
+    body = [[iso3, name, *(cells[k].cell() for k in keys)] for iso3, name, cells in countries]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+
+    def line(values: list[str], fills: list[str | None]) -> str:
+        parts = []
+        for value, width, fill in zip(values, widths, fills, strict=True):
+            text = value.ljust(width)
+            parts.append(_ansi(fill, text) if (color and fill) else text)
+        return " | ".join(parts).rstrip()
+
+    out = [line(header, [None] * len(header)), "-+-".join("-" * w for w in widths)]
+    for (_, _, cells), values in zip(countries, body, strict=True):
+        out.append(line(values, [None, None, *(PALETTE[cells[k].state] for k in keys)]))
+    out.append("")
+    out.extend(s.sentence() for s in status_summary(rows))
+    return "\n".join(out)
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def status_markdown(rows: Sequence[StatusRow], title: str | None = None, as_of: str | None = None) -> str:
+    """The status table and summary in Markdown (status.md and the Prefect artifact)."""
+    keys, countries = pivot(rows)
+    out = []
+    if title:
+        out += [f"# {title}", ""]
+    if as_of:
+        out += [f"Status as of {as_of}.", ""]
+    out += [f"- {s.sentence()}" for s in status_summary(rows)] + [""]
+    out.append("| ISO3 | Country | " + " | ".join(keys) + " |")
+    out.append("|---|---|" + "---|" * len(keys))
+    for iso3, name, cells in countries:
+        values = []
+        for k in keys:
+            r = cells[k]
+            text = _md_escape(r.cell().replace(" OVERDUE", ""))
+            values.append(f"**{text} (overdue)**" if r.overdue else text)
+        out.append(f"| {iso3} | {_md_escape(name)} | " + " | ".join(values) + " |")
+    out += ["", "States: " + ", ".join(STATE_LABELS[s] for s in STATES) + "."]
+    return "\n".join(out) + "\n"
+
+
+def status_records(rows: Sequence[StatusRow]) -> list[dict]:
+    """One flat dict per country x deliverable (CSV rows, Prefect table artifact)."""
+    return [
+        {
+            "country": r.country,
+            "name": r.name,
+            "deliverable": r.deliverable,
+            "state": r.state,
+            "version": r.version,
+            "received": r.received.isoformat() if r.received else None,
+            "versions": r.versions,
+            "last_accepted_version": r.last_accepted_version,
+            "published_version": r.published_version,
+            "deadline": r.deadline.isoformat() if r.deadline else None,
+            "overdue": r.overdue,
+            "errors": r.errors,
+            "warnings": r.warnings,
+            "updated": r.updated,
+        }
+        for r in rows
+    ]
+
+
+def render_country_history(ledger, country: str, today=None, show_info: bool = False) -> str:
+    """A country's deliverables, every version and state change, and the findings of its last submissions."""
+    iso3 = country.upper()
+    programme = ledger.programme
+    if iso3 not in programme.members:
+        matches = [k for k, v in programme.members.items() if v.lower() == country.lower()]
+        if not matches:
+            return f"{country}: not a member country (members: {', '.join(programme.members)})"
+        iso3 = matches[0]
+    rows = [r for r in ledger.status_rows(today) if r.country == iso3]
+    out = [f"{programme.members[iso3]} ({iso3})", ""]
+    for r in rows:
+        extra = f", last accepted v{r.last_accepted_version}" if r.state == "rejected" and r.last_accepted_version \
+            else ""
+        deadline = f", due {r.deadline.isoformat()}" if r.deadline else ""
+        out.append(f"  {r.deliverable:<16} {r.cell()}{extra}{deadline}")
+    out += ["", "History:"]
+    events = ledger.history(iso3)
+    if not events:
+        out.append("  nothing received yet")
+    for e in events:
+        version = f"v{e['version']}" if e["version"] else ""
+        if e["to_state"] == "received" and (e["version"] or 0) > 1:
+            # from_state is the deliverable's state before this version arrived, i.e. the previous version's
+            change = f"received (resubmission; v{e['version'] - 1} was {e['from_state']})"
+        elif e["from_state"] == e["to_state"]:
+            change = e["to_state"]
+        else:
+            change = f"{e['from_state']} -> {e['to_state']}"
+        details = "; ".join(str(x) for x in (e["note"], e["product"] and f"product {e['product']}",
+                                             e["run_id"] and f"run {e['run_id']}") if x)
+        out.append(f"  {e['at']}  {e['deliverable']:<16} {version:<5} {change}" + (f"  ({details})" if details
+                                                                                  else ""))
+    out += ["", "Findings of the last submissions:"]
+    out.extend(_findings_lines(ledger, iso3, show_info) or ["  none"])
+    return "\n".join(out)
+
+
+SEVERITY_ORDER = ("error", "warning", "fixed", "info")
+
+
+def _findings_lines(ledger, iso3: str, show_info: bool) -> list[str]:
+    """Per deliverable: the newest validated version, its errors, warnings and fixes (info only counted)."""
+    out = []
+    for key in ledger.programme.deliverables:
+        findings = ledger.last_findings(iso3, key)
+        validated = [v for v in ledger.versions(iso3, key) if v.verdict is not None]
+        if not validated:
+            continue
+        record = validated[-1]
+        report = f", report {record.report_path}" if record.report_path else ""
+        out.append(f"  {key} v{record.version}: {record.verdict}{report}")
+        findings.sort(key=lambda f: SEVERITY_ORDER.index(f["severity"]) if f["severity"] in SEVERITY_ORDER else 9)
+        hidden = 0
+        for f in findings:
+            if f["severity"] == "info" and not show_info:
+                hidden += 1
+                continue
+            loc = ", ".join(f"{k} {v}" for k, v in (f.get("location") or {}).items())
+            out.append(f"    [{f['severity']}] {f['check_id']}: {f['message']}" + (f" ({loc})" if loc else ""))
+            if f.get("hint"):
+                out.append(f"        fix: {f['hint']}")
+        if hidden:
+            out.append(f"    and {hidden} info finding(s), listed in the report")
+    return out

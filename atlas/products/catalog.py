@@ -1,0 +1,105 @@
+"""A STAC catalogue (pystac) of the regional products.
+
+Each product file becomes one item: its extent (bbox and footprint), grid,
+SHA-256 checksum, the submissions it was built from and the run that built it.
+Grid, checksum, sources and run are kept in ``atlas:`` properties rather than
+the projection/file extensions, so the catalogue validates offline against the
+core STAC schemas that ship with pystac.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+import pystac
+import rasterio
+from shapely.geometry import MultiPolygon, box, mapping
+
+from atlas.intake.inbox import sha256_file
+
+log = logging.getLogger(__name__)
+
+CATALOG_ID = "asp-regional-products"
+MEDIA_TYPES = {
+    ".tif": pystac.MediaType.COG,
+    ".gpkg": "application/geopackage+sqlite3",
+    ".parquet": "application/vnd.apache.parquet",
+    ".csv": "text/csv",
+    ".json": pystac.MediaType.JSON,
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _footprint(west: float, south: float, east: float, north: float) -> tuple[list[float], dict]:
+    """STAC bbox and geometry; a box running past 180 degrees is split at the antimeridian."""
+    if east > 180.0:
+        parts = MultiPolygon([box(west, south, 180.0, north), box(-180.0, south, east - 360.0, north)])
+        return [west, south, east - 360.0, north], mapping(parts)
+    return [west, south, east, north], mapping(box(west, south, east, north))
+
+
+def _raster_info(path: Path) -> tuple[list[float], dict, dict]:
+    with rasterio.open(path) as src:
+        grid = {"crs": src.crs.to_string() if src.crs else None, "transform": list(src.transform)[:6],
+                "shape": [src.height, src.width], "dtype": src.dtypes[0], "nodata": src.nodata,
+                "band_description": src.descriptions[0], "unit": src.units[0]}
+        west, south, east, north = src.bounds
+    bbox, geom = _footprint(west, south, east, north)
+    return bbox, geom, grid
+
+
+def _vector_info(path: Path) -> tuple[list[float], dict, dict]:
+    import pyogrio
+
+    info = pyogrio.read_info(path) if path.suffix != ".parquet" else None
+    if info is None:
+        import geopandas as gpd
+
+        gdf = gpd.read_parquet(path)
+        crs, bounds, count = gdf.crs.to_string() if gdf.crs else None, gdf.total_bounds, len(gdf)
+    else:
+        crs, bounds, count = info["crs"], info["total_bounds"], info["features"]
+    bbox, geom = _footprint(*map(float, bounds))
+    return bbox, geom, {"crs": crs, "features": int(count)}
+
+
+def _item_sources(path: Path, sources: list[dict]) -> list[dict]:
+    """The sources that name this product in ``products`` (or all that name none)."""
+    return [{k: v for k, v in s.items() if k != "products"} for s in sources
+            if not s.get("products") or path.name in s["products"]]
+
+
+def build_catalog(products: list[Path], sources: list[dict], run_id: str, out_dir: Path) -> Path:
+    """Write a self-contained STAC catalogue of the products to out_dir/catalog.json, validated; returns its path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC)
+    catalog = pystac.Catalog(id=CATALOG_ID, description="Regional products of the Asian Soil Partnership "
+                             "(GSSmap salinity mosaics, Soil Atlas of Asia)", title="ASP regional products")
+    for path in sorted(Path(p) for p in products):
+        if path.suffix == ".tif":
+            bbox, geom, grid = _raster_info(path)
+        elif path.suffix in (".gpkg", ".parquet", ".geojson", ".fgb"):
+            bbox, geom, grid = _vector_info(path)
+        else:
+            continue  # tables and legends travel as assets of the products they describe
+        item = pystac.Item(
+            id=path.stem, geometry=geom, bbox=bbox, datetime=now,
+            properties={"atlas:grid": grid, "atlas:run_id": run_id, "atlas:sources": _item_sources(path, sources)},
+        )
+        asset = pystac.Asset(href=str(path.resolve()), media_type=MEDIA_TYPES.get(path.suffix), roles=["data"],
+                             extra_fields={"atlas:checksum_sha256": sha256_file(path),
+                                           "atlas:size_bytes": path.stat().st_size})
+        item.add_asset("data", asset)
+        for extra in sorted(path.parent.glob("*legend*")):
+            item.add_asset(extra.stem, pystac.Asset(href=str(extra.resolve()),
+                                                    media_type=MEDIA_TYPES.get(extra.suffix), roles=["metadata"]))
+        catalog.add_item(item)
+    catalog.normalize_hrefs(str(out_dir))
+    catalog.make_all_asset_hrefs_relative()  # the catalogue moves with the products
+    catalog.validate_all()
+    catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
+    log.info("STAC catalogue with %d items at %s", len(list(catalog.get_items())), out_dir / "catalog.json")
+    return out_dir / "catalog.json"

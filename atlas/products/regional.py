@@ -1,0 +1,269 @@
+"""Regional stages: the salinity mosaics and the Soil Atlas WRB map from accepted national copies."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+
+from atlas import layout
+from atlas.atomic import copy_atomic, publish, sweep_temporaries, write_atomic, write_text_atomic
+from atlas.config import Programme
+from atlas.stages import internal_error, salinity_inputs, soil_inputs
+from checks.finding import Finding
+
+log = logging.getLogger(__name__)
+
+BUILD_MANIFEST = "build_manifest.json"
+
+
+def is_up_to_date(out_dir: Path, versions: dict[str, int]) -> bool:
+    """True if the product in out_dir was built from exactly these national versions and its files exist."""
+    manifest = Path(out_dir) / BUILD_MANIFEST
+    if not manifest.is_file():
+        return False
+    try:
+        built = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    files_ok = all((Path(out_dir) / name).is_file() for name in built.get("files", []))
+    return files_ok and built.get("versions") == {k: int(v) for k, v in sorted(versions.items())}
+
+
+def write_build_manifest(out_dir: Path, versions: dict[str, int], paths: list[Path], run_id: str) -> None:
+    """Record what a product was built from; written last, so a crash leaves the product 'stale', not 'done'."""
+    data = {
+        "versions": {k: int(v) for k, v in sorted(versions.items())},
+        "files": sorted(str(Path(p).relative_to(out_dir)) for p in paths if Path(p).is_relative_to(out_dir)),
+        "run_id": run_id,
+    }
+    write_text_atomic(Path(out_dir) / BUILD_MANIFEST, json.dumps(data, indent=2))
+
+
+def invalidate_build_manifest(out_dir: Path) -> None:
+    """Mark a product stale before its files are replaced: a run killed half-way is rebuilt next time."""
+    (Path(out_dir) / BUILD_MANIFEST).unlink(missing_ok=True)
+
+
+def prepare_out_dir(out_dir: Path) -> None:
+    """Create the product folder and sweep what a killed run left there (the caller holds the run lock)."""
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    sweep_temporaries(out_dir)
+
+
+@dataclass
+class RegionalOutcome:
+    product: str
+    paths: list[Path] = field(default_factory=list)
+    versions: dict[str, int] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+    up_to_date: bool = False
+
+
+def _unchanged(outcome: RegionalOutcome, out_dir: Path, force: bool) -> bool:
+    if force or not is_up_to_date(out_dir, outcome.versions):
+        return False
+    built = json.loads((out_dir / BUILD_MANIFEST).read_text(encoding="utf-8"))
+    outcome.paths = [out_dir / name for name in built["files"]]
+    outcome.up_to_date = True
+    log.info("%s is up to date with national versions %s: not rebuilt", outcome.product, outcome.versions)
+    return True
+
+
+def _start(product: str, versions: dict[str, int], available: dict, out_dir: Path):
+    """The outcome of a regional product over the versions whose national copy exists, and its folder.
+
+    The folder is None when no country has an accepted copy yet (nothing to build).
+    """
+    outcome = RegionalOutcome(product, versions={iso3: v for iso3, v in versions.items() if iso3 in available})
+    if not available:
+        log.info("no accepted national copy yet: %s not built", product)
+        return outcome, None
+    prepare_out_dir(out_dir)
+    return outcome, out_dir
+
+
+def build_regional_salinity(
+    programme: Programme,
+    versions: dict[str, int],
+    boundaries: gpd.GeoDataFrame,
+    run_id: str = "local",
+    force: bool = False,
+    map_fn=map,
+) -> RegionalOutcome:
+    """One COG per salinity layer and depth, from the given national versions (``map_fn``: see build_mosaics)."""
+    from atlas.products.mosaic import build_mosaics
+
+    inputs = salinity_inputs(programme, versions)
+    outcome, out_dir = _start("GSSmap", versions, inputs, layout.regional_salinity_dir(programme.processed_dir))
+    if out_dir is None or _unchanged(outcome, out_dir, force):
+        return outcome
+    try:
+        result = build_mosaics(inputs, outcome.versions, programme, out_dir, boundaries, map_fn=map_fn)
+    except Exception as exc:  # noqa: BLE001 - the soil atlas and the status table still get built
+        outcome.findings.append(internal_error(None, "salinity mosaic", exc))
+        return outcome
+    outcome.paths = list(result.paths)
+    outcome.findings += list(result.findings)
+    outcome.extra["result"] = result
+    write_country_notes(programme, "salinity_map", outcome.versions, outcome.findings)
+    try:
+        outcome.paths += salinity_tables(programme, result, boundaries, out_dir)
+    except Exception as exc:  # noqa: BLE001 - the mosaics stand without their tables
+        outcome.findings.append(internal_error(None, "salinity area statistics and seams", exc))
+    write_build_manifest(out_dir, outcome.versions, outcome.paths, run_id)
+    return outcome
+
+
+def salinity_tables(programme: Programme, result, boundaries: gpd.GeoDataFrame, out_dir: Path) -> list[Path]:
+    """Area of each salinity class per country and depth, and the seams across every border."""
+    from atlas.borders.adjacency import adjacency
+    from atlas.borders.raster_rules import seams
+    from atlas.products.area_stats import salinity_class_areas
+
+    invalidate_build_manifest(out_dir)  # build_mosaics has replaced the rasters: the old manifest no longer holds
+    legend = json.loads((out_dir / "GSSmap_legend.json").read_text(encoding="utf-8"))
+    index_codes = legend["country_index"]["codes"]
+    codes = [index_codes[str(i)] for i in range(1, len(index_codes) + 1)]
+    country_index = out_dir / legend["country_index"]["raster"]
+    sal = programme.salinity
+    class_paths = {}
+    for depth in sal.depths:
+        for key, label in (
+            (f"{sal.class_layer}_{depth}", f"delivered_{depth}"),
+            (f"{sal.class_layer}_derived_{depth}", f"derived_{depth}"),
+        ):
+            if key in result.products:
+                class_paths[label] = result.products[key]
+    written = []
+    if class_paths:
+        frame = salinity_class_areas(class_paths, country_index, codes, programme)
+        written += write_tables_atomically({"salinity_class_areas": frame}, out_dir)
+    layers = {
+        (layer, depth): result.products[f"{layer}_{depth}"]
+        for layer, depth in sal.layer_keys()
+        if f"{layer}_{depth}" in result.products
+    }
+    pairs = adjacency(boundaries, programme.equal_area_crs)
+    seam_table = seams(layers, country_index, list(zip(pairs.a, pairs.b, strict=True)), codes)
+    borders = layout.borders_dir(programme.processed_dir)
+    borders.mkdir(parents=True, exist_ok=True)
+    write_atomic(borders / "salinity_seams.csv", lambda p: seam_table.to_csv(p, index=False))
+    return written + [borders / "salinity_seams.csv"]
+
+
+def write_tables_atomically(frames: dict, out_dir: Path) -> list[Path]:
+    """atlas.products.area_stats.write_area_tables into a work folder, then each table moved into out_dir."""
+    from atlas.products.area_stats import write_area_tables
+
+    work = Path(tempfile.mkdtemp(prefix=".tables_", dir=out_dir))
+    try:
+        written = write_area_tables(frames, work)
+        return [publish(path, Path(out_dir) / Path(path).name) for path in written.values()]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def build_regional_soil(
+    programme: Programme,
+    versions: dict[str, int],
+    boundaries: gpd.GeoDataFrame,
+    run_id: str = "local",
+    force: bool = False,
+) -> RegionalOutcome:
+    """Harmonize the national WRB maps at the reference borders and write the Soil Atlas layers."""
+    from atlas.borders.adjacency import adjacency
+    from atlas.borders.edges import border_mismatches
+    from atlas.borders.vector import harmonize_region
+    from atlas.products.soil_atlas import write_soil_atlas
+
+    maps = soil_inputs(programme, versions)
+    outcome, out_dir = _start("Soil Atlas WRB", versions, maps, layout.regional_soil_dir(programme.processed_dir))
+    if out_dir is None or _unchanged(outcome, out_dir, force):
+        return outcome
+    try:
+        result = harmonize_region(maps, boundaries, programme)
+        pairs = adjacency(boundaries, programme.equal_area_crs)
+        mismatches, summary = border_mismatches(result.region, boundaries, pairs, programme)
+        invalidate_build_manifest(out_dir)
+        written = write_soil_atlas(result, outcome.versions, out_dir, mismatches, summary)
+    except Exception as exc:  # noqa: BLE001
+        outcome.findings.append(internal_error(None, "soil atlas harmonization", exc))
+        return outcome
+    outcome.paths = list(written.values())
+    outcome.findings += list(result.findings)
+    write_country_notes(programme, "soil_map", outcome.versions, outcome.findings)
+    outcome.extra.update(result=result, summary=summary, adjacency=pairs)
+    try:
+        from atlas.products.area_stats import rsg_areas
+
+        region = result.region.rename(columns={"country": "iso3"})
+        outcome.paths += write_tables_atomically({"rsg_areas": rsg_areas(region, programme)}, out_dir)
+        outcome.paths += copy_border_tables(out_dir, layout.borders_dir(programme.processed_dir))
+    except Exception as exc:  # noqa: BLE001
+        outcome.findings.append(internal_error(None, "soil group area statistics", exc))
+    write_build_manifest(out_dir, outcome.versions, outcome.paths, run_id)
+    return outcome
+
+
+def write_country_notes(programme: Programme, deliverable: str, versions: dict[str, int], findings) -> list[Path]:
+    """What the regional stage changed for each country, as a report beside that country's submission."""
+    from checks.finding import counts
+    from checks.report import write_reports
+
+    written = []
+    for iso3, version in sorted(versions.items()):
+        mine = [f for f in findings if f.location.feature == iso3 or (f.location.file or "").startswith(iso3)]
+        out_dir = layout.national_dir(programme.processed_dir, iso3, deliverable, version) / "harmonization"
+        meta = {"country": iso3, "country_name": programme.members.get(iso3, iso3), "deliverable": deliverable,
+                "version": version, "stage": "regional harmonization", "verdict": "harmonized",
+                "counts": counts(mine)}
+        written += list(write_reports(mine, out_dir, meta).values())
+    return written
+
+
+def copy_border_tables(soil_dir: Path, borders: Path) -> list[Path]:
+    """The border mismatch tables also go to regional/borders, where the two countries find them."""
+    borders.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for name in ("border_mismatches.csv", "border_summary.csv"):
+        if (soil_dir / name).is_file():
+            copy_atomic(soil_dir / name, borders / name)
+            copied.append(borders / name)
+    return copied
+
+
+def build_catalogue(programme: Programme, outcomes: list[RegionalOutcome], run_id: str) -> Path | None:
+    """A STAC catalogue of every regional product, naming the national versions each was built from."""
+    from atlas.products.catalog import build_catalog
+
+    products, sources = [], []
+    for outcome in outcomes:
+        products += [p for p in outcome.paths if Path(p).suffix in (".tif", ".gpkg", ".parquet")]
+        names = [Path(p).name for p in outcome.paths]
+        sources += [
+            {"country": iso3, "product": outcome.product, "version": int(v), "products": names}
+            for iso3, v in sorted(outcome.versions.items())
+        ]
+    if not products:
+        return None
+    # the catalogue is a folder of JSON files: built aside, then swapped in with two renames
+    regional = Path(programme.processed_dir) / "regional"
+    sweep_temporaries(regional)
+    work = Path(tempfile.mkdtemp(prefix=".stac_", dir=regional))
+    try:
+        build_catalog(products, sources, run_id, work)
+        final, old = regional / "stac", regional / f".stac_old_{work.name}"
+        if final.exists():
+            final.rename(old)
+        work.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return final / "catalog.json"

@@ -1,0 +1,128 @@
+"""Salinity layers onto the common grid: snapping, nodata, reprojection, unreadable files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+
+from atlas.borders.raster import harmonize_salinity, parse_name
+from atlas.grid import Grid
+from atlas.intake.inbox import Submission
+
+RES = 1.0 / 120.0
+
+
+def submission(files, country="KHM"):
+    files = tuple(Path(f) for f in files)
+    return Submission(country, "salinity_map", "2026-03-02", 1, files[0].parent, files, dt.date(2026, 3, 2), "x")
+
+
+def write(path, data, transform, crs="EPSG:4326", nodata=None):
+    with rasterio.open(path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0], count=1,
+                       dtype=data.dtype.name, crs=crs, transform=transform, nodata=nodata) as dst:
+        dst.write(data, 1)
+    return path
+
+
+def ids(findings):
+    return [f.check_id for f in findings]
+
+
+def test_parse_name_distinguishes_layers_with_common_prefixes(programme):
+    assert parse_name("KHM_GSSmap_ECe_sd_30-100.tif", programme.salinity) == ("KHM", "ECe_sd", "30-100")
+    assert parse_name("KHM_GSSmap_ECe_0-30.tif", programme.salinity) == ("KHM", "ECe", "0-30")
+    assert parse_name("KHM_GSSmap_EC_0-30.tif", programme.salinity) is None
+
+
+def test_nearly_on_grid_copied_pixel_for_pixel_and_snapped(tmp_path, programme):
+    data = np.arange(600, dtype="float32").reshape(20, 30)
+    # origin off the lattice by 1e-6 pixel, pixel size off in the 16th digit
+    t = Affine(RES * (1 + 1e-15), 0, 104.0 + 1e-6 * RES, 0, -RES, 12.0)
+    src = write(tmp_path / "KHM_GSSmap_ECe_0-30.tif", data, t, nodata=-9999.0)
+    out, findings = harmonize_salinity(submission([src]), programme, tmp_path / "out")
+    with rasterio.open(out[("ECe", "0-30")]) as dst:
+        np.testing.assert_array_equal(dst.read(1), data)
+        assert tuple(dst.transform) == tuple(Grid.covering((104.0, 12.0 - 20 * RES, 104.0 + 30 * RES, 12.0)).transform)
+        assert dst.profile["compress"] == "deflate" and dst.profile["tiled"]
+    assert ids(findings) == ["harmonize.grid_snapped"]
+    assert findings[0].severity.value == "fixed"
+
+
+def test_exactly_on_grid_gives_no_snap_finding(tmp_path, programme):
+    data = np.ones((16, 16), dtype="float32")
+    src = write(tmp_path / "KHM_GSSmap_pH_0-30.tif", data, Affine(RES, 0, 104.0, 0, -RES, 12.0), nodata=-9999.0)
+    _, findings = harmonize_salinity(submission([src]), programme, tmp_path / "out")
+    assert findings == []
+
+
+@pytest.mark.parametrize("nodata", [float("nan"), -3.4028234663852886e38])
+def test_other_nodata_normalised_with_count(tmp_path, programme, nodata):
+    data = np.full((16, 16), 2.5, dtype="float32")
+    data[:3, :5] = nodata
+    src = write(tmp_path / "KHM_GSSmap_ESP_30-100.tif", data, Affine(RES, 0, 104.0, 0, -RES, 12.0), nodata=nodata)
+    out, findings = harmonize_salinity(submission([src]), programme, tmp_path / "out")
+    with rasterio.open(out[("ESP", "30-100")]) as dst:
+        assert dst.nodata == -9999.0
+        assert (dst.read(1) == -9999.0).sum() == 15
+    fixed = [f for f in findings if f.check_id == "harmonize.nodata_normalised"]
+    assert len(fixed) == 1 and "15 pixels" in fixed[0].message
+
+
+def test_other_crs_reprojected_bilinear_onto_the_lattice(tmp_path, programme):
+    data = np.linspace(0, 10, 100 * 100, dtype="float32").reshape(100, 100)
+    t = Affine(250.0, 0, 500000.0, 0, -250.0, 1300000.0)  # UTM 48N, 25 x 25 km near 105E 11.7N
+    src = write(tmp_path / "KHM_GSSmap_ECe_0-30.tif", data, t, crs="EPSG:32648", nodata=-9999.0)
+    out, findings = harmonize_salinity(submission([src]), programme, tmp_path / "out")
+    with rasterio.open(out[("ECe", "0-30")]) as dst:
+        grid = Grid(dst.crs.to_string(), dst.transform, dst.width, dst.height)
+        assert grid.is_aligned() and dst.crs.to_epsg() == 4326 and dst.dtypes[0] == "float32"
+        values = dst.read(1)
+    valid = values[values != -9999.0]
+    assert valid.size > 500 and valid.min() >= 0 and valid.max() <= 10
+    finding = next(f for f in findings if f.check_id == "harmonize.reprojected")
+    assert "EPSG:32648" in finding.message and "bilinear" in finding.message
+
+
+def test_off_grid_class_layer_uses_nearest(tmp_path, programme):
+    data = np.random.default_rng(0).integers(0, 4, (40, 40)).astype("uint8")
+    t = Affine(RES / 3, 0, 104.0 + 0.37 * RES, 0, -RES / 3, 12.0)
+    src = write(tmp_path / "KHM_GSSmap_SAS_0-30.tif", data, t, nodata=255)
+    out, findings = harmonize_salinity(submission([src]), programme, tmp_path / "out")
+    with rasterio.open(out[("SAS", "0-30")]) as dst:
+        values = dst.read(1)
+        assert dst.dtypes[0] == "uint8" and dst.nodata == 255
+    assert set(np.unique(values)) <= {0, 1, 2, 3, 255}
+    assert "nearest" in next(f for f in findings if f.check_id == "harmonize.reprojected").message
+
+
+def test_unreadable_and_crs_less_files_become_findings_not_errors(tmp_path, programme):
+    bad = tmp_path / "KHM_GSSmap_ECe_0-30.tif"
+    bad.write_bytes(b"II*\x00not really a tiff")
+    nocrs = write(tmp_path / "KHM_GSSmap_pH_0-30.tif", np.ones((4, 4), "float32"),
+                  Affine(RES, 0, 104.0, 0, -RES, 12.0), crs=None)
+    other = tmp_path / "notes_GSSmap.tif"
+    other.write_bytes(b"x")
+    out, findings = harmonize_salinity(submission([bad, nocrs, other]), programme, tmp_path / "out")
+    assert out == {}
+    assert sorted(ids(findings)) == ["harmonize.no_crs", "harmonize.unreadable"]
+    assert all(f.severity.value == "error" for f in findings)
+
+
+def test_real_files_that_fail_on_read_or_use_float_lowest_nodata(tmp_path, programme, real_data):
+    corrupt = tmp_path / "KHM_GSSmap_SAS_30-100.tif"
+    corrupt.symlink_to(real_data / "hostile/rasterio_testdata/corrupt.tif")
+    odisha = tmp_path / "KHM_GSSmap_SAS_0-30.tif"  # 30 m class raster, nodata -3.4e38
+    odisha.symlink_to(real_data / "soil_raster/ind_odisha_salinity/JSP_predicted_EC_raster_2024.tif")
+    out, findings = harmonize_salinity(submission([corrupt, odisha]), programme, tmp_path / "out")
+    assert "harmonize.unreadable" in ids(findings) and ("SAS", "30-100") not in out
+    with rasterio.open(out[("SAS", "0-30")]) as dst:
+        values = dst.read(1)
+        assert Grid(dst.crs.to_string(), dst.transform, dst.width, dst.height).is_aligned()
+    assert set(np.unique(values)) == {0, 1, 255}
+    recoded = next(f for f in findings if f.check_id == "harmonize.nodata_normalised")
+    assert recoded.observed == pytest.approx(-3.4e38, rel=1e-6) and "pixels" in recoded.message
