@@ -222,6 +222,21 @@ def validate(
     raise typer.Exit(1 if errors else 0)
 
 
+@app.command()
+def guide(
+    config: ConfigOption = DEFAULT_CONFIG,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="folder to write into (default: "
+                                             "data/processed/guide)")] = None,
+) -> None:
+    """Write the submission guide for countries (HTML and Markdown) from the programme configuration."""
+    from checks.guide import write_guide
+
+    programme = _programme(config)
+    paths = write_guide(programme, out or programme.processed_dir / "guide")
+    for path in paths.values():
+        typer.echo(f"wrote {path}")
+
+
 def main() -> None:  # pragma: no cover - console entry
     # Prefect configures its own console logging for flow runs; the library's warnings
     # outside a flow reach stderr through Python's last-resort handler

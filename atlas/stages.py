@@ -77,7 +77,6 @@ def process_submission(
 ) -> SubmissionOutcome:
     """Validate one submission version, write its reports and its harmonized national copy."""
     from atlas.intake.archives import prepare_submission, safe_output_dir
-    from checks.report import write_reports
     from checks.run import validate_submission
 
     raw_sub = sub
@@ -106,6 +105,7 @@ def process_submission(
         "country": sub.country,
         "country_name": programme.members.get(sub.country, sub.country),
         "deliverable": sub.deliverable,
+        "deliverable_title": getattr(programme.deliverables.get(sub.deliverable), "title", sub.deliverable),
         "version": sub.version,
         "delivery": sub.delivery,
         "received": sub.received.isoformat(),
@@ -114,12 +114,26 @@ def process_submission(
         "verdict": result,
         "counts": counts(findings),
     }
-    reports = write_reports(findings, out_dir, meta)
+    reports = write_national_reports(sub, findings, out_dir, meta, outputs, programme, boundaries)
     ledger.record_validation(record_id, result, counts(findings), reports.get("json"), [f.to_dict() for f in findings])
     if result in ACCEPTED and outputs:
         ledger.mark(record_id, "harmonized", note=f"national copy in {out_dir.relative_to(programme.processed_dir)}")
     log.info("%s: %s (%s)", sub.key, result, ", ".join(f"{k} {v}" for k, v in counts(findings).items() if v))
     return SubmissionOutcome(raw_sub, record_id, result, findings, outputs)
+
+
+def write_national_reports(sub: Submission, findings: list[Finding], out_dir: Path, meta: dict, outputs: dict,
+                           programme: Programme, boundaries) -> dict[str, Path]:
+    """The version's reports, with its map (country, neighbours, footprint) and what changed since the last one."""
+    from atlas.products.national_summary import national_summary
+    from checks.report import write_reports
+    from checks.report_changes import previous_report
+
+    footprint, areas = national_summary(sub, outputs, programme) if sub.deliverable in (
+        "salinity_map", "soil_map") else (None, None)
+    previous = previous_report(programme.processed_dir, sub.country, sub.deliverable, sub.version)
+    return write_reports(findings, out_dir, meta, boundaries=boundaries, footprint=footprint, previous=previous,
+                         areas=areas)
 
 
 def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> tuple[dict, list[Finding]]:

@@ -246,7 +246,8 @@ def check_slivers(ctx):
 
 
 @check("vector.field_missing", Severity.ERROR, "vector", PRODUCTS, "A required attribute (unit_id, rsg1, share1) "
-       "is missing.", "add the field with that exact name; see SPEC §3 for the attributes")
+       "is missing.", "add the field with that exact name: unit_id (map unit identifier), rsg1 (dominant Reference "
+       "Soil Group, WRB code or name) and share1 (its share of the unit, %)")
 def check_fields(ctx):
     if ctx.gdf is None:
         return
@@ -265,7 +266,8 @@ def _area_check(ctx, piece, total_km2: float, what: str):
     share = area / total_km2 if total_km2 else 0.0
     pt = shapely.point_on_surface(max(getattr(piece, "geoms", [piece]), key=lambda g: g.area))
     lon, lat = _lonlat(EQUAL_AREA, pt.x, pt.y)
-    yield Hit(f"{area:,.1f} km² ({share:.1%}) {what}", ctx.loc(lon=lon, lat=lat),
+    pct = "under 0.1%" if 0 < share < 0.001 else f"{share:.1%}"  # never "0.0%" for an area that exists
+    yield Hit(f"{area:,.1f} km² ({pct}) {what}", ctx.loc(lon=lon, lat=lat),
               observed={"area_km2": round(area, 2), "share": round(share, 4)}, expected=0,
               severity=None if share >= SHARE_WARN else Severity.INFO)
 

@@ -168,6 +168,12 @@ def _examples(ctx, value, limit: int = 3) -> list[str]:
     return [str(i) for i in ctx.feature_ids[(col == value).to_numpy()][:limit]]
 
 
+def _features_of(ctx, values, limit: int = 10) -> str:
+    """Feature ids of every listed class (the first ``limit``), so no affected feature goes unnamed."""
+    ids = [i for value in values for i in _examples(ctx, value)]
+    return ",".join(ids[:limit]) + (f",... {len(ids) - limit} more" if len(ids) > limit else "")
+
+
 def _by_kind(ctx, kinds: tuple[str, ...]):
     if ctx.gdf is None or ctx.soil_column is None:
         return
@@ -213,7 +219,7 @@ def check_legacy(ctx):
         more = f", ... {len(rows) - 12} more" if len(rows) > 12 else ""
         yield Hit(f"{int(rows['count'].sum())} features carry {len(rows)} {legend} class(es) in {ctx.soil_column}: "
                   f"{listed}{more}; suggested WRB groups shown, nothing converted",
-                  Location(file=ctx.name, layer=ctx.layer, feature=",".join(_examples(ctx, rows.iloc[0].value))),
+                  Location(file=ctx.name, layer=ctx.layer, feature=_features_of(ctx, rows.value)),
                   observed=[{"value": r.value, "count": r.count, "suggested": r.suggested} for r in rows.itertuples()],
                   expected="WRB 2022 Reference Soil Groups")
 

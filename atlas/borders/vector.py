@@ -137,7 +137,7 @@ def _no_reference(country: str) -> Finding:
                    hint="check the ISO3 code of the submission and of the reference layer")
 
 
-def _spill_findings(country, spill, spill_km2, overlap_km2, overlap_by) -> list[Finding]:
+def _spill_findings(country, spill, spill_km2, overlap_km2, overlap_by, who=None) -> list[Finding]:
     out = []
     plain = spill_km2 - overlap_km2
     if len(spill) and plain.sum() > NOISE_KM2:
@@ -149,10 +149,16 @@ def _spill_findings(country, spill, spill_km2, overlap_km2, overlap_by) -> list[
             f"border; clipped (largest {plain[k]:.3f} km2)", Location(feature=country, lon=lon[0], lat=lat[0]),
             observed=round(float(plain.sum()), 6), expected=0, hint="clip the map to the national border"))
     for other, km2 in sorted(overlap_by.items()):
+        where = Location(feature=country)
+        mine = np.flatnonzero(who == other) if who is not None else np.zeros(0, int)
+        if len(mine):  # placed on the largest piece given to that neighbour, for the report map
+            k = int(mine[np.argmax(overlap_km2[mine])])
+            lon, lat = _points(spill[k:k + 1])
+            where = Location(feature=country, lon=float(lon[0]), lat=float(lat[0]))
         out.append(Finding(
             "harmonize.overlap_resolved", Severity.FIXED,
             f"{country}: {km2:.3f} km2 of the map lie inside {other}'s reference territory, where {other}'s map also "
-            f"applies; the area goes to {other}", Location(feature=country), observed=round(km2, 6), expected=0,
+            f"applies; the area goes to {other}", where, observed=round(km2, 6), expected=0,
             hint=f"agree the border with {other}"))
     return out
 
@@ -265,9 +271,11 @@ def _harmonize_country(country, units, inside, territory, ea, sliver_km2, max_wi
         with_self = np.concatenate([pieces, geoms[receivers]])
         groups = np.concatenate([target, receivers])
         geoms[receivers] = grouped_union(with_self, groups, len(geoms))[receivers]
+        lon, lat = _points(pieces[int(np.argmax(fill_km2)):][:1])  # the largest filled piece, for the report map
         findings.append(Finding(
             "harmonize.gap_filled", Severity.FIXED, f"{country}: {fill_km2.sum():.3f} km2 of border gaps no wider "
-            f"than {max_width_km} km filled from the nearest map unit", Location(feature=country),
+            f"than {max_width_km} km filled from the nearest map unit",
+            Location(feature=country, lon=float(lon[0]), lat=float(lat[0])),
             observed=round(float(fill_km2.sum()), 6), expected=0))
     if len(left):
         lon, lat = _points(left)
@@ -331,7 +339,8 @@ def harmonize_region(maps: dict[str, gpd.GeoDataFrame], boundaries: gpd.GeoDataF
         cov, who = covered[country]
         cov = np.minimum(cov, spill_km2)
         by = pd.Series(cov[who != ""]).groupby(who[who != ""]).sum().to_dict() if len(who) else {}
-        findings += _spill_findings(country, spill, spill_km2, cov, {k: v for k, v in by.items() if v > NOISE_KM2})
+        findings += _spill_findings(country, spill, spill_km2, cov, {k: v for k, v in by.items() if v > NOISE_KM2},
+                                    who)
         plain = spill_km2 - cov
         m = plain > NOISE_KM2
         frames.append(_changes(country, "clip_spill", units, spilled[m], plain[m], spill[m],

@@ -112,7 +112,7 @@ def build_regional_salinity(
     outcome.paths = list(result.paths)
     outcome.findings += list(result.findings)
     outcome.extra["result"] = result
-    write_country_notes(programme, "salinity_map", outcome.versions, outcome.findings)
+    write_country_notes(programme, "salinity_map", outcome.versions, outcome.findings, boundaries)
     try:
         outcome.paths += salinity_tables(programme, result, boundaries, out_dir)
     except Exception as exc:  # noqa: BLE001 - the mosaics stand without their tables
@@ -198,7 +198,7 @@ def build_regional_soil(
         return outcome
     outcome.paths = list(written.values())
     outcome.findings += list(result.findings)
-    write_country_notes(programme, "soil_map", outcome.versions, outcome.findings)
+    write_country_notes(programme, "soil_map", outcome.versions, outcome.findings, boundaries)
     outcome.extra.update(result=result, summary=summary, adjacency=pairs)
     try:
         from atlas.products.area_stats import rsg_areas
@@ -212,7 +212,8 @@ def build_regional_soil(
     return outcome
 
 
-def write_country_notes(programme: Programme, deliverable: str, versions: dict[str, int], findings) -> list[Path]:
+def write_country_notes(programme: Programme, deliverable: str, versions: dict[str, int], findings,
+                        boundaries=None) -> list[Path]:
     """What the regional stage changed for each country, as a report beside that country's submission."""
     from checks.finding import counts
     from checks.report import write_reports
@@ -222,9 +223,10 @@ def write_country_notes(programme: Programme, deliverable: str, versions: dict[s
         mine = [f for f in findings if f.location.feature == iso3 or (f.location.file or "").startswith(iso3)]
         out_dir = layout.national_dir(programme.processed_dir, iso3, deliverable, version) / "harmonization"
         meta = {"country": iso3, "country_name": programme.members.get(iso3, iso3), "deliverable": deliverable,
+                "deliverable_title": getattr(programme.deliverables.get(deliverable), "title", deliverable),
                 "version": version, "stage": "regional harmonization", "verdict": "harmonized",
                 "counts": counts(mine)}
-        written += list(write_reports(mine, out_dir, meta).values())
+        written += list(write_reports(mine, out_dir, meta, boundaries=boundaries).values())
     return written
 
 

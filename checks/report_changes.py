@@ -1,0 +1,92 @@
+"""What changed since the previous version: findings fixed, new and unchanged; areas before and after.
+
+The previous version's ``report.json`` (in its processed folder) is the only input
+besides the current report, so a resubmission's report can be rebuilt at any time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from atlas import layout
+
+
+def previous_report(processed: Path, country: str, deliverable: str, version: int) -> dict | None:
+    """The report.json of the newest earlier version that has one, or None (first version, or none readable)."""
+    for earlier in range(int(version) - 1, 0, -1):
+        path = layout.national_dir(processed, country, deliverable, earlier) / "report.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def finding_key(f: dict) -> tuple:
+    """What makes two versions' findings 'the same problem': the check and where (file names may change)."""
+    loc = f.get("location") or {}
+    lon, lat = loc.get("lon"), loc.get("lat")
+    return (f["check_id"], loc.get("layer"), loc.get("feature"), loc.get("band"), tuple(loc.get("window") or ()),
+            None if lon is None else round(lon, 3), None if lat is None else round(lat, 3))
+
+
+def _per_check(findings: list[dict], checks: dict) -> list[dict]:
+    counted = Counter((f["check_id"], f["severity"]) for f in findings)
+    rows = [{"check_id": cid, "severity": sev, "count": n,
+             "description": (checks.get(cid) or {}).get("description", "")} for (cid, sev), n in counted.items()]
+    order = ["error", "warning", "fixed", "info"]
+    return sorted(rows, key=lambda r: (order.index(r["severity"]) if r["severity"] in order else 9, r["check_id"]))
+
+
+def _area_rows(before: dict | None, after: dict | None) -> list[dict]:
+    old = {r["name"]: r["area_km2"] for r in (before or {}).get("rows", [])}
+    new = {r["name"]: r["area_km2"] for r in (after or {}).get("rows", [])}
+    names = sorted(set(old) | set(new), key=lambda k: -max(old.get(k, 0.0), new.get(k, 0.0)))
+    return [{"name": k, "before_km2": old.get(k), "after_km2": new.get(k),
+             "change_km2": round(new.get(k, 0.0) - old.get(k, 0.0), 3)} for k in names]
+
+
+def compare(previous: dict, findings: list[dict], checks: dict, areas: dict | None) -> dict:
+    """The 'changes' section of a report: counts per check of fixed, new and unchanged findings, and areas."""
+    prev_findings = previous.get("findings", [])
+    before = Counter(finding_key(f) for f in prev_findings)
+    now = Counter(finding_key(f) for f in findings)
+    fixed_keys, new_keys = before - now, now - before
+    unchanged_keys = before & now
+
+    def pick(pool: list[dict], keys: Counter) -> list[dict]:
+        keys = Counter(keys)
+        out = []
+        for f in pool:
+            k = finding_key(f)
+            if keys[k] > 0:
+                keys[k] -= 1
+                out.append(f)
+        return out
+
+    all_checks = {**previous.get("checks", {}), **checks}
+    prev_meta = previous.get("meta", {})
+    prev_areas = previous.get("areas")
+    return {
+        "since_version": prev_meta.get("version"),
+        "previous_verdict": previous.get("verdict"),
+        "previous_counts": previous.get("counts"),
+        "fixed": _per_check(pick(prev_findings, fixed_keys), all_checks),
+        "new": _per_check(pick(findings, new_keys), all_checks),
+        "unchanged": _per_check(pick(findings, unchanged_keys), all_checks),
+        "areas_by": (areas or prev_areas or {}).get("by"),
+        "areas": _area_rows(prev_areas, areas) if (prev_areas or areas) else [],
+        "areas_note": _areas_note(prev_areas, areas, prev_meta.get("version")),
+    }
+
+
+def _areas_note(before: dict | None, after: dict | None, since: int | None) -> str | None:
+    if before is None and after is None:
+        return None
+    if before is None:
+        return f"version {since} has no area table (its map could not be read or its report predates area tables)"
+    if after is None:
+        return "this version's map could not be read, so it has no area table"
+    return None

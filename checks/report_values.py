@@ -1,0 +1,105 @@
+"""Observed and expected values written for people: km², %, rounded numbers, never raw JSON.
+
+The JSON report keeps the exact values; these functions only decide how a
+person reads them in the HTML and Markdown reports.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+MAX_ITEMS = 6  # list items shown before "and N more"
+
+# how a key of an observed/expected dict is read (the unit is added by _number_with_unit)
+LABELS = {
+    "area_km2": "area", "share": "share", "share_pct": "share", "count": "count", "crs": "CRS", "datum": "datum",
+    "res": "pixel size", "offset_px": "offset (pixels)", "method": "resampling", "reason": "reason",
+    "area_km2_before": "area before", "area_km2_after": "area after", "area_before_km2": "area before",
+    "area_after_km2": "area after", "transform": "pixel grid",
+}
+
+
+def number(value: float) -> str:
+    """A number rounded for reading: thousands separated, about three significant digits."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if not math.isfinite(value):
+        return str(value)
+    if value == int(value) and abs(value) < 1e15:
+        return f"{int(value):,}"
+    magnitude = abs(value)
+    if magnitude >= 100:
+        return f"{value:,.0f}"
+    if magnitude >= 1:
+        return f"{value:,.1f}".rstrip("0").rstrip(".") if magnitude >= 10 else f"{value:.2f}".rstrip("0").rstrip(".")
+    if magnitude >= 0.001:
+        return f"{value:.3g}"
+    return f"{value:.2g}"
+
+
+def km2(value: float) -> str:
+    return f"{number(value)} km²"
+
+
+def percent(share: float) -> str:
+    """A share (0..1) as a percentage; tiny non-zero shares say so instead of showing 0 %."""
+    pct = 100 * share
+    if 0 < pct < 0.01:
+        return "under 0.01 %"
+    return f"{number(round(pct, 2))} %"
+
+
+def _number_with_unit(key: str, value: Any) -> str:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return human(value, key)
+    if "km2" in key:
+        return km2(value)
+    if key == "share":
+        return percent(value)
+    if key.endswith("_pct"):
+        return f"{number(value)} %"
+    return number(value)
+
+
+def _transform(values: list) -> str:
+    """An affine geotransform (a, b, c, d, e, f) as pixel size and origin."""
+    a, _, c, _, e, f = values[:6]
+    return f"pixels {number(abs(a))} × {number(abs(e))}, origin {number(c)}, {number(f)}"
+
+
+# checks whose observed/expected value is a bare number of km² (the unit is in their message only)
+KM2_VALUED = ("harmonize.clip_spill", "harmonize.overlap_resolved", "harmonize.gap_filled")
+
+
+def human(value: Any, key: str = "") -> str:
+    """Any observed/expected value as a short phrase."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, int, float)):
+        return _number_with_unit(key, value)
+    if isinstance(value, dict):
+        if {"value", "count"} <= set(value):  # one class of a legend with its count (and a suggestion)
+            suggested = f" → {value['suggested']}" if value.get("suggested") else ""
+            return f"{value['value']}{suggested} ({number(value['count'])})"
+        parts = []
+        for k, v in value.items():
+            is_transform = k == "transform" and isinstance(v, list) and len(v) >= 6
+            text = _transform(v) if is_transform else _number_with_unit(k, v)
+            parts.append(f"{LABELS.get(k, k.replace('_', ' '))} {text}")
+        return "; ".join(parts)
+    if isinstance(value, (list, tuple)):
+        numbers = all(isinstance(v, (int, float)) for v in value)
+        if len(value) == 6 and numbers and value[1] == 0 and value[3] == 0 and value[0] != 0:  # a geotransform
+            return _transform(list(value))
+        if len(value) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            joint = " × " if key in ("res", "offset_px") else " to "  # a pixel size pair, else a range
+            return f"{number(value[0])}{joint}{number(value[1])}"
+        shown = [human(v, key) for v in value[:MAX_ITEMS]]
+        more = f" and {len(value) - MAX_ITEMS} more" if len(value) > MAX_ITEMS else ""
+        return ", ".join(shown) + more
+    return str(value)
