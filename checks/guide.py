@@ -191,7 +191,7 @@ def _naming(programme: Programme) -> Section:
     iso3 = next(iter(programme.members), "ISO")
     examples = [sal.file_name(iso3, layer, sal.depths[0]) for layer in sal.layers[:3]]
     manifest = _raw(programme, "salinity", "manifest", default=None)
-    pattern = sal.file_pattern.format(iso3="<ISO3>", layer="<layer>", depth="<depth>")
+    pattern = sal.file_pattern.replace("{iso3}", "{ISO3}")  # placeholders in braces read the same in HTML and Markdown
     return Section("naming", "File names and manifest.csv", [
         f"Name each layer {pattern}, with the layer and depth codes of the table above, "
         f"for example {', '.join(examples)}.",

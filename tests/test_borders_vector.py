@@ -66,6 +66,10 @@ def test_overlap_and_gap_of_known_area_and_conservation(pair, programme):
         area_km2([shapely.symmetric_difference(shapely.union(ua, ub), shapely.box(0, 0, 2, 1))])[0] < 1e-6
     kinds = {f.check_id: f.severity.value for f in res.findings}
     assert kinds["harmonize.overlap_resolved"] == "fixed" and kinds["harmonize.gap_filled"] == "fixed"
+    # both are placed where they happened, so the harmonization report can map them
+    where = {f.check_id: f.location for f in res.findings}
+    assert 1.0 <= where["harmonize.overlap_resolved"].lon <= 1.02 and 0 <= where["harmonize.overlap_resolved"].lat <= 1
+    assert 1.0 <= where["harmonize.gap_filled"].lon <= 1.01
     notes = res.region.set_index(["country", "unit_id"])["harmonization_notes"]
     assert "overlap_resolved" in notes[("AAA", "U3")] and "gap_filled" in notes[("BBB", "U0")]
     assert notes[("AAA", "U0")] == ""

@@ -42,8 +42,10 @@ def soil_map_summary(gdf: gpd.GeoDataFrame, programme: Programme, column: str = 
         return None, None
     geo = gdf.to_crs("EPSG:4326") if not gdf.crs.equals("EPSG:4326") else gdf
     w, s, e, n = geo.total_bounds
-    # dissolved first, then simplified: the outline of the whole map, not of every unit
-    footprint = shapely.simplify(shapely.union_all(shapely.make_valid(geo.geometry.values)), max(e - w, n - s) / 600)
+    # dissolved first (hairline gaps between units closed), then simplified: the outline of the whole map
+    tolerance = max(e - w, n - s) / 600
+    union = shapely.union_all(shapely.make_valid(geo.geometry.values))
+    footprint = shapely.simplify(shapely.buffer(shapely.buffer(union, tolerance / 10), -tolerance / 10), tolerance)
     if column not in gdf.columns:  # e.g. a rejected map without rsg1: the column the WRB checks read
         from checks.wrb import guess_soil_column
 

@@ -1,0 +1,57 @@
+"""The submission guide is written from programme.toml and the check registry, and follows them when they change."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from html import unescape
+
+from typer.testing import CliRunner
+
+from atlas.cli import app
+from checks.guide import guide_values, layer_requirements, write_guide
+from checks.registry import load_all
+
+
+def test_guide_lists_deliverables_deadlines_formats_layers_and_checks(programme, tmp_path):
+    paths = write_guide(programme, tmp_path)
+    md, page = paths["md"].read_text(), unescape(paths["html"].read_text())
+    for text in ("30 June 2026", "15 December 2026", "28 February 2026", "GeoPackage (.gpkg, preferred)",
+                 "{ISO3}_GSSmap_{layer}_{depth}.tif", "manifest.csv", "saltaffected_LUT0_30.txt",
+                 "Map development", "unit_id", "Cambisols", "5 km", "1/120 degree"):
+        assert text in md and text in page, text
+    # every check that applies to a deliverable is explained under it, with its rule and its fix
+    for chk in load_all().values():
+        if "soil_map" in chk.products:
+            assert chk.check_id in page and unescape(chk.hint) in page, chk.check_id
+    assert "SPEC" not in md and "§" not in md
+
+
+def test_guide_changes_when_the_configuration_changes(programme, tmp_path):
+    chapter = programme.deliverables["book_chapter"]
+    later = dataclasses.replace(chapter, deadline=dt.date(2027, 3, 31))
+    changed = dataclasses.replace(programme, deliverables={**programme.deliverables, "book_chapter": later},
+                                  members={**programme.members, "KAZ": "Kazakhstan"}, gap_fill_max_width_km=2.5)
+    md = write_guide(changed, tmp_path)["md"].read_text()
+    assert "31 March 2027" in md and "28 February 2026" not in md
+    assert "| KAZ | Kazakhstan |" in md and "2.5 km" in md
+
+
+def test_required_layers_follow_the_configuration(programme):
+    default = layer_requirements(programme)
+    assert default[("ECe", "0-30")] == "required" and default[("SAS", "0-30")] == "optional"
+    extra = {**programme.extra, "salinity": {**programme.extra["salinity"], "required": ["ECe_0-30", "pH 0-30",
+                                                                                        "SAS_0-30"]}}
+    chosen = layer_requirements(dataclasses.replace(programme, extra=extra))
+    assert chosen[("SAS", "0-30")] == "required" and chosen[("ESP", "0-30")] == "optional"
+    assert chosen[("ECe", "30-100")] == "optional"
+    salinity = {s.key: s for s in guide_values(dataclasses.replace(programme, extra=extra))["sections"]}["salinity"]
+    assert ["SAS", "0-30 cm: required, 30-100 cm: optional"] == [salinity.tables[0].rows[3][0],
+                                                                 salinity.tables[0].rows[3][4]]
+
+
+def test_atlas_guide_command_writes_both_files(tmp_path):
+    result = CliRunner().invoke(app, ["guide", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "submission_guide.html").is_file() and (tmp_path / "submission_guide.md").is_file()
+    assert "submission_guide.md" in result.output
