@@ -145,14 +145,18 @@ def _formats(programme: Programme) -> Section:
             ["soil map in WRB", "; ".join(vector) + ". Polygons or multipolygons, any declared CRS"],
             ["book chapter, country profile", "Word (.docx) or PDF (.pdf); a file whose name contains \"profile\" "
              "is the country profile"]]
-    limits = _raw(programme, "limits", default={}) or {}
-    bullets = [f"{key.replace('_', ' ').replace(' bytes', ' size')}: {_limit(key, value)}"
-               for key, value in limits.items()]
     return Section("formats", "Accepted file formats", [
         "Files are checked before they are opened: links, files that point to other files or to the internet "
         "(VRT, sidecars), encrypted or damaged zips and files whose content does not match their extension are "
-        "refused, with a finding in the report."] + (["Size limits (larger files are refused):"] if bullets else []),
-        bullets=bullets, tables=[Table(["what", "format"], rows)])
+        "refused, with a finding in the report."], tables=[Table(["what", "format"], rows)])
+
+
+def _limits(programme: Programme) -> Section:
+    limits = _raw(programme, "limits", default={}) or {}
+    bullets = [f"{key.replace('_', ' ').replace(' bytes', ' size')}: {_limit(key, value)}"
+               for key, value in limits.items()]
+    return Section("limits", "Size limits", ["Larger files are refused before they are read:"] if bullets else
+                   ["No size limits are set."], bullets=bullets)
 
 
 def _degrees(res: float) -> str:
@@ -282,9 +286,8 @@ def _checks(programme: Programme) -> list[Section]:
 
 
 def guide_sections(programme: Programme) -> list[Section]:
-    return [_deliverables(programme), _sending(programme), _formats(programme), _salinity(programme),
-            _naming(programme), _legend(programme), _metafiles(programme), _soil_map(programme),
-            _borders(programme), *_checks(programme)]
+    parts = (_deliverables, _sending, _formats, _limits, _salinity, _naming, _legend, _metafiles, _soil_map, _borders)
+    return [part(programme) for part in parts] + _checks(programme)
 
 
 def guide_values(programme: Programme) -> dict:
