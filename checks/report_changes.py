@@ -32,6 +32,31 @@ def finding_key(f: dict) -> tuple:
             None if lon is None else round(lon, 3), None if lat is None else round(lat, 3))
 
 
+def coarse_key(f: dict) -> tuple:
+    """The same check in the same layer: a problem still there whose example pixel or feature moved."""
+    return (f["check_id"], (f.get("location") or {}).get("layer"))
+
+
+def match(previous: list[dict], current: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
+    """(fixed, new, unchanged): exact places first, then the same check in the same layer."""
+    fixed, new = list(previous), []
+    unchanged = []
+    for key in (finding_key, coarse_key):
+        pool: dict[tuple, list[dict]] = {}
+        for f in fixed:
+            pool.setdefault(key(f), []).append(f)
+        still_new = []
+        for f in (current if key is finding_key else new):
+            candidates = pool.get(key(f))
+            if candidates:
+                fixed.remove(candidates.pop(0))
+                unchanged.append(f)
+            else:
+                still_new.append(f)
+        new = still_new
+    return fixed, new, unchanged
+
+
 def _per_check(findings: list[dict], checks: dict) -> list[dict]:
     counted = Counter((f["check_id"], f["severity"]) for f in findings)
     rows = [{"check_id": cid, "severity": sev, "count": n,
@@ -43,29 +68,14 @@ def _per_check(findings: list[dict], checks: dict) -> list[dict]:
 def _area_rows(before: dict | None, after: dict | None) -> list[dict]:
     old = {r["name"]: r["area_km2"] for r in (before or {}).get("rows", [])}
     new = {r["name"]: r["area_km2"] for r in (after or {}).get("rows", [])}
-    names = sorted(set(old) | set(new), key=lambda k: -max(old.get(k, 0.0), new.get(k, 0.0)))
+    names = list(dict.fromkeys([*new, *old]))  # this version's order (by area, or by depth and class)
     return [{"name": k, "before_km2": old.get(k), "after_km2": new.get(k),
              "change_km2": round(new.get(k, 0.0) - old.get(k, 0.0), 3)} for k in names]
 
 
 def compare(previous: dict, findings: list[dict], checks: dict, areas: dict | None) -> dict:
     """The 'changes' section of a report: counts per check of fixed, new and unchanged findings, and areas."""
-    prev_findings = previous.get("findings", [])
-    before = Counter(finding_key(f) for f in prev_findings)
-    now = Counter(finding_key(f) for f in findings)
-    fixed_keys, new_keys = before - now, now - before
-    unchanged_keys = before & now
-
-    def pick(pool: list[dict], keys: Counter) -> list[dict]:
-        keys = Counter(keys)
-        out = []
-        for f in pool:
-            k = finding_key(f)
-            if keys[k] > 0:
-                keys[k] -= 1
-                out.append(f)
-        return out
-
+    fixed, new, unchanged = match(previous.get("findings", []), findings)
     all_checks = {**previous.get("checks", {}), **checks}
     prev_meta = previous.get("meta", {})
     prev_areas = previous.get("areas")
@@ -73,9 +83,9 @@ def compare(previous: dict, findings: list[dict], checks: dict, areas: dict | No
         "since_version": prev_meta.get("version"),
         "previous_verdict": previous.get("verdict"),
         "previous_counts": previous.get("counts"),
-        "fixed": _per_check(pick(prev_findings, fixed_keys), all_checks),
-        "new": _per_check(pick(findings, new_keys), all_checks),
-        "unchanged": _per_check(pick(findings, unchanged_keys), all_checks),
+        "fixed": _per_check(fixed, all_checks),
+        "new": _per_check(new, all_checks),
+        "unchanged": _per_check(unchanged, all_checks),
         "areas_by": (areas or prev_areas or {}).get("by"),
         "areas": _area_rows(prev_areas, areas) if (prev_areas or areas) else [],
         "areas_note": _areas_note(prev_areas, areas, prev_meta.get("version")),

@@ -28,7 +28,9 @@ def number(value: float) -> str:
         return f"{value:,}"
     if not math.isfinite(value):
         return str(value)
-    if value == int(value) and abs(value) < 1e15:
+    if abs(value) >= 1e12:  # e.g. the float32 lowest value used as nodata: -3.4e38, not 39 digits
+        return f"{value:.3g}".replace("e+", "e")
+    if value == int(value):
         return f"{int(value):,}"
     magnitude = abs(value)
     if magnitude >= 100:
@@ -37,7 +39,7 @@ def number(value: float) -> str:
         return f"{value:,.1f}".rstrip("0").rstrip(".") if magnitude >= 10 else f"{value:.2f}".rstrip("0").rstrip(".")
     if magnitude >= 0.001:
         return f"{value:.3g}"
-    return f"{value:.2g}"
+    return "less than 0.001" if value > 0 else "more than -0.001"
 
 
 def km2(value: float) -> str:
@@ -87,11 +89,19 @@ def human(value: Any, key: str = "") -> str:
             suggested = f" → {value['suggested']}" if value.get("suggested") else ""
             return f"{value['value']}{suggested} ({number(value['count'])})"
         parts = []
-        for k, v in value.items():
+        for k, v in list(value.items())[:MAX_ITEMS]:
             is_transform = k == "transform" and isinstance(v, list) and len(v) >= 6
             text = _transform(v) if is_transform else _number_with_unit(k, v)
-            parts.append(f"{LABELS.get(k, k.replace('_', ' '))} {text}")
-        return "; ".join(parts)
+            if k == "share" and v == 0 and (value.get("area_km2") or 0) > 0:  # rounded away, but not nothing
+                text = "under 0.01 %"
+            if k in LABELS:
+                parts.append(f"{LABELS[k]} {text}")
+            elif not isinstance(v, str):  # e.g. a count per layer
+                parts.append(f"{k.replace('_', ' ')}: {text}")
+            else:  # a mapping such as a value as written -> the code it was read as
+                parts.append(f"{k} → {text}")
+        more = f"; and {len(value) - MAX_ITEMS} more" if len(value) > MAX_ITEMS else ""
+        return "; ".join(parts) + more
     if isinstance(value, (list, tuple)):
         numbers = all(isinstance(v, (int, float)) for v in value)
         if len(value) == 6 and numbers and value[1] == 0 and value[3] == 0 and value[0] != 0:  # a geotransform

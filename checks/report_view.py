@@ -163,7 +163,7 @@ def area_rows(changes: dict) -> list[dict]:
         before, after = r.get("before_km2"), r.get("after_km2")
         if before:
             pct = 100 * ((after or 0.0) - before) / before
-            rel = f"{'+' if pct >= 0 else ''}{number(round(pct, 1))} %"
+            rel = f"{'+' if pct >= 0 else ''}{number(round(pct, 1 if abs(pct) >= 0.1 else 2))} %"
         else:
             rel = "new"
         change = r.get("change_km2") or 0.0

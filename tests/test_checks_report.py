@@ -180,3 +180,16 @@ def test_render_text_groups_per_check_with_hints():
     assert text.splitlines()[0] == "== KHM salinity: REJECTED (2 error, 1 warning, 1 fixed, 0 info)"
     assert "fix: assign it" in text
     assert render_text([], "empty").startswith("== empty: ACCEPTED")
+
+
+def test_a_problem_whose_example_pixel_moved_is_still_there():
+    from checks.report_changes import match
+
+    def high(lon, layer="ECe 0-30"):
+        return {"check_id": "raster.ece_high", "severity": "warning", "message": "x",
+                "location": {"layer": layer, "lon": lon, "lat": 20.0}}
+
+    fixed, new, unchanged = match([high(106.05), high(106.1, "ECe 30-100")], [high(106.2), high(106.3, "pH 0-30")])
+    assert [f["location"]["lon"] for f in unchanged] == [106.2]
+    assert [f["location"]["layer"] for f in fixed] == ["ECe 30-100"]
+    assert [f["location"]["layer"] for f in new] == ["pH 0-30"]
