@@ -193,3 +193,12 @@ def test_a_problem_whose_example_pixel_moved_is_still_there():
     assert [f["location"]["lon"] for f in unchanged] == [106.2]
     assert [f["location"]["layer"] for f in fixed] == ["ECe 30-100"]
     assert [f["location"]["layer"] for f in new] == ["pH 0-30"]
+
+
+def test_templates_ship_as_package_data():
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["checks"]
+    for template in (root / "checks" / "templates").iterdir():
+        assert any(template.relative_to(root / "checks").match(p) for p in patterns), template.name
