@@ -81,10 +81,12 @@ declare("intake.sidecar_refused", Severity.WARNING, "submission", ("salinity_map
         "says; it was ignored (the pipeline never reads sidecars).",
         "delete the sidecar before sending; the GeoTIFF must hold everything itself")
 declare("intake.raster_too_large", Severity.ERROR, "submission", ("salinity_map",),
-        "The raster's header announces more pixels, bands or bytes than [limits] allow; no pixel was read.",
+        "The raster's header announces more pixels, bands or bytes than the programme's size limits allow; no pixel "
+        "was read.",
         "check the file's size and extent (a national map at 30 arc-seconds is a few million pixels)")
 declare("intake.vector_too_large", Severity.ERROR, "submission", ("soil_map",),
-        "The vector file has more bytes, features or vertices (per feature or in total) than [limits] allow.",
+        "The vector file has more bytes, features or vertices (per feature or in total) than the programme's size "
+        "limits allow.",
         "simplify or split the map; a national soil map needs far fewer vertices")
 
 

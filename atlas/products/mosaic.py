@@ -197,7 +197,7 @@ def build_mosaics(
         findings.append(Finding("mosaic.outside_region", Severity.WARNING,
                                 f"{iso3}: its reference boundary lies outside the region {programme.region_bounds}; "
                                 "its rasters were not mosaicked", Location(feature=iso3),
-                                hint="check [region] bounds in programme.toml"))
+                                hint="the secretariat extends the programme's region to this country"))
     prov_code = {iso3: i + 1 for i, iso3 in enumerate(contributors)}
 
     sources: dict[tuple[str, str], list[_Source]] = {key: [] for key in sal.layer_keys()}
