@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
 import shapely
 
 from atlas.config import Programme
-from atlas.intake.inbox import Submission, classify
+from atlas.intake.inbox import (
+    DATE_FOLDER,
+    Submission,
+    checksum_files,
+    classify,
+    discover,
+    discover_country,
+    sort_delivery,
+)
 from checks.document import document_findings
 from checks.finding import Finding, Location, Severity
 from checks.naming import SubmissionContext, country_from_name, parse_salinity_name
@@ -64,13 +74,27 @@ def validate_file(path: Path, deliverable: str, programme: Programme, country: s
     return [emit("checks.file_skipped", f"{path.name}: not a deliverable file", Location(file=path.name))]
 
 
+# checks that need the country's reference boundary (or, for naming, only its ISO3 code) to say anything
+NEEDS_BOUNDARY = {"salinity_map": ("raster.extent_outside", "raster.coverage_low"),
+                  "soil_map": ("vector.coverage_gap", "vector.spill")}
+NEEDS_COUNTRY = {"salinity_map": ("naming.country_mismatch",)}
+
+
+def checks_not_made(deliverable: str, country: str | None, boundary) -> list[str]:
+    """The check ids that cannot run for this deliverable without a country (or its boundary)."""
+    missing = list(NEEDS_BOUNDARY.get(deliverable, ())) if boundary is None else []
+    return missing + (list(NEEDS_COUNTRY.get(deliverable, ())) if country is None else [])
+
+
 def _boundary_note(deliverable: str, programme: Programme, country: str | None, boundaries, boundary) -> list[Finding]:
     kind = programme.deliverables.get(deliverable)
     if kind is None or kind.kind == "document" or boundary is not None:
         return []
     why = "no country known" if country is None else (
         "no boundary layer" if boundaries is None else f"{country} not in the boundary layer")
-    return [emit("checks.boundary_missing", f"extent and coverage not checked: {why}", Location(file=country))]
+    skipped = checks_not_made(deliverable, country, boundary)
+    return [emit("checks.boundary_missing", f"extent and coverage not checked ({why}): {', '.join(skipped)}",
+                 Location(file=country), observed=skipped)]
 
 
 def validate_submission(sub: Submission, programme: Programme,
@@ -140,3 +164,85 @@ def validate_path(path: Path, programme: Programme, boundaries=None,
         results[str(path)] = [emit("internal.check_crashed", f"validation of {path} could not finish: {exc}",
                                    Location(file=str(path)), observed=type(exc).__name__)]
     return results
+
+
+@dataclass
+class PathPlan:
+    """What ``atlas validate PATH`` will check: submissions as the run would form them, and what it leaves out."""
+
+    root: Path  # the folder every file must lie inside (links and files outside are refused)
+    submissions: list[Submission] = field(default_factory=list)
+    skipped: list[Finding] = field(default_factory=list)  # every file not taken, with why (info findings)
+    country_source: dict[str, str] = field(default_factory=dict)  # submission label -> where its country came from
+
+
+def plan_path(path: Path, programme: Programme, country: str | None = None) -> PathPlan:
+    """Group the files under ``path`` into submissions exactly as the inbox discovery does.
+
+    ``path`` may be the inbox itself or a folder holding ISO3 folders (every delivery in it), a country folder
+    (``<ISO3>/``: each dated sub-folder is a delivery), a delivery folder or a single file (one delivery). The
+    country is ``country`` if given, else the inbox path (``<ISO3>/<YYYY-MM-DD>/``), else the file names.
+    """
+    path = Path(path).absolute()
+    members = programme.members
+    if path.is_dir() and _member_dir(path, members) is None and any(
+            _member_dir(p, members) for p in path.iterdir() if p.is_dir()):
+        subs, skipped = discover(path, members)  # an inbox: every country folder in it
+        subs = [s for s in subs if country is None or s.country == country]
+        return PathPlan(path, subs, skipped, {submission_label(s): "inbox path" for s in subs})
+    if path.is_dir() and (iso3 := _member_dir(path, members)) and any(
+            p.is_dir() and DATE_FOLDER.match(p.name) for p in path.iterdir()):
+        skipped: list[Finding] = []
+        subs = [replace(s, country=country or iso3) for s in discover_country(path, iso3, path.parent, skipped)]
+        source = "--country" if country else "inbox path"
+        return PathPlan(path, subs, skipped, {submission_label(s): source for s in subs})
+    files = [path] if not path.is_dir() else sorted(p for p in path.rglob("*") if p.is_symlink() or p.is_file())
+    folder = path.parent if not path.is_dir() else path
+    by_deliverable, skipped = sort_delivery(files, folder)
+    plan = PathPlan(folder, skipped=skipped)
+    from_path = _country_from_path(folder, members)
+    date = DATE_FOLDER.match(folder.name)
+    received = dt.date.fromisoformat(date.group(1)) if date and _is_date(date.group(1)) else dt.date.today()
+    named = {c for fs in by_deliverable.values() for f in fs if (c := country_from_name(f.name, members))}
+    for deliverable, dfiles in sorted(by_deliverable.items()):
+        own = {c for f in dfiles if (c := country_from_name(f.name, members))}
+        if country:
+            iso3, source = country, "--country"
+        elif from_path:
+            iso3, source = from_path, "inbox path"
+        elif len(named) == 1 or len(own) == 1:
+            iso3, source = (named if len(named) == 1 else own).pop(), "file names"
+        else:
+            iso3, source = None, ("file names name several countries: " + ", ".join(sorted(own or named))
+                                  if (own or named) else "unknown")
+        sub = Submission(iso3, deliverable, folder.name, 1, folder, tuple(sorted(dfiles)), received,
+                         checksum_files(dfiles, folder))
+        plan.submissions.append(sub)
+        plan.country_source[submission_label(sub)] = source
+    return plan
+
+
+def submission_label(sub: Submission) -> str:
+    return f"{sub.country or 'unknown country'} {sub.deliverable} ({sub.delivery})"
+
+
+def _member_dir(folder: Path, members: dict[str, str]) -> str | None:
+    """The ISO3 code a folder is named after (an inbox country folder), or None."""
+    return folder.name.upper() if folder.name.upper() in members and len(folder.name) == 3 else None
+
+
+def _country_from_path(folder: Path, members: dict[str, str]) -> str | None:
+    """The country of a delivery folder in an inbox layout: ``<ISO3>/<YYYY-MM-DD>/`` or loose in ``<ISO3>/``."""
+    if (iso3 := _member_dir(folder, members)) is not None:
+        return iso3
+    if DATE_FOLDER.match(folder.name):
+        return _member_dir(folder.parent, members)
+    return None
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
