@@ -120,12 +120,14 @@ def render(result: ValidationResult) -> str:
 
     blocks = []
     for s in result.submissions:
+        files = s.meta["files"]
+        listed = ", ".join(files) if len(files) <= 3 else f"{len(files)} files ({', '.join(files[:2])}, ...)"
         lines = [render_text(s.findings, s.label),
-                 f"   country: {s.meta['country'] or 'unknown'} (from {s.country_source}); files: "
-                 + ", ".join(s.meta["files"])]
+                 f"   country: {s.meta['country'] or 'unknown'} (from {s.country_source}); {listed}"]
         if s.not_made:
-            lines.append(f"   not checked ({'no country known' if s.meta['country'] is None else 'no boundary'}): "
-                         + ", ".join(s.not_made) + " (give --country ISO3, and the reference boundary layer)")
+            why, fix = (("no country known", "give --country ISO3") if s.meta["country"] is None else
+                        ("no reference boundary for it", "give --boundaries FILE, the layer the secretariat uses"))
+            lines.append(f"   not checked ({why}): {', '.join(s.not_made)}; {fix}")
         blocks.append("\n".join(lines))
     if result.skipped:
         blocks.append(f"== {len(result.skipped)} file(s) not validated:\n"

@@ -135,7 +135,11 @@ def _load_boundaries(programme: Programme):
 
 def validate_path(path: Path, programme: Programme, boundaries=None,
                   country: str | None = None) -> dict[str, list[Finding]]:
-    """Findings per file for any file or folder (deliverable guessed per file, country from the ISO3 prefix)."""
+    """Findings per file for any file or folder (deliverable guessed per file, country from the ISO3 prefix).
+
+    A per-file look at a heterogeneous collection (the real-data tests use it). ``atlas validate`` uses
+    ``atlas.validation.validate_path`` instead: submissions grouped as the inbox does, checked as the run does.
+    """
     path = Path(path)
     results: dict[str, list[Finding]] = {}
     try:

@@ -86,7 +86,7 @@ def test_unknown_country_says_which_checks_were_not_made(setup):
     config, work = setup
     spilling_map(work, name="soil.gpkg")
     result = validate(work, "--config", config)
-    assert "not checked (no country known): vector.coverage_gap, vector.spill" in result.stdout
+    assert "not checked (no country known): vector.coverage_gap, vector.spill; give --country" in result.stdout
     report = json.loads(validate("--json", work, "--config", config).stdout)
     sub = report["submissions"][0]
     assert sub["report"]["meta"]["country"] is None and sub["country_source"] == "unknown"
