@@ -18,6 +18,7 @@ from atlas.intake.inbox import (
     classify,
     discover,
     discover_country,
+    readable_digests,
     sort_delivery,
 )
 from checks.document import document_findings
@@ -193,6 +194,9 @@ def plan_path(path: Path, programme: Programme, country: str | None = None) -> P
             _member_dir(p, members) for p in path.iterdir() if p.is_dir()):
         subs, skipped = discover(path, members)  # an inbox: every country folder in it
         subs = [s for s in subs if country is None or s.country == country]
+        skipped += [Finding("inbox.unknown_file", Severity.INFO, f"{p.name}: not inside a country's <ISO3>/ folder; "
+                            "ignored", Location(file=p.name), hint="put each delivery in <ISO3>/<YYYY-MM-DD>/")
+                    for p in sorted(path.iterdir()) if p.is_file() or p.is_symlink()]
         return PathPlan(path, subs, skipped, {submission_label(s): "inbox path" for s in subs})
     if path.is_dir() and (iso3 := _member_dir(path, members)) and any(
             p.is_dir() and DATE_FOLDER.match(p.name) for p in path.iterdir()):
@@ -200,10 +204,16 @@ def plan_path(path: Path, programme: Programme, country: str | None = None) -> P
         subs = [replace(s, country=country or iso3) for s in discover_country(path, iso3, path.parent, skipped)]
         source = "--country" if country else "inbox path"
         return PathPlan(path, subs, skipped, {submission_label(s): source for s in subs})
-    files = [path] if not path.is_dir() else sorted(p for p in path.rglob("*") if p.is_symlink() or p.is_file())
-    folder = path.parent if not path.is_dir() else path
-    by_deliverable, skipped = sort_delivery(files, folder)
-    plan = PathPlan(folder, skipped=skipped)
+    if path.is_dir():
+        folder, files = path, sorted(p for p in path.rglob("*") if p.is_symlink() or p.is_file())
+    else:  # one file; a shapefile brings its sidecars, as it does in a delivery
+        folder, files = path.parent, [path]
+        if path.suffix.lower() == ".shp":
+            files += sorted(p for p in folder.iterdir() if p != path and p.with_suffix("") == path.with_suffix(""))
+    plan = PathPlan(folder)
+    digests = readable_digests(files, folder, plan.skipped)  # an unreadable file is listed, not a crash
+    by_deliverable, skipped = sort_delivery([p for p in files if p in digests], folder)
+    plan.skipped += skipped
     from_path = _country_from_path(folder, members)
     date = DATE_FOLDER.match(folder.name)
     received = dt.date.fromisoformat(date.group(1)) if date and _is_date(date.group(1)) else dt.date.today()
@@ -220,7 +230,7 @@ def plan_path(path: Path, programme: Programme, country: str | None = None) -> P
             iso3, source = None, ("file names name several countries: " + ", ".join(sorted(own or named))
                                   if (own or named) else "unknown")
         sub = Submission(iso3, deliverable, folder.name, 1, folder, tuple(sorted(dfiles)), received,
-                         checksum_files(dfiles, folder))
+                         checksum_files(dfiles, folder, digests))
         plan.submissions.append(sub)
         plan.country_source[submission_label(sub)] = source
     return plan

@@ -113,6 +113,24 @@ def test_zipped_map_in_a_delivery_folder_gets_the_country_checks(setup):
     assert list(delivery.iterdir()) == [delivery / "map.zip"]  # nothing written beside the submission
 
 
+def test_an_inbox_and_a_single_shapefile(setup):
+    config, work = setup
+    delivery = work / "KHM" / "2026-03-02"
+    delivery.mkdir(parents=True)
+    spilling_map(delivery, name="soil.gpkg")
+    (work / "XYZ").mkdir()
+    (work / "notes.txt").write_text("x")
+    report = json.loads(validate("--json", work, "--config", config).stdout)
+    assert [s["label"] for s in report["submissions"]] == ["KHM soil_map (2026-03-02)"]
+    assert {s["file"]: s["check_id"] for s in report["skipped"]} == {"XYZ": "inbox.unknown_country",
+                                                                     "notes.txt": "inbox.unknown_file"}
+    shp = spilling_map(work, name="KHM_soil.shp")
+    single = json.loads(validate("--json", shp, "--config", config).stdout)
+    meta = single["submissions"][0]["report"]["meta"]
+    assert {".shp", ".dbf", ".shx", ".prj"} <= {Path(f).suffix for f in meta["files"]}
+    assert single["verdict"] == "accepted_with_warnings" and single["skipped"] == []
+
+
 # 2. honest about what it skipped
 
 

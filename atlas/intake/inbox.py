@@ -86,7 +86,7 @@ def checksum_files(files: list[Path], base: Path, digests: dict[Path, str | None
     return digest.hexdigest()
 
 
-def _readable(files: list[Path], raw_dir: Path, findings: list[Finding]) -> dict[Path, str | None]:
+def readable_digests(files: list[Path], raw_dir: Path, findings: list[Finding]) -> dict[Path, str | None]:
     """sha256 of every file that can be read; an unreadable one gets a finding and is left out."""
     digests: dict[Path, str | None] = {}
     for path in files:
@@ -187,7 +187,7 @@ def discover_country(country_dir: Path, iso3: str, raw_dir: Path, findings: list
     for name, files in ordered:
         folder = country_dir / name if name else country_dir
         received = _delivery_date(name, files)
-        digests = _readable(files, raw_dir, findings)
+        digests = readable_digests(files, raw_dir, findings)
         by_deliverable, skipped = sort_delivery([p for p in files if p in digests], raw_dir)
         findings += skipped
         for deliverable, dfiles in sorted(by_deliverable.items()):
