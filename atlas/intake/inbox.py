@@ -183,10 +183,11 @@ def discover_country(country_dir: Path, iso3: str, raw_dir: Path, findings: list
         deliveries[""] = sorted(loose)
     submissions: list[Submission] = []
     versions: dict[str, int] = {}
-    ordered = sorted(deliveries.items(), key=lambda kv: (_delivery_date(kv[0], kv[1]), kv[0]))
+    # a delivery without a dated folder is dated by its newest file; junk (a fresh .DS_Store) does not count
+    ordered = sorted(deliveries.items(), key=lambda kv: (_delivery_date(kv[0], _not_junk(kv[1])), kv[0]))
     for name, files in ordered:
         folder = country_dir / name if name else country_dir
-        received = _delivery_date(name, files)
+        received = _delivery_date(name, _not_junk(files))
         digests = readable_digests(files, raw_dir, findings)
         by_deliverable, skipped = sort_delivery([p for p in files if p in digests], raw_dir)
         findings += skipped
@@ -238,6 +239,10 @@ def skip_reason(path: Path, files: list[Path]) -> tuple[str, str] | None:
 def is_junk(path: Path) -> bool:
     """macOS, Windows and Office leftovers: never a deliverable (``__MACOSX/``, ``._*``, ``~$*``, ``*~``, .DS_Store)."""
     return "__MACOSX" in path.parts or path.name in IGNORED_NAMES or bool(JUNK_NAME.search(path.name))
+
+
+def _not_junk(files: list[Path]) -> list[Path]:
+    return [p for p in files if not is_junk(p)] or files
 
 
 def _shapefile_stem(path: Path) -> Path:
