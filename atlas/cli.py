@@ -211,8 +211,9 @@ def validate(
 ) -> None:
     """Check files before sending them: the findings and verdict `atlas run` would record (nothing is changed).
 
-    Exit status: 0 accepted (also with warnings, unless --strict: 1), 3 rejected, 2 usage error or nothing to
-    validate. Needs neither a Prefect server, nor the ledger, nor the inbox.
+    Exit status: 0 accepted (with warnings too, unless --strict: 1), 3 rejected, 2 usage error or nothing found.
+
+    Needs neither a Prefect server, nor the ledger, nor the inbox.
     """
     # imported here, not at the top: `atlas validate` must not load Prefect (a focal point has no server)
     import dataclasses
