@@ -234,8 +234,15 @@ def validate(
             typer.secho(f"--boundaries {boundaries_file} does not exist", fg="red", err=True)
             raise typer.Exit(2)
         programme = dataclasses.replace(programme, reference_boundaries=boundaries_file.resolve())
+    if html is not None and html.exists() and not html.is_dir():
+        typer.secho(f"--html {html} is a file, not a folder", fg="red", err=True)
+        raise typer.Exit(2)
     boundaries = _validation_boundaries(programme)
-    result = validate_path(path, programme, boundaries, country=country.upper() if country else None)
+    try:
+        result = validate_path(path, programme, boundaries, country=country.upper() if country else None)
+    except OSError as exc:  # a folder that cannot be listed; unreadable files are findings, not errors
+        typer.secho(f"cannot read {path}: {exc.strerror or exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
     if html is not None:
         for written in write_html(result, html):
             typer.echo(f"report: {written}", err=as_json)

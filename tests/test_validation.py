@@ -197,6 +197,7 @@ def test_usage_errors_exit_2(setup):
     assert validate(work, "--no-such-option", "--config", config).exit_code == 2
     assert validate("--config", config).exit_code == 2  # no path
     assert validate(work, "--boundaries", work / "none.gpkg", "--config", config).exit_code == 2
+    assert validate(work, "--html", work / "KHM_soil.gpkg", "--config", config).exit_code == 2
 
 
 def test_json_follows_its_schema_and_html_is_the_secretariats_report(setup, tmp_path):
