@@ -23,6 +23,8 @@ VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".fgb", ".zip", ".shp"}
 DOCUMENT_SUFFIXES = {".docx", ".doc", ".pdf", ".odt"}
 SHAPEFILE_SIDECARS = {".shx", ".dbf", ".prj", ".cpg", ".sbn", ".sbx", ".qix", ".xml", ".aux"}
 IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+# text beside GeoTIFFs: manifest.csv, lookup tables of class codes, metafiles (checks.layers tells them apart)
+SALINITY_COMPANIONS = {".txt", ".csv"}
 DATE_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T_ ].*)?$")
 
 
@@ -183,6 +185,8 @@ def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], 
             for path in files:
                 deliverable = classify(path)
                 if deliverable is None:
+                    if path.suffix.lower() in SALINITY_COMPANIONS and any(classify(p) == "salinity_map" for p in files):
+                        continue  # travels with the salinity map (below)
                     if path.suffix.lower() not in SHAPEFILE_SIDECARS and not path.name.endswith(".aux.xml"):
                         findings.append(
                             Finding(
@@ -201,6 +205,8 @@ def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], 
                     # shapefile sidecars travel with their .shp
                     stems = {p.with_suffix("") for p in dfiles if p.suffix.lower() == ".shp"}
                     dfiles = dfiles + [p for p in files if p.with_suffix("") in stems and p not in dfiles]
+                if deliverable == "salinity_map":
+                    dfiles = dfiles + [p for p in files if p.suffix.lower() in SALINITY_COMPANIONS]
                 versions[deliverable] = versions.get(deliverable, 0) + 1
                 submissions.append(
                     Submission(
