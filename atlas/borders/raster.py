@@ -9,6 +9,7 @@ memory does not grow with the raster's size.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from rasterio.errors import RasterioError
 from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 
-from atlas.atomic import atomic_path
+from atlas.atomic import atomic_path, write_text_atomic
 from atlas.grid import Grid
 from atlas.intake.containment import Limits, contained, open_raster
 from checks.finding import Finding, Location, Severity
@@ -29,6 +30,7 @@ from checks.legend import bind_legends
 
 log = logging.getLogger(__name__)
 
+CLASS_LEGENDS = "class_legends.json"  # the class maps' codes mapped onto the programme legend, beside the copies
 BLOCK = 512  # tile edge of harmonized copies and of the block loop
 
 
@@ -247,7 +249,13 @@ def harmonize_salinity(sub, programme, out_dir: Path) -> tuple[dict[tuple[str, s
     outputs: dict[tuple[str, str], Path] = {}
     findings: list[Finding] = []
     resolution = resolve_layers(sub.files, sal)
-    legends = {b.layer_file.path: b.legend for b in bind_legends(resolution, sal)}
+    bindings = bind_legends(resolution, sal)
+    legends = {b.layer_file.path: b.legend for b in bindings}
+    recorded = {f"{b.layer_file.layer}_{b.layer_file.depth}": {
+        "file": b.layer_file.path.name, "legend": b.legend.source, "how": b.why, "codes": b.legend.describe(sal)}
+        for b in bindings if b.legend is not None and not b.legend.outside}
+    if recorded:  # the mosaic copies this into the product's legend (GSSmap_legend.json, country_codes)
+        write_text_atomic(out_dir / CLASS_LEGENDS, json.dumps(recorded, indent=2))
     for (layer, depth), lf in sorted(resolution.unique().items()):
         if lf.iso3 and lf.iso3 != sub.country and lf.source == "canonical name":
             findings.append(Finding(
