@@ -71,6 +71,29 @@ def looks_like_lookup_table(text: str) -> bool:
     return bool(table) and not problems
 
 
+METAFILE_LEGEND_KEYS = ("legend", "class codes", "classes", "class legend", "map legend")
+METAFILE_ENTRY = re.compile(r"^\s*(\d+)\s*[=:\-]\s*\"?([A-Za-z][A-Za-z _-]*?)\"?\s*$")
+
+
+def metafile_legend(text: str) -> dict[int, str]:
+    """code -> name from a metafile's legend key ('Legend  1 = None', values running on over indented lines)."""
+    table: dict[int, str] = {}
+    inside = False
+    for line in text.splitlines():
+        if line[:1].strip():  # a key line starts at the margin
+            key = line.strip().lower()
+            inside = key.startswith(METAFILE_LEGEND_KEYS)
+            if not inside:
+                continue
+            for prefix in sorted(METAFILE_LEGEND_KEYS, key=len, reverse=True):
+                if key.startswith(prefix):
+                    line = line.strip()[len(prefix):]
+                    break
+        if inside and (m := METAFILE_ENTRY.match(line.strip())):
+            table[int(m[1])] = m[2].strip()
+    return table
+
+
 @dataclass(frozen=True)
 class Legend:
     """What a class map's codes mean: its source and the mapping onto the programme legend."""
@@ -99,9 +122,9 @@ def programme_legend(spec: SalinitySpec) -> Legend:
     return Legend("programme legend (manifest)", dict(spec.classes), {c: c for c in spec.classes})
 
 
-def legend_from_table(path: Path, spec: SalinitySpec) -> Legend:
+def legend_from_table(path: Path, spec: SalinitySpec, from_metafile: bool = False) -> Legend:
     text = read_text(path) or ""
-    names, problems = parse_lookup_table(text)
+    names, problems = (metafile_legend(text), []) if from_metafile else parse_lookup_table(text)
     mapping, outside = {}, {}
     for code, name in names.items():
         target = spec.class_code(name)
@@ -109,7 +132,8 @@ def legend_from_table(path: Path, spec: SalinitySpec) -> Legend:
             outside[code] = name
         else:
             mapping[code] = target
-    return Legend(Path(path).name, names, mapping, outside, tuple(problems))
+    source = f"the legend in metafile {Path(path).name}" if from_metafile else Path(path).name
+    return Legend(source, names, mapping, outside, tuple(problems))
 
 
 @dataclass(frozen=True)
@@ -147,9 +171,22 @@ def bind_legends(res: Resolution, spec: SalinitySpec) -> list[Binding]:
         elif candidates:
             names = ", ".join(sorted(t.path.name for t in candidates))
             out.append(Binding(lf, None, f"several lookup tables could belong to it ({names})"))
+        elif (meta := _metafile_for(lf, res, spec)) is not None:
+            out.append(Binding(lf, legend_from_table(meta.path, spec, from_metafile=True),
+                               f"the legend in metafile {meta.path.name}"))
         else:
             out.append(Binding(lf, None, "no lookup table, metafile legend or manifest legend"))
     return out
+
+
+def _metafile_for(lf: LayerFile, res: Resolution, spec: SalinitySpec) -> LayerFile | None:
+    """The metafile with a legend belonging to a class map: the only one, or the one named for its depth or stem."""
+    with_legend = [m for m in res.by_kind("metafile") if metafile_legend(read_text(m.path) or "")]
+    if len(with_legend) == 1:
+        return with_legend[0]
+    named = [m for m in with_legend if m.path.stem.lower().startswith(lf.path.stem.lower())
+             or lf.depth in _depths_in(m.path.stem, spec)]
+    return named[0] if len(named) == 1 else None
 
 
 def class_value_counts(path: Path) -> dict[int, int] | None:

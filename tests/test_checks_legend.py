@@ -158,3 +158,13 @@ def test_report_first_table_says_which_file_is_which_layer():
                                           "depth": "0-30", "taken_from": "recognised alias", "detail": "x"}]}
     text = render_markdown([], meta)
     assert "## Files and layers" in text and "| Top0_30ECse.tif | ECe | 0-30 | recognised alias | x |" in text
+
+
+def test_legend_in_a_metafile(tmp_path, programme, real_data):
+    sas = tif(tmp_path / "Top0_30saltaffected.tif", ranks() % 2 + 1)
+    meta = tmp_path / "Top0_30saltaffected_metafile.txt"
+    meta.write_text((real_data / "reference" / "gsp_metafile_example.txt").read_text()
+                    + "Legend                   1 = None\r\n                         2 = Slight salinity\r\n")
+    findings = submission_checks([sas, meta], programme)
+    mapping = by_id(findings, "legend.mapping")
+    assert mapping and "metafile" in mapping[0].message and mapping[0].observed["2"].endswith("2 SlightSalinity")
