@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import rasterio
 from affine import Affine
+from shapely.geometry import box
 
 from atlas import layout, stages
 from atlas.intake.inbox import Submission
+from atlas.products.mosaic import build_mosaics
 from checks.finding import Severity, verdict
 from checks.naming import SubmissionContext
 from checks.registry import run_checks
@@ -46,6 +50,15 @@ def test_case_01_accepted_case_and_tiff_variants_reach_the_regional_inputs(tmp_p
     assert set(inputs["KHM"]) >= {("ECe", "0-30"), ("pH", "0-30")}
     with rasterio.open(inputs["KHM"][("ECe", "0-30")]) as src:
         assert float(src.read(1)[0, 0]) == 2.0
+    # and the regional mosaic holds them
+    small = dataclasses.replace(programme, region_bounds=(104.0, 11.9, 104.1, 12.0))
+    boundaries = gpd.GeoDataFrame({"iso3": ["KHM"], "name": ["Cambodia"]}, geometry=[box(103.9, 11.8, 104.2, 12.1)],
+                                  crs="EPSG:4326")
+    result = build_mosaics(inputs, {"KHM": 1}, small, tmp_path / "regional", boundaries)
+    for key, value in (("ECe_0-30", 2.0), ("pH_0-30", 7.5)):
+        with rasterio.open(result.products[key]) as src:
+            assert float(src.read(1)[0, 0]) == value, key
+        assert ("KHM", 1) in result.used[key]
 
 
 def test_case_09_partial_delivery_with_the_required_layers_is_not_rejected(tmp_path, programme):

@@ -265,8 +265,13 @@ def harmonize_salinity(sub, programme, out_dir: Path) -> tuple[dict[tuple[str, s
         class_lut = None
         if layer == sal.class_layer:
             legend = legends.get(lf.path)
-            if legend is None or legend.outside:
-                continue  # validation rejected it: a class code without its meaning never reaches a product
+            if legend is None or legend.outside:  # a class code without its meaning never reaches a product
+                findings.append(Finding(
+                    "harmonize.layer_left_out", Severity.ERROR,
+                    f"{lf.path.name}: class map without a usable legend; not harmonized, so the submission is not "
+                    "published", Location(file=lf.path.name, layer=f"{layer} {depth}"),
+                    hint="send the class map's lookup table (see legend.* findings)"))
+                continue
             class_lut = legend.lut(sal.class_nodata)
             if any(code != target for code, target in legend.mapping.items()):
                 findings.append(Finding(

@@ -312,8 +312,10 @@ def build_mosaics(
                     dst.write(data, 1, window=win)
         keys = list(outs) + ["provenance", "country_index"]
         jobs = []
+        codes_keys = {"provenance", "country_index"} | {f"{sal.class_layer}_{d}" for d in sal.depths} \
+            | {f"SAS_derived_{d}" for d in sal.depths}
         for key in keys:
-            continuous = not (key.startswith(("SAS", "provenance", "country_index")))
+            continuous = key not in codes_keys  # class uncertainty (SAS_unc) is continuous
             # the COG is finished in the work folder too: a run killed here leaves the published files untouched
             jobs.append((tmp_dir / product_name(key), tmp_dir / f"cog_{product_name(key)}",
                          "AVERAGE" if continuous else "NEAREST", float_deflate_level if continuous else 6))
