@@ -56,6 +56,7 @@ class LayerFile:
     iso3: str | None = None
     legend: str | None = None  # manifest legend cell: a lookup-table file name or "programme"
     detail: str = ""  # what was recognised, or why the file is ambiguous / unrecognised
+    candidates: tuple[str, str] = ("<layer>", "<depth>")  # for a file not taken: layer(s) and depth(s) read
 
     @property
     def key(self) -> tuple[str, str] | None:
@@ -189,7 +190,9 @@ def _alias(name: str, spec: SalinitySpec) -> tuple[str | None, str | None, str]:
     if len(props) != 1 or len(depths) != 1:
         what = (f"property {'/'.join(sorted(props)) or 'not recognised'}, "
                 f"depth {'/'.join(sorted(depths)) or 'not recognised'}")
-        return None, None, what
+        if _is_uncertainty(body):
+            props = {u for p in props if (u := uncertainty_layer(p, spec))}
+        return "|".join(sorted(props)) or None, "|".join(sorted(depths)) or None, what
     prop, depth = props.pop(), depths.pop()
     if _is_uncertainty(body):
         unc = uncertainty_layer(prop, spec)
@@ -313,9 +316,11 @@ def _resolve_raster(path: Path, spec: SalinitySpec, manifest: dict[str, dict]) -
         return LayerFile(path, "layer", layer, depth, "canonical name", iso3=iso3,
                          detail=spec.file_name(iso3, layer, depth))
     layer, depth, why = _alias(path.name, spec)
-    if layer:
+    if layer and depth and "|" not in layer + depth:
         return LayerFile(path, "layer", layer, depth, "recognised alias", iso3=_iso_prefix(path.name), detail=why)
-    return LayerFile(path, "layer", None, None, "ambiguous" if "/" in why else "unrecognised", detail=why)
+    # not taken; what was read of the name fills the manifest line proposed to the country
+    return LayerFile(path, "layer", None, None, "ambiguous" if "/" in why else "unrecognised", detail=why,
+                     candidates=(layer or "<layer>", depth or "<depth>"))
 
 
 def _iso_prefix(name: str) -> str | None:

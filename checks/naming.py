@@ -47,8 +47,10 @@ def country_from_name(name: str, members: dict[str, str]) -> str | None:
 
 
 def _proposal(ctx, lf: LayerFile | None) -> str:
-    name = ctx.name if lf is None else lf.path.name
-    return manifest_line(name)
+    """The manifest.csv line to add: what the name said filled in, choices as a|b, the rest as <placeholders>."""
+    if lf is None:
+        return manifest_line(ctx.name)
+    return manifest_line(lf.path.name, *lf.candidates)
 
 
 @check("naming.file_pattern", Severity.ERROR, "raster", PRODUCTS,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ import pytest
 from atlas.config import load_programme
 from atlas.errors import ConfigError
 from checks.layers import resolve_layers, text_kind
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 NAMES = {  # file name -> (layer, depth, taken from)
     "KHM_GSSmap_ECe_0-30.tif": ("ECe", "0-30", "canonical name"),
@@ -97,3 +100,16 @@ def test_older_settings_with_sd_layers_still_resolve(spec):
     old = dataclasses.replace(spec, layers=("ECe", "pH", "ESP", "SAS", "ECe_sd", "pH_sd", "ESP_sd"))
     lf = resolve_layers([Path("EC0_30_uncertain.tif")], old).files[0]
     assert (lf.layer, lf.depth) == ("ECe_sd", "0-30")
+
+
+def test_file_not_taken_gets_the_manifest_line_to_add(tmp_path, programme):
+    from test_checks_raster import write_raster
+
+    from checks.raster import raster_findings
+
+    ambiguous = write_raster(tmp_path, "KHM_EC_pH_0-30.tif")
+    (hit,) = [f for f in raster_findings(ambiguous, programme, "KHM") if f.check_id == "naming.layer_ambiguous"]
+    assert hit.expected == "KHM_EC_pH_0-30.tif,ECe|pH,0-30,"
+    unknown = write_raster(tmp_path, "salinity_ece.tif")
+    (hit,) = [f for f in raster_findings(unknown, programme, "KHM") if f.check_id == "naming.file_pattern"]
+    assert hit.expected == "salinity_ece.tif,ECe,<depth>," and "add to manifest.csv" in hit.message
