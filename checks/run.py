@@ -132,7 +132,8 @@ def validate_path(path: Path, programme: Programme, boundaries=None,
             if deliverable is None:
                 continue
             resolved = by_folder[f.parent].of(f)
-            iso3 = country or country_from_name(f.name, programme.members) or (resolved.iso3 if resolved else None)
+            iso3 = country or country_from_name(f.name, programme.members) or (resolved.iso3 if resolved else None) \
+                or next((d.name.upper() for d in f.parents if d.name.upper() in programme.members), None)
             boundary = country_boundary(boundaries, iso3)
             key = str(f.relative_to(base))
             results[key] = (_boundary_note(deliverable, programme, iso3, boundaries, boundary)
