@@ -133,7 +133,7 @@ def _property_layer(word: str, spec: SalinitySpec) -> str | None:
     return layer if layer in spec.layers else None
 
 
-def _depths_in(text: str, spec: SalinitySpec) -> set[str]:
+def depths_in(text: str, spec: SalinitySpec) -> set[str]:
     """Programme depths a name states: 0-30, 0_30, 0-30cm, Top0_30, top, 30-100, sub; 0_31 is the GSP's 0-30."""
     found = set()
     for a, b in re.findall(r"(?<!\d)(\d{1,3})\s*(?:-|_|to)\s*(\d{1,3})(?!\d)", text):
@@ -186,7 +186,7 @@ def _alias(name: str, spec: SalinitySpec) -> tuple[str | None, str | None, str]:
     body = stem[4:] if iso else stem
     body = re.sub(r"(?<!\d)(19|20)\d{2}(?!\d)", " ", body)  # a year (PHL-GSAS-EC-2024-0-30) is not a depth
     props = _properties_in(body, spec)
-    depths = _depths_in(body, spec)
+    depths = depths_in(body, spec)
     if len(props) != 1 or len(depths) != 1:
         what = (f"property {'/'.join(sorted(props)) or 'not recognised'}, "
                 f"depth {'/'.join(sorted(depths)) or 'not recognised'}")

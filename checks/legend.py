@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from atlas.config import SalinitySpec
-from checks.layers import PROGRAMME_LEGEND, LayerFile, Resolution, _depths_in, read_text
+from checks.layers import PROGRAMME_LEGEND, LayerFile, Resolution, depths_in, read_text
 
 MAX_DISTINCT_CODES = 256
 
@@ -162,9 +162,9 @@ def bind_legends(res: Resolution, spec: SalinitySpec) -> list[Binding]:
                 out.append(Binding(lf, None, f"manifest.csv names legend {lf.legend!r}, which is not a lookup table "
                                              "in the delivery"))
             continue
-        candidates = [t for t in tables.values() if lf.depth in _depths_in(t.path.stem, spec)]
+        candidates = [t for t in tables.values() if lf.depth in depths_in(t.path.stem, spec)]
         if not candidates:
-            candidates = [t for t in tables.values() if not _depths_in(t.path.stem, spec)]
+            candidates = [t for t in tables.values() if not depths_in(t.path.stem, spec)]
         if len(candidates) == 1:
             out.append(Binding(lf, legend_from_table(candidates[0].path, spec),
                                f"lookup table {candidates[0].path.name} for depth {lf.depth}"))
@@ -185,7 +185,7 @@ def _metafile_for(lf: LayerFile, res: Resolution, spec: SalinitySpec) -> LayerFi
     if len(with_legend) == 1:
         return with_legend[0]
     named = [m for m in with_legend if m.path.stem.lower().startswith(lf.path.stem.lower())
-             or lf.depth in _depths_in(m.path.stem, spec)]
+             or lf.depth in depths_in(m.path.stem, spec)]
     return named[0] if len(named) == 1 else None
 
 
