@@ -124,6 +124,7 @@ def report_meta(raw_sub: Submission, checked: CheckedSubmission, programme: Prog
         "received": sub.received.isoformat(),
         "files": [str(Path(p).relative_to(base)) for p in raw_sub.files],
         "checksum": sub.checksum,
+        **({"layers": layer_rows(sub, programme)} if sub.deliverable == "salinity_map" else {}),
         "verdict": checked.verdict,
         "counts": counts(checked.findings),
     }
@@ -154,12 +155,30 @@ def process_submission(
     return SubmissionOutcome(sub, record_id, result, findings, outputs)
 
 
+def layer_rows(sub: Submission, programme: Programme) -> list[dict]:
+    """The report's first table: which file was taken as which layer, from what, and each class map's legend."""
+    from checks.layers import resolve_layers
+    from checks.legend import bind_legends
+
+    resolution = resolve_layers(sub.files, programme.salinity)
+    legends = {b.layer_file.path: b for b in bind_legends(resolution, programme.salinity)}
+    rows = []
+    for lf in resolution.files:
+        row = lf.row()
+        if (b := legends.get(lf.path)) is not None:
+            row["detail"] += f"; legend: {b.why}" if b.legend is not None else f"; NO LEGEND ({b.why})"
+        rows.append(row)
+    return rows
+
+
 def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> tuple[dict, list[Finding]]:
     """The processed national copy: salinity layers on the common grid, a repaired soil map."""
     if sub.deliverable == "salinity_map":
         from atlas.borders.raster import harmonize_salinity
+        from atlas.products.class_consistency import class_disagreement
 
         layers, findings = harmonize_salinity(sub, programme, out_dir)
+        findings += class_disagreement(layers, programme, out_dir)  # delivered classes against ECe/ESP/pH
         return {"layers": layers}, findings
     if sub.deliverable == "soil_map":
         from atlas.intake.readers import read_soil_map, repair_soil_map

@@ -23,7 +23,8 @@ from atlas.intake.inbox import (
 )
 from checks.document import document_findings
 from checks.finding import Finding, Location, Severity
-from checks.naming import SubmissionContext, country_from_name, parse_salinity_name
+from checks.layers import resolve_layers
+from checks.naming import SubmissionContext, country_from_name
 from checks.raster import raster_findings
 from checks.registry import declare, emit, load_all, run_checks
 from checks.vector import soil_map_findings
@@ -62,12 +63,13 @@ def _safely(func, path: Path, *args) -> list[Finding]:
                      Location(file=path.name), observed=type(exc).__name__)]
 
 
-def validate_file(path: Path, deliverable: str, programme: Programme, country: str | None, boundary) -> list[Finding]:
-    """Every check that applies to one file of a deliverable."""
+def validate_file(path: Path, deliverable: str, programme: Programme, country: str | None, boundary,
+                  resolved=None) -> list[Finding]:
+    """Every check that applies to one file of a deliverable (``resolved``: its layer, see checks.layers)."""
     path = Path(path)
     kind = programme.deliverables[deliverable].kind if deliverable in programme.deliverables else None
     if kind == "raster":
-        return _safely(raster_findings, path, programme, country, boundary)
+        return _safely(raster_findings, path, programme, country, boundary, resolved)
     if kind == "vector":
         return _safely(soil_map_findings, path, programme, country, boundary)
     if kind == "document":
@@ -106,12 +108,14 @@ def validate_submission(sub: Submission, programme: Programme,
         boundary = country_boundary(boundaries, sub.country)
         findings += _boundary_note(sub.deliverable, programme, sub.country, boundaries, boundary)
         files = [Path(f) for f in sub.files]
+        resolution = resolve_layers(files, programme.salinity) if sub.deliverable == "salinity_map" else None
         for path in files:
             if sub.deliverable == "soil_map" and path.suffix.lower() not in MAP_SUFFIXES:
                 continue  # shapefile sidecars are read with their .shp
             if classify(path) is None:
                 continue
-            findings += validate_file(path, sub.deliverable, programme, sub.country, boundary)
+            findings += validate_file(path, sub.deliverable, programme, sub.country, boundary,
+                                      resolution.of(path) if resolution else None)
         if sub.deliverable == "salinity_map":
             findings += run_checks("submission", "salinity_map",
                                    SubmissionContext(tuple(files), programme, sub.country))
@@ -149,18 +153,25 @@ def validate_path(path: Path, programme: Programme, boundaries=None,
         files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
         base = path.parent if path.is_file() else path
         salinity: dict[str, list[Path]] = {}
+        # the files of each folder are one delivery: its manifest.csv and lookup tables apply to its rasters
+        by_folder = {d: resolve_layers([f for f in files if f.parent == d], programme.salinity)
+                     for d in {f.parent for f in files}}
         for f in files:
             deliverable = classify(f)
             if deliverable is None:
                 continue
-            iso3 = country or country_from_name(f.name, programme.members)
+            resolved = by_folder[f.parent].of(f)
+            iso3 = country or country_from_name(f.name, programme.members) or (resolved.iso3 if resolved else None) \
+                or next((d.name.upper() for d in f.parents if d.name.upper() in programme.members), None)
             boundary = country_boundary(boundaries, iso3)
             key = str(f.relative_to(base))
             results[key] = (_boundary_note(deliverable, programme, iso3, boundaries, boundary)
-                            + validate_file(f, deliverable, programme, iso3, boundary))
-            if deliverable == "salinity_map" and (parsed := parse_salinity_name(f.name, programme.salinity)):
-                salinity.setdefault(country or parsed.iso3.upper(), []).append(f)
-        if path.is_dir():  # a folder holding GSSmap-named layers is checked as a submission too
+                            + validate_file(f, deliverable, programme, iso3, boundary, resolved))
+            if deliverable == "salinity_map" and resolved is not None and resolved.key:
+                group = salinity.setdefault(country or resolved.iso3 or iso3 or "?", [])
+                group += [f] + [t.path for t in by_folder[f.parent].files
+                                if t.kind != "layer" and t.path not in group]
+        if path.is_dir():  # a folder holding salinity layers is checked as a submission too
             for iso3, group in sorted(salinity.items()):
                 results[f"{iso3} salinity_map (all layers)"] = run_checks(
                     "submission", "salinity_map", SubmissionContext(tuple(group), programme, iso3))

@@ -26,6 +26,8 @@ IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 RASTER_SIDECARS = (".aux.xml", ".ovr", ".msk", ".tfw", ".tifw", ".wld")
 # AppleDouble ._*, Office lock files ~$*, LibreOffice .~lock.*, editor backups *~, *.bak, *.tmp
 JUNK_NAME = re.compile(r"^(\._|~\$|\.~lock\.)|~$|\.(bak|tmp)$", re.IGNORECASE)
+# text beside GeoTIFFs: manifest.csv, lookup tables of class codes, metafiles (checks.layers tells them apart)
+SALINITY_COMPANIONS = {".txt", ".csv"}
 DATE_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T_ ].*)?$")
 
 
@@ -227,6 +229,8 @@ def skip_reason(path: Path, files: list[Path]) -> tuple[str, str] | None:
         return "inbox.lone_sidecar", f"raster sidecar without its GeoTIFF ({main}); not read"
     if classify(path) is not None:
         return None
+    if path.suffix.lower() in SALINITY_COMPANIONS and any(classify(p) == "salinity_map" for p in files):
+        return None  # manifest, lookup table or metafile: travels with the salinity map
     if path.suffix.lower() in SHAPEFILE_SIDECARS:
         if _shapefile_stem(path) in {p.with_suffix("") for p in files if p.suffix.lower() == ".shp"}:
             return None  # travels with its .shp
@@ -270,6 +274,9 @@ def sort_delivery(files: list[Path], base: Path) -> tuple[dict[str, list[Path]],
         stems = {p.with_suffix("") for p in by_deliverable["soil_map"] if p.suffix.lower() == ".shp"}
         by_deliverable["soil_map"] += [p for p in files if classify(p) is None and not is_junk(p)
                                        and p.suffix.lower() in SHAPEFILE_SIDECARS and _shapefile_stem(p) in stems]
+    if "salinity_map" in by_deliverable:  # text beside the GeoTIFFs: checks.layers tells them apart
+        by_deliverable["salinity_map"] += [p for p in files if classify(p) is None and not is_junk(p)
+                                           and p.suffix.lower() in SALINITY_COMPANIONS]
     return by_deliverable, skipped
 
 
