@@ -96,6 +96,8 @@ def layer_requirements(programme: Programme) -> dict[tuple[str, str], str]:
     the pipeline's default: every layer required except the class layer, which is derived when absent.
     """
     sal = programme.salinity
+    if hasattr(sal, "is_required"):  # the configuration says it itself
+        return {key: ("required" if sal.is_required(*key) else "optional") for key in sal.layer_keys()}
     configured = (getattr(sal, "required_layers", None) or getattr(sal, "required", None)
                   or _raw(programme, "salinity", "required_layers") or _raw(programme, "salinity", "required"))
     required = _pairs(configured, programme) if configured else {

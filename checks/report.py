@@ -64,12 +64,22 @@ def report_dict(findings: list[Finding], meta: dict, previous: dict | None = Non
     }
 
 
-def render_markdown(report: dict, map_file: str | None = None) -> str:
+def _markdown(report: dict, map_file: str | None = None) -> str:
     return render("report.md.j2", **view(report, map_file=map_file))
 
 
-def render_html(report: dict, map_svg: str | None = None) -> str:
+def _html(report: dict, map_svg: str | None = None) -> str:
     return render("report.html.j2", **view(report, map_svg=map_svg))
+
+
+def render_markdown(findings: list[Finding], meta: dict, map_file: str | None = None) -> str:
+    """report.md of these findings (no map drawn here; ``map_file`` names one written beside it)."""
+    return _markdown(report_dict(findings, meta), map_file)
+
+
+def render_html(findings: list[Finding], meta: dict) -> str:
+    """report.html of these findings, without the map (``write_reports`` draws it)."""
+    return _html(report_dict(findings, meta))
 
 
 def _map(report: dict, meta: dict, boundaries, footprint) -> str | None:
@@ -99,8 +109,8 @@ def write_reports(findings: list[Finding], out_dir: Path, meta: dict, boundaries
         write_text_atomic(paths["svg"], svg)
     elif (out_dir / MAP_FILE).is_file():  # a map of an earlier run of this version that no longer applies
         (out_dir / MAP_FILE).unlink()
-    write_text_atomic(paths["md"], render_markdown(report, report["map"]))
-    write_text_atomic(paths["html"], render_html(report, svg))
+    write_text_atomic(paths["md"], _markdown(report, report["map"]))
+    write_text_atomic(paths["html"], _html(report, svg))
     write_text_atomic(paths["json"], json.dumps(report, indent=2, default=str, ensure_ascii=False))
     return paths
 

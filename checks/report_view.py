@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from checks.report_values import KM2_VALUED, human, km2, number
 
 ORDER = ("error", "warning", "fixed", "info")
+LAYER_COLUMNS = ("file", "layer", "depth", "taken_from", "detail")  # salinity: which file is which layer
 FIRST_ROWS = 3  # rows of a group shown before the rest is folded away
 SECTION_TITLES = {"error": "Errors: must be fixed", "warning": "Warnings: should be fixed",
                   "fixed": "Repaired by the pipeline", "info": "For the record"}
@@ -198,6 +199,8 @@ def view(report: dict, map_svg: str | None = None, map_file: str | None = None) 
         "sections": [(sev, SECTION_TITLES[sev], groups[sev]) for sev in ORDER if groups.get(sev)],
         "facts": facts,
         "files": meta.get("files") or [],
+        "layers": [[row.get(k) or (f"({row.get('kind', '')})" if k == "layer" else "") for k in LAYER_COLUMNS]
+                   for row in meta.get("layers") or []],
         "map_svg": map_svg,
         "map_file": map_file,
         "changes": changes,

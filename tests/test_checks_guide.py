@@ -39,15 +39,13 @@ def test_guide_changes_when_the_configuration_changes(programme, tmp_path):
 
 def test_required_layers_follow_the_configuration(programme):
     default = layer_requirements(programme)
-    assert default[("ECe", "0-30")] == "required" and default[("SAS", "0-30")] == "optional"
-    extra = {**programme.extra, "salinity": {**programme.extra["salinity"], "required": ["ECe_0-30", "pH 0-30",
-                                                                                        "SAS_0-30"]}}
-    chosen = layer_requirements(dataclasses.replace(programme, extra=extra))
-    assert chosen[("SAS", "0-30")] == "required" and chosen[("ESP", "0-30")] == "optional"
-    assert chosen[("ECe", "30-100")] == "optional"
-    salinity = {s.key: s for s in guide_values(dataclasses.replace(programme, extra=extra))["sections"]}["salinity"]
-    sas = salinity.tables[0].rows[3]
-    assert (sas[0], sas[4]) == ("SAS", "0-30 cm: required, 30-100 cm: optional")
+    assert default[("ECe", "0-30")] == "required" and default[("ESP", "0-30")] == "optional"
+    fewer = dataclasses.replace(programme.salinity, required_layers=("ECe_0-30", "pH_0-30", "ESP_30-100"))
+    chosen = layer_requirements(dataclasses.replace(programme, salinity=fewer))
+    assert chosen[("SAS", "0-30")] == "optional" and chosen[("ESP", "30-100")] == "required"
+    salinity = {s.key: s for s in guide_values(dataclasses.replace(programme, salinity=fewer))["sections"]}["salinity"]
+    esp = next(row for row in salinity.tables[0].rows if row[0] == "ESP")
+    assert esp[4] == "0-30 cm: optional, 30-100 cm: required"
 
 
 def test_atlas_guide_command_writes_both_files(tmp_path):
