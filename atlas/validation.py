@@ -45,6 +45,7 @@ class ValidationResult:
     path: Path
     submissions: list[ValidatedSubmission] = field(default_factory=list)
     skipped: list[Finding] = field(default_factory=list)  # files not taken as part of a deliverable, with why
+    boundaries: object = field(default=None, repr=False)  # the reference layer used, for the reports' maps
 
     @property
     def verdict(self) -> str | None:
@@ -64,7 +65,7 @@ def validate_path(path: Path, programme: Programme, boundaries=None, country: st
     """Every submission in ``path`` (a file, a delivery, a country folder or an inbox), checked as the run does."""
     path = Path(path)
     plan = plan_path(path, programme, country)
-    result = ValidationResult(path, skipped=plan.skipped)
+    result = ValidationResult(path, skipped=plan.skipped, boundaries=boundaries)
     with tempfile.TemporaryDirectory(prefix="atlas-validate-") as tmp:
         for number, sub in enumerate(plan.submissions):
             # archives are extracted and the national copy harmonized here, as in data/processed during a run
@@ -110,7 +111,7 @@ def write_html(result: ValidationResult, out_dir: Path) -> list[Path]:
         if several:
             name += f"_{s.meta['delivery']}"
         folder = Path(out_dir) / re.sub(r"[^A-Za-z0-9._-]+", "_", name)
-        written.append(write_reports(s.findings, folder, s.meta)["html"])
+        written.append(write_reports(s.findings, folder, s.meta, boundaries=result.boundaries)["html"])
     return written
 
 
