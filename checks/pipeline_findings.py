@@ -68,6 +68,12 @@ for check_id, severity, products, description, hint in [
      "repair the polygon in the reference layer"),
     ("boundaries.duplicate_iso", FIX, MAPS, "Several features of the reference layer share one code; merged into "
      "one territory.", "nothing to do"),
+    ("consistency.class_vs_properties", Severity.INFO, SAL, "Where a country delivers both the class map and "
+     "ECe/ESP/pH, the delivered classes are compared with the classes derived from those layers (km² and share "
+     "that disagree, per class).", "check the class map against the property maps it should follow"),
+    ("consistency.not_compared", Severity.INFO, SAL, "The class map and the ECe/ESP layers of a depth cover "
+     "different extents, so they were not compared.", "nothing to do; deliver the layers of a depth on one grid to "
+     "have them compared"),
     ("pipeline.internal_error", Severity.ERROR, ALL_PRODUCTS, "A stage of the pipeline failed unexpectedly; what "
      "was found before is kept.", "a pipeline defect, not necessarily a problem in the file: the secretariat's GIS "
      "team will look at it"),

@@ -16,7 +16,7 @@ LABELS = {
     "area_km2": "area", "share": "share", "share_pct": "share", "count": "count", "crs": "CRS", "datum": "datum",
     "res": "pixel size", "offset_px": "offset (pixels)", "method": "resampling", "reason": "reason",
     "area_km2_before": "area before", "area_km2_after": "area after", "area_before_km2": "area before",
-    "area_after_km2": "area after", "transform": "pixel grid",
+    "area_after_km2": "area after", "transform": "pixel grid", "km2": "area", "disagree_km2": "disagreeing",
 }
 
 
@@ -94,7 +94,9 @@ def human(value: Any, key: str = "") -> str:
             text = _transform(v) if is_transform else _number_with_unit(k, v)
             if k == "share" and v == 0 and (value.get("area_km2") or 0) > 0:  # rounded away, but not nothing
                 text = "under 0.01 %"
-            if k in LABELS:
+            if isinstance(v, dict):  # one entry of a table, e.g. per class: "None (area …, share …)"
+                parts.append(f"{k} ({human(v).replace('; ', ', ')})")
+            elif k in LABELS:
                 parts.append(f"{LABELS[k]} {text}")
             elif not isinstance(v, str):  # e.g. a count per layer
                 parts.append(f"{k.replace('_', ' ')}: {text}")
