@@ -202,3 +202,14 @@ def test_templates_ship_as_package_data():
     patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["checks"]
     for template in (root / "checks" / "templates").iterdir():
         assert any(template.relative_to(root / "checks").match(p) for p in patterns), template.name
+
+
+def test_values_for_people_units_and_shapes():
+    from checks.report_values import human
+
+    assert human({"area_km2": 21.3, "share": 0.0}) == "area 21.3 km²; share under 0.01 %"
+    assert human(-3.4028234663852886e38) == "-3.4e38" and human(6.5e-05, "area_km2") == "less than 0.001 km²"
+    assert human({"Eutric Cambisols": "CM"}) == "Eutric Cambisols → CM"
+    assert human({"None": {"km2": 10.0, "share": 0.5}}) == "None (area 10 km², share 50 %)"
+    assert human([1000.0, 0.0, 1000.0, 0.0, -1000.0, 2933000.0]) == "pixels 1,000 × 1,000, origin 1,000, 2,933,000"
+    assert human([0, 300]) == "0 to 300" and human({"value": "Ao", "count": 3, "suggested": "AC"}) == "Ao → AC (3)"
