@@ -4,6 +4,9 @@ Layout: ``data/raw/<ISO3>/<YYYY-MM-DD>[_label]/<files>``. Each dated folder is
 one delivery; the files in it are sorted into deliverables by their kind. Files
 left loose in a country folder form a delivery dated by their newest file.
 A deliverable's version is its rank among the deliveries that carry it.
+Junk that copies leave behind (Mac ``._*`` files, Office ``~$*`` lock files) is
+ignored anywhere in a country folder. A delivery changed less than ``settle_seconds``
+ago is still being copied and is left for a later run.
 The inbox is only ever read.
 """
 
@@ -13,6 +16,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +27,8 @@ VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".fgb", ".zip", ".shp"}
 DOCUMENT_SUFFIXES = {".docx", ".doc", ".pdf", ".odt"}
 SHAPEFILE_SIDECARS = {".shx", ".dbf", ".prj", ".cpg", ".sbn", ".sbx", ".qix", ".xml", ".aux"}
 IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+# AppleDouble files (a Mac's copy of the resource fork) and Office lock files (a document open on a share)
+IGNORED_PREFIXES = ("._", "~$")
 DATE_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T_ ].*)?$")
 
 
@@ -72,8 +78,16 @@ def file_sha256(path: Path) -> str | None:
     return None if path.is_symlink() else sha256_file(path)
 
 
+def is_ignored(path: Path) -> bool:
+    """Files that are never part of a submission: system junk, AppleDouble and Office lock files."""
+    return path.name in IGNORED_NAMES or path.name.startswith(IGNORED_PREFIXES)
+
+
 def checksum_files(files: list[Path], base: Path, digests: dict[Path, str | None] | None = None) -> str:
-    """One digest for a set of files: names relative to ``base`` and contents (``digests`` if already known)."""
+    """One digest for a set of files: names relative to ``base`` and contents (``digests`` if already known).
+
+    ``base`` is the delivery folder, so the same files sent again in a new dated folder have the same digest.
+    """
     digest = hashlib.sha256()
     for path in sorted(files):
         digest.update(str(path.relative_to(base)).encode())
@@ -118,12 +132,37 @@ def _visible_files(folder: Path) -> list[Path]:
     return sorted(
         p
         for p in folder.rglob("*")
-        if (p.is_symlink() or p.is_file()) and p.name not in IGNORED_NAMES and not p.name.startswith("._")
+        if (p.is_symlink() or p.is_file()) and not is_ignored(p)
     )
 
 
-def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], list[Finding]]:
-    """Every submission in the inbox, plus findings about what could not be placed."""
+def last_change(folder: Path, files: list[Path], recursive: bool = True) -> float:
+    """Newest modification time of a delivery: its files and its folders (adding a file changes the folder)."""
+    folders = [folder] + ([p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink()] if recursive else [])
+    return max((p.lstat().st_mtime for p in [*files, *folders]), default=0.0)
+
+
+def _still_copying(folder: Path, raw_dir: Path, age_s: float, settle_seconds: float) -> Finding:
+    return Finding(
+        "inbox.still_copying",
+        Severity.INFO,
+        f"{folder.relative_to(raw_dir)}: changed {age_s:.0f} s ago, less than the settle time of "
+        f"{settle_seconds:g} s; taken as still being copied and left for a later run",
+        Location(file=str(folder.relative_to(raw_dir))),
+        hint="nothing to do if a copy is under way; otherwise run again later, or run by hand "
+        "(manual runs do not wait unless asked to: [intake] settle_seconds in programme.toml)",
+    )
+
+
+def discover(
+    raw_dir: Path, members: dict[str, str], settle_seconds: float = 0.0, now: float | None = None
+) -> tuple[list[Submission], list[Finding]]:
+    """Every submission in the inbox, plus findings about what could not be placed.
+
+    A delivery whose files or folders changed less than ``settle_seconds`` before ``now`` (default: the
+    clock) is skipped with an ``inbox.still_copying`` finding: a half-copied file is not a submission.
+    """
+    now = time.time() if now is None else now
     submissions: list[Submission] = []
     findings: list[Finding] = []
     raw_dir = Path(raw_dir)
@@ -165,7 +204,7 @@ def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], 
             continue
         deliveries: dict[str, list[Path]] = {}
         # links are listed (the intake refuses them with a finding) but never followed
-        loose = [p for p in country_dir.iterdir() if (p.is_symlink() or p.is_file()) and p.name not in IGNORED_NAMES]
+        loose = [p for p in country_dir.iterdir() if (p.is_symlink() or p.is_file()) and not is_ignored(p)]
         for sub in sorted(
             p for p in country_dir.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
         ):
@@ -176,6 +215,11 @@ def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], 
         ordered = sorted(deliveries.items(), key=lambda kv: (_delivery_date(kv[0], kv[1]), kv[0]))
         for name, files in ordered:
             folder = country_dir / name if name else country_dir
+            if settle_seconds > 0:
+                age_s = now - last_change(folder, files, recursive=bool(name))
+                if age_s < settle_seconds:
+                    findings.append(_still_copying(folder, raw_dir, age_s, settle_seconds))
+                    continue
             received = _delivery_date(name, files)
             digests = _readable(files, raw_dir, findings)
             files = [p for p in files if p in digests]
@@ -211,7 +255,7 @@ def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], 
                         folder=folder,
                         files=tuple(sorted(dfiles)),
                         received=received,
-                        checksum=checksum_files(dfiles, country_dir, digests),
+                        checksum=checksum_files(dfiles, folder, digests),
                         file_sha256=tuple((p, digests[p]) for p in sorted(dfiles)),
                     )
                 )

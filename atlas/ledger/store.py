@@ -185,6 +185,7 @@ class Ledger:
         key = (sub.country, sub.deliverable, sub.checksum)
         existing = self._db.execute(find, key).fetchone()
         if existing is not None:
+            self._note_resent(existing, sub, run_id)
             return self._record(existing, is_new=False)
         # per-file hashes come from discovery; hashed here (outside the write lock) only if not given
         known = dict(sub.file_sha256)
@@ -194,8 +195,9 @@ class Ledger:
             for p in sub.files
         ]
         with self._transaction() as db:
-            existing = db.execute(find, key).fetchone()  # another process may have been quicker
-            if existing is not None:
+            existing = db.execute(find, key).fetchone() or _same_files(db, sub, files)
+            if existing is not None:  # another process was quicker, or a ledger from before the checksum change
+                self._note_resent(existing, sub, run_id, db)
                 return self._record(existing, is_new=False)
             newest = db.execute(
                 "SELECT version, state FROM submissions WHERE country = ? AND deliverable = ? "
@@ -217,6 +219,20 @@ class Ledger:
             self._event(db, row, newest["state"] if newest else NOT_RECEIVED, RECEIVED, note, run_id)
         log.info("ledger: %s/%s v%d received (%s)", sub.country, sub.deliverable, version, sub.delivery)
         return self._record(row, is_new=True)
+
+    def _note_resent(self, row: sqlite3.Row, sub: Submission, run_id: str | None, db=None) -> None:
+        """History entry (once per delivery folder) when a known version arrives again in another delivery."""
+        if row["delivery"] == sub.delivery:
+            return
+        note = f"re-sent: delivery {sub.delivery} holds the same files; same version, nothing reprocessed"
+        if db is None:
+            with self._transaction() as tx:
+                self._note_resent(row, sub, run_id, tx)
+            return
+        seen = db.execute("SELECT 1 FROM events WHERE submission_id = ? AND note = ?", (row["id"], note)).fetchone()
+        if seen is None:
+            self._event(db, row, row["state"], row["state"], note, run_id)
+            log.info("ledger: %s/%s v%d re-sent in %s", sub.country, sub.deliverable, row["version"], sub.delivery)
 
     def record_validation(
         self,
@@ -391,6 +407,18 @@ class Ledger:
             "SELECT country, deliverable, version FROM events WHERE product = ? ORDER BY id", (product,)
         ).fetchall()
         return {(r["country"], r["deliverable"]): r["version"] for r in rows}
+
+
+def _same_files(db, sub: Submission, files: list[dict]) -> sqlite3.Row | None:
+    """A stored version of the same country x deliverable with exactly these files (names and contents)."""
+    wanted = sorted((f["path"], f["sha256"]) for f in files)
+    for row in db.execute(
+        "SELECT * FROM submissions WHERE country = ? AND deliverable = ? ORDER BY version",
+        (sub.country, sub.deliverable),
+    ):
+        if sorted((f["path"], f["sha256"]) for f in json.loads(row["files"])) == wanted:
+            return row
+    return None
 
 
 def _relative(path: Path, folder: Path) -> str:
