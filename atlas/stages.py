@@ -91,6 +91,7 @@ def process_submission(
     try:  # untrusted files: links dropped, archives extracted safely into out_dir/intake
         sub, findings = prepare_submission(sub, programme, out_dir)
         findings += validate_submission(sub, programme, boundaries)
+        findings += older_delivery_findings(sub, ledger)
     except Exception as exc:  # noqa: BLE001 - a failed check must not stop the run; what was found is kept
         findings.append(internal_error(sub, "validation", exc))
     outputs: dict = {}
@@ -120,6 +121,25 @@ def process_submission(
         ledger.mark(record_id, "harmonized", note=f"national copy in {out_dir.relative_to(programme.processed_dir)}")
     log.info("%s: %s (%s)", sub.key, result, ", ".join(f"{k} {v}" for k, v in counts(findings).items() if v))
     return SubmissionOutcome(raw_sub, record_id, result, findings, outputs)
+
+
+def older_delivery_findings(sub: Submission, ledger) -> list[Finding]:
+    """A warning when a version was filed after a newer delivery: it is recorded, and replaces nothing."""
+    newer = ledger.filed_before_with_later_date(sub.country, sub.deliverable, sub.version)
+    if newer is None:
+        return []
+    return [Finding(
+        "inbox.older_delivery",
+        Severity.WARNING,
+        f"delivery {sub.delivery} (received {sub.received.isoformat()}) is older than v{newer.version} "
+        f"(received {newer.received.isoformat()}); it is recorded as v{sub.version} but replaces nothing: "
+        f"the products keep v{newer.version}",
+        Location(file=f"{sub.country}/{sub.delivery}"),
+        observed=sub.received.isoformat(),
+        expected=f"after {newer.received.isoformat()}",
+        hint="nothing to do if it was filed late by mistake; if the country wants this map used, it sends it "
+        "again as a new delivery (a new dated folder with a changed file)",
+    )]
 
 
 def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> tuple[dict, list[Finding]]:

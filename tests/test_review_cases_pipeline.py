@@ -144,6 +144,16 @@ def test_case_06_late_filed_older_delivery_does_not_replace_the_newer_one(progra
         assert (row.state, row.version, row.received.isoformat()) == ("published", may.version, "2026-05-20")
         assert row.versions == 2  # the older delivery is recorded
 
+        # deliveries that arrive in order are not "filed late": THA's April chapter is simply superseded
+        pdf(programme.raw_dir / "THA" / "2026-04-01" / "THA_GSAS_chapter.pdf", b"April")
+        pdf(programme.raw_dir / "THA" / "2026-05-20" / "THA_GSAS_chapter.pdf", b"May")
+        subs, _ = discover(programme.raw_dir, programme.members)
+        registered = [(s, r) for s, r in stages.register(ledger, subs, "run-3") if s.country == "THA"]
+        for sub, record in registered:
+            outcome = stages.process_submission(sub, record.id, programme, None, ledger)
+            assert not [f for f in outcome.findings if f.check_id == "inbox.older_delivery"]
+        assert ledger.accepted_versions("book_chapter")["THA"] == 2
+
 
 # -- 7: identical files re-sent in a new dated folder are the same version --------------------------------
 

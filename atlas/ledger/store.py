@@ -335,15 +335,31 @@ class Ledger:
         return [self._record(r) for r in rows]
 
     def current(self, country: str, deliverable: str) -> SubmissionRecord | None:
-        """The newest version of a country's deliverable, or None if nothing arrived."""
+        """The version with the latest delivery date (of those, the last recorded), or None if nothing arrived.
+
+        An older delivery filed late gets a higher version number but is not the current one.
+        """
         versions = self.versions(country, deliverable)
-        return versions[-1] if versions else None
+        return max(versions, key=lambda r: (r.received, r.version)) if versions else None
+
+    def filed_before_with_later_date(self, country: str, deliverable: str, version: int) -> SubmissionRecord | None:
+        """The latest-dated version recorded before ``version`` but delivered after it: ``version`` was filed late.
+
+        None when ``version`` arrived in order (an older delivery that simply came first is not late).
+        """
+        records = self.versions(country, deliverable)
+        mine = next((r for r in records if r.version == version), None)
+        if mine is None:
+            return None
+        earlier = [r for r in records if r.version < version and r.received > mine.received]
+        return max(earlier, key=lambda r: (r.received, r.version)) if earlier else None
 
     def status_rows(self, today: dt.date | None = None) -> list[StatusRow]:
         """One row per member x deliverable (programme order), including those not received."""
         today = today or dt.date.today()
         subs: dict[tuple[str, str], list[sqlite3.Row]] = {}
-        for row in self._db.execute("SELECT * FROM submissions ORDER BY version"):
+        # by delivery date: the last of a track is its current version, even if an older one was filed later
+        for row in self._db.execute("SELECT * FROM submissions ORDER BY received, version"):
             subs.setdefault((row["country"], row["deliverable"]), []).append(row)
         updated = {
             (r["country"], r["deliverable"]): r["at"]
@@ -371,7 +387,7 @@ class Ledger:
         for key in keys:
             row = self._db.execute(
                 "SELECT version, findings FROM submissions WHERE country = ? AND deliverable = ? "
-                "AND verdict IS NOT NULL ORDER BY version DESC LIMIT 1",
+                "AND verdict IS NOT NULL ORDER BY received DESC, version DESC LIMIT 1",
                 (country.upper(), key),
             ).fetchone()
             if row is not None:
@@ -388,17 +404,18 @@ class Ledger:
         return {(r["country"], r["deliverable"]): r["version"] for r in rows}
 
     def accepted_versions(self, deliverable: str) -> dict[str, int]:
-        """The newest accepted (or harmonized, published) version of a deliverable, per country.
+        """The accepted (or harmonized, published) version with the latest delivery date, per country.
 
         This is what regional products are built from: a rejected resubmission leaves the
-        last accepted version in use.
+        last accepted version in use, and an older delivery filed late replaces nothing.
         """
         marks = ",".join("?" * len(ACCEPTED_STATES))
         rows = self._db.execute(
-            f"SELECT country, MAX(version) AS version FROM submissions WHERE deliverable = ? AND state IN ({marks}) "
-            "GROUP BY country",
+            f"SELECT country, version FROM submissions WHERE deliverable = ? AND state IN ({marks}) "
+            "ORDER BY received, version",
             (deliverable, *sorted(ACCEPTED_STATES)),
         ).fetchall()
+        # rows come oldest delivery first: the last one per country wins
         return {r["country"]: r["version"] for r in rows if r["country"] in self.programme.members}
 
     def product_versions(self, product: str) -> dict[tuple[str, str], int]:
