@@ -123,6 +123,21 @@ def process_submission(
     return SubmissionOutcome(raw_sub, record_id, result, findings, outputs)
 
 
+def publish_versions(ledger, deliverable: str, outcome, run_id: str | None) -> None:
+    """Mark published the versions a regional product holds; say in the ledger why the others are not.
+
+    ``outcome`` is a ``RegionalOutcome``: ``included`` holds the versions whose data is in the product,
+    ``left_out`` the reason for each of the others (no reference polygon, outside the region).
+    """
+    from atlas.ledger.store import NOT_PUBLISHED_NOTE
+
+    for iso3, version in sorted(outcome.included.items()):
+        ledger.mark_version(iso3, deliverable, version, "published", run_id=run_id, product=outcome.product)
+    for iso3, reason in sorted(outcome.left_out.items()):
+        note = f"{NOT_PUBLISHED_NOTE}{outcome.product}: {reason}"
+        ledger.note_version(iso3, deliverable, outcome.versions[iso3], note, run_id=run_id, product=outcome.product)
+
+
 def older_delivery_findings(sub: Submission, ledger) -> list[Finding]:
     """A warning when a version was filed after a newer delivery: it is recorded, and replaces nothing."""
     newer = ledger.filed_before_with_later_date(sub.country, sub.deliverable, sub.version)

@@ -320,8 +320,7 @@ def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, for
         # published only when every file of the product and its manifest exist; idempotent, so a run
         # killed between the manifest and the ledger is completed by the next one
         if outcome.paths and is_up_to_date(out_dir, outcome.versions):
-            for iso3, version in outcome.versions.items():
-                ledger.mark_version(iso3, key, version, "published", run_id=run_id, product=product)
+            stages.publish_versions(ledger, key, outcome, run_id)  # only the versions the product holds
     return regional
 
 

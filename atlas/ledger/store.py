@@ -15,6 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from atlas.config import Programme
@@ -47,6 +48,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 60_000
+NOT_PUBLISHED_NOTE = "not published in "  # how a product's reason for leaving a version out begins
 
 
 def _utc_now() -> str:
@@ -320,6 +322,28 @@ class Ledger:
             raise UnknownRecord(f"{country}/{deliverable} v{version} is not in the ledger {self.path}")
         self.mark(row["id"], state, note=note, run_id=run_id, product=product)
 
+    def note_version(
+        self, country: str, deliverable: str, version: int, note: str, run_id: str | None = None,
+        product: str | None = None,
+    ) -> None:
+        """A history entry for a version without a change of state (e.g. why a product left it out).
+
+        Not repeated while it is the latest entry of that version for that product, so re-runs add nothing.
+        """
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT * FROM submissions WHERE country = ? AND deliverable = ? AND version = ?",
+                (country.upper(), deliverable, int(version)),
+            ).fetchone()
+            if row is None:
+                raise UnknownRecord(f"{country}/{deliverable} v{version} is not in the ledger {self.path}")
+            last = db.execute(
+                "SELECT note FROM events WHERE submission_id = ? AND product IS ? ORDER BY id DESC LIMIT 1",
+                (row["id"], product),
+            ).fetchone()
+            if last is None or last["note"] != note:
+                self._event(db, row, row["state"], row["state"], note, run_id, product)
+
     # -- reading --------------------------------------------------------------------------------
 
     def get(self, record_id: int) -> SubmissionRecord:
@@ -368,7 +392,22 @@ class Ledger:
                 "GROUP BY country, deliverable"
             )
         }
-        return build_status_rows(self.programme, subs, updated, today)
+        rows = build_status_rows(self.programme, subs, updated, today)
+        notes = self._not_published_notes()
+        return [replace(r, note=notes.get((r.country, r.deliverable, r.version))) if r.version else r for r in rows]
+
+    def _not_published_notes(self) -> dict[tuple[str, str, int], str]:
+        """Why a product left a version out, where that is the latest word of a product on it."""
+        rows = self._db.execute(
+            "SELECT country, deliverable, version, note FROM events WHERE id IN "
+            "(SELECT MAX(id) FROM events WHERE product IS NOT NULL GROUP BY submission_id, product) ORDER BY id"
+        ).fetchall()
+        notes: dict[tuple[str, str, int], str] = {}
+        for r in rows:
+            if (r["note"] or "").startswith(NOT_PUBLISHED_NOTE):
+                key = (r["country"], r["deliverable"], r["version"])
+                notes[key] = f"{notes[key]}; {r['note']}" if key in notes else r["note"]
+        return notes
 
     def history(self, country: str) -> list[dict]:
         """Every state change of a country's deliverables, oldest first."""
