@@ -52,8 +52,9 @@ def internal_error(sub: Submission | None, stage: str, exc: BaseException) -> Fi
     )
 
 
-def discover_submissions(programme: Programme) -> tuple[list[Submission], list[Finding]]:
-    return discover(programme.raw_dir, programme.members)
+def discover_submissions(programme: Programme, settle: bool = False) -> tuple[list[Submission], list[Finding]]:
+    """The inbox's submissions; with ``settle``, deliveries changed within ``[intake] settle_seconds`` wait."""
+    return discover(programme.raw_dir, programme.members, programme.intake.settle_seconds if settle else 0.0)
 
 
 def register(ledger, submissions: list[Submission], run_id: str | None) -> list[tuple[Submission, object]]:

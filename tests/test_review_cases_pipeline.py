@@ -286,3 +286,17 @@ def test_case_12_settle_time_is_a_declared_setting(tmp_path):
     custom = tmp_path / "programme.toml"
     custom.write_text(text.replace("settle_seconds = 60", "settle_seconds = 300"), encoding="utf-8")
     assert load_programme(custom).intake.settle_seconds == 300.0
+
+
+def test_case_12_scheduled_ingestion_waits_for_copies_and_manual_runs_do_not(programme, monkeypatch):
+    import flows.deployments as deployments
+
+    pdf(programme.raw_dir / "KHM" / "2026-03-01" / "KHM_GSAS_chapter.pdf")  # just written: still settling
+    assert stages.discover_submissions(programme, settle=True)[0] == []
+    assert [s.country for s in stages.discover_submissions(programme)[0]] == ["KHM"]
+
+    calls = []
+    monkeypatch.setattr(deployments, "pipeline_flow", lambda prog, dask=False: lambda **kw: calls.append(kw) or {})
+    deployments.ingest_new_submissions.fn()
+    deployments.process_inbox.fn()
+    assert calls[0]["settle"] is True and not calls[1].get("settle", False)
