@@ -300,3 +300,22 @@ def test_case_12_scheduled_ingestion_waits_for_copies_and_manual_runs_do_not(pro
     deployments.ingest_new_submissions.fn()
     deployments.process_inbox.fn()
     assert calls[0]["settle"] is True and not calls[1].get("settle", False)
+
+
+def test_case_02_soil_atlas_leaves_out_a_map_without_reference_polygon(programme):
+    from atlas.products.regional import build_regional_soil
+
+    prog = dataclasses.replace(programme, region_bounds=(100.0, 10.0, 102.0, 11.0))
+    boundaries = gpd.GeoDataFrame({"iso3": ["KHM"], "name": ["Cambodia"]},
+                                  geometry=[box(100.0, 10.0, 101.0, 11.0)], crs="EPSG:4326")
+    for iso3, west in (("KHM", 100.0), ("SGP", 101.0)):
+        folder = layout.national_dir(prog.processed_dir, iso3, "soil_map", 1)
+        folder.mkdir(parents=True)
+        gpd.GeoDataFrame({"unit_id": [f"{iso3}1"], "rsg1": ["CM"], "share1": [100]},
+                         geometry=[box(west, 10.0, west + 1.0, 11.0)], crs="EPSG:4326").to_file(
+            folder / stages.SOIL_MAP_FILE, layer="map_units")
+    outcome = build_regional_soil(prog, {"KHM": 1, "SGP": 1}, boundaries, "run-1")
+    assert outcome.paths and outcome.included == {"KHM": 1}
+    assert "no polygon" in outcome.left_out["SGP"]
+    again = build_regional_soil(prog, {"KHM": 1, "SGP": 1}, boundaries, "run-2")  # up to date: read back
+    assert again.up_to_date and again.left_out == outcome.left_out
