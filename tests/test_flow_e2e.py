@@ -148,3 +148,21 @@ def test_mismatch_table_for_every_neighbouring_pair_with_maps(demo_run):
     assert ((pairs.matched_km + pairs.mismatched_km - pairs.compared_km).abs() < 0.01).all()
     mismatches = gpd.pd.read_csv(layout.borders_dir(programme.processed_dir) / "border_mismatches.csv")
     assert (mismatches.rsg_a != mismatches.rsg_b).all()
+
+
+def test_metafile_contacts_never_reach_public_outputs(demo_run):
+    """THA's metafiles name a contact person: the report says so, no product, catalogue or export holds them."""
+    programme, _, _ = demo_run
+    secrets = ("Somchai", "somchai.dee@ldd.example", "579 0111")
+    public = [p for folder in ("regional", "status", "catalog") for p in (programme.processed_dir / folder).rglob("*")
+              if p.is_file()]
+    assert public
+    for path in public:
+        data = path.read_bytes()
+        assert not any(s.encode() in data for s in secrets), path
+    report = (layout.national_dir(programme.processed_dir, "THA", "salinity_map", 1) / "report.json").read_text()
+    assert "metafile.personal_data_withheld" in report and "somchai" not in report.lower()
+    with open(layout.status_dir(programme.processed_dir) / "accuracy_statistics.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["country"] for r in rows} == {"THA"}
+    assert {(r["layer"], r["depth"]) for r in rows if r["statistic"] == "Kappa"} == {("SAS", "0-30"), ("SAS", "30-100")}

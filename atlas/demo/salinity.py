@@ -21,6 +21,7 @@ from pyproj import Transformer
 from atlas.config import SalinitySpec
 from atlas.demo.fields import coast_distance_grid, deltaness
 from atlas.demo.fields import field as smooth_field
+from atlas.demo.metafiles import write_metafile
 from atlas.grid import ARC_SECONDS_30, Grid
 
 
@@ -33,6 +34,7 @@ class RasterStyle:
     float_nodata: float | None = None  # None: the programme convention
     pixel_size_noise: bool = False  # pixel size off in the 17th significant digit (still on grid)
     missing: tuple[tuple[str, str], ...] = ()  # (layer, depth) pairs not delivered
+    metafile_contact: tuple[str, str, str] | None = None  # (name, e-mail, phone): a metafile per layer
 
 
 def country_grid(boundary: shapely.Geometry, style: RasterStyle) -> tuple[Grid, shapely.Geometry]:
@@ -135,6 +137,9 @@ def write_salinity(
         with rasterio.open(path, "w", **profile) as dst:
             dst.write(data, 1)
         written.append(path)
+        if style.metafile_contact:
+            written.append(write_metafile(path, layer, depth, iso3, spec.units.get(layer, ""),
+                                          *style.metafile_contact))
     ece = values[("ECe", spec.depths[0])][mask]
     truths = {
         "crs": grid.crs,
