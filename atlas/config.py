@@ -75,6 +75,26 @@ class IntakeSettings:
 
 
 @dataclass(frozen=True)
+class MetafileSpec:
+    """What the programme asks of the metafile beside each GSSmap layer ([salinity.metafile])."""
+
+    missing: str = "warning"  # severity of a layer without metafile: error, warning or info
+    required_keys: tuple[str, ...] = ("Title", "Depth", "Units", "Projection", "Map Resolution", "Extent",
+                                      "Summary statistics", "Map development")
+
+
+def _metafile_spec(raw: dict) -> MetafileSpec:
+    unknown = sorted(set(raw) - set(MetafileSpec.__dataclass_fields__))
+    if unknown:
+        raise ConfigError(f"[salinity.metafile] unknown setting(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(MetafileSpec.__dataclass_fields__)}")
+    spec = MetafileSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+    if spec.missing not in ("error", "warning", "info"):
+        raise ConfigError(f"[salinity.metafile] missing = {spec.missing!r}: choose error, warning or info")
+    return spec
+
+
+@dataclass(frozen=True)
 class Programme:
     name: str
     root: Path
@@ -98,6 +118,7 @@ class Programme:
     gap_fill_max_width_km: float
     extra: dict = field(default_factory=dict, compare=False)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
+    metafile: MetafileSpec = field(default_factory=MetafileSpec)
 
     def with_root(self, root: Path) -> Programme:
         """The same programme with its data folders moved under another root."""
@@ -218,6 +239,7 @@ def load_programme(path: Path | str | None = None) -> Programme:
             gap_fill_max_width_km=float(raw["harmonize"]["gap_fill_max_width_km"]),
             extra=raw,
             intake=_intake(raw.get("intake", {})),
+            metafile=_metafile_spec(sal.get("metafile", {})),
         )
     except KeyError as exc:
         raise ConfigError(f"{path}: missing setting {exc}") from exc

@@ -30,6 +30,7 @@ from prefect.tasks import exponential_backoff
 from atlas import layout, stages
 from atlas.borders.boundaries import load_boundaries
 from atlas.config import Programme, load_programme
+from atlas.ledger.accuracy import accuracy_table, write_accuracy_table
 from atlas.ledger.exports import export_status, status_markdown
 from atlas.ledger.schema import RECEIVED
 from atlas.ledger.store import Ledger
@@ -162,6 +163,8 @@ def export_status_table(programme: Programme, boundaries):
             ledger, programme, layout.status_dir(programme.processed_dir), boundaries=boundaries, skip_unchanged=True
         )
         rows = ledger.status_rows()
+        paths["accuracy"] = write_accuracy_table(accuracy_table(ledger, programme),
+                                                 layout.status_dir(programme.processed_dir))
     create_markdown_artifact(
         status_markdown(rows), key="submission-status", description="Member countries × deliverables"
     )

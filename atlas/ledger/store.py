@@ -433,6 +433,14 @@ class Ledger:
                 out.extend({**f, "deliverable": key, "version": row["version"]} for f in json.loads(row["findings"]))
         return out
 
+    def version_findings(self, country: str, deliverable: str, version: int) -> list[dict]:
+        """The stored findings of one version (empty before it is validated)."""
+        row = self._db.execute(
+            "SELECT findings FROM submissions WHERE country = ? AND deliverable = ? AND version = ?",
+            (country.upper(), deliverable, version),
+        ).fetchone()
+        return json.loads(row["findings"]) if row is not None and row["findings"] else []
+
     def published_versions(self) -> dict[tuple[str, str], int]:
         """The newest published version of every (country, deliverable) that has one."""
         rows = self._db.execute(
