@@ -78,6 +78,12 @@ def run(
             "--dask", help="run the per-country tasks on Dask: [operations] dask_scheduler, else a local cluster"
         ),
     ] = False,
+    settle: Annotated[
+        bool,
+        typer.Option(
+            "--settle", help="leave deliveries changed within [intake] settle_seconds for later (still being copied)"
+        ),
+    ] = False,
 ) -> None:
     """Process what is in data/raw: validate, harmonize, mosaic, and print the status table."""
     programme = _programme(config)
@@ -88,7 +94,7 @@ def run(
 
     started = time.perf_counter()
     summary = pipeline_flow(programme, dask=dask)(
-        config_path=str(config), country=country, deliverable=deliverable, force=force
+        config_path=str(config), country=country, deliverable=deliverable, force=force, settle=settle
     )
     typer.echo("")
     typer.echo(render_status_table(Ledger(programme.ledger_path, programme).status_rows()))

@@ -67,6 +67,34 @@ def class_key(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class IntakeSettings:
+    """``[intake]``: how the inbox is read."""
+
+    # a delivery changed less than this many seconds ago is still being copied: scheduled runs leave it
+    settle_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class MetafileSpec:
+    """What the programme asks of the metafile beside each GSSmap layer ([salinity.metafile])."""
+
+    missing: str = "warning"  # severity of a layer without metafile: error, warning or info
+    required_keys: tuple[str, ...] = ("Title", "Depth", "Units", "Projection", "Map Resolution", "Extent",
+                                      "Summary statistics", "Map development")
+
+
+def _metafile_spec(raw: dict) -> MetafileSpec:
+    unknown = sorted(set(raw) - set(MetafileSpec.__dataclass_fields__))
+    if unknown:
+        raise ConfigError(f"[salinity.metafile] unknown setting(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(MetafileSpec.__dataclass_fields__)}")
+    spec = MetafileSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+    if spec.missing not in ("error", "warning", "info"):
+        raise ConfigError(f"[salinity.metafile] missing = {spec.missing!r}: choose error, warning or info")
+    return spec
+
+
+@dataclass(frozen=True)
 class Programme:
     name: str
     root: Path
@@ -89,6 +117,8 @@ class Programme:
     sliver_max_km2: float
     gap_fill_max_width_km: float
     extra: dict = field(default_factory=dict, compare=False)
+    intake: IntakeSettings = field(default_factory=IntakeSettings)
+    metafile: MetafileSpec = field(default_factory=MetafileSpec)
 
     def with_root(self, root: Path) -> Programme:
         """The same programme with its data folders moved under another root."""
@@ -141,6 +171,16 @@ def _salinity_options(sal: dict, path: Path) -> dict:
     if "esp_intensity_pct" in th:
         out["esp_intensity_pct"] = tuple(float(v) for v in th["esp_intensity_pct"])
     return out
+
+def _intake(table: dict) -> IntakeSettings:
+    """``[intake]`` with its defaults; an unknown key or a wrong value is refused, never ignored."""
+    unknown = sorted(set(table) - {"settle_seconds"})
+    if unknown:
+        raise ConfigError(f"[intake]: unknown setting(s) {', '.join(unknown)}; known: settle_seconds")
+    settle = table.get("settle_seconds", IntakeSettings.settle_seconds)
+    if isinstance(settle, bool) or not isinstance(settle, int | float) or settle < 0:
+        raise ConfigError(f"[intake] settle_seconds = {settle!r}: expected a number of seconds, 0 or more")
+    return IntakeSettings(settle_seconds=float(settle))
 
 
 def load_programme(path: Path | str | None = None) -> Programme:
@@ -198,6 +238,8 @@ def load_programme(path: Path | str | None = None) -> Programme:
             sliver_max_km2=float(raw["harmonize"]["sliver_max_km2"]),
             gap_fill_max_width_km=float(raw["harmonize"]["gap_fill_max_width_km"]),
             extra=raw,
+            intake=_intake(raw.get("intake", {})),
+            metafile=_metafile_spec(sal.get("metafile", {})),
         )
     except KeyError as exc:
         raise ConfigError(f"{path}: missing setting {exc}") from exc

@@ -52,8 +52,9 @@ def internal_error(sub: Submission | None, stage: str, exc: BaseException) -> Fi
     )
 
 
-def discover_submissions(programme: Programme) -> tuple[list[Submission], list[Finding]]:
-    return discover(programme.raw_dir, programme.members)
+def discover_submissions(programme: Programme, settle: bool = False) -> tuple[list[Submission], list[Finding]]:
+    """The inbox's submissions; with ``settle``, deliveries changed within ``[intake] settle_seconds`` wait."""
+    return discover(programme.raw_dir, programme.members, programme.intake.settle_seconds if settle else 0.0)
 
 
 def register(ledger, submissions: list[Submission], run_id: str | None) -> list[tuple[Submission, object]]:
@@ -144,6 +145,9 @@ def process_submission(
         return SubmissionOutcome(sub, record_id, verdict([unsafe]), [unsafe])
     out_dir.mkdir(parents=True, exist_ok=True)
     checked = check_submission(sub, programme, boundaries, out_dir)
+    # what only the ledger knows: a delivery filed after a newer one (atlas validate cannot say this)
+    checked.findings += older_delivery_findings(sub, ledger)
+    checked.verdict = verdict(checked.findings)
     findings, result, outputs = checked.findings, checked.verdict, checked.outputs
     meta = report_meta(sub, checked, programme, programme.raw_dir)
     reports = write_national_reports(checked.submission, findings, out_dir, meta, outputs, programme, boundaries)
@@ -183,6 +187,40 @@ def layer_rows(sub: Submission, programme: Programme) -> list[dict]:
             row["detail"] += f"; legend: {b.why}" if b.legend is not None else f"; NO LEGEND ({b.why})"
         rows.append(row)
     return rows
+
+
+def publish_versions(ledger, deliverable: str, outcome, run_id: str | None) -> None:
+    """Mark published the versions a regional product holds; say in the ledger why the others are not.
+
+    ``outcome`` is a ``RegionalOutcome``: ``included`` holds the versions whose data is in the product,
+    ``left_out`` the reason for each of the others (no reference polygon, outside the region).
+    """
+    from atlas.ledger.store import NOT_PUBLISHED_NOTE
+
+    for iso3, version in sorted(outcome.included.items()):
+        ledger.mark_version(iso3, deliverable, version, "published", run_id=run_id, product=outcome.product)
+    for iso3, reason in sorted(outcome.left_out.items()):
+        note = f"{NOT_PUBLISHED_NOTE}{outcome.product}: {reason}"
+        ledger.note_version(iso3, deliverable, outcome.versions[iso3], note, run_id=run_id, product=outcome.product)
+
+
+def older_delivery_findings(sub: Submission, ledger) -> list[Finding]:
+    """A warning when a version was filed after a newer delivery: it is recorded, and replaces nothing."""
+    newer = ledger.filed_before_with_later_date(sub.country, sub.deliverable, sub.version)
+    if newer is None:
+        return []
+    return [Finding(
+        "inbox.older_delivery",
+        Severity.WARNING,
+        f"delivery {sub.delivery} (received {sub.received.isoformat()}) is older than v{newer.version} "
+        f"(received {newer.received.isoformat()}); it is recorded as v{sub.version} but replaces nothing: "
+        f"the products keep v{newer.version}",
+        Location(file=f"{sub.country}/{sub.delivery}"),
+        observed=sub.received.isoformat(),
+        expected=f"after {newer.received.isoformat()}",
+        hint="nothing to do if it was filed late by mistake; if the country wants this map used, it sends it "
+        "again as a new delivery (a new dated folder with a changed file)",
+    )]
 
 
 def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> tuple[dict, list[Finding]]:

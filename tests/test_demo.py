@@ -87,9 +87,10 @@ def test_every_file_exists_and_opens(demo):
     assert (programme.reference_boundaries.parent / MANIFEST_NAME).is_file()
     reloaded = DemoManifest.from_json((programme.reference_boundaries.parent / MANIFEST_NAME).read_text())
     assert reloaded.files == manifest.files and reloaded.resubmission == "VNM"
-    # reference; KHM, THA and VNM v1: chapter + 16 layers + manifest.csv + soil map; VNM v2: soil map;
-    # VNM v3: 16 layers + manifest.csv + soil map
-    assert len(manifest.files) == 1 + 3 * 19 + 1 + 18
+    # reference; KHM, THA and VNM v1: chapter + 16 layers + manifest.csv + soil map, THA also a metafile per
+    # layer; VNM v2: soil map; VNM v3: 16 layers + manifest.csv + soil map
+    assert len(manifest.files) == 1 + 3 * 19 + 16 + 1 + 18
+    assert len([f for f in manifest.files if f.endswith(".txt")]) == 16
     for rel in manifest.files:
         path = programme.root / rel
         assert path.is_file(), rel
@@ -100,6 +101,8 @@ def test_every_file_exists_and_opens(demo):
             with zipfile.ZipFile(path) as zf:
                 assert {"[Content_Types].xml", "_rels/.rels", "word/document.xml"} <= set(zf.namelist())
                 assert "<w:t>" in zf.read("word/document.xml").decode()
+        elif path.suffix == ".txt":  # a metafile per layer, beside it
+            assert path.with_suffix(".tif").is_file() and path.read_bytes().count(b"\r\n") > 10
         elif path.suffix in {".gpkg", ".geojson", ".zip"} and path != programme.reference_boundaries:
             assert len(_read_soil(path)) > 20
     ref = gpd.read_file(programme.reference_boundaries, layer="countries")
@@ -124,7 +127,7 @@ def test_rasters_on_grid_with_declared_nodata(demo):
 def test_sas_is_the_class_rule_of_ece_and_esp(demo):
     programme, manifest = demo
     spec = programme.salinity
-    for path in (programme.root / f for f in manifest.files if re.search(r"_SAS_\d", f)):
+    for path in (programme.root / f for f in manifest.files if re.search(r"_SAS_\d", f) and f.endswith(".tif")):
         with rasterio.open(path) as ds:
             sas = ds.read(1)
         with rasterio.open(str(path).replace("_SAS_", "_ECe_")) as ds:

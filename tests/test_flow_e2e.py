@@ -175,3 +175,19 @@ def test_validate_reports_what_the_run_recorded(demo_run):
         assert (mine.verdict, mine.meta["counts"]) == (run["verdict"], run["counts"]), key
         as_recorded = sorted(json.dumps(f, sort_keys=True) for f in run["findings"])
         assert sorted(json.dumps(f.to_dict(), sort_keys=True, default=str) for f in mine.findings) == as_recorded, key
+def test_metafile_contacts_never_reach_public_outputs(demo_run):
+    """THA's metafiles name a contact person: the report says so, no product, catalogue or export holds them."""
+    programme, _, _ = demo_run
+    secrets = ("Somchai", "somchai.dee@ldd.example", "579 0111")
+    public = [p for folder in ("regional", "status", "catalog") for p in (programme.processed_dir / folder).rglob("*")
+              if p.is_file()]
+    assert public
+    for path in public:
+        data = path.read_bytes()
+        assert not any(s.encode() in data for s in secrets), path
+    report = (layout.national_dir(programme.processed_dir, "THA", "salinity_map", 1) / "report.json").read_text()
+    assert "metafile.personal_data_withheld" in report and "somchai" not in report.lower()
+    with open(layout.status_dir(programme.processed_dir) / "accuracy_statistics.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["country"] for r in rows} == {"THA"}
+    assert {(r["layer"], r["depth"]) for r in rows if r["statistic"] == "Kappa"} == {("SAS", "0-30"), ("SAS", "30-100")}

@@ -21,6 +21,7 @@ from pyproj import Transformer
 from atlas.config import SalinitySpec
 from atlas.demo.fields import coast_distance_grid, deltaness
 from atlas.demo.fields import field as smooth_field
+from atlas.demo.metafiles import write_metafile
 from atlas.grid import ARC_SECONDS_30, Grid
 
 
@@ -37,6 +38,7 @@ class RasterStyle:
     # "lookup_table" factor-rank codes with the GSP script's lookup table, "none" factor-rank codes and nothing
     class_legend: str = "programme"
     file_names: str = "canonical"  # or "gsp_script": the names the GSP manual's scripts write
+    metafile_contact: tuple[str, str, str] | None = None  # (name, e-mail, phone): a metafile per layer
 
 
 def country_grid(boundary: shapely.Geometry, style: RasterStyle) -> tuple[Grid, shapely.Geometry]:
@@ -183,6 +185,9 @@ def write_salinity(
         with rasterio.open(path, "w", **profile) as dst:
             dst.write(data, 1)
         written.append(path)
+        if style.metafile_contact:
+            written.append(write_metafile(path, layer, depth, iso3, spec.units.get(layer, ""),
+                                          *style.metafile_contact))
     if manifest_lines:
         manifest = Path(folder) / "manifest.csv"
         manifest.write_text("file,layer,depth,legend\n" + "\n".join(manifest_lines) + "\n", encoding="utf-8")

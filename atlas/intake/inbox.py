@@ -4,6 +4,9 @@ Layout: ``data/raw/<ISO3>/<YYYY-MM-DD>[_label]/<files>``. Each dated folder is
 one delivery; the files in it are sorted into deliverables by their kind. Files
 left loose in a country folder form a delivery dated by their newest file.
 A deliverable's version is its rank among the deliveries that carry it.
+Junk that copies leave behind (Mac ``._*`` files, Office ``~$*`` lock files) is
+ignored anywhere in a country folder. A delivery changed less than ``settle_seconds``
+ago is still being copied and is left for a later run.
 The inbox is only ever read.
 """
 
@@ -13,6 +16,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +82,10 @@ def file_sha256(path: Path) -> str | None:
 
 
 def checksum_files(files: list[Path], base: Path, digests: dict[Path, str | None] | None = None) -> str:
-    """One digest for a set of files: names relative to ``base`` and contents (``digests`` if already known)."""
+    """One digest for a set of files: names relative to ``base`` and contents (``digests`` if already known).
+
+    ``base`` is the delivery folder, so the same files sent again in a new dated folder have the same digest.
+    """
     digest = hashlib.sha256()
     for path in sorted(files):
         digest.update(str(path.relative_to(base)).encode())
@@ -127,8 +134,33 @@ def _visible_files(folder: Path) -> list[Path]:
     )
 
 
-def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], list[Finding]]:
-    """Every submission in the inbox, plus findings about what could not be placed."""
+def last_change(folder: Path, files: list[Path], recursive: bool = True) -> float:
+    """Newest modification time of a delivery: its files and its folders (adding a file changes the folder)."""
+    folders = [folder] + ([p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink()] if recursive else [])
+    return max((p.lstat().st_mtime for p in [*files, *folders]), default=0.0)
+
+
+def _still_copying(folder: Path, raw_dir: Path, age_s: float, settle_seconds: float) -> Finding:
+    return Finding(
+        "inbox.still_copying",
+        Severity.INFO,
+        f"{folder.relative_to(raw_dir)}: changed {age_s:.0f} s ago, less than the settle time of "
+        f"{settle_seconds:g} s; taken as still being copied and left for a later run",
+        Location(file=str(folder.relative_to(raw_dir))),
+        hint="nothing to do if a copy is under way; otherwise run again later, or run by hand "
+        "(manual runs do not wait unless asked to: [intake] settle_seconds in programme.toml)",
+    )
+
+
+def discover(
+    raw_dir: Path, members: dict[str, str], settle_seconds: float = 0.0, now: float | None = None
+) -> tuple[list[Submission], list[Finding]]:
+    """Every submission in the inbox, plus findings about what could not be placed.
+
+    A delivery whose files or folders changed less than ``settle_seconds`` before ``now`` (default: the
+    clock) is skipped with an ``inbox.still_copying`` finding: a half-copied file is not a submission.
+    """
+    now = time.time() if now is None else now
     submissions: list[Submission] = []
     findings: list[Finding] = []
     raw_dir = Path(raw_dir)
@@ -168,12 +200,17 @@ def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], 
                 )
             )
             continue
-        submissions += discover_country(country_dir, iso3, raw_dir, findings)
+        submissions += discover_country(country_dir, iso3, raw_dir, findings, settle_seconds, now)
     return submissions, findings
 
 
-def discover_country(country_dir: Path, iso3: str, raw_dir: Path, findings: list[Finding]) -> list[Submission]:
-    """The submissions in one country's inbox folder: one delivery per dated sub-folder, loose files another."""
+def discover_country(country_dir: Path, iso3: str, raw_dir: Path, findings: list[Finding],
+                     settle_seconds: float = 0.0, now: float | None = None) -> list[Submission]:
+    """The submissions in one country's inbox folder: one delivery per dated sub-folder, loose files another.
+
+    A delivery changed less than ``settle_seconds`` before ``now`` is left for later (``inbox.still_copying``).
+    """
+    now = time.time() if now is None else now
     deliveries: dict[str, list[Path]] = {}
     # links are listed (the intake refuses them with a finding) but never followed
     loose = [p for p in country_dir.iterdir() if p.is_symlink() or p.is_file()]
@@ -189,6 +226,11 @@ def discover_country(country_dir: Path, iso3: str, raw_dir: Path, findings: list
     ordered = sorted(deliveries.items(), key=lambda kv: (_delivery_date(kv[0], _not_junk(kv[1])), kv[0]))
     for name, files in ordered:
         folder = country_dir / name if name else country_dir
+        if settle_seconds > 0:
+            age_s = now - last_change(folder, files, recursive=bool(name))
+            if age_s < settle_seconds:
+                findings.append(_still_copying(folder, raw_dir, age_s, settle_seconds))
+                continue
         received = _delivery_date(name, _not_junk(files))
         digests = readable_digests(files, raw_dir, findings)
         by_deliverable, skipped = sort_delivery([p for p in files if p in digests], raw_dir)
@@ -204,7 +246,7 @@ def discover_country(country_dir: Path, iso3: str, raw_dir: Path, findings: list
                     folder=folder,
                     files=tuple(sorted(dfiles)),
                     received=received,
-                    checksum=checksum_files(dfiles, country_dir, digests),
+                    checksum=checksum_files(dfiles, folder, digests),
                     file_sha256=tuple((p, digests[p]) for p in sorted(dfiles)),
                 )
             )
