@@ -174,7 +174,7 @@ def _salinity(programme: Programme) -> Section:
     for layer in sal.layers:
         low_high = sal.ranges.get(layer)
         plausible = f"{number(low_high[0])} to {number(low_high[1])}" if low_high else (
-            ", ".join(f"{c} {n}" for c, n in sorted(sal.classes.items())) if layer == sal.class_layer else "")
+            "the codes of its lookup table (see the class legend)" if layer == sal.class_layer else "")
         per_depth = ", ".join(f"{d} cm: {need[(layer, d)]}" for d in sal.depths)
         rows.append([layer, _layer_meaning(layer), sal.units.get(layer, ""), plausible, per_depth])
     grid_arcsec = programme.resolution_deg * 3600
@@ -208,12 +208,19 @@ def _naming(programme: Programme) -> Section:
     ] + ([f"This programme's manifest setting: {manifest}."] if manifest else []))
 
 
+def _criterion(sal) -> str:
+    criterion = getattr(sal, "criterion", None)
+    cut = (getattr(sal, "ph_cut", None) or {}).get(criterion) if criterion else None
+    return f" ({criterion} criterion" + (f", pH cut {number(cut)}" if cut else "") + ")" if criterion else ""
+
+
 def _legend(programme: Programme) -> Section:
     sal = programme.salinity
     rows = [[str(code), name] for code, name in sorted(sal.classes.items())]
     return Section("legend", "Class legend and lookup tables", [
-        f"The regional class product uses this legend. Derived classes follow the programme's thresholds: saline "
-        f"when ECe > {number(sal.ece_saline_dsm)} dS/m, sodic when ESP > {number(sal.esp_sodic_pct)} %.",
+        f"The regional class product uses this legend. Classes the pipeline derives where no class map came follow "
+        f"the programme's thresholds{_criterion(sal)}: saline when ECe > {number(sal.ece_saline_dsm)} dS/m, sodic "
+        f"when ESP > {number(sal.esp_sodic_pct)} %.",
         "A delivered class map is only meaningful with its lookup table: the GSP manual's script writes the class "
         "codes as the rank of each class name among the names present in the country, so codes differ from "
         "country to country. Send the lookup table beside the class map as the script writes it (e.g. "
