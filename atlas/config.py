@@ -73,6 +73,8 @@ class StatusSettings:
 
     # ISO3 codes in the order the exports list them; members not listed follow by name. Empty: by name.
     country_order: tuple[str, ...] = ()
+    # ISO3 = [lon, lat]: where a member too small for the map's outlines (an island state) is drawn as a dot
+    map_points: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -14,25 +14,11 @@ import geopandas as gpd
 from atlas import layout
 from atlas.atomic import copy_atomic, publish, sweep_temporaries, write_atomic, write_text_atomic
 from atlas.config import Programme
+from atlas.products.build_manifest import BUILD_MANIFEST, is_up_to_date  # light: the CLI's no-op check reads them
 from atlas.stages import internal_error, salinity_inputs, soil_inputs
 from checks.finding import Finding
 
 log = logging.getLogger(__name__)
-
-BUILD_MANIFEST = "build_manifest.json"
-
-
-def is_up_to_date(out_dir: Path, versions: dict[str, int]) -> bool:
-    """True if the product in out_dir was built from exactly these national versions and its files exist."""
-    manifest = Path(out_dir) / BUILD_MANIFEST
-    if not manifest.is_file():
-        return False
-    try:
-        built = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return False
-    files_ok = all((Path(out_dir) / name).is_file() for name in built.get("files", []))
-    return files_ok and built.get("versions") == {k: int(v) for k, v in sorted(versions.items())}
 
 
 def write_build_manifest(out_dir: Path, versions: dict[str, int], paths: list[Path], run_id: str) -> None:
