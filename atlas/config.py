@@ -148,6 +148,21 @@ class Programme:
         )
 
 
+def check_selection(programme: Programme, country: str | None, deliverable: str | None) -> None:
+    """Refuse a country or deliverable the programme does not have, naming the nearest one."""
+    import difflib
+
+    for what, value, known in (("country", country, programme.members), ("deliverable", deliverable,
+                                                                          programme.deliverables)):
+        if value is None or value in known or (what == "country" and value.upper() in known):
+            continue
+        by_name = [k for k, v in programme.members.items() if v.lower() == value.lower()] if what == "country" else []
+        near = by_name or difflib.get_close_matches(value.upper() if what == "country" else value, list(known), n=1)
+        hint = f"did you mean {near[0]}? " if near else ""
+        listing = "members are" if what == "country" else "deliverables are"
+        raise ConfigError(f"{what} {value!r} is not in the programme: {hint}{listing} {', '.join(known)}")
+
+
 def _date(value) -> dt.date | None:
     if value in (None, ""):
         return None

@@ -318,6 +318,14 @@ class Ledger:
         rows = self._db.execute(sql + " ORDER BY deliverable, version", args).fetchall()
         return [self._record(r) for r in rows]
 
+    def find(self, country: str, deliverable: str, checksum: str) -> SubmissionRecord | None:
+        """The stored version with this content, or None (a look-up that records nothing)."""
+        row = self._db.execute(
+            "SELECT * FROM submissions WHERE country = ? AND deliverable = ? AND checksum = ?",
+            (country.upper(), deliverable, checksum),
+        ).fetchone()
+        return self._record(row, is_new=False) if row is not None else None
+
     def current(self, country: str, deliverable: str) -> SubmissionRecord | None:
         """The newest version of a country's deliverable, or None if nothing arrived."""
         versions = self.versions(country, deliverable)
