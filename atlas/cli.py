@@ -98,7 +98,7 @@ def run(
     dask: Annotated[
         bool,
         typer.Option(
-            "--dask", help="run the per-country tasks on Dask: [operations] dask_scheduler, else a local cluster"
+            "--dask", help="per-country tasks on Dask: operations.dask_scheduler, else a local cluster"
         ),
     ] = False,
     verbose: Annotated[

@@ -48,7 +48,7 @@ def pending_work(programme: Programme, country: str | None = None, deliverable: 
         for sub in subs:
             record = ledger.find(sub.country, sub.deliverable, sub.checksum)
             if record is None:
-                out.reasons.append(f"new: {sub.key}")
+                out.reasons.append(f"new: {sub.country}/{sub.deliverable} delivery {sub.delivery}")
             elif record.state == RECEIVED:
                 out.reasons.append(f"not yet validated: {sub.country}/{sub.deliverable} v{record.version}")
             elif not (layout.national_dir(programme.processed_dir, sub.country, sub.deliverable, record.version)
