@@ -249,11 +249,25 @@ def _check_layer_keys(salinity, errors: list[str]) -> None:
                               f"; layers are {', '.join(layers)}"))
 
 
+def _check_member_keys(raw: dict, errors: list[str]) -> None:
+    """[status] names members (country_order, map_points): a code that is no member is a typo."""
+    members = raw.get("members") if isinstance(raw.get("members"), dict) else {}
+    status = raw.get("status") if isinstance(raw.get("status"), dict) else {}
+    points = status.get("map_points") if isinstance(status.get("map_points"), dict) else {}
+    order = status.get("country_order") if isinstance(status.get("country_order"), list) else []
+    for where, codes in (("[status.map_points]", list(points)), ("[status] country_order", order)):
+        for code in codes:
+            if str(code) not in members:
+                near = _nearest(str(code), members)
+                errors.append(f"{where} {code}: not a member" + (f", did you mean {near}?" if near else ""))
+
+
 def validate_settings(raw: dict, path: Path | str = "programme.toml") -> None:
     """Raise ConfigError naming every unknown key or section and every value of the wrong type."""
     errors: list[str] = []
     _check_table(raw, schema(), (), errors)
     _check_layer_keys(raw.get("salinity"), errors)
+    _check_member_keys(raw, errors)
     if errors:
         raise ConfigError(f"{path}: " + "; ".join(errors))
 

@@ -50,6 +50,8 @@ def test_a_typo_in_each_section_is_refused_naming_the_nearest_key(path, key):
         assert f"[members] {typo}: a member is keyed by its ISO3 code" in message
     elif path == ("salinity", "classes"):
         assert f"[salinity.classes] {typo}: a key here must be an integer" in message
+    elif path == ("status", "map_points"):
+        assert f"[status.map_points] {typo}: not a member, did you mean {key}?" in message
     elif path in (("salinity", "units"), ("salinity", "ranges")):
         assert f"[salinity.{path[1]}] {typo}: not a layer, did you mean {key}?" in message
     else:
@@ -85,6 +87,13 @@ def test_a_wrong_type_names_the_key_and_the_type(section, key, value, expected):
     raw = copy.deepcopy(RAW)
     raw[section][key] = value
     with pytest.raises(ConfigError, match=rf"\[{section}\] {key} = .*: {expected}"):
+        validate_settings(raw)
+
+
+def test_country_order_names_members():
+    raw = copy.deepcopy(RAW)
+    raw["status"]["country_order"] = ["VNM", "KHMM"]
+    with pytest.raises(ConfigError, match=r"\[status\] country_order KHMM: not a member, did you mean KHM\?"):
         validate_settings(raw)
 
 
