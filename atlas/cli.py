@@ -203,12 +203,12 @@ def status(
 
     programme = _programme(config)
     if target is not None and target.lower() != "export":
+        # a country given by its name is taken as its ISO3 code
+        target = next((k for k, v in programme.members.items() if v.lower() == target.lower()), target)
         try:
             check_selection(programme, target, None)
         except ConfigError as exc:
             raise ConfigError(f"{target} is neither `export` nor a member country: {exc}") from exc
-        if target.upper() not in programme.members:  # a country given by name
-            target = next(k for k, v in programme.members.items() if v.lower() == target.lower())
     if fmt and (target is None or target.lower() != "export"):
         _fail("--format and --out go with `atlas status export`")
     from atlas.ledger.store import Ledger

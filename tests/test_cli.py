@@ -115,3 +115,12 @@ def test_artifacts_and_the_per_country_summary_are_on_the_deployment_run(config,
             log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))]
     assert {"submission-status", "run-summary", "run-by-country"} <= keys
     assert any("| LKA | book_chapter v1 accepted" in line for line in logs), logs
+
+
+def test_status_of_a_country_given_by_name(capsys, config):
+    try:
+        main(["status", "--config", str(config), "Viet Nam"])
+    except SystemExit as exit_:
+        assert exit_.code in (0, None)
+    out = capsys.readouterr().out
+    assert out.startswith("Viet Nam (VNM)") and "soil_map         not received (due 2026-12-15)" in out
