@@ -123,4 +123,4 @@ def test_status_of_a_country_given_by_name(capsys, config):
     except SystemExit as exit_:
         assert exit_.code in (0, None)
     out = capsys.readouterr().out
-    assert out.startswith("Viet Nam (VNM)") and "soil_map         not received (due 2026-12-15)" in out
+    assert out.startswith("Viet Nam (VNM)") and "History:\n  nothing received yet" in out
