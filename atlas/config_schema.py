@@ -48,6 +48,14 @@ SALINITY_KEYS = {
     "ece_warn_above": "ranges.ECe_warn_above",
     "ece_saline_dsm": "thresholds.ece_saline_dsm",
     "esp_sodic_pct": "thresholds.esp_sodic_pct",
+    "criterion": "thresholds.criterion",
+    "esp_intensity_pct": "thresholds.esp_intensity_pct",
+}
+# Fields written in the TOML file as several keys (one per criterion), with the type of each key.
+SPLIT_KEYS = {
+    "ph_cut": {"salinity.thresholds.ph_cut_fao": float, "salinity.thresholds.ph_cut_usda": float},
+    "ece_intensity_dsm": {"salinity.thresholds.ece_intensity_fao_dsm": tuple[float, ...],
+                          "salinity.thresholds.ece_intensity_usda_dsm": tuple[float, ...]},
 }
 OPTIONAL = {"ece_warn_above"}  # fields without a dataclass default that load_programme defaults itself
 NOT_IN_TOML = {"root", "extra", "key"}  # derived: the file's folder, the raw tables, a deliverable's table name
@@ -86,7 +94,7 @@ def _dataclass_slots(cls, locations: dict[str, str]) -> dict[str, Slot]:
     """The keys of a table that holds one dataclass: field name, or the path ``locations`` gives."""
     tree: dict[str, Slot] = {}
     for f in dataclasses.fields(cls):
-        if f.name in NOT_IN_TOML:
+        if f.name in NOT_IN_TOML or f.name in SPLIT_KEYS:
             continue
         tp = _hints(cls)[f.name]
         required = _required(f, tp) and f.name not in OPTIONAL
@@ -120,6 +128,9 @@ def schema() -> dict[str, Slot]:
             _place(tree, f.name, _slot(tp, _required(f, tp)))  # a whole section named after the field
         else:
             unplaced.append((f.name, _slot(tp, _required(f, tp))))
+    for keys in SPLIT_KEYS.values():
+        for path, tp in keys.items():
+            _place(tree, path, Slot(type=tp))
     # a plain field that does not say where it lives is accepted under its name in any plain section
     for name, slot in unplaced:
         for section in tree.values():

@@ -16,7 +16,7 @@ from atlas.intake.inbox import discover
 from atlas.ledger.export_state import ALL_FORMATS, boundaries_identity, ledger_fingerprint, unchanged_exports
 from atlas.ledger.schema import RECEIVED
 from atlas.ledger.store import Ledger
-from atlas.products.build_manifest import is_up_to_date
+from atlas.products.build_manifest import is_up_to_date, product_settings
 
 # The regional products and the deliverable each is built from (as in flows.pipeline._regional).
 REGIONAL = (("salinity_map", "GSSmap", layout.regional_salinity_dir), ("soil_map", "Soil Atlas WRB",
@@ -59,7 +59,8 @@ def pending_work(programme: Programme, country: str | None = None, deliverable: 
         published = ledger.published_versions()
         for key, product, folder in REGIONAL:
             versions = ledger.accepted_versions(key)
-            if versions and not is_up_to_date(folder(programme.processed_dir), versions):
+            if versions and not is_up_to_date(folder(programme.processed_dir), versions,
+                                              product_settings(programme, key)):
                 out.reasons.append(f"{product} to rebuild")
             elif any(published.get((iso3, key)) != v for iso3, v in versions.items()):
                 out.reasons.append(f"{product}: versions to mark published")

@@ -178,6 +178,7 @@ class StatusRow:
     overdue: bool  # deadline passed and no version accepted
     errors: int = 0
     warnings: int = 0
+    note: str | None = None  # why a product holds none of the best version's data (no reference polygon, ...)
     best_state: str | None = None  # state of the version that counts (furthest along); None: nothing received
     best_version: int | None = None
     best_received: dt.date | None = None
@@ -212,7 +213,7 @@ class StatusRow:
             parts = [self.label]
         else:
             date = f" {self.best_received.isoformat()}" if with_date and self.best_received else ""
-            parts = [f"{self.label} v{self.best_version}{date}"]
+            parts = [f"{self.label} v{self.best_version}{date}" + (f" ({self.note})" if self.note else "")]
         if self.coverage is not None and self.coverage < 0.9995:
             parts.append(f"{self.coverage:.0%} covered")
         if self.timeliness():
