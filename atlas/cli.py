@@ -32,7 +32,15 @@ def _programme(config: Path) -> Programme:
     try:
         return load_programme(config)
     except AtlasError as exc:
-        raise ConfigError(f"configuration error: {exc}") from exc
+        _fail(f"configuration error: {exc}")
+
+
+def _check_selection(programme: Programme, country: str | None, deliverable: str | None, what: str = "") -> None:
+    """check_selection, ending the command with one line (also when the app is invoked without main())."""
+    try:
+        check_selection(programme, country, deliverable)
+    except ConfigError as exc:
+        _fail(f"{what}{exc}")
 
 
 def _fail(message: str) -> None:
@@ -114,7 +122,7 @@ def run(
     """Process what is in data/raw: validate, harmonize, mosaic, and print the status table."""
     started = time.perf_counter()
     programme = _programme(config)
-    check_selection(programme, country, deliverable)
+    _check_selection(programme, country, deliverable)
     country = country.upper() if country else None
     if not force:
         from atlas.pending import pending_work
@@ -211,10 +219,7 @@ def status(
     if target is not None and target.lower() != "export":
         # a country given by its name is taken as its ISO3 code
         target = next((k for k, v in programme.members.items() if v.lower() == target.lower()), target)
-        try:
-            check_selection(programme, target, None)
-        except ConfigError as exc:
-            raise ConfigError(f"{target} is neither `export` nor a member country: {exc}") from exc
+        _check_selection(programme, target, None, what=f"{target} is neither `export` nor a member country: ")
     if fmt and (target is None or target.lower() != "export"):
         _fail("--format and --out go with `atlas status export`")
     from atlas.ledger.store import Ledger
@@ -232,7 +237,10 @@ def _export(programme: Programme, ledger, fmt: list[str] | None, out: Path | Non
     from atlas import layout
     from atlas.ledger.exports import check_formats, export_status
 
-    check_formats(fmt or ())  # an unknown format is refused before anything is drawn
+    try:
+        check_formats(fmt or ())  # an unknown format is refused before anything is drawn
+    except AtlasError as exc:
+        _fail(str(exc))
     boundaries = None
     if programme.reference_boundaries.is_file():
         from atlas.borders.boundaries import load_boundaries
@@ -276,7 +284,7 @@ def validate(
     from atlas.validation import render, result_json, validate_path, write_html
 
     programme = _programme(config)
-    check_selection(programme, country, None)
+    _check_selection(programme, country, None)
     country = country.upper() if country else None
     if not path.exists():
         _fail(f"{path} does not exist")
