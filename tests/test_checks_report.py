@@ -213,3 +213,10 @@ def test_values_for_people_units_and_shapes():
     assert human({"None": {"km2": 10.0, "share": 0.5}}) == "None (area 10 km², share 50 %)"
     assert human([1000.0, 0.0, 1000.0, 0.0, -1000.0, 2933000.0]) == "pixels 1,000 × 1,000, origin 1,000, 2,933,000"
     assert human([0, 300]) == "0 to 300" and human({"value": "Ao", "count": 3, "suggested": "AC"}) == "Ao → AC (3)"
+
+
+def test_a_long_files_and_layers_table_is_folded(tmp_path):
+    rows = [{"file": f"f{i}.tif", "kind": "layer", "layer": "ECe", "depth": "0-30", "taken_from": "canonical name",
+             "detail": ""} for i in range(12)]
+    page = unescape(write_reports([], tmp_path, {**META, "verdict": None, "layers": rows})["html"].read_text())
+    assert "f7.tif" in page[:page.index("<details>")] and "<summary>4 more files</summary>" in page
