@@ -213,9 +213,12 @@ def check_overlap(ctx):
         return
     geoms = ctx.valid_ea
     tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="overlaps")
+    # 'intersects' minus 'touches': interiors meet. 'overlaps' alone misses a unit drawn inside another.
+    left, right = tree.query(geoms, predicate="intersects")
     keep = left < right
     left, right = left[keep], right[keep]
+    inner = ~shapely.touches(geoms[left], geoms[right])
+    left, right = left[inner], right[inner]
     if not len(left):
         return
     areas = shapely.area(shapely.intersection(geoms[left], geoms[right])) / 1e6
