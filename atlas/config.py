@@ -67,6 +67,8 @@ class Programme:
     sliver_max_km2: float
     gap_fill_max_width_km: float
     extra: dict = field(default_factory=dict, compare=False)
+    soil_legacy: str = "correlate"  # [soil_map] legacy: correlate | provisional (SPEC §3, docs/HARMONIZATION.md)
+    overlap_rule: str = "longest_boundary"  # [harmonize] overlap_rule: see atlas.borders.overlaps.RULES
 
     def with_root(self, root: Path) -> Programme:
         """The same programme with its data folders moved under another root."""
@@ -79,6 +81,18 @@ class Programme:
             reference_boundaries=root / "data" / "reference" / "boundaries.gpkg",
             ledger_path=root / "data" / "processed" / "ledger.sqlite",
         )
+
+
+SOIL_LEGACY_MODES = ("correlate", "provisional")
+OVERLAP_RULES = ("longest_boundary", "smaller_unit", "first_feature")  # atlas.borders.overlaps.RULES
+
+
+def _choice(table: dict, key: str, default: str, allowed: tuple[str, ...], path) -> str:
+    """A setting that takes one of a few names; a mistyped one is refused, never ignored."""
+    value = table.get(key, default)
+    if value not in allowed:
+        raise ConfigError(f"{path}: {key} = {value!r} is not one of {', '.join(allowed)}")
+    return value
 
 
 def _date(value) -> dt.date | None:
@@ -146,6 +160,8 @@ def load_programme(path: Path | str | None = None) -> Programme:
             sliver_max_km2=float(raw["harmonize"]["sliver_max_km2"]),
             gap_fill_max_width_km=float(raw["harmonize"]["gap_fill_max_width_km"]),
             extra=raw,
+            soil_legacy=_choice(raw["soil_map"], "legacy", "correlate", SOIL_LEGACY_MODES, path),
+            overlap_rule=_choice(raw["harmonize"], "overlap_rule", "longest_boundary", OVERLAP_RULES, path),
         )
     except KeyError as exc:
         raise ConfigError(f"{path}: missing setting {exc}") from exc

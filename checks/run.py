@@ -10,6 +10,7 @@ import shapely
 
 from atlas.config import Programme
 from atlas.intake.inbox import Submission, classify
+from checks.crosswalk import is_crosswalk
 from checks.document import document_findings
 from checks.finding import Finding, Location, Severity
 from checks.naming import SubmissionContext, country_from_name, parse_salinity_name
@@ -51,14 +52,15 @@ def _safely(func, path: Path, *args) -> list[Finding]:
                      Location(file=path.name), observed=type(exc).__name__)]
 
 
-def validate_file(path: Path, deliverable: str, programme: Programme, country: str | None, boundary) -> list[Finding]:
-    """Every check that applies to one file of a deliverable."""
+def validate_file(path: Path, deliverable: str, programme: Programme, country: str | None, boundary,
+                  crosswalk: Path | None = None) -> list[Finding]:
+    """Every check that applies to one file of a deliverable (``crosswalk``: a soil map's crosswalk.csv)."""
     path = Path(path)
     kind = programme.deliverables[deliverable].kind if deliverable in programme.deliverables else None
     if kind == "raster":
         return _safely(raster_findings, path, programme, country, boundary)
     if kind == "vector":
-        return _safely(soil_map_findings, path, programme, country, boundary)
+        return _safely(soil_map_findings, path, programme, country, boundary, crosswalk)
     if kind == "document":
         return _safely(document_findings, path)
     return [emit("checks.file_skipped", f"{path.name}: not a deliverable file", Location(file=path.name))]
@@ -81,12 +83,13 @@ def validate_submission(sub: Submission, programme: Programme,
         boundary = country_boundary(boundaries, sub.country)
         findings += _boundary_note(sub.deliverable, programme, sub.country, boundaries, boundary)
         files = [Path(f) for f in sub.files]
+        crosswalk = next((f for f in files if is_crosswalk(f)), None)
         for path in files:
             if sub.deliverable == "soil_map" and path.suffix.lower() not in MAP_SUFFIXES:
                 continue  # shapefile sidecars are read with their .shp
             if classify(path) is None:
                 continue
-            findings += validate_file(path, sub.deliverable, programme, sub.country, boundary)
+            findings += validate_file(path, sub.deliverable, programme, sub.country, boundary, crosswalk)
         if sub.deliverable == "salinity_map":
             findings += run_checks("submission", "salinity_map",
                                    SubmissionContext(tuple(files), programme, sub.country))
@@ -128,7 +131,8 @@ def validate_path(path: Path, programme: Programme, boundaries=None,
             boundary = country_boundary(boundaries, iso3)
             key = str(f.relative_to(base))
             results[key] = (_boundary_note(deliverable, programme, iso3, boundaries, boundary)
-                            + validate_file(f, deliverable, programme, iso3, boundary))
+                            + validate_file(f, deliverable, programme, iso3, boundary,
+                                            next((c for c in f.parent.iterdir() if is_crosswalk(c)), None)))
             if deliverable == "salinity_map" and (parsed := parse_salinity_name(f.name, programme.salinity)):
                 salinity.setdefault(country or parsed.iso3.upper(), []).append(f)
         if path.is_dir():  # a folder holding GSSmap-named layers is checked as a submission too

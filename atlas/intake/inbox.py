@@ -182,6 +182,8 @@ def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], 
             by_deliverable: dict[str, list[Path]] = {}
             for path in files:
                 deliverable = classify(path)
+                if path.name.lower() == "crosswalk.csv":  # a soil map's legend correlation travels with it
+                    deliverable = "soil_map"
                 if deliverable is None:
                     if path.suffix.lower() not in SHAPEFILE_SIDECARS and not path.name.endswith(".aux.xml"):
                         findings.append(
