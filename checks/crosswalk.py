@@ -92,7 +92,8 @@ def apply_crosswalk(gdf: pd.DataFrame, crosswalk: Crosswalk, columns=SOIL_COLUMN
     out = gdf.copy()
     converted: dict[str, dict] = {}
     for col in (c for c in columns if c in out.columns):
-        text = out[col].astype(object).where(out[col].notna(), None).map(lambda v: None if v is None else str(v).strip())
+        raw = out[col].astype(object).where(out[col].notna(), None)
+        text = raw.map(lambda v: None if v is None else str(v).strip())
         hit = text.isin(list(crosswalk.targets)).to_numpy()
         hit &= ~text.map(lambda v: normalise_rsg(v).is_wrb).to_numpy(dtype=bool)
         if hit.any():
