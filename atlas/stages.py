@@ -102,6 +102,10 @@ def process_submission(
         except Exception as exc:  # noqa: BLE001
             findings.append(internal_error(sub, "harmonization", exc))
         result = verdict(findings)
+    if sub.deliverable == "soil_map":  # the crosswalk the report asks for, as a CSV the country fills in
+        from checks.crosswalk import write_template
+
+        write_template(findings, out_dir)
     meta = {
         "country": sub.country,
         "country_name": programme.members.get(sub.country, sub.country),
@@ -144,6 +148,11 @@ def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> 
         if gdf is None:
             return {}, []
         gdf, fixes = repair_soil_map(gdf)
+        from checks.crosswalk import is_crosswalk
+        from checks.wrb_columns import canonical_copy
+
+        # canonical rsgN_code/rsgN_name columns, the delivered values kept under delivered_*
+        gdf = canonical_copy(gdf, programme, next((p for p in sub.files if is_crosswalk(p)), None))
         target = out_dir / SOIL_MAP_FILE
         write_atomic(target, lambda tmp: gdf.to_file(tmp, driver="GPKG", layer="map_units"))
         return {"soil_map": target}, fixes

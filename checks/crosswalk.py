@@ -167,3 +167,15 @@ def check_crosswalk_invalid(ctx):
         return
     for problem in ctx.crosswalk.problems[:20]:
         yield Hit(f"{ctx.crosswalk.source}: {problem}", Location(file=ctx.crosswalk.source), observed=problem)
+
+
+def write_template(findings, out_dir: Path) -> Path | None:
+    """The crosswalk a report asks the country to fill in, as CSV beside the report (None if none is needed)."""
+    hit = next((f for f in findings if f.check_id == "wrb.crosswalk_template" and isinstance(f.observed, dict)), None)
+    if hit is None:
+        return None
+    from atlas.atomic import write_text_atomic
+
+    path = Path(out_dir) / TEMPLATE_NAME
+    write_text_atomic(path, template_csv(hit.observed["rows"]))
+    return path

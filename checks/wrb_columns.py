@@ -22,6 +22,8 @@ CANONICAL_COLUMNS = ["unit_id", "rsg1_code", "rsg1_name", "rsg1_status", "share1
                      "rsg2_status", "share2", "rsg3_code", "rsg3_name", "rsg3_status", "share3", "qualifiers",
                      "wrb_version", "delivered_rsg1", "delivered_rsg2", "delivered_rsg3"]
 STATUSES = ("wrb", "correlated", "provisional", "non_soil")
+# cut names seen in real deliveries beyond the plain 10-character cut (e.g. from a "qualifiers_en" field)
+KNOWN_CUTS = {"qualifiere": "qualifiers", "wrb_versio": "wrb_version"}
 
 
 def restore_field_names(gdf: pd.DataFrame, fields) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
@@ -34,9 +36,10 @@ def restore_field_names(gdf: pd.DataFrame, fields) -> tuple[pd.DataFrame, list[t
     lower = {str(c).lower(): c for c in gdf.columns}
     out = gdf
     for full in fields:
-        if len(full) <= SHAPEFILE_FIELD_WIDTH:
-            continue
-        cut = lower.get(full[:SHAPEFILE_FIELD_WIDTH].lower())
+        cuts = {c for c, f in KNOWN_CUTS.items() if f == full}
+        if len(full) > SHAPEFILE_FIELD_WIDTH:
+            cuts.add(full[:SHAPEFILE_FIELD_WIDTH].lower())
+        cut = next((lower[c] for c in sorted(cuts) if c in lower), None)
         if cut is None:
             continue
         found.append((str(cut), full))
@@ -89,3 +92,22 @@ def canonical_units(gdf: gpd.GeoDataFrame, legacy: str = "correlate", crosswalk:
         frame[f"delivered_{c}" if not str(c).startswith("delivered_") else c] = gdf[c].to_numpy()
     return gpd.GeoDataFrame(frame[CANONICAL_COLUMNS + [c for c in frame.columns if c not in CANONICAL_COLUMNS]],
                             geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+
+
+def canonical_copy(gdf: gpd.GeoDataFrame, programme, crosswalk_path=None) -> gpd.GeoDataFrame:
+    """The national harmonized copy's attributes: field names restored, crosswalk applied, canonical columns.
+
+    A frame that already has canonical columns (a copy made earlier) is returned as it is.
+    """
+    from checks.crosswalk import apply_crosswalk, read_crosswalk
+
+    if "rsg1_code" in gdf.columns:
+        return gdf
+    fields = (*getattr(programme, "soil_required_fields", ("unit_id", "rsg1", "share1")),
+              *getattr(programme, "soil_optional_fields", ("qualifiers", "wrb_version")))
+    gdf, _ = restore_field_names(gdf, fields)
+    delivered, crosswalk = gdf, None
+    if crosswalk_path is not None:
+        crosswalk = read_crosswalk(crosswalk_path)
+        gdf, _ = apply_crosswalk(gdf, crosswalk)
+    return canonical_units(gdf, getattr(programme, "soil_legacy", "correlate"), crosswalk, delivered)

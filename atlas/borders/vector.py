@@ -23,6 +23,7 @@ from atlas.borders.adjacency import geodesic_length_km
 from atlas.borders.boundaries import polygonal_part
 from atlas.borders.overlaps import resolve_overlaps
 from checks.finding import Finding, Location, Severity
+from checks.wrb_columns import canonical_copy
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ NOISE_KM2 = 1e-6  # pieces below this (1 m2) are floating-point noise of the ove
 
 @dataclass(frozen=True)
 class HarmonizeResult:
-    region: gpd.GeoDataFrame  # EPSG:4326: country, source_feature, unit_id, rsg1..., harmonization_notes
+    region: gpd.GeoDataFrame  # EPSG:4326: country, source_feature, canonical columns, harmonization_notes
     changes: pd.DataFrame  # CHANGE_COLUMNS
     findings: list[Finding] = field(default_factory=list)
 
@@ -350,7 +351,7 @@ def harmonize_region(maps: dict[str, gpd.GeoDataFrame], boundaries: gpd.GeoDataF
         if country not in territories.index:
             findings.append(_no_reference(country))
             continue
-        gdf, f = _to_4326(gdf, country)
+        gdf, f = _to_4326(canonical_copy(gdf, programme), country)
         findings += f
         # each place counts once: overlaps inside the map are resolved before any area is computed
         units, within, f = _resolve_within(country, gdf.reset_index(drop=True), rule, ea)

@@ -12,7 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from atlas import layout
-from atlas.atomic import copy_atomic, publish, sweep_temporaries, write_atomic, write_text_atomic
+from atlas.atomic import publish, sweep_temporaries, write_atomic, write_text_atomic
 from atlas.config import Programme
 from atlas.stages import internal_error, salinity_inputs, soil_inputs
 from checks.finding import Finding
@@ -179,7 +179,7 @@ def build_regional_soil(
 ) -> RegionalOutcome:
     """Harmonize the national WRB maps at the reference borders and write the Soil Atlas layers."""
     from atlas.borders.adjacency import adjacency
-    from atlas.borders.edges import border_mismatches
+    from atlas.borders.edges import border_feedback, border_mismatches
     from atlas.borders.vector import harmonize_region
     from atlas.products.soil_atlas import write_soil_atlas
 
@@ -192,51 +192,47 @@ def build_regional_soil(
         pairs = adjacency(boundaries, programme.equal_area_crs)
         mismatches, summary = border_mismatches(result.region, boundaries, pairs, programme)
         invalidate_build_manifest(out_dir)
-        written = write_soil_atlas(result, outcome.versions, out_dir, mismatches, summary)
+        written = write_soil_atlas(result, outcome.versions, out_dir, mismatches, summary, programme.equal_area_crs,
+                                   borders_dir=layout.borders_dir(programme.processed_dir))
     except Exception as exc:  # noqa: BLE001
         outcome.findings.append(internal_error(None, "soil atlas harmonization", exc))
         return outcome
     outcome.paths = list(written.values())
     outcome.findings += list(result.findings)
-    write_country_notes(programme, "soil_map", outcome.versions, outcome.findings)
+    # each country's report lists its border mismatches with every neighbour (both sides see the same segments)
+    write_country_notes(programme, "soil_map", outcome.versions, outcome.findings,
+                        extra=border_feedback(mismatches, summary))
     outcome.extra.update(result=result, summary=summary, adjacency=pairs)
     try:
         from atlas.products.area_stats import rsg_areas
 
         region = result.region.rename(columns={"country": "iso3"})
         outcome.paths += write_tables_atomically({"rsg_areas": rsg_areas(region, programme)}, out_dir)
-        outcome.paths += copy_border_tables(out_dir, layout.borders_dir(programme.processed_dir))
     except Exception as exc:  # noqa: BLE001
         outcome.findings.append(internal_error(None, "soil group area statistics", exc))
     write_build_manifest(out_dir, outcome.versions, outcome.paths, run_id)
     return outcome
 
 
-def write_country_notes(programme: Programme, deliverable: str, versions: dict[str, int], findings) -> list[Path]:
-    """What the regional stage changed for each country, as a report beside that country's submission."""
+def write_country_notes(programme: Programme, deliverable: str, versions: dict[str, int], findings,
+                        extra: dict[str, list[Finding]] | None = None) -> list[Path]:
+    """What the regional stage changed for each country, as a report beside that country's submission.
+
+    ``extra``: findings addressed to one country (e.g. its border mismatches), by ISO3 code.
+    """
     from checks.finding import counts
     from checks.report import write_reports
 
     written = []
     for iso3, version in sorted(versions.items()):
         mine = [f for f in findings if f.location.feature == iso3 or (f.location.file or "").startswith(iso3)]
+        mine += (extra or {}).get(iso3, [])
         out_dir = layout.national_dir(programme.processed_dir, iso3, deliverable, version) / "harmonization"
         meta = {"country": iso3, "country_name": programme.members.get(iso3, iso3), "deliverable": deliverable,
                 "version": version, "stage": "regional harmonization", "verdict": "harmonized",
                 "counts": counts(mine)}
         written += list(write_reports(mine, out_dir, meta).values())
     return written
-
-
-def copy_border_tables(soil_dir: Path, borders: Path) -> list[Path]:
-    """The border mismatch tables also go to regional/borders, where the two countries find them."""
-    borders.mkdir(parents=True, exist_ok=True)
-    copied = []
-    for name in ("border_mismatches.csv", "border_summary.csv"):
-        if (soil_dir / name).is_file():
-            copy_atomic(soil_dir / name, borders / name)
-            copied.append(borders / name)
-    return copied
 
 
 def build_catalogue(programme: Programme, outcomes: list[RegionalOutcome], run_id: str) -> Path | None:
