@@ -96,7 +96,7 @@ def test_provisional_units_flagged_in_map_tables_and_legend(tmp_path, programme)
     units = gpd.read_file(paths["gpkg"], layer="map_units")
     assert units["provisional"].tolist() == [True, False, True]
     dissolved = gpd.read_file(paths["gpkg"], layer="dissolved_by_rsg")
-    assert sorted(zip(dissolved["rsg1_code"], dissolved["provisional"])) == [("AC", False), ("AC", True),
+    assert sorted(zip(dissolved["rsg1_code"], dissolved["provisional"], strict=True)) == [("AC", False), ("AC", True),
                                                                              ("FL", True)]
     table = rsg_areas(res.region.rename(columns={"country": "iso3"}), programme)
     assert set(table.loc[table["provisional"], "rsg"]) == {"AC", "FL"}
