@@ -94,8 +94,8 @@ def apply_crosswalk(gdf: pd.DataFrame, crosswalk: Crosswalk, columns=SOIL_COLUMN
     for col in (c for c in columns if c in out.columns):
         raw = out[col].astype(object).where(out[col].notna(), None)
         text = raw.map(lambda v: None if v is None else str(v).strip())
-        hit = text.isin(list(crosswalk.targets)).to_numpy()
-        hit &= ~text.map(lambda v: normalise_rsg(v).is_wrb).to_numpy(dtype=bool)
+        hit = text.isin(list(crosswalk.targets)).to_numpy() & ~text.map(
+            lambda v: normalise_rsg(v).is_wrb).to_numpy(dtype=bool)
         if hit.any():
             out.loc[hit, col] = text[hit].map(crosswalk.targets).to_numpy()
             for value, count in text[hit].value_counts().items():
