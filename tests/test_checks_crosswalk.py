@@ -1,4 +1,4 @@
-"""Legacy classes: not accepted until correlated; the crosswalk round trip; provisional publishing; right kind of map."""
+"""Legacy classes: not accepted until correlated, the crosswalk round trip, provisional publishing; kind of map."""
 
 from __future__ import annotations
 

@@ -44,6 +44,8 @@ SUPPLEMENTARY = ("Loamic", "Clayic", "Arenic", "Siltic", "Humic", "Ochric")
 # Legacy codes planted on purpose: FAO-74 (one capital + subunit) and WRB 2006 Albeluvisols.
 LEGACY_MEANING = {"Ao": "Orthic Acrisols (FAO-74)", "Jd": "Dystric Fluvisols (FAO-74)",
                   "Gh": "Humic Gleysols (FAO-74)", "AB": "Albeluvisols (WRB 2006, now Retisols)"}
+# How the country correlates them when the report asks (the crosswalk.csv it sends back).
+LEGACY_CORRELATION = {"Ao": "AC", "Jd": "FL", "Gh": "GL", "AB": "RT"}
 FIXED_ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 
 
@@ -245,4 +247,13 @@ def _write_zipped_shapefile(gdf: gpd.GeoDataFrame, path: Path) -> Path:
             # an AppleDouble resource fork, as macOS Finder adds to archives
             info = zipfile.ZipInfo(f"__MACOSX/._{stem}.shp", date_time=FIXED_ZIP_TIME)
             zf.writestr(info, b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(8))
+    return path
+
+
+def write_crosswalk(folder: Path, legacy_codes) -> Path:
+    """The crosswalk.csv a country sends back: each legacy class of its map with the WRB group it chose."""
+    rows = [{"legacy_class": code, "rsg_code": LEGACY_CORRELATION[code]} for code in legacy_codes
+            if code in LEGACY_CORRELATION]
+    path = Path(folder) / "crosswalk.csv"
+    pd.DataFrame(rows, columns=["legacy_class", "rsg_code"]).to_csv(path, index=False, lineterminator="\n")
     return path
