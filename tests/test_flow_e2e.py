@@ -209,8 +209,14 @@ def test_regional_map_holds_wrb_groups_only(demo_run):
 
 
 def test_every_soil_product_counts_each_place_once(demo_run):
-    programme, _, _ = demo_run
+    programme, manifest, _ = demo_run
     folder = layout.regional_soil_dir(programme.processed_dir)
+    # THA drew two units on top of others without a hole: both overlaps resolved in favour of the inclusion
+    nested = manifest.truths["countries"]["THA"]["deliveries"]["2026-04-10"]["soil"]["nested_units"]
+    log = pd.read_csv(folder / "harmonization_log.csv")
+    within = log[(log["kind"] == "overlap_within") & (log["country"] == "THA")]
+    assert sorted(within["unit_id"].astype(int)) == sorted(nested.values())
+    assert (within["area_km2"] > 1).all()
     units = _units(programme)
     dissolved = gpd.read_file(folder / "regional_wrb.gpkg", layer="dissolved_by_rsg")
     tables = pd.read_csv(folder / "rsg_areas.csv")

@@ -83,11 +83,13 @@ SCENARIO: dict[str, CountryScenario] = {
             boundary_plan=BoundaryPlan(short_of=("VNM", "LAO"), slivers_along=("THA", "LAO"), n_slivers=3),
         ),
         CountryScenario(
-            "THA", "chapter early; salinity (float32-lowest nodata) and a UTM 47N soil map with bad shares",
+            "THA", "chapter early; salinity (float32-lowest nodata) and a UTM 47N soil map with bad shares "
+            "and two units drawn on top of others without a hole",
             (("2026-02-25", ("chapter",)), ("2026-04-10", ("salinity", "soil"))),
             soil_crs="EPSG:32647",
             soil_style=SoilStyle("code", 2022, palettes={"humid_lowland": ("LX", "LV", "AC"),
-                                                         "upland": ("LV", "CM", "AC")}, share_defects=2),
+                                                         "upland": ("LV", "CM", "AC")}, share_defects=2,
+                                 nested_units=2),
             raster_style=RasterStyle(float_nodata=float(np.finfo(np.float32).min)),
             boundary_plan=BoundaryPlan(spill_into=("KHM", "LAO", "MMR", "MYS")),
         ),

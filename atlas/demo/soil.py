@@ -58,6 +58,7 @@ class SoilStyle:
     palettes: dict = field(default_factory=dict)  # overrides of DEFAULT_PALETTES
     legacy_codes: tuple[str, ...] = ()
     share_defects: int = 0  # units whose shares do not sum to 100
+    nested_units: int = 0  # small units drawn on top of another unit without a hole in it (overlaps)
     drop_fields: tuple[str, ...] = ()
 
 
@@ -193,6 +194,8 @@ def soil_units(
         extra = extra.set_geometry(slivers)
         truths["sliver_units"] = [int(u) for u in extra["unit_id"]]
         gdf = pd.concat([gdf, extra], ignore_index=True)
+    if style.nested_units:
+        gdf, truths["nested_units"] = _nest_units(gdf, n, style.nested_units, rng)
     gdf = gdf.drop(columns=list(style.drop_fields))
     truths.update(
         n_units=len(gdf),
@@ -202,6 +205,19 @@ def soil_units(
         dropped_fields=list(style.drop_fields),
     )
     return gdf, truths
+
+
+def _nest_units(gdf: gpd.GeoDataFrame, n: int, count: int, rng: np.random.Generator):
+    """Inclusions drawn on top of a unit without cutting a hole in it: the overlap a real map often has."""
+    hosts = rng.choice(n, size=count, replace=False)
+    geoms = gdf.geometry.values[hosts]
+    squares = shapely.buffer(shapely.point_on_surface(geoms), 0.03, cap_style="square")
+    extra = gdf.iloc[hosts].copy()
+    extra["rsg1"] = extra["rsg2"].to_numpy()  # the associated soil, mapped as its own small unit
+    extra["unit_id"] = np.arange(len(gdf) + 1, len(gdf) + 1 + count, dtype=np.int32)
+    extra = extra.set_geometry(shapely.intersection(squares, geoms))
+    nested = {int(u): int(h) for u, h in zip(extra["unit_id"], gdf["unit_id"].to_numpy()[hosts], strict=True)}
+    return pd.concat([gdf, extra], ignore_index=True), nested
 
 
 def dominant_at(seed: int, style: SoilStyle, lon: np.ndarray, lat: np.ndarray, coast: shapely.Geometry) -> np.ndarray:
