@@ -66,26 +66,30 @@ def canonical_units(gdf: gpd.GeoDataFrame, legacy: str = "correlate", crosswalk:
     ``gdf`` is the map after the crosswalk was applied (if any); ``delivered`` the map as delivered.
     """
     delivered = gdf if delivered is None else delivered
-    out = {"unit_id": gdf["unit_id"] if "unit_id" in gdf.columns else pd.Series(range(1, len(gdf) + 1))}
+    n = len(gdf)
+
+    def column(frame, name) -> list:
+        """The column's values with None for missing (an absent column is all None)."""
+        if name not in frame.columns:
+            return [None] * n
+        return frame[name].astype(object).where(frame[name].notna(), None).tolist()
+
     converted = set(crosswalk.targets) if crosswalk else set()
+    out: dict[str, list] = {"unit_id": column(gdf, "unit_id") if "unit_id" in gdf.columns else list(range(1, n + 1))}
     for i, col in enumerate(SOIL_FIELDS, start=1):
-        values = gdf[col] if col in gdf.columns else pd.Series([None] * len(gdf), index=gdf.index)
-        original = delivered[col] if col in delivered.columns else values
-        was = original.astype(object).where(original.notna(), None)
+        values = column(gdf, col)
+        was = column(delivered, col) if col in delivered.columns else values
         triples = [_canonical(v, legacy, o is not None and str(o).strip() in converted and v != o)
-                   for v, o in zip(values.astype(object).where(values.notna(), None), was, strict=True)]
+                   for v, o in zip(values, was, strict=True)]
         out[f"rsg{i}_code"] = [t[0] for t in triples]
         out[f"rsg{i}_name"] = [t[1] for t in triples]
         out[f"rsg{i}_status"] = [t[2] for t in triples]
         out[f"delivered_rsg{i}"] = [None if v is None else str(v) for v in was]
         share = f"share{i}"
-        out[share] = pd.to_numeric(gdf[share], errors="coerce") if share in gdf.columns else None
-    out["qualifiers"] = gdf["qualifiers"].astype(object) if "qualifiers" in gdf.columns else None
-    version = gdf["wrb_version"] if "wrb_version" in gdf.columns else pd.Series([None] * len(gdf), index=gdf.index)
-    out["wrb_version"] = version.map(lambda v: None if pd.isna(v) else str(v).strip().removesuffix(".0"))
-    frame = pd.DataFrame({k: (list(v) if v is not None and not isinstance(v, pd.Series) else
-                              (v.to_numpy() if isinstance(v, pd.Series) else [None] * len(gdf)))
-                          for k, v in out.items()})
+        out[share] = (pd.to_numeric(gdf[share], errors="coerce").tolist() if share in gdf.columns else [None] * n)
+    out["qualifiers"] = column(gdf, "qualifiers")
+    out["wrb_version"] = [None if v is None else str(v).strip().removesuffix(".0") for v in column(gdf, "wrb_version")]
+    frame = pd.DataFrame(out)
     rest = [c for c in gdf.columns if c not in (*SOIL_FIELDS, "unit_id", "share1", "share2", "share3", "qualifiers",
                                                 "wrb_version", gdf.geometry.name)]
     for c in rest:
