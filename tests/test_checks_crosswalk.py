@@ -160,3 +160,19 @@ def test_map_of_another_country_is_said_to_lie_outside(programme, real_data):
     outside = _by_id(findings, "vector.outside_territory")
     assert len(outside) == 1 and "lies outside NPL's territory" in outside[0].message
     assert not {"vector.coverage_gap", "vector.spill"} & {f.check_id for f in findings}
+
+
+def test_real_dsmw_fao74_map_gets_a_crosswalk_and_no_legacy_code_reaches_a_wrb_column(programme, real_data):
+    path = real_data / "soil_vector/idn_dsmw_fao74/DSMW.shp"
+    findings = soil_map_findings(path, programme, "IDN", None)
+    assert verdict(findings) == "rejected"
+    template = _by_id(findings, "wrb.crosswalk_template")[0].observed
+    rows = {r["legacy_class"]: r for r in template["rows"]}
+    assert rows["Ao"]["features"] == 122 and rows["Ao"]["suggested_rsg"] == "AC" and rows["Ao"]["legend"] == "FAO-74"
+    assert not {"WR", "ND"} & set(rows)  # water and no data are non-soil units, not classes to correlate
+    assert template["rows"][0]["area_km2"] >= template["rows"][-1]["area_km2"]  # most widespread first
+    gdf = gpd.read_file(path, encoding="cp1252").rename(columns={"DOMSOI": "rsg1"})
+    copy = canonical_copy(gdf, replace(programme, soil_legacy="provisional"))
+    assert set(copy["rsg1_code"]) <= set(RSG_CODES) | set(NON_SOIL_UNITS)
+    assert copy.loc[copy["delivered_rsg1"] == "Ao", "rsg1_code"].eq("AC").all()
+    assert set(copy.loc[copy["delivered_rsg1"] == "WR", "rsg1_status"]) == {"non_soil"}
