@@ -129,10 +129,12 @@ def border_feedback(segments: gpd.GeoDataFrame, summary: pd.DataFrame) -> dict[s
                 (row.a, row.b, "unit_a", "rsg_a", "unit_b", "rsg_b"),
                 (row.b, row.a, "unit_b", "rsg_b", "unit_a", "rsg_a")):
             found = out.setdefault(me, [])
+            said = (f"{me}-{other} border: {len(mine)} segment(s), {row.mismatched_km:.1f} km of "
+                    f"{row.compared_km:.1f} km compared, where the dominant group differs across the border; "
+                    f"{other} sees the same segments") if row.compared_km > 0 else (
+                f"{me}-{other} border: nothing compared ({other} has no map along it in the Atlas)")
             found.append(Finding(
-                "border.mismatch_summary", Severity.WARNING if len(mine) else Severity.INFO,
-                f"{me}-{other} border: {len(mine)} segment(s), {row.mismatched_km:.1f} km of {row.compared_km:.1f} km "
-                f"compared, where the dominant group differs across the border; {other} sees the same segments",
+                "border.mismatch_summary", Severity.WARNING if len(mine) else Severity.INFO, said,
                 Location(feature=me), observed={"neighbour": other, "pair": row.pair, "segments": len(mine),
                                                 "mismatched_km": round(float(row.mismatched_km), 3),
                                                 "compared_km": round(float(row.compared_km), 3)},
