@@ -92,3 +92,17 @@ def test_real_dsmw_has_no_overlap_and_areas_add_up(real_data, programme):
     gdf = gpd.read_file(real_data / "soil_vector/idn_dsmw_fao74/DSMW.shp", encoding="cp1252").iloc[:300]
     _, rows = resolve_overlaps(gdf.geometry.values.to_numpy(), "longest_boundary", area_km2)
     assert rows.empty  # SOURCES.md: "All geometries valid, no overlaps"
+
+
+@pytest.mark.parametrize("line, new", [('overlap_rule = "longest_boundary"', 'overlap_rule = "longest"'),
+                                       ('legacy = "correlate"', 'legacy = "provisionally"')])
+def test_mistyped_overlap_rule_or_legacy_mode_is_refused(tmp_path, line, new):
+    from atlas.config import DEFAULT_CONFIG, load_programme
+    from atlas.errors import ConfigError
+
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    assert line in text
+    path = tmp_path / "programme.toml"
+    path.write_text(text.replace(line, new), encoding="utf-8")
+    with pytest.raises(ConfigError, match=new.split(" = ")[1].strip('"')):
+        load_programme(path)
