@@ -8,7 +8,6 @@ caught per submission and recorded as ``pipeline.internal_error`` findings.
 from __future__ import annotations
 
 import logging
-import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,12 +17,12 @@ from atlas import layout
 from atlas.atomic import write_atomic
 from atlas.config import Programme
 from atlas.intake.inbox import Submission, discover
-from checks.finding import Finding, Location, Severity, counts, verdict
+from atlas.layout import SOIL_MAP_FILE
+from checks.finding import Finding, counts, internal_error, verdict
 
 log = logging.getLogger(__name__)
 
 ACCEPTED = ("accepted", "accepted_with_warnings")
-SOIL_MAP_FILE = "soil_map.gpkg"
 
 
 @dataclass
@@ -36,20 +35,6 @@ class SubmissionOutcome:
     findings: list[Finding]
     outputs: dict = field(default_factory=dict)
     skipped: bool = False
-
-
-def internal_error(sub: Submission | None, stage: str, exc: BaseException) -> Finding:
-    """A bug or an unforeseen failure, turned into a finding so the run goes on."""
-    where = Location(file=sub.key if sub else None)
-    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    log.error("%s failed for %s: %s\n%s", stage, sub.key if sub else "region", detail, traceback.format_exc())
-    return Finding(
-        "pipeline.internal_error",
-        Severity.ERROR,
-        f"the {stage} stage failed unexpectedly: {detail}",
-        where,
-        hint="a pipeline defect, not necessarily a problem in the file: report it to the secretariat's GIS team",
-    )
 
 
 def discover_submissions(programme: Programme) -> tuple[list[Submission], list[Finding]]:
@@ -148,27 +133,3 @@ def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> 
         write_atomic(target, lambda tmp: gdf.to_file(tmp, driver="GPKG", layer="map_units"))
         return {"soil_map": target}, fixes
     return {}, []  # documents have no processed copy
-
-
-def salinity_inputs(programme: Programme, versions: dict[str, int]) -> dict[str, dict[tuple[str, str], Path]]:
-    """Harmonized national layers of the chosen versions, read back from data/processed."""
-    inputs: dict[str, dict[tuple[str, str], Path]] = {}
-    for iso3, version in versions.items():
-        folder = layout.national_dir(programme.processed_dir, iso3, "salinity_map", version)
-        found = {}
-        for layer, depth in programme.salinity.layer_keys():
-            path = folder / programme.salinity.file_name(iso3, layer, depth)
-            if path.is_file():
-                found[(layer, depth)] = path
-        if found:
-            inputs[iso3] = found
-    return inputs
-
-
-def soil_inputs(programme: Programme, versions: dict[str, int]) -> dict[str, gpd.GeoDataFrame]:
-    maps = {}
-    for iso3, version in versions.items():
-        path = layout.national_dir(programme.processed_dir, iso3, "soil_map", version) / SOIL_MAP_FILE
-        if path.is_file():
-            maps[iso3] = gpd.read_file(path, layer="map_units")
-    return maps

@@ -97,26 +97,16 @@ def validate_submission(sub: Submission, programme: Programme,
                                 Location(file=sub.key), observed=type(exc).__name__)]
 
 
-def _load_boundaries(programme: Programme):
-    if not programme.reference_boundaries.is_file():
-        return None
-    try:
-        from atlas.borders.boundaries import load_boundaries
-
-        return load_boundaries(programme)[0]
-    except Exception:  # the boundary layer is optional for validating a path
-        log.warning("reference boundaries at %s could not be read", programme.reference_boundaries, exc_info=True)
-        return None
-
-
 def validate_path(path: Path, programme: Programme, boundaries=None,
                   country: str | None = None) -> dict[str, list[Finding]]:
-    """Findings per file for any file or folder (deliverable guessed per file, country from the ISO3 prefix)."""
+    """Findings per file for any file or folder (deliverable guessed per file, country from the ISO3 prefix).
+
+    ``boundaries``: the reference layer (``atlas.borders.boundaries.load_boundaries``, loaded by the caller:
+    validation sits below the borders stage); without it extent and coverage are not checked.
+    """
     path = Path(path)
     results: dict[str, list[Finding]] = {}
     try:
-        if boundaries is None:
-            boundaries = _load_boundaries(programme)
         files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
         base = path.parent if path.is_file() else path
         salinity: dict[str, list[Path]] = {}

@@ -14,8 +14,8 @@ import geopandas as gpd
 from atlas import layout
 from atlas.atomic import copy_atomic, publish, sweep_temporaries, write_atomic, write_text_atomic
 from atlas.config import Programme
-from atlas.stages import internal_error, salinity_inputs, soil_inputs
-from checks.finding import Finding
+from atlas.layout import SOIL_MAP_FILE
+from checks.finding import Finding, internal_error
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,30 @@ class RegionalOutcome:
     findings: list[Finding] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
     up_to_date: bool = False
+
+
+def salinity_inputs(programme: Programme, versions: dict[str, int]) -> dict[str, dict[tuple[str, str], Path]]:
+    """Harmonized national layers of the chosen versions, read back from data/processed."""
+    inputs: dict[str, dict[tuple[str, str], Path]] = {}
+    for iso3, version in versions.items():
+        folder = layout.national_dir(programme.processed_dir, iso3, "salinity_map", version)
+        found = {}
+        for layer, depth in programme.salinity.layer_keys():
+            path = folder / programme.salinity.file_name(iso3, layer, depth)
+            if path.is_file():
+                found[(layer, depth)] = path
+        if found:
+            inputs[iso3] = found
+    return inputs
+
+
+def soil_inputs(programme: Programme, versions: dict[str, int]) -> dict[str, gpd.GeoDataFrame]:
+    maps = {}
+    for iso3, version in versions.items():
+        path = layout.national_dir(programme.processed_dir, iso3, "soil_map", version) / SOIL_MAP_FILE
+        if path.is_file():
+            maps[iso3] = gpd.read_file(path, layer="map_units")
+    return maps
 
 
 def _unchanged(outcome: RegionalOutcome, out_dir: Path, force: bool) -> bool:
