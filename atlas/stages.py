@@ -62,6 +62,8 @@ def process_submission(
 ) -> SubmissionOutcome:
     """Validate one submission version, write its reports and its harmonized national copy."""
     from atlas.intake.archives import prepare_submission, safe_output_dir
+    from atlas.intake.containment import Limits
+    from atlas.intake.readers import Reads
     from checks.report import write_reports
     from checks.run import validate_submission
 
@@ -73,16 +75,17 @@ def process_submission(
         return SubmissionOutcome(sub, record_id, verdict([unsafe]), [unsafe])
     out_dir.mkdir(parents=True, exist_ok=True)
     findings: list[Finding] = []
+    reads = Reads(Limits.from_programme(programme))  # each file is read once: validation keeps it for harmonization
     try:  # untrusted files: links dropped, archives extracted safely into out_dir/intake
-        sub, findings = prepare_submission(sub, programme, out_dir)
-        findings += validate_submission(sub, programme, boundaries)
+        sub, findings = prepare_submission(sub, programme, out_dir, reads.limits)
+        findings += validate_submission(sub, programme, boundaries, reads)
     except Exception as exc:  # noqa: BLE001 - a failed check must not stop the run; what was found is kept
         findings.append(internal_error(sub, "validation", exc))
     outputs: dict = {}
     result = verdict(findings)
     if result in ACCEPTED:
         try:
-            outputs, fixes = harmonize_national(sub, programme, out_dir)
+            outputs, fixes = harmonize_national(sub, programme, out_dir, reads)
             findings += fixes
         except Exception as exc:  # noqa: BLE001
             findings.append(internal_error(sub, "harmonization", exc))
@@ -107,14 +110,19 @@ def process_submission(
     return SubmissionOutcome(raw_sub, record_id, result, findings, outputs)
 
 
-def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> tuple[dict, list[Finding]]:
-    """The processed national copy: salinity layers on the common grid, a repaired soil map."""
+def harmonize_national(sub: Submission, programme: Programme, out_dir: Path,
+                       reads=None) -> tuple[dict, list[Finding]]:
+    """The processed national copy: salinity layers on the common grid, a repaired soil map.
+
+    ``reads`` (``atlas.intake.readers.Reads``) holds what validation read; a file missing there is read now.
+    """
     if sub.deliverable == "salinity_map":
         from atlas.borders.raster import harmonize_salinity
 
-        layers, findings = harmonize_salinity(sub, programme, out_dir)
+        layers, findings = harmonize_salinity(sub, programme, out_dir, reads)
         return {"layers": layers}, findings
     if sub.deliverable == "soil_map":
+        from atlas.intake.containment import Limits
         from atlas.intake.readers import read_soil_map, repair_soil_map
 
         soil_files = [
@@ -122,10 +130,10 @@ def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> 
         ]
         if not soil_files:
             return {}, []
-        from atlas.intake.containment import Limits
-
-        # validation has read this file and reported what the reader found; only the repairs are new here
-        gdf, _ = read_soil_map(soil_files[0], Limits.from_programme(programme))
+        if reads is not None and soil_files[0] in reads.soil_maps:
+            gdf = reads.soil_maps[soil_files[0]]
+        else:  # validation has reported what the reader found; only the repairs are new here
+            gdf, _ = read_soil_map(soil_files[0], Limits.from_programme(programme))
         if gdf is None:
             return {}, []
         gdf, fixes = repair_soil_map(gdf)

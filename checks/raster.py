@@ -311,17 +311,24 @@ def check_extent(ctx):
 from checks import raster_values  # noqa: E402,F401  (registers the value checks, in order)
 
 
-def raster_findings(path: Path, programme: Programme, country: str | None = None, boundary=None) -> list[Finding]:
-    """Vet, open once and scan once inside GDAL containment, run every raster and naming check; never raises."""
+def raster_findings(path: Path, programme: Programme, country: str | None = None, boundary=None,
+                    reads=None) -> list[Finding]:
+    """Vet, open once and scan once inside GDAL containment, run every raster and naming check; never raises.
+
+    The scan's statistics are kept in ``reads`` (``atlas.intake.readers.Reads``) for harmonization.
+    """
     path = Path(path)
     with contained():
-        ds, error, refused = open_raster_safely(path, Limits.from_programme(programme))
+        ds, error, refused = open_raster_safely(path, reads.limits if reads else Limits.from_programme(programme))
         if refused:
             return refused  # not opened (or closed after the header): no other check can say more
         ctx = RasterContext(path, programme, country, boundary, ds, error,
                             parse_salinity_name(path.name, programme.salinity))
         try:
-            return sidecar_findings(path) + run_checks("raster", "salinity_map", ctx)
+            findings = sidecar_findings(path) + run_checks("raster", "salinity_map", ctx)
+            if reads is not None and "stats" in vars(ctx):  # the checks' one pass, if they made it
+                reads.raster_stats[path] = ctx.stats
+            return findings
         finally:
             if ds is not None:
                 ds.close()

@@ -10,6 +10,7 @@ import shapely
 
 from atlas.config import Programme
 from atlas.intake.inbox import Submission, classify
+from atlas.intake.readers import Reads
 from checks.document import document_findings
 from checks.finding import Finding, Location, Severity
 from checks.naming import SubmissionContext, country_from_name, parse_salinity_name
@@ -51,14 +52,15 @@ def _safely(func, path: Path, *args) -> list[Finding]:
                      Location(file=path.name), observed=type(exc).__name__)]
 
 
-def validate_file(path: Path, deliverable: str, programme: Programme, country: str | None, boundary) -> list[Finding]:
-    """Every check that applies to one file of a deliverable."""
+def validate_file(path: Path, deliverable: str, programme: Programme, country: str | None, boundary,
+                  reads: Reads | None = None) -> list[Finding]:
+    """Every check that applies to one file of a deliverable (what was read is kept in ``reads``)."""
     path = Path(path)
     kind = programme.deliverables[deliverable].kind if deliverable in programme.deliverables else None
     if kind == "raster":
-        return _safely(raster_findings, path, programme, country, boundary)
+        return _safely(raster_findings, path, programme, country, boundary, reads)
     if kind == "vector":
-        return _safely(soil_map_findings, path, programme, country, boundary)
+        return _safely(soil_map_findings, path, programme, country, boundary, reads)
     if kind == "document":
         return _safely(document_findings, path)
     return [emit("checks.file_skipped", f"{path.name}: not a deliverable file", Location(file=path.name))]
@@ -73,9 +75,12 @@ def _boundary_note(deliverable: str, programme: Programme, country: str | None, 
     return [emit("checks.boundary_missing", f"extent and coverage not checked: {why}", Location(file=country))]
 
 
-def validate_submission(sub: Submission, programme: Programme,
-                        boundaries: gpd.GeoDataFrame | None) -> list[Finding]:
-    """Run every registered check that applies to ``sub.deliverable`` over ``sub.files``; never raises."""
+def validate_submission(sub: Submission, programme: Programme, boundaries: gpd.GeoDataFrame | None,
+                        reads: Reads | None = None) -> list[Finding]:
+    """Run every registered check that applies to ``sub.deliverable`` over ``sub.files``; never raises.
+
+    ``reads`` (built once per submission) receives what was read, for harmonization to use.
+    """
     findings: list[Finding] = []
     try:
         boundary = country_boundary(boundaries, sub.country)
@@ -86,7 +91,7 @@ def validate_submission(sub: Submission, programme: Programme,
                 continue  # shapefile sidecars are read with their .shp
             if classify(path) is None:
                 continue
-            findings += validate_file(path, sub.deliverable, programme, sub.country, boundary)
+            findings += validate_file(path, sub.deliverable, programme, sub.country, boundary, reads)
         if sub.deliverable == "salinity_map":
             findings += run_checks("submission", "salinity_map",
                                    SubmissionContext(tuple(files), programme, sub.country))

@@ -292,12 +292,15 @@ def check_spill(ctx):
                            f"of the map lies outside {ctx.country}'s reference boundary")
 
 
-def soil_map_findings(path: Path, programme: Programme, country: str | None, boundary) -> list[Finding]:
-    """Read a soil map and run every vector and WRB check on it."""
+def soil_map_findings(path: Path, programme: Programme, country: str | None, boundary,
+                      reads=None) -> list[Finding]:
+    """Read a soil map and run every vector and WRB check on it (the map is kept in ``reads`` for harmonization)."""
     from atlas.intake.containment import Limits
     from atlas.intake.readers import read_soil_map
     from checks.registry import run_checks
 
-    gdf, findings = read_soil_map(path, Limits.from_programme(programme))
+    gdf, findings = read_soil_map(path, reads.limits if reads else Limits.from_programme(programme))
+    if reads is not None:
+        reads.soil_maps[Path(path)] = gdf
     ctx = vector_context(path, gdf, programme, country, boundary)
     return findings + run_checks("vector", "soil_map", ctx)

@@ -157,15 +157,34 @@ def _count_other_nodata(src, target) -> int:
     return count
 
 
-def harmonize_file(path: Path, layer: str, programme, out_dir: Path) -> tuple[Path | None, list[Finding]]:
-    """One submitted layer onto the common grid; (output path or None, findings)."""
+def other_nodata_from_stats(stats, src, target) -> int | None:
+    """``_count_other_nodata`` from validation's one-pass statistics (None when they are incomplete).
+
+    The scan counted NaN pixels and valid ones; what is neither equals the declared nodata value.
+    """
+    if stats is None or stats.read_errors or stats.stopped_early or stats.n_pixels != src.width * src.height:
+        return None
+    declared = src.nodata
+    is_float = np.dtype(src.dtypes[0]).kind == "f"
+    count = stats.n_nan if is_float else 0
+    if declared is not None and not np.isnan(declared) and declared != target:
+        count += stats.n_pixels - stats.n_valid - stats.n_nan
+    return int(count)
+
+
+def harmonize_file(path: Path, layer: str, programme, out_dir: Path, limits: Limits | None = None,
+                   stats=None) -> tuple[Path | None, list[Finding]]:
+    """One submitted layer onto the common grid; (output path or None, findings).
+
+    ``stats``: validation's ``RasterStats`` of this file, which spare a second counting pass when reprojecting.
+    """
     sal = programme.salinity
     res = programme.resolution_deg
     tol = programme.alignment_tolerance_px
     loc = Location(file=path.name, layer=layer, band=1)
     findings: list[Finding] = []
     dst_path = Path(out_dir) / path.name
-    ds, refused, error = open_raster(path, Limits.from_programme(programme))
+    ds, refused, error = open_raster(path, limits or Limits.from_programme(programme))
     if refused:
         return None, refused
     if error:
@@ -203,7 +222,10 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path) -> tuple[Pa
                 method = Resampling.nearest if is_class else Resampling.bilinear
                 with atomic_path(dst_path) as tmp:
                     _reproject_to_grid(src, tmp, layer, grid, sal, method)
-                recoded, dropped = _count_other_nodata(src, target_nodata), 0
+                recoded = other_nodata_from_stats(stats, src, target_nodata)
+                if recoded is None:
+                    recoded = _count_other_nodata(src, target_nodata)
+                dropped = 0
                 why = "a different CRS" if not same_crs else "an off-grid or rotated geotransform"
                 findings.append(Finding(
                     "harmonize.reprojected", Severity.FIXED,
@@ -233,8 +255,11 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path) -> tuple[Pa
     return dst_path, findings
 
 
-def harmonize_salinity(sub, programme, out_dir: Path) -> tuple[dict[tuple[str, str], Path], list[Finding]]:
-    """Harmonized copies of every salinity layer of a submission, keyed by (layer, depth)."""
+def harmonize_salinity(sub, programme, out_dir: Path, reads=None) -> tuple[dict[tuple[str, str], Path], list[Finding]]:
+    """Harmonized copies of every salinity layer of a submission, keyed by (layer, depth).
+
+    ``reads`` (``atlas.intake.readers.Reads``): the submission's limits and validation's raster statistics.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     outputs: dict[tuple[str, str], Path] = {}
@@ -249,7 +274,8 @@ def harmonize_salinity(sub, programme, out_dir: Path) -> tuple[dict[tuple[str, s
                 "harmonize.country_mismatch", Severity.WARNING,
                 f"{Path(path).name}: named for {iso3} but delivered by {sub.country}; harmonized as {sub.country}",
                 Location(file=Path(path).name, layer=layer), observed=iso3, expected=sub.country))
-        out, file_findings = harmonize_file(Path(path), layer, programme, out_dir)
+        stats = reads.raster_stats.get(Path(path)) if reads else None
+        out, file_findings = harmonize_file(Path(path), layer, programme, out_dir, reads and reads.limits, stats)
         findings.extend(file_findings)
         if out is not None:
             outputs[(layer, depth)] = out

@@ -201,9 +201,10 @@ def safe_output_dir(out_dir: Path, processed_dir: Path) -> Finding | None:
                    "nothing written", Location(file=str(rel or out_dir)))
 
 
-def prepare_submission(sub: Submission, programme, out_dir: Path) -> tuple[Submission, list[Finding]]:
+def prepare_submission(sub: Submission, programme, out_dir: Path,
+                       limits: Limits | None = None) -> tuple[Submission, list[Finding]]:
     """The submission with only safe files: inbox links dropped, archives extracted into ``out_dir/intake``."""
-    limits = Limits.from_programme(programme)
+    limits = limits or Limits.from_programme(programme)
     findings: list[Finding] = []
     if not ISO3.match(sub.country or "") or sub.country not in programme.members \
             or sub.deliverable not in programme.deliverables:

@@ -333,3 +333,16 @@ def _floats(values: dict) -> dict[str, float]:
         with contextlib.suppress(TypeError, ValueError):
             out[k] = float(v)
     return out
+
+
+@dataclass
+class Reads:
+    """What a run read from one submission's files, so no file is opened and parsed twice.
+
+    Built once per submission with the programme's ``[limits]``; validation fills it (each soil map's
+    GeoDataFrame, each raster's one-pass statistics, keyed by path) and harmonization takes from it.
+    """
+
+    limits: Limits = field(default_factory=Limits)
+    soil_maps: dict[Path, gpd.GeoDataFrame | None] = field(default_factory=dict)
+    raster_stats: dict[Path, RasterStats] = field(default_factory=dict)
