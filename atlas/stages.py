@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 
@@ -19,6 +20,9 @@ from atlas.config import Programme
 from atlas.intake.inbox import Submission, discover
 from atlas.layout import SOIL_MAP_FILE
 from checks.finding import Finding, counts, internal_error, verdict
+
+if TYPE_CHECKING:
+    from atlas.intake.readers import Reads
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +115,7 @@ def process_submission(
 
 
 def harmonize_national(sub: Submission, programme: Programme, out_dir: Path,
-                       reads=None) -> tuple[dict, list[Finding]]:
+                       reads: Reads | None = None) -> tuple[dict, list[Finding]]:
     """The processed national copy: salinity layers on the common grid, a repaired soil map.
 
     ``reads`` (``atlas.intake.readers.Reads``) holds what validation read; a file missing there is read now.

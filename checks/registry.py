@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from atlas.intake.findings import ALL_PRODUCTS
 from atlas.intake.findings import DEFINITIONS as INTAKE_DEFINITIONS
 from checks.finding import Finding, Location, Severity, plain
 
 log = logging.getLogger(__name__)
 
 TARGETS = ("raster", "vector", "document", "submission")
-ALL_PRODUCTS = ("salinity_map", "soil_map", "book_chapter", "country_profile")
 
 
 @dataclass(frozen=True)
@@ -125,9 +125,8 @@ def run_checks(target: str, product: str | None, ctx: Any) -> list[Finding]:
 def load_all() -> dict[str, Check]:
     """Every check family, listed here once, so the registry is complete.
 
-    Intake's findings are declared when this module loads (below); the families
-    of checks register theirs when imported. Families import the registry, never
-    each other's registrations.
+    Intake's findings are declared from intake's own table when this module loads
+    (below); each family of checks registers its checks when imported here.
     """
     from checks import document, naming, raster, raster_values, run, vector, wrb  # noqa: F401
 
