@@ -78,6 +78,12 @@ def run(
             "--dask", help="run the per-country tasks on Dask: [operations] dask_scheduler, else a local cluster"
         ),
     ] = False,
+    settle: Annotated[
+        bool,
+        typer.Option(
+            "--settle", help="leave deliveries changed within [intake] settle_seconds for later (still being copied)"
+        ),
+    ] = False,
 ) -> None:
     """Process what is in data/raw: validate, harmonize, mosaic, and print the status table."""
     programme = _programme(config)
@@ -88,7 +94,7 @@ def run(
 
     started = time.perf_counter()
     summary = pipeline_flow(programme, dask=dask)(
-        config_path=str(config), country=country, deliverable=deliverable, force=force
+        config_path=str(config), country=country, deliverable=deliverable, force=force, settle=settle
     )
     typer.echo("")
     typer.echo(render_status_table(Ledger(programme.ledger_path, programme).status_rows()))
@@ -194,32 +200,79 @@ def _export(programme: Programme, ledger, fmt: list[str] | None, out: Path | Non
 
 @app.command()
 def validate(
-    path: Annotated[Path, typer.Argument(help="a submitted file or a folder of them")],
+    path: Annotated[Path, typer.Argument(help="a submitted file, a delivery folder, a country folder or the inbox")],
     config: ConfigOption = DEFAULT_CONFIG,
     country: Annotated[
-        str | None, typer.Option(help="ISO3 of the submitting country, if not in the file names")
+        str | None, typer.Option(help="ISO3 of the submitting country (else from the inbox path, else file names)")
+    ] = None,
+    boundaries_file: Annotated[
+        Path | None,
+        typer.Option("--boundaries", help="reference boundary layer (default: paths.reference_boundaries)"),
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="exit 1 when accepted with warnings")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON (docs/REPORT_SCHEMA.md)")] = False,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="also write the HTML reports the secretariat sends into this folder")
     ] = None,
 ) -> None:
-    """Validate any file or folder and print its report (nothing is written or changed)."""
-    from checks.finding import Severity
-    from checks.report import render_text
-    from checks.run import validate_path
+    """Check files before sending them: the findings and verdict `atlas run` would record (nothing is changed).
+
+    Exit status: 0 accepted (with warnings too, unless --strict: 1), 3 rejected, 2 usage error or nothing found.
+
+    Needs neither a Prefect server, nor the ledger, nor the inbox.
+    """
+    # imported here, not at the top: `atlas validate` must not load Prefect (a focal point has no server)
+    import dataclasses
+    import json
+
+    from atlas.validation import render, result_json, validate_path, write_html
 
     programme = _programme(config)
     if not path.exists():
         typer.secho(f"{path} does not exist", fg="red", err=True)
         raise typer.Exit(2)
-    boundaries = None
-    if programme.reference_boundaries.is_file():
-        from atlas.borders.boundaries import load_boundaries
+    if country is not None and country.upper() not in programme.members:
+        typer.secho(f"--country {country}: not a member of the programme ({', '.join(programme.members)})",
+                    fg="red", err=True)
+        raise typer.Exit(2)
+    if boundaries_file is not None:
+        if not boundaries_file.is_file():
+            typer.secho(f"--boundaries {boundaries_file} does not exist", fg="red", err=True)
+            raise typer.Exit(2)
+        programme = dataclasses.replace(programme, reference_boundaries=boundaries_file.resolve())
+    if html is not None and html.exists() and not html.is_dir():
+        typer.secho(f"--html {html} is a file, not a folder", fg="red", err=True)
+        raise typer.Exit(2)
+    boundaries = _validation_boundaries(programme)
+    try:
+        result = validate_path(path, programme, boundaries, country=country.upper() if country else None)
+    except OSError as exc:  # a folder that cannot be listed; unreadable files are findings, not errors
+        typer.secho(f"cannot read {path}: {exc.strerror or exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    if html is not None:
+        for written in write_html(result, html):
+            typer.echo(f"report: {written}", err=as_json)
+    if as_json:
+        typer.echo(json.dumps(result_json(result), indent=2, default=str, ensure_ascii=False))
+    else:
+        typer.echo(render(result))
+    raise typer.Exit(result.exit_status(strict))
 
-        boundaries, _ = load_boundaries(programme)
-    results = validate_path(path, programme, boundaries, country=country)
-    errors = 0
-    for name, findings in results.items():
-        typer.echo(render_text(findings, name))
-        errors += sum(f.severity == Severity.ERROR for f in findings)
-    raise typer.Exit(1 if errors else 0)
+
+def _validation_boundaries(programme: Programme):
+    """The reference boundary layer if it is there (extent and coverage checks need it), else None, said once."""
+    if not programme.reference_boundaries.is_file():
+        typer.secho(f"no reference boundary layer at {programme.reference_boundaries}: extent and coverage "
+                    "checks are not made (--boundaries FILE)", fg="yellow", err=True)
+        return None
+    from atlas.borders.boundaries import load_boundaries
+
+    try:
+        return load_boundaries(programme)[0]
+    except Exception as exc:  # noqa: BLE001 - an unreadable layer is reported, the files are still checked
+        typer.secho(f"reference boundary layer {programme.reference_boundaries} unreadable: {exc}",
+                    fg="yellow", err=True)
+        return None
 
 
 def main() -> None:  # pragma: no cover - console entry

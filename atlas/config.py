@@ -35,6 +35,15 @@ class SalinitySpec:
     classes: dict[int, str]
     ece_saline_dsm: float
     esp_sodic_pct: float
+    # "{layer}_{depth}" keys a submission must hold to be accepted; every other layer is optional (SPEC §2)
+    required_layers: tuple[str, ...] = ("ECe_0-30", "pH_0-30", "SAS_0-30")
+    class_uncertainty_layer: str = "SAS_unc"
+    # derived classes (atlas.products.salinity_classes): "FAO" (pH cut 8.2, alkaline type) or "USDA" (pH 8.5)
+    criterion: str = "FAO"
+    ph_cut: dict[str, float] = field(default_factory=lambda: {"FAO": 8.2, "USDA": 8.5})
+    ece_intensity_dsm: dict[str, tuple[float, ...]] = field(
+        default_factory=lambda: {"FAO": (0.75, 2.0, 4.0, 8.0, 15.0), "USDA": (2.0, 4.0, 8.0, 16.0)})
+    esp_intensity_pct: tuple[float, ...] = (15.0, 30.0, 50.0, 70.0)
 
     def file_name(self, iso3: str, layer: str, depth: str) -> str:
         return self.file_pattern.format(iso3=iso3, layer=layer, depth=depth)
@@ -42,6 +51,47 @@ class SalinitySpec:
     def layer_keys(self) -> list[tuple[str, str]]:
         """Every (layer, depth) pair a complete submission delivers."""
         return [(layer, depth) for depth in self.depths for layer in self.layers]
+
+    def is_required(self, layer: str, depth: str) -> bool:
+        return f"{layer}_{depth}" in self.required_layers
+
+    def class_code(self, name: str) -> int | None:
+        """The programme legend's code of a class name (case, spaces, hyphens and underscores ignored)."""
+        key = class_key(name)
+        return next((code for code, label in self.classes.items() if class_key(label) == key), None)
+
+
+def class_key(name: str) -> str:
+    """A class name reduced for matching: 'Saline-sodic', 'saline sodic' and 'SALINE_SODIC' are one name."""
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    """``[intake]``: how the inbox is read."""
+
+    # a delivery changed less than this many seconds ago is still being copied: scheduled runs leave it
+    settle_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class MetafileSpec:
+    """What the programme asks of the metafile beside each GSSmap layer ([salinity.metafile])."""
+
+    missing: str = "warning"  # severity of a layer without metafile: error, warning or info
+    required_keys: tuple[str, ...] = ("Title", "Depth", "Units", "Projection", "Map Resolution", "Extent",
+                                      "Summary statistics", "Map development")
+
+
+def _metafile_spec(raw: dict) -> MetafileSpec:
+    unknown = sorted(set(raw) - set(MetafileSpec.__dataclass_fields__))
+    if unknown:
+        raise ConfigError(f"[salinity.metafile] unknown setting(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(MetafileSpec.__dataclass_fields__)}")
+    spec = MetafileSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+    if spec.missing not in ("error", "warning", "info"):
+        raise ConfigError(f"[salinity.metafile] missing = {spec.missing!r}: choose error, warning or info")
+    return spec
 
 
 @dataclass(frozen=True)
@@ -67,6 +117,8 @@ class Programme:
     sliver_max_km2: float
     gap_fill_max_width_km: float
     extra: dict = field(default_factory=dict, compare=False)
+    intake: IntakeSettings = field(default_factory=IntakeSettings)
+    metafile: MetafileSpec = field(default_factory=MetafileSpec)
 
     def with_root(self, root: Path) -> Programme:
         """The same programme with its data folders moved under another root."""
@@ -90,6 +142,45 @@ def _date(value) -> dt.date | None:
         return dt.date.fromisoformat(str(value))
     except ValueError as exc:
         raise ConfigError(f"deadline {value!r} is not an ISO date (YYYY-MM-DD)") from exc
+
+
+def _salinity_options(sal: dict, path: Path) -> dict:
+    """The optional [salinity] settings of issue 12 (layer set, derived-class criterion), checked."""
+    out: dict = {}
+    layers, depths = list(sal["layers"]), list(sal["depths"])
+    if "required_layers" in sal:
+        keys = [f"{layer}_{depth}" for depth in depths for layer in layers]
+        bad = [k for k in sal["required_layers"] if k not in keys]
+        if bad:
+            raise ConfigError(f"{path}: [salinity] required_layers {bad} are not layer_depth keys of "
+                              f"layers x depths (e.g. {keys[0]!r})")
+        out["required_layers"] = tuple(sal["required_layers"])
+    if "class_uncertainty_layer" in sal:
+        out["class_uncertainty_layer"] = str(sal["class_uncertainty_layer"])
+    th = sal.get("thresholds", {})
+    criterion = str(th.get("criterion", "FAO"))
+    if criterion not in ("FAO", "USDA"):
+        raise ConfigError(f"{path}: [salinity.thresholds] criterion {criterion!r} must be 'FAO' or 'USDA'")
+    out["criterion"] = criterion
+    if "ph_cut_fao" in th or "ph_cut_usda" in th:
+        out["ph_cut"] = {"FAO": float(th.get("ph_cut_fao", 8.2)), "USDA": float(th.get("ph_cut_usda", 8.5))}
+    if "ece_intensity_fao_dsm" in th or "ece_intensity_usda_dsm" in th:
+        out["ece_intensity_dsm"] = {
+            "FAO": tuple(float(v) for v in th.get("ece_intensity_fao_dsm", (0.75, 2.0, 4.0, 8.0, 15.0))),
+            "USDA": tuple(float(v) for v in th.get("ece_intensity_usda_dsm", (2.0, 4.0, 8.0, 16.0)))}
+    if "esp_intensity_pct" in th:
+        out["esp_intensity_pct"] = tuple(float(v) for v in th["esp_intensity_pct"])
+    return out
+
+def _intake(table: dict) -> IntakeSettings:
+    """``[intake]`` with its defaults; an unknown key or a wrong value is refused, never ignored."""
+    unknown = sorted(set(table) - {"settle_seconds"})
+    if unknown:
+        raise ConfigError(f"[intake]: unknown setting(s) {', '.join(unknown)}; known: settle_seconds")
+    settle = table.get("settle_seconds", IntakeSettings.settle_seconds)
+    if isinstance(settle, bool) or not isinstance(settle, int | float) or settle < 0:
+        raise ConfigError(f"[intake] settle_seconds = {settle!r}: expected a number of seconds, 0 or more")
+    return IntakeSettings(settle_seconds=float(settle))
 
 
 def load_programme(path: Path | str | None = None) -> Programme:
@@ -123,6 +214,7 @@ def load_programme(path: Path | str | None = None) -> Programme:
             classes={int(k): v for k, v in sal["classes"].items()},
             ece_saline_dsm=float(sal["thresholds"]["ece_saline_dsm"]),
             esp_sodic_pct=float(sal["thresholds"]["esp_sodic_pct"]),
+            **_salinity_options(sal, path),
         )
         return Programme(
             name=raw["programme"]["name"],
@@ -146,6 +238,8 @@ def load_programme(path: Path | str | None = None) -> Programme:
             sliver_max_km2=float(raw["harmonize"]["sliver_max_km2"]),
             gap_fill_max_width_km=float(raw["harmonize"]["gap_fill_max_width_km"]),
             extra=raw,
+            intake=_intake(raw.get("intake", {})),
+            metafile=_metafile_spec(sal.get("metafile", {})),
         )
     except KeyError as exc:
         raise ConfigError(f"{path}: missing setting {exc}") from exc

@@ -128,7 +128,7 @@ def load_all() -> dict[str, Check]:
     Intake's findings are declared from intake's own table when this module loads
     (below); each family of checks registers its checks when imported here.
     """
-    from checks import document, naming, raster, raster_values, run, vector, wrb  # noqa: F401
+    from checks import document, legend, metafile, naming, raster, raster_values, run, vector, wrb  # noqa: F401
 
     return REGISTRY
 

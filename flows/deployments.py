@@ -56,9 +56,12 @@ def process_inbox(country: str | None = None, deliverable: str | None = None, fo
 
 @flow(name=INGEST_FLOW, log_prints=False)
 def ingest_new_submissions() -> dict:
-    """Scheduled ingestion: only new or changed submissions (by content hash) are processed; otherwise nothing."""
+    """Scheduled ingestion: only new or changed submissions (by content hash) are processed; otherwise nothing.
+
+    Deliveries still being copied (changed within ``[intake] settle_seconds``) are left for the next run.
+    """
     programme, config = _served_programme()
-    return pipeline_flow(programme, dask=_dask_wanted())(config_path=config)
+    return pipeline_flow(programme, dask=_dask_wanted())(config_path=config, settle=True)
 
 
 def schedule_of(programme: Programme) -> dict:

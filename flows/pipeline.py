@@ -30,6 +30,7 @@ from prefect.tasks import exponential_backoff
 from atlas import layout, stages
 from atlas.borders.boundaries import load_boundaries
 from atlas.config import Programme, load_programme
+from atlas.ledger.accuracy import accuracy_table, write_accuracy_table
 from atlas.ledger.exports import export_status, status_markdown
 from atlas.ledger.schema import RECEIVED
 from atlas.ledger.store import Ledger
@@ -90,8 +91,8 @@ def load_reference(programme: Programme):
 
 
 @task(cache_policy=NO_CACHE)
-def discover_inbox(programme: Programme):
-    return stages.discover_submissions(programme)
+def discover_inbox(programme: Programme, settle: bool = False):
+    return stages.discover_submissions(programme, settle)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="process {country}")
@@ -169,6 +170,8 @@ def export_status_table(programme: Programme, boundaries):
             ledger, programme, layout.status_dir(programme.processed_dir), boundaries=boundaries, skip_unchanged=True
         )
         rows = ledger.status_rows()
+        paths["accuracy"] = write_accuracy_table(accuracy_table(ledger, programme),
+                                                 layout.status_dir(programme.processed_dir))
     create_markdown_artifact(
         status_markdown(rows), key="submission-status", description="Member countries × deliverables"
     )
@@ -190,12 +193,16 @@ def run_pipeline(
     deliverable: str | None = None,
     force: bool = False,
     programme: Programme | None = None,
+    settle: bool = False,
 ) -> dict:
-    """Process the inbox: validate every new submission, rebuild the regional products, export the status."""
+    """Process the inbox: validate every new submission, rebuild the regional products, export the status.
+
+    ``settle``: leave deliveries changed within ``[intake] settle_seconds`` for a later run (still being copied).
+    """
     logger = get_run_logger()
     programme = programme or load_programme(config_path)
     with run_lock(programme.processed_dir):
-        return _run(programme, country, deliverable, force, logger)
+        return _run(programme, country, deliverable, force, logger, settle)
 
 
 def pipeline_flow(programme: Programme, dask: bool = False):
@@ -239,7 +246,9 @@ def _gather(futures: list, what: list[str], logger, run_id: str) -> tuple[list, 
     return done, failed
 
 
-def _run(programme: Programme, country: str | None, deliverable: str | None, force: bool, logger) -> dict:
+def _run(
+    programme: Programme, country: str | None, deliverable: str | None, force: bool, logger, settle: bool = False
+) -> dict:
     started = time.perf_counter()
     run_id = str(flow_run.get_id() or "local")
     ledger = Ledger(programme.ledger_path, programme)
@@ -247,7 +256,7 @@ def _run(programme: Programme, country: str | None, deliverable: str | None, for
     boundaries, boundary_findings = _with_retries(load_reference, programme)(programme)
     for f in boundary_findings:
         logger.info("reference boundaries: %s", f.message)
-    subs, inbox_findings = _with_retries(discover_inbox, programme)(programme)
+    subs, inbox_findings = _with_retries(discover_inbox, programme)(programme, settle)
     for f in inbox_findings:
         logger.warning("inbox: %s (%s)", f.message, f.location.describe())
 
@@ -329,8 +338,7 @@ def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, for
         # published only when every file of the product and its manifest exist; idempotent, so a run
         # killed between the manifest and the ledger is completed by the next one
         if outcome.paths and is_up_to_date(out_dir, outcome.versions):
-            for iso3, version in outcome.versions.items():
-                ledger.mark_version(iso3, key, version, "published", run_id=run_id, product=product)
+            stages.publish_versions(ledger, key, outcome, run_id)  # only the versions the product holds
     return regional
 
 

@@ -27,6 +27,8 @@ def submission(folder: Path, deliverable: str) -> Submission:
 
 def test_complete_salinity_submission_is_accepted(programme, tmp_path):
     spec = programme.salinity
+    (tmp_path / "saltaffected_LUT.txt").write_text(
+        '"classcode" "mapvalue"\n1 "None"\n2 "SlightSalinity"\n3 "ModerateSalinity"\n4 "StrongSalinity"\n')
     for layer, depth in spec.layer_keys():
         name = spec.file_name("KHM", layer, depth)
         if layer == spec.class_layer:
@@ -51,10 +53,9 @@ def test_missing_and_duplicate_layers(programme, tmp_path):
     ids = [f.check_id for f in findings]
     assert ids.count("naming.layer_missing") == 1 and "naming.layer_duplicate" in ids
     missing = next(f for f in findings if f.check_id == "naming.layer_missing")
-    n_class = len(programme.salinity.depths)  # class layers are optional: reported apart, as a warning
-    assert len(missing.expected) == len(programme.salinity.layer_keys()) - 1 - n_class
-    class_missing = next(f for f in findings if f.check_id == "naming.class_layer_missing")
-    assert class_missing.severity.value == "warning" and len(class_missing.expected) == n_class
+    assert missing.expected == ["pH 0-30", "SAS 0-30"]  # the default required layers not sent
+    optional = next(f for f in findings if f.check_id == "naming.layer_optional_missing")
+    assert optional.severity.value == "info" and "ESP 0-30" in optional.expected
 
 
 def test_soil_map_submission_without_boundary_says_so(programme, tmp_path):

@@ -14,9 +14,9 @@ import shapely
 
 from atlas.config import load_programme
 from atlas.demo.programme import MANIFEST_NAME, DemoManifest, generate_demo
-from atlas.demo.salinity import sas_class
 from atlas.grid import Grid
 from atlas.intake.inbox import discover
+from atlas.products.salinity_classes import derive_with_programme
 
 WINDOW = (102.0, 10.0, 108.0, 15.0)
 COUNTRIES = ["KHM", "VNM", "THA"]
@@ -87,8 +87,10 @@ def test_every_file_exists_and_opens(demo):
     assert (programme.reference_boundaries.parent / MANIFEST_NAME).is_file()
     reloaded = DemoManifest.from_json((programme.reference_boundaries.parent / MANIFEST_NAME).read_text())
     assert reloaded.files == manifest.files and reloaded.resubmission == "VNM"
-    # reference; KHM, THA and VNM v1: chapter + 14 layers + soil map; VNM v2: soil map; VNM v3: 14 layers + soil
-    assert len(manifest.files) == 1 + 3 * 16 + 1 + 15
+    # reference; KHM, THA and VNM v1: chapter + 16 layers + manifest.csv + soil map, THA also a metafile per
+    # layer; VNM v2: soil map; VNM v3: 16 layers + manifest.csv + soil map
+    assert len(manifest.files) == 1 + 3 * 19 + 16 + 1 + 18
+    assert len([f for f in manifest.files if f.endswith(".txt")]) == 16
     for rel in manifest.files:
         path = programme.root / rel
         assert path.is_file(), rel
@@ -99,6 +101,8 @@ def test_every_file_exists_and_opens(demo):
             with zipfile.ZipFile(path) as zf:
                 assert {"[Content_Types].xml", "_rels/.rels", "word/document.xml"} <= set(zf.namelist())
                 assert "<w:t>" in zf.read("word/document.xml").decode()
+        elif path.suffix == ".txt":  # a metafile per layer, beside it
+            assert path.with_suffix(".tif").is_file() and path.read_bytes().count(b"\r\n") > 10
         elif path.suffix in {".gpkg", ".geojson", ".zip"} and path != programme.reference_boundaries:
             assert len(_read_soil(path)) > 20
     ref = gpd.read_file(programme.reference_boundaries, layer="countries")
@@ -110,32 +114,34 @@ def test_every_file_exists_and_opens(demo):
 def test_rasters_on_grid_with_declared_nodata(demo):
     programme, manifest = demo
     tifs = [programme.root / f for f in manifest.files if f.endswith(".tif")]
-    assert len(tifs) == 14 * 4
+    assert len(tifs) == 16 * 4
     for path in tifs:
         with rasterio.open(path) as ds:
             assert Grid(str(ds.crs), ds.transform, ds.width, ds.height).is_aligned(), path.name
             assert ds.block_shapes == [(256, 256)] and ds.compression.name == "deflate"
-            expected = 255 if "_SAS_" in path.name else (np.finfo(np.float32).min if "THA" in path.name else -9999)
+            is_class = re.search(r"_SAS_\d", path.name)
+            expected = 255 if is_class else (np.finfo(np.float32).min if "THA" in path.name else -9999)
             assert ds.nodata == pytest.approx(expected)
 
 
 def test_sas_is_the_class_rule_of_ece_and_esp(demo):
     programme, manifest = demo
     spec = programme.salinity
-    for path in (programme.root / f for f in manifest.files if "_SAS_" in f):
+    for path in (programme.root / f for f in manifest.files if re.search(r"_SAS_\d", f) and f.endswith(".tif")):
         with rasterio.open(path) as ds:
             sas = ds.read(1)
         with rasterio.open(str(path).replace("_SAS_", "_ECe_")) as ds:
             ece, ece_nodata = ds.read(1), ds.nodata
         with rasterio.open(str(path).replace("_SAS_", "_ESP_")) as ds:
             esp = ds.read(1)
+        with rasterio.open(str(path).replace("_SAS_", "_pH_")) as ds:
+            ph = ds.read(1)
         valid = ece != np.float32(ece_nodata)
         assert valid.sum() > 1000
-        expected = np.select([(ece >= 4) & (esp >= 15), esp >= 15, ece >= 4], [3, 2, 1], 0)
+        expected = derive_with_programme(ece, esp, spec, ph)
         np.testing.assert_array_equal(sas[valid], expected[valid])
+        assert len(np.unique(sas[valid])) >= 3  # several severity classes, not one
         assert (sas[~valid] == 255).all()
-        np.testing.assert_array_equal(sas_class(ece, esp, spec)[valid], expected[valid])
-        assert {0, 1} <= set(np.unique(sas[valid]))
 
 
 def test_shares_sum_to_100_except_planted_defects(demo):

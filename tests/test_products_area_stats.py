@@ -34,7 +34,7 @@ def test_pixel_areas_match_the_ellipsoid():
 
 
 def test_synthetic_country_class_areas_within_half_a_percent(tmp_path, programme):
-    # 2 x 1 degree at 40-41N: top half saline (1), bottom half saline-sodic (3), a nodata column strip
+    # 2 x 1 degree at 40-41N: top half class 1, bottom half class 3, a nodata column strip
     height, width = 120, 240
     classes = np.full((height, width), 1, dtype="uint8")
     classes[60:, :] = 3
@@ -50,7 +50,7 @@ def test_synthetic_country_class_areas_within_half_a_percent(tmp_path, programme
     lon0, lon1 = 70 + 10 * RES, 70 + 200 * RES
     assert got[("AAA", 1)] == pytest.approx(quad_area_km2(lon0, lon1, 40.5, 41.0), rel=0.005)
     assert got[("AAA", 3)] == pytest.approx(quad_area_km2(lon0, lon1, 40.0, 40.5), rel=0.005)
-    assert got[("AAA", 0)] == 0.0
+    assert got[("AAA", 2)] == 0.0
     assert got[("REGION", 1)] == pytest.approx(quad_area_km2(70, lon1, 40.5, 41.0), rel=0.005)
     assert set(table["depth"]) == {"0-30"} and set(table["source"]) == {"delivered"}
 

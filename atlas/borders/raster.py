@@ -9,8 +9,8 @@ memory does not grow with the raster's size.
 
 from __future__ import annotations
 
+import json
 import logging
-import re
 from pathlib import Path
 
 import numpy as np
@@ -21,32 +21,25 @@ from rasterio.errors import RasterioError
 from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 
-from atlas.atomic import atomic_path
+from atlas.atomic import atomic_path, write_text_atomic
 from atlas.grid import Grid
 from atlas.intake.containment import Limits, contained, open_raster
 from checks.finding import Finding, Location, Severity
+from checks.layers import resolve_layers
+from checks.legend import bind_legends
 
 log = logging.getLogger(__name__)
 
+CLASS_LEGENDS = "class_legends.json"  # the class maps' codes mapped onto the programme legend, beside the copies
 BLOCK = 512  # tile edge of harmonized copies and of the block loop
 
 
-def file_regex(salinity) -> re.Pattern:
-    """The programme's file pattern as a regex with groups iso3, layer, depth."""
-    pattern = re.escape(salinity.file_pattern)
-    for name, choices in (("iso3", None), ("layer", salinity.layers), ("depth", salinity.depths)):
-        # longest first so ECe_sd is not read as ECe followed by junk
-        alt = "[A-Za-z]{3}" if choices is None else "|".join(map(re.escape, sorted(choices, key=len, reverse=True)))
-        pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>{alt})")
-    return re.compile(f"^{pattern}$")
-
-
-def parse_name(name: str, salinity) -> tuple[str, str, str] | None:
-    """(iso3, layer, depth) of a file name following the programme pattern, else None."""
-    match = file_regex(salinity).match(name)
-    if not match:
+def parse_name(name: str, salinity) -> tuple[str | None, str, str] | None:
+    """(iso3, layer, depth) of one file name by ``checks.layers`` (canonical name or recognised alias), else None."""
+    lf = resolve_layers([Path(name)], salinity).files
+    if not lf or lf[0].key is None:
         return None
-    return match["iso3"].upper(), match["layer"], match["depth"]
+    return lf[0].iso3, lf[0].layer, lf[0].depth
 
 
 def output_profile(layer: str, grid: Grid, salinity) -> dict:
@@ -80,7 +73,8 @@ def block_windows(width: int, height: int, size: int = BLOCK):
             yield Window(col, row, min(size, width - col), min(size, height - row))
 
 
-def _normalise(block: np.ndarray, src_nodata, is_class: bool, salinity) -> tuple[np.ndarray, int, int]:
+def _normalise(block: np.ndarray, src_nodata, is_class: bool, salinity,
+               class_lut: np.ndarray | None = None) -> tuple[np.ndarray, int, int]:
     """Block in the output dtype with nodata normalised; (data, n nodata recoded, n class values out of Byte)."""
     target = salinity.class_nodata if is_class else salinity.continuous_nodata
     data = block.astype("float64", copy=False)
@@ -94,6 +88,8 @@ def _normalise(block: np.ndarray, src_nodata, is_class: bool, salinity) -> tuple
         out_of_byte = int(bad.sum())
         missing |= bad
         out = np.where(missing, target, data).astype("uint8")
+        if class_lut is not None:  # the country's codes onto the programme legend
+            out = class_lut[out]
     else:
         out = np.where(missing, target, data).astype("float32")
     return out, recoded, out_of_byte
@@ -106,20 +102,21 @@ def _corner_bounds(src) -> tuple[float, float, float, float]:
     return (min(xs), min(ys), max(xs), max(ys))
 
 
-def _copy_on_grid(src, dst_path: Path, layer: str, grid: Grid, salinity) -> tuple[int, int]:
+def _copy_on_grid(src, dst_path: Path, layer: str, grid: Grid, salinity, class_lut=None) -> tuple[int, int]:
     """Pixel-for-pixel copy onto a snapped grid; returns (nodata recoded, class values dropped)."""
     is_class = layer == salinity.class_layer
     recoded = dropped = 0
     with rasterio.open(dst_path, "w", **output_profile(layer, grid, salinity)) as dst:
         for win in block_windows(grid.width, grid.height):
-            block, n_rec, n_bad = _normalise(src.read(1, window=win), src.nodata, is_class, salinity)
+            block, n_rec, n_bad = _normalise(src.read(1, window=win), src.nodata, is_class, salinity, class_lut)
             recoded += n_rec
             dropped += n_bad
             dst.write(block, 1, window=win)
     return recoded, dropped
 
 
-def _reproject_to_grid(src, dst_path: Path, layer: str, grid: Grid, salinity, method: Resampling) -> None:
+def _reproject_to_grid(src, dst_path: Path, layer: str, grid: Grid, salinity, method: Resampling,
+                      class_lut=None) -> None:
     """Warp the source band onto the grid, one output block at a time."""
     is_class = layer == salinity.class_layer
     profile = output_profile(layer, grid, salinity)
@@ -138,6 +135,8 @@ def _reproject_to_grid(src, dst_path: Path, layer: str, grid: Grid, salinity, me
             )
             if not is_class:
                 out[~np.isfinite(out)] = profile["nodata"]
+            elif class_lut is not None:
+                out = class_lut[out]
             dst.write(out, 1, window=win)
 
 
@@ -172,10 +171,12 @@ def other_nodata_from_stats(stats, src, target) -> int | None:
     return int(count)
 
 
-def harmonize_file(path: Path, layer: str, programme, out_dir: Path, limits: Limits | None = None,
+def harmonize_file(path: Path, layer: str, programme, out_dir: Path, dst_name: str | None = None,
+                   class_lut: np.ndarray | None = None, limits: Limits | None = None,
                    stats=None) -> tuple[Path | None, list[Finding]]:
-    """One submitted layer onto the common grid; (output path or None, findings).
+    """One submitted layer onto the common grid as ``dst_name``; (output path or None, findings).
 
+    ``class_lut``: for the class layer, the country's codes onto the programme legend (``checks.legend``).
     ``stats``: validation's ``RasterStats`` of this file, which spare a second counting pass when reprojecting.
     """
     sal = programme.salinity
@@ -183,7 +184,7 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path, limits: Lim
     tol = programme.alignment_tolerance_px
     loc = Location(file=path.name, layer=layer, band=1)
     findings: list[Finding] = []
-    dst_path = Path(out_dir) / path.name
+    dst_path = Path(out_dir) / (dst_name or path.name)
     ds, refused, error = open_raster(path, limits or Limits.from_programme(programme))
     if refused:
         return None, refused
@@ -208,7 +209,7 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path, limits: Lim
                 grid = src_grid.snapped(res)
                 grid = Grid(programme.crs, grid.transform, grid.width, grid.height)
                 with atomic_path(dst_path) as tmp:  # a killed run never leaves half a layer
-                    recoded, dropped = _copy_on_grid(src, tmp, layer, grid, sal)
+                    recoded, dropped = _copy_on_grid(src, tmp, layer, grid, sal, class_lut)
                 if tuple(grid.transform) != tuple(src.transform):
                     dx, dy = src_grid.offset_from_lattice(res)
                     findings.append(Finding(
@@ -221,7 +222,7 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path, limits: Lim
                 grid = Grid.covering(bounds, res, programme.crs)
                 method = Resampling.nearest if is_class else Resampling.bilinear
                 with atomic_path(dst_path) as tmp:
-                    _reproject_to_grid(src, tmp, layer, grid, sal, method)
+                    _reproject_to_grid(src, tmp, layer, grid, sal, method, class_lut)
                 recoded = other_nodata_from_stats(stats, src, target_nodata)
                 if recoded is None:
                     recoded = _count_other_nodata(src, target_nodata)
@@ -258,24 +259,51 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path, limits: Lim
 def harmonize_salinity(sub, programme, out_dir: Path, reads=None) -> tuple[dict[tuple[str, str], Path], list[Finding]]:
     """Harmonized copies of every salinity layer of a submission, keyed by (layer, depth).
 
+    Which file is which layer is decided by ``checks.layers`` (the same resolver validation used); each copy is
+    written under the canonical name ``{ISO3}_GSSmap_{layer}_{depth}.tif`` whatever the delivered name was, so
+    the mosaic finds every accepted layer. Class maps are recoded onto the programme legend through their own.
     ``reads`` (``atlas.intake.readers.Reads``): the submission's limits and validation's raster statistics.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    sal = programme.salinity
     outputs: dict[tuple[str, str], Path] = {}
     findings: list[Finding] = []
-    for path in sub.files:
-        parsed = parse_name(Path(path).name, programme.salinity)
-        if parsed is None:
-            continue  # validation reports misnamed files
-        iso3, layer, depth = parsed
-        if iso3 != sub.country:
+    resolution = resolve_layers(sub.files, sal)
+    bindings = bind_legends(resolution, sal)
+    legends = {b.layer_file.path: b.legend for b in bindings}
+    recorded = {f"{b.layer_file.layer}_{b.layer_file.depth}": {
+        "file": b.layer_file.path.name, "legend": b.legend.source, "how": b.why, "codes": b.legend.describe(sal)}
+        for b in bindings if b.legend is not None and not b.legend.outside}
+    if recorded:  # the mosaic copies this into the product's legend (GSSmap_legend.json, country_codes)
+        write_text_atomic(out_dir / CLASS_LEGENDS, json.dumps(recorded, indent=2))
+    for (layer, depth), lf in sorted(resolution.unique().items()):
+        if lf.iso3 and lf.iso3 != sub.country and lf.source == "canonical name":
             findings.append(Finding(
                 "harmonize.country_mismatch", Severity.WARNING,
-                f"{Path(path).name}: named for {iso3} but delivered by {sub.country}; harmonized as {sub.country}",
-                Location(file=Path(path).name, layer=layer), observed=iso3, expected=sub.country))
-        stats = reads.raster_stats.get(Path(path)) if reads else None
-        out, file_findings = harmonize_file(Path(path), layer, programme, out_dir, reads and reads.limits, stats)
+                f"{lf.path.name}: named for {lf.iso3} but delivered by {sub.country}; harmonized as {sub.country}",
+                Location(file=lf.path.name, layer=layer), observed=lf.iso3, expected=sub.country))
+        class_lut = None
+        if layer == sal.class_layer:
+            legend = legends.get(lf.path)
+            if legend is None or legend.outside:  # a class code without its meaning never reaches a product
+                findings.append(Finding(
+                    "harmonize.layer_left_out", Severity.ERROR,
+                    f"{lf.path.name}: class map without a usable legend; not harmonized, so the submission is not "
+                    "published", Location(file=lf.path.name, layer=f"{layer} {depth}"),
+                    hint="send the class map's lookup table (see legend.* findings)"))
+                continue
+            class_lut = legend.lut(sal.class_nodata)
+            if any(code != target for code, target in legend.mapping.items()):
+                findings.append(Finding(
+                    "harmonize.classes_recoded", Severity.FIXED,
+                    f"{lf.path.name}: class codes mapped onto the programme legend through {legend.source}",
+                    Location(file=lf.path.name, layer=f"{layer} {depth}"), observed=legend.describe(sal),
+                    expected={str(k): v for k, v in sal.classes.items()}))
+        stats = reads.raster_stats.get(Path(lf.path)) if reads else None
+        out, file_findings = harmonize_file(lf.path, layer, programme, out_dir,
+                                            sal.file_name(sub.country, layer, depth), class_lut,
+                                            reads and reads.limits, stats)
         findings.extend(file_findings)
         if out is not None:
             outputs[(layer, depth)] = out

@@ -82,12 +82,14 @@ SCENARIO: dict[str, CountryScenario] = {
             boundary_plan=BoundaryPlan(short_of=("VNM", "LAO"), slivers_along=("THA", "LAO"), n_slivers=3),
         ),
         CountryScenario(
-            "THA", "chapter early; salinity (float32-lowest nodata) and a UTM 47N soil map with bad shares",
+            "THA", "chapter early; salinity (float32-lowest nodata) with a metafile per layer holding contact "
+            "details, and a UTM 47N soil map with bad shares",
             (("2026-02-25", ("chapter",)), ("2026-04-10", ("salinity", "soil"))),
             soil_crs="EPSG:32647",
             soil_style=SoilStyle("code", 2022, palettes={"humid_lowland": ("LX", "LV", "AC"),
                                                          "upland": ("LV", "CM", "AC")}, share_defects=2),
-            raster_style=RasterStyle(float_nodata=float(np.finfo(np.float32).min)),
+            raster_style=RasterStyle(float_nodata=float(np.finfo(np.float32).min),
+                                     metafile_contact=("Dr. Somchai Dee", "somchai.dee@ldd.example", "+66 2 579 0111")),
             boundary_plan=BoundaryPlan(spill_into=("KHM", "LAO", "MMR", "MYS")),
         ),
         CountryScenario(
@@ -99,25 +101,28 @@ SCENARIO: dict[str, CountryScenario] = {
             boundary_plan=BoundaryPlan(spill_into=("LAO", "KHM", "CHN")),
         ),
         CountryScenario(
-            "BGD", "salinity in UTM 46N (1000 m pixels), to be reprojected",
+            "BGD", "salinity in UTM 46N (1000 m pixels), to be reprojected; files named as the GSP scripts name "
+                   "them (Top0_30ECse.tif ...), class maps in factor-rank codes with the GSP lookup tables",
             (("2026-02-27", ("chapter", "salinity", "soil")),),
             soil_style=SoilStyle("code", 2022),
-            raster_style=RasterStyle(crs="EPSG:32646", pixel_m=1000.0),
+            raster_style=RasterStyle(crs="EPSG:32646", pixel_m=1000.0, class_legend="lookup_table",
+                                     file_names="gsp_script"),
             boundary_plan=BoundaryPlan(spill_into=("IND", "MMR")),
         ),
         CountryScenario(
             "NPL",
-            "chapter late; salinity without its SAS class layers (derived by the pipeline); "
+            "chapter late; salinity without its subsoil SAS class layer (optional: derived by the pipeline); "
             "FlatGeobuf soil map with names and slivers",
             (("2026-03-15", ("chapter", "salinity", "soil")),),
             soil_suffix="fgb", soil_style=SoilStyle("name", 2015),
-            raster_style=RasterStyle(missing=(("SAS", "0-30"), ("SAS", "30-100"))),
+            raster_style=RasterStyle(missing=(("SAS", "30-100"),)),
             boundary_plan=BoundaryPlan(slivers_along=("IND", "CHN"), n_slivers=3),
         ),
         CountryScenario(
-            "LKA", "PDF chapter; pixel size with noise in the 17th digit; loosely written group names",
+            "LKA", "PDF chapter; pixel size with noise in the 17th digit; class maps in factor-rank codes without "
+                   "their lookup table (salinity map rejected); loosely written group names",
             (("2026-02-10", ("chapter",)), ("2026-06-28", ("salinity", "soil"))),
-            soil_style=SoilStyle("mixed", 2022), raster_style=RasterStyle(pixel_size_noise=True),
+            soil_style=SoilStyle("mixed", 2022), raster_style=RasterStyle(pixel_size_noise=True, class_legend="none"),
             chapter_suffix="pdf",
         ),
     )

@@ -170,6 +170,7 @@ class StatusRow:
     overdue: bool
     errors: int = 0
     warnings: int = 0
+    note: str | None = None  # why a product holds none of this version's data (no reference polygon, ...)
 
     @property
     def label(self) -> str:
@@ -183,4 +184,5 @@ class StatusRow:
             text = f"{self.label} v{self.version} {self.received.isoformat() if self.received else ''}".strip()
             if self.state == REJECTED and self.last_accepted_version:
                 text += f" (v{self.last_accepted_version} accepted)"
+        text += f" ({self.note})" if self.note else ""
         return text + (" OVERDUE" if self.overdue else "")
