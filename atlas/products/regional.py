@@ -246,7 +246,7 @@ def build_regional_salinity(
     outcome.paths = list(result.paths)
     outcome.findings += list(result.findings)
     outcome.extra["result"] = result
-    present = {iso3 for pairs in result.used.values() for iso3, _ in pairs}
+    present = {iso3 for used in result.used.values() for iso3, _ in used}
     outcome.left_out = left_out(present, outcome.versions, boundaries, programme)
     write_country_notes(programme, "salinity_map", outcome.versions, outcome.findings)
     try:
