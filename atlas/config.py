@@ -1,13 +1,23 @@
-"""The programme configuration (programme.toml) as frozen values."""
+"""The programme configuration (programme.toml) as frozen values.
+
+A new setting is a field with a default on one of these dataclasses. programme.toml is checked
+against them before it is read (``atlas.config_schema``): a field of ``SalinitySpec`` is a key of
+``[salinity]``, of ``Deliverable`` a key of ``[deliverables.<key>]``; a ``Programme`` field whose
+type is a dataclass (``operations: Operations``) is a whole section named after the field, and a
+plain ``Programme`` field says where it lives with ``field(metadata={"toml": "section.key"})``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from atlas.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "programme.toml"
 
@@ -95,6 +105,58 @@ def _metafile_spec(raw: dict) -> MetafileSpec:
 
 
 @dataclass(frozen=True)
+class Operations:
+    """``[operations]``: schedule of the ingestion, where Dask runs, retries (docs/OPERATIONS.md)."""
+
+    ingest_interval_minutes: float = 60.0
+    ingest_cron: str = ""
+    ingest_paused: bool = False
+    dask_scheduler: str = ""
+    dask_workers: int = 2
+    retries: int = 3
+    retry_delay_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
+class StatusSettings:
+    """``[status]``: how the meeting exports list the member countries."""
+
+    # ISO3 codes in the order the exports list them; members not listed follow by name. Empty: by name.
+    country_order: tuple[str, ...] = ()
+    # ISO3 = [lon, lat]: where a member too small for the map's outlines (an island state) is drawn as a dot
+    map_points: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """``[limits]``: size limits for untrusted files (docs/INTAKE.md), each optional."""
+
+    max_archive_members: int = 2000
+    max_archive_bytes: int = 4 << 30
+    max_compression_ratio: float = 200.0
+    max_raster_pixels: int = 1_000_000_000
+    max_raster_bands: int = 16
+    max_raster_bytes: int = 8 << 30
+    max_vector_file_bytes: int = 2 << 30
+    max_vector_features: int = 2_000_000
+    max_vector_vertices: int = 50_000_000
+    max_vertices_per_feature: int = 1_000_000
+
+    @classmethod
+    def from_programme(cls, programme) -> Limits:
+        """The programme's limits; unknown keys are ignored (load_programme refuses them), missing ones default."""
+        raw = (getattr(programme, "extra", None) or {}).get("limits", {}) if programme is not None else {}
+        known = {f.name: f.type for f in fields(cls)}
+        values = {}
+        for key, value in raw.items():
+            if key in known:
+                values[key] = float(value) if known[key] == "float" else int(value)
+            else:
+                log.warning("programme.toml [limits]: unknown key %r ignored", key)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class Programme:
     name: str
     root: Path
@@ -117,8 +179,13 @@ class Programme:
     sliver_max_km2: float
     gap_fill_max_width_km: float
     extra: dict = field(default_factory=dict, compare=False)
+    short_name: str = field(default="", metadata={"toml": "programme.short_name"})
+    soil_formats: tuple[str, ...] = field(default=(), metadata={"toml": "soil_map.formats"})
+    operations: Operations = field(default_factory=Operations)
+    limits: Limits = field(default_factory=Limits)
+    status: StatusSettings = field(default_factory=StatusSettings)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
-    metafile: MetafileSpec = field(default_factory=MetafileSpec)
+    metafile: MetafileSpec = field(default_factory=MetafileSpec, metadata={"toml": "salinity.metafile"})
 
     def with_root(self, root: Path) -> Programme:
         """The same programme with its data folders moved under another root."""
@@ -131,6 +198,21 @@ class Programme:
             reference_boundaries=root / "data" / "reference" / "boundaries.gpkg",
             ledger_path=root / "data" / "processed" / "ledger.sqlite",
         )
+
+
+def check_selection(programme: Programme, country: str | None, deliverable: str | None) -> None:
+    """Refuse a country or deliverable the programme does not have, naming the nearest one."""
+    import difflib
+
+    for what, value, known in (("country", country, programme.members), ("deliverable", deliverable,
+                                                                          programme.deliverables)):
+        if value is None or value in known or (what == "country" and value.upper() in known):
+            continue
+        by_name = [k for k, v in programme.members.items() if v.lower() == value.lower()] if what == "country" else []
+        near = by_name or difflib.get_close_matches(value.upper() if what == "country" else value, list(known), n=1)
+        hint = f"did you mean {near[0]}? " if near else ""
+        listing = "members are" if what == "country" else "deliverables are"
+        raise ConfigError(f"{what} {value!r} is not in the programme: {hint}{listing} {', '.join(known)}")
 
 
 def _date(value) -> dt.date | None:
@@ -192,6 +274,9 @@ def load_programme(path: Path | str | None = None) -> Programme:
         raise ConfigError(f"configuration file not found: {path}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    from atlas.config_schema import section, validate_settings  # the schema is built from these dataclasses
+
+    validate_settings(raw, path)
     root = path.resolve().parent
     try:
         paths = raw["paths"]
@@ -238,6 +323,11 @@ def load_programme(path: Path | str | None = None) -> Programme:
             sliver_max_km2=float(raw["harmonize"]["sliver_max_km2"]),
             gap_fill_max_width_km=float(raw["harmonize"]["gap_fill_max_width_km"]),
             extra=raw,
+            short_name=str(raw["programme"].get("short_name", "")),
+            soil_formats=tuple(raw["soil_map"].get("formats", ())),
+            operations=section(Operations, raw.get("operations", {})),
+            limits=section(Limits, raw.get("limits", {})),
+            status=section(StatusSettings, raw.get("status", {})),
             intake=_intake(raw.get("intake", {})),
             metafile=_metafile_spec(sal.get("metafile", {})),
         )

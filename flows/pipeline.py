@@ -16,20 +16,22 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from uuid import UUID
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import MarkdownArtifact, TableArtifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
 
 from atlas import layout, stages
 from atlas.borders.boundaries import load_boundaries
-from atlas.config import Programme, load_programme
+from atlas.config import Programme, check_selection, load_programme
 from atlas.ledger.accuracy import accuracy_table, write_accuracy_table
 from atlas.ledger.exports import export_status, status_markdown
 from atlas.ledger.schema import RECEIVED
@@ -169,13 +171,37 @@ def export_status_table(programme: Programme, boundaries):
         paths = export_status(
             ledger, programme, layout.status_dir(programme.processed_dir), boundaries=boundaries, skip_unchanged=True
         )
-        rows = ledger.status_rows()
         paths["accuracy"] = write_accuracy_table(accuracy_table(ledger, programme),
                                                  layout.status_dir(programme.processed_dir))
-    create_markdown_artifact(
-        status_markdown(rows), key="submission-status", description="Member countries × deliverables"
-    )
-    return paths
+    return paths  # the status table artifact is made by the flow, on the root run
+
+
+def _root_run_id() -> str | None:
+    """The flow run GIS staff look at: this run, or the deployment's run that started it as a subflow."""
+    try:
+        return str(flow_run.get_root_flow_run_id())
+    except Exception:  # noqa: BLE001 - no API (tests calling the body directly): this run, if any
+        return flow_run.get_id()
+
+
+def _on_root_run(artifact) -> None:
+    """Attach an artifact to the root run (the one whose address `atlas run` and the UI show)."""
+    root = _root_run_id()
+    try:
+        artifact.flow_run_id = UUID(root) if root else None
+        artifact.create()
+    except Exception as exc:  # noqa: BLE001 - an artifact is a convenience, never a reason to fail the run
+        logging.getLogger(__name__).warning("could not store the %s artifact: %s", artifact.key, exc)
+
+
+def _root_logger(logger):
+    """A logger writing to the root run's log when this run is a subflow, else ``logger``."""
+    root, own = _root_run_id(), flow_run.get_id()
+    if not root or root == own:
+        return logger
+    from prefect.logging.loggers import flow_run_logger
+
+    return flow_run_logger(flow_run_id=UUID(root))
 
 
 def _select(subs, country: str | None, deliverable: str | None):
@@ -201,6 +227,7 @@ def run_pipeline(
     """
     logger = get_run_logger()
     programme = programme or load_programme(config_path)
+    check_selection(programme, country, deliverable)  # a flow run for an unknown country fails, saying so
     with run_lock(programme.processed_dir):
         return _run(programme, country, deliverable, force, logger, settle)
 
@@ -214,6 +241,10 @@ def pipeline_flow(programme: Programme, dask: bool = False):
 
 def dask_task_runner(programme: Programme):
     """prefect-dask's runner: the configured scheduler address, else a local cluster of worker processes."""
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # worker processes: no cluster chatter
+    for name in ("distributed", "dask"):
+        if logging.getLogger(name).level == logging.NOTSET:
+            logging.getLogger(name).setLevel(logging.WARNING)
     from prefect_dask import DaskTaskRunner
 
     ops = operations(programme)
@@ -295,8 +326,16 @@ def _run(
         "rebuilt": [o.product for o in regional if o.paths and not o.up_to_date],
         "status_files": {k: [str(p) for p in v] for k, v in exported.items()},
         "elapsed_s": round(time.perf_counter() - started, 3),
+        "by_country": _by_country(outcomes, failed_tasks),
+        "run_url": _run_url(),
     }
+    rows = ledger.status_rows()
     ledger.close()
+    root_logger = _root_logger(logger)
+    for iso3, line in summary["by_country"].items():
+        root_logger.info("run %s | %s | %s", run_id, iso3, line)
+    _on_root_run(MarkdownArtifact(markdown=status_markdown(rows, programme=programme), key="submission-status",
+                                  description="Member countries × deliverables"))
     logger.info(
         "run %s: processed %d submission version(s); %d rejected; rebuilt %s; products: %s (%.2f s)",
         run_id,
@@ -309,7 +348,31 @@ def _run(
     if failed:
         logger.error("run %s: countries with pipeline failures: %s", run_id, ", ".join(sorted(failed)))
     _summary_artifact(summary)
+    if root_logger is not logger:
+        root_logger.info("run %s: %d processed, %d rejected, rebuilt %s (details on the subflow run)", run_id,
+                         len(outcomes), len(summary["rejected"]), summary["rebuilt"] or "nothing")
     return summary
+
+
+def _by_country(outcomes: list, failed: list[tuple[str, str]]) -> dict[str, str]:
+    """One line per country: its versions processed and their verdicts, and its failures."""
+    lines: dict[str, list[str]] = {}
+    for o in outcomes:
+        lines.setdefault(o.submission.country, []).append(
+            f"{o.submission.deliverable} v{o.submission.version} {o.verdict}")
+    for label, reason in failed:
+        lines.setdefault(label.split("/")[0], []).append(f"FAILED {label}: {reason}")
+    return {iso3: "; ".join(items) for iso3, items in sorted(lines.items())}
+
+
+def _run_url() -> str | None:
+    """The root run's page in the Prefect UI, when a lasting server (not a temporary one) holds it."""
+    if not os.environ.get("PREFECT_API_URL"):
+        return None
+    from prefect.settings import PREFECT_UI_URL
+
+    ui, root = PREFECT_UI_URL.value(), _root_run_id()
+    return f"{ui.rstrip('/')}/runs/flow-run/{root}" if ui and root else None
 
 
 def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, force: bool, logger) -> list:
@@ -348,7 +411,9 @@ def _summary_artifact(summary: dict) -> None:
     lines += [f"- rebuilt: {', '.join(summary['rebuilt']) or 'nothing'}"]
     lines += [f"- failed countries: {', '.join(summary['failed_countries']) or 'none'}"]
     lines += [f"  - {f}" for f in summary["failures"]]
-    try:
-        create_markdown_artifact("\n".join(lines), key="run-summary", description="What the last run did")
-    except Exception as exc:  # noqa: BLE001 - an artifact is a convenience, never a reason to fail the run
-        logging.getLogger(__name__).warning("could not store the run summary artifact: %s", exc)
+    lines += ["", "| country | this run |", "|---|---|"]
+    lines += [f"| {iso3} | {line} |" for iso3, line in summary["by_country"].items()] or ["| - | nothing new |"]
+    _on_root_run(MarkdownArtifact(markdown="\n".join(lines), key="run-summary", description="What the last run did"))
+    if summary["by_country"]:
+        _on_root_run(TableArtifact(table=[{"country": k, "this run": v} for k, v in summary["by_country"].items()],
+                                   key="run-by-country", description="Per country: what this run did"))

@@ -233,3 +233,25 @@ def test_pdf_chapter_is_well_formed(tmp_path):
     offsets = [int(line[:10]) for line in data[xref:].split(b"\n")[3:8]]
     for number, offset in enumerate(offsets, start=1):
         assert data[offset:].startswith(f"{number} 0 obj".encode())
+
+
+def test_demo_refuses_an_inbox_or_reference_it_did_not_write(programme):
+    from atlas.demo.programme import DemoRefused
+
+    by_hand = programme.raw_dir / "JPN" / "2026-09-01" / "JPN_GSAS_chapter.pdf"
+    by_hand.parent.mkdir(parents=True)
+    by_hand.write_bytes(b"%PDF-1.4 placed by hand")
+    (programme.raw_dir / "README.md").write_text("the repository's note on the inbox", encoding="utf-8")
+    with pytest.raises(DemoRefused, match=r"raw/JPN/2026-09-01/JPN_GSAS_chapter.pdf.*--replace"):
+        generate_demo(programme, countries=["KHM"], window=WINDOW)
+    assert by_hand.is_file() and not programme.reference_boundaries.exists()  # nothing touched
+
+    by_hand.unlink()
+    generate_demo(programme, countries=["KHM"], window=WINDOW)
+    generate_demo(programme, countries=["KHM"], window=WINDOW)  # its own files: replaced without a word
+    programme.reference_boundaries.write_bytes(b"the secretariat's own reference layer")
+    with pytest.raises(DemoRefused, match="boundaries.gpkg .changed since the demo wrote it"):
+        generate_demo(programme, countries=["KHM"], window=WINDOW)
+    manifest = generate_demo(programme, countries=["KHM"], window=WINDOW, replace=True)
+    assert programme.reference_boundaries.read_bytes()[:15] == b"SQLite format 3"
+    assert "data/reference/boundaries.gpkg" in manifest.checksums

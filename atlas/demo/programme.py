@@ -34,6 +34,8 @@ from atlas.demo.boundaries import (
 from atlas.demo.documents import chapter_text, profile_text, write_docx, write_pdf
 from atlas.demo.salinity import RasterStyle, write_salinity
 from atlas.demo.soil import LEGACY_MEANING, SoilStyle, dominant_at, soil_units, write_soil_map
+from atlas.errors import AtlasError
+from atlas.intake.inbox import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +145,7 @@ class DemoManifest:
     notes: tuple[str, ...]
     truths: dict
     resubmission: str | None = None
+    checksums: dict = field(default_factory=dict)  # sha256 of every file written: what the demo may replace
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True, default=str)
@@ -151,7 +154,44 @@ class DemoManifest:
     def from_json(cls, text: str) -> DemoManifest:
         raw = json.loads(text)
         return cls(raw["seed"], tuple(raw["window"]), tuple(raw["countries"]), tuple(raw["files"]),
-                   tuple(raw["notes"]), raw["truths"], raw.get("resubmission"))
+                   tuple(raw["notes"]), raw["truths"], raw.get("resubmission"), raw.get("checksums", {}))
+
+
+class DemoRefused(AtlasError):
+    """The demo would replace files it did not write (deliveries placed by hand, a real reference layer)."""
+
+
+INBOX_OWN_FILES = {"README.md", ".gitkeep"}  # the repository's own notes in data/raw
+
+
+def _written_before(programme: Programme) -> dict[str, str | None]:
+    """Files the previous demo wrote (relative path -> sha256, None where its manifest kept no checksum)."""
+    manifest = programme.reference_boundaries.parent / MANIFEST_NAME
+    try:
+        previous = DemoManifest.from_json(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {name: previous.checksums.get(name) for name in previous.files}
+
+
+def foreign_files(programme: Programme) -> list[str]:
+    """Files in the inbox, and a reference layer, that the demo did not write (or that changed since)."""
+    ours = _written_before(programme)
+    candidates = []
+    if programme.raw_dir.is_dir():
+        candidates += [p for p in sorted(programme.raw_dir.rglob("*"))
+                       if (p.is_file() or p.is_symlink()) and not (p.parent == programme.raw_dir
+                                                                   and p.name in INBOX_OWN_FILES)]
+    if programme.reference_boundaries.exists():
+        candidates.append(programme.reference_boundaries)
+    foreign = []
+    for path in candidates:
+        name = _relative(path, programme.root)
+        if name not in ours or path.is_symlink():
+            foreign.append(name)
+        elif ours[name] is not None and sha256_file(path) != ours[name]:
+            foreign.append(f"{name} (changed since the demo wrote it)")
+    return foreign
 
 
 def _deliverable_truths(programme: Programme, deliveries: list[tuple[str, tuple[str, ...]]]) -> dict[str, dict]:
@@ -251,8 +291,18 @@ def generate_demo(
     window: tuple[float, float, float, float] | None = None,
     seed: int = DEFAULT_SEED,
     resubmission: bool = False,
+    replace: bool = False,
 ) -> DemoManifest:
-    """Write the demo inbox, reference boundaries and manifest; same seed, same files."""
+    """Write the demo inbox, reference boundaries and manifest; same seed, same files.
+
+    Refuses (DemoRefused) when the inbox holds a file the demo did not write, or the reference layer
+    is not the demo's, unless ``replace``: deliveries placed by hand are never deleted by surprise.
+    """
+    foreign = [] if replace else foreign_files(programme)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise DemoRefused(f"the demo would replace files it did not write: {shown}; move them away, or give "
+                          "--replace to let the demo overwrite the inbox and the reference layer")
     window = tuple(float(v) for v in (window or programme.region_bounds))
     wanted = [c.upper() for c in countries] if countries else list(SCENARIO)
     notes: list[str] = [f"reference boundaries: {SOURCE}; licence: {LICENCE}"]
@@ -312,6 +362,7 @@ def generate_demo(
         notes=tuple(notes),
         truths=truths,
         resubmission=resub,
+        checksums={_relative(p, programme.root): sha256_file(p) for p in written},
     )
     (programme.reference_boundaries.parent / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
     log.info("demo: %d files for %d countries under %s", len(written), len(sending), programme.raw_dir)

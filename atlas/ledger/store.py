@@ -358,6 +358,14 @@ class Ledger:
         rows = self._db.execute(sql + " ORDER BY deliverable, version", args).fetchall()
         return [self._record(r) for r in rows]
 
+    def find(self, country: str, deliverable: str, checksum: str) -> SubmissionRecord | None:
+        """The stored version with this content, or None (a look-up that records nothing)."""
+        row = self._db.execute(
+            "SELECT * FROM submissions WHERE country = ? AND deliverable = ? AND checksum = ?",
+            (country.upper(), deliverable, checksum),
+        ).fetchone()
+        return self._record(row, is_new=False) if row is not None else None
+
     def current(self, country: str, deliverable: str) -> SubmissionRecord | None:
         """The version with the latest delivery date (of those, the last recorded), or None if nothing arrived.
 
@@ -394,7 +402,9 @@ class Ledger:
         }
         rows = build_status_rows(self.programme, subs, updated, today)
         notes = self._not_published_notes()
-        return [replace(r, note=notes.get((r.country, r.deliverable, r.version))) if r.version else r for r in rows]
+        # the note belongs to the version the row shows: the best one
+        return [replace(r, note=notes.get((r.country, r.deliverable, r.best_version))) if r.best_version else r
+                for r in rows]
 
     def _not_published_notes(self) -> dict[tuple[str, str, int], str]:
         """Why a product left a version out, where that is the latest word of a product on it."""

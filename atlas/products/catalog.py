@@ -81,7 +81,10 @@ def _raster_info(path: Path) -> tuple[list[float], dict, dict]:
 def _vector_info(path: Path) -> tuple[list[float], dict, dict]:
     import pyogrio
 
-    info = pyogrio.read_info(path) if path.suffix != ".parquet" else None
+    # the layer we mean: the map units (a GeoPackage product holds its logs in further layers)
+    layers = [name for name, _ in pyogrio.list_layers(path)] if path.suffix != ".parquet" else []
+    layer = "map_units" if "map_units" in layers else (layers[0] if layers else None)
+    info = pyogrio.read_info(path, layer=layer) if path.suffix != ".parquet" else None
     if info is None:
         import geopandas as gpd
 

@@ -6,7 +6,7 @@ import json
 import logging
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,48 +17,10 @@ from atlas import layout
 from atlas.atomic import copy_atomic, publish, sweep_temporaries, write_atomic, write_text_atomic
 from atlas.config import Programme
 from atlas.layout import SOIL_MAP_FILE
+from atlas.products.build_manifest import BUILD_MANIFEST, _read_manifest, is_up_to_date, product_settings
 from checks.finding import Finding, internal_error
 
 log = logging.getLogger(__name__)
-
-BUILD_MANIFEST = "build_manifest.json"
-
-
-def product_settings(programme: Programme, deliverable: str) -> dict:
-    """The settings a regional product is built with, as JSON values: a change to any of them makes it stale."""
-    common = {"crs": programme.crs, "resolution_deg": programme.resolution_deg,
-              "alignment_tolerance_px": programme.alignment_tolerance_px,
-              "region_bounds": list(programme.region_bounds), "equal_area_crs": programme.equal_area_crs}
-    if deliverable == "salinity_map":
-        settings = {**common, "salinity": asdict(programme.salinity)}
-    else:
-        settings = {**common, "soil_required_fields": list(programme.soil_required_fields),
-                    "soil_optional_fields": list(programme.soil_optional_fields),
-                    "sliver_max_km2": programme.sliver_max_km2,
-                    "gap_fill_max_width_km": programme.gap_fill_max_width_km,
-                    # settings tables read straight from programme.toml by the soil stages
-                    **{key: programme.extra[key] for key in ("soil_map", "harmonize", "wrb") if key in programme.extra}}
-    return json.loads(json.dumps(settings, default=str))  # as the manifest stores them (tuples become lists)
-
-
-def _read_manifest(out_dir: Path) -> dict | None:
-    try:
-        return json.loads((Path(out_dir) / BUILD_MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
-def is_up_to_date(out_dir: Path, versions: dict[str, int], settings: dict | None = None) -> bool:
-    """True if the product in out_dir was built from exactly these national versions and its files exist.
-
-    With ``settings`` (see product_settings), they must also be the settings it was built with.
-    """
-    built = _read_manifest(out_dir)
-    if built is None:
-        return False
-    files_ok = all((Path(out_dir) / name).is_file() for name in built.get("files", []))
-    same_settings = settings is None or built.get("settings") == settings
-    return files_ok and same_settings and built.get("versions") == {k: int(v) for k, v in sorted(versions.items())}
 
 
 def write_build_manifest(
