@@ -362,12 +362,17 @@ def check_spill(ctx):
 
 
 def soil_map_findings(path: Path, programme: Programme, country: str | None, boundary,
-                      crosswalk: Path | None = None) -> list[Finding]:
-    """Read a soil map and run every vector and WRB check on it (``crosswalk``: the country's crosswalk.csv)."""
+                      crosswalk: Path | None = None, reads=None) -> list[Finding]:
+    """Read a soil map and run every vector and WRB check on it (``crosswalk``: the country's crosswalk.csv).
+
+    The map as read is kept in ``reads`` for harmonization.
+    """
     from atlas.intake.containment import Limits
     from atlas.intake.readers import read_soil_map
     from checks.registry import run_checks
 
-    gdf, findings = read_soil_map(path, Limits.from_programme(programme))
+    gdf, findings = read_soil_map(path, reads.limits if reads else Limits.from_programme(programme))
+    if reads is not None:
+        reads.soil_maps[Path(path)] = gdf
     ctx = vector_context(path, gdf, programme, country, boundary, crosswalk)
     return findings + run_checks("vector", "soil_map", ctx)

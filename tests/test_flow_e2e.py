@@ -6,6 +6,7 @@ import csv
 import json
 import sqlite3
 import xml.etree.ElementTree as ET
+from collections import Counter
 
 import geopandas as gpd
 import numpy as np
@@ -27,7 +28,15 @@ COUNTRIES = ["KHM", "VNM", "THA"]
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory, prefect_harness):
+def calls() -> dict[str, list]:
+    """Arguments of the calls demo_run counted: soil map reads, border adjacency computations."""
+    return {"read_soil_map": [], "adjacency": []}
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory, prefect_harness, calls):
+    import atlas.borders.adjacency
+    import atlas.intake.readers
     from atlas.config import load_programme
     from flows.pipeline import run_pipeline
 
@@ -37,8 +46,32 @@ def demo_run(tmp_path_factory, prefect_harness):
 
     programme = replace(programme, region_bounds=WINDOW)
     manifest = generate_demo(programme, countries=COUNTRIES, window=WINDOW)
-    summary = run_pipeline(programme=programme)
+    with pytest.MonkeyPatch.context() as mp:  # counting wrappers (the flow's tasks run in this process)
+        for module, name in ((atlas.intake.readers, "read_soil_map"), (atlas.borders.adjacency, "adjacency")):
+            mp.setattr(module, name, _counted(getattr(module, name), calls[name]))
+        summary = run_pipeline(programme=programme)
     return programme, manifest, summary
+
+
+def _counted(func, seen: list):
+    def wrapper(*args, **kwargs):
+        seen.append(args[0])
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def test_each_soil_map_is_read_once_in_a_run(demo_run, calls):
+    _, _, summary = demo_run
+    reads = Counter(str(path) for path in calls["read_soil_map"])
+    assert len(reads) >= len(COUNTRIES) and "Soil Atlas WRB" in summary["rebuilt"]
+    assert max(reads.values()) == 1, reads
+
+
+def test_border_adjacency_is_computed_once_for_both_products(demo_run, calls):
+    _, _, summary = demo_run
+    assert {"GSSmap", "Soil Atlas WRB"} <= set(summary["rebuilt"])
+    assert len(calls["adjacency"]) == 1
 
 
 def test_flow_publishes_salinity_mosaics(demo_run):
