@@ -70,6 +70,7 @@ class CheckedSubmission:
     findings: list[Finding]
     verdict: str
     outputs: dict = field(default_factory=dict)
+    reads: object = field(default=None, repr=False)  # what validation read (atlas.intake.readers.Reads)
 
 
 def check_submission(
@@ -106,7 +107,7 @@ def check_submission(
         from checks.crosswalk import write_template
 
         write_template(findings, out_dir)
-    return CheckedSubmission(sub, findings, result, outputs)
+    return CheckedSubmission(sub, findings, result, outputs, reads)
 
 
 def report_meta(raw_sub: Submission, checked: CheckedSubmission, programme: Programme, base: Path) -> dict:
@@ -146,7 +147,8 @@ def process_submission(
     checked.verdict = verdict(checked.findings)
     findings, result, outputs = checked.findings, checked.verdict, checked.outputs
     meta = report_meta(sub, checked, programme, programme.raw_dir)
-    reports = write_national_reports(checked.submission, findings, out_dir, meta, outputs, programme, boundaries)
+    reports = write_national_reports(checked.submission, findings, out_dir, meta, outputs, programme, boundaries,
+                                     checked.reads)
     ledger.record_validation(record_id, result, counts(findings), reports.get("json"), [f.to_dict() for f in findings])
     if result in ACCEPTED and outputs:
         ledger.mark(record_id, "harmonized", note=f"national copy in {out_dir.relative_to(programme.processed_dir)}")
@@ -156,13 +158,13 @@ def process_submission(
 
 
 def write_national_reports(sub: Submission, findings: list[Finding], out_dir: Path, meta: dict, outputs: dict,
-                           programme: Programme, boundaries) -> dict[str, Path]:
+                           programme: Programme, boundaries, reads=None) -> dict[str, Path]:
     """The version's reports, with its map (country, neighbours, footprint) and what changed since the last one."""
     from atlas.products.national_summary import national_summary
     from checks.report import write_reports
     from checks.report_changes import previous_report
 
-    footprint, areas = national_summary(sub, outputs, programme) if sub.deliverable in (
+    footprint, areas = national_summary(sub, outputs, programme, reads) if sub.deliverable in (
         "salinity_map", "soil_map") else (None, None)
     previous = previous_report(programme.processed_dir, sub.country, sub.deliverable, sub.version)
     return write_reports(findings, out_dir, meta, boundaries=boundaries, footprint=footprint, previous=previous,

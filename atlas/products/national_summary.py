@@ -2,8 +2,8 @@
 
 The report of the next version compares these areas ("what changed since version N"),
 so they are stored in report.json. Read from the harmonized national copy (the
-pipeline's own files); a rejected soil map, which has none, is read from the
-submission with the same safe reader validation used.
+pipeline's own files); a rejected soil map, which has none, from what validation read
+(``Reads.soil_maps``), so no file is read twice.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def salinity_summary(layers: dict[tuple[str, str], Path], programme: Programme):
     return footprint, ({"by": "salinity class", "rows": rows} if rows else None)
 
 
-def national_summary(sub, outputs: dict, programme: Programme):
+def national_summary(sub, outputs: dict, programme: Programme, reads=None):
     """(footprint, areas) of one submission version, or (None, None) when nothing could be read; never raises."""
     try:
         if sub.deliverable == "salinity_map":
@@ -117,14 +117,12 @@ def national_summary(sub, outputs: dict, programme: Programme):
         if sub.deliverable == "soil_map":
             if outputs.get("soil_map"):
                 return soil_map_summary(gpd.read_file(outputs["soil_map"], layer="map_units"), programme)
-            from atlas.intake.containment import Limits
-            from atlas.intake.readers import read_soil_map
-
+            # a rejected map has no harmonized copy: use what validation read (each file is read once per run)
+            read = getattr(reads, "soil_maps", None) or {}
             files = [Path(p) for p in sub.files if Path(p).suffix.lower() in SOIL_SUFFIXES]
-            if files:
-                gdf, _ = read_soil_map(files[0], Limits.from_programme(programme))
-                if gdf is not None:
-                    return soil_map_summary(gdf, programme)
+            gdf = next((read[f] for f in files if read.get(f) is not None), None)
+            if gdf is not None:
+                return soil_map_summary(gdf, programme)
     except Exception:  # noqa: BLE001 - the summary only decorates the report; it must never cost the report
         log.warning("summary of %s could not be computed", getattr(sub, "key", sub), exc_info=True)
     return None, None
