@@ -123,6 +123,31 @@ def _overlap(block: Window, source: Window) -> tuple[tuple[slice, slice], Window
     return sl, Window(c0 - source.col_off, r0 - source.row_off, c1 - c0, r1 - r0)
 
 
+def _shared_window(block: Window, a: Window, b: Window) -> Window | None:
+    """The part of ``block`` (region pixels) covered by both national windows ``a`` and ``b``."""
+    c0 = max(block.col_off, a.col_off, b.col_off)
+    r0 = max(block.row_off, a.row_off, b.row_off)
+    c1 = min(block.col_off + block.width, a.col_off + a.width, b.col_off + b.width)
+    r1 = min(block.row_off + block.height, a.row_off + a.height, b.row_off + b.height)
+    if c1 <= c0 or r1 <= r0:
+        return None
+    return Window(c0, r0, c1 - c0, r1 - r0)
+
+
+def _source_window(region_win: Window, source: Window) -> Window:
+    """A window in region pixels as a window of the national raster placed at ``source``."""
+    return Window(region_win.col_off - source.col_off, region_win.row_off - source.row_off,
+                  region_win.width, region_win.height)
+
+
+def _part(values: np.ndarray, overlap, shared: Window, block: Window) -> np.ndarray:
+    """The ``shared`` part of values read for ``overlap`` (slices into the block, national window)."""
+    rows, cols = overlap[0]
+    r0 = shared.row_off - block.row_off - rows.start
+    c0 = shared.col_off - block.col_off - cols.start
+    return values[r0:r0 + shared.height, c0:c0 + shared.width]
+
+
 def _temp_profile(grid: Grid, dtype: str, nodata) -> dict:
     # uncompressed tiles: the temporary file is read once by the COG driver, compression would only cost time
     return {"driver": "GTiff", "dtype": dtype, "nodata": nodata, "count": 1, "width": grid.width,
@@ -292,14 +317,19 @@ def build_mosaics(
                     dst = outs[f"SAS_derived_{depth}"]
                     data = np.full((win.height, win.width), sal.class_nodata, dtype="uint8")
                     for ece_src, esp_src in pairs:
+                        # ECe and ESP of a country may cover different extents: classes where both exist
+                        shared = _shared_window(win, ece_src.window, esp_src.window)
+                        if shared is None:
+                            continue
                         ov_e, ov_s = _overlap(win, ece_src.window), _overlap(win, esp_src.window)
-                        if ov_e is None or ov_s is None or ov_e[0] != ov_s[0]:
-                            continue  # ECe and ESP of a country on different extents: only the shared part
-                        sl = ov_e[0]
-                        ece = cache.get((ece_src.path, ov_e[1]))
-                        esp = cache.get((esp_src.path, ov_s[1]))
-                        ece = read(ece_src, ov_e[1]) if ece is None else ece
-                        esp = read(esp_src, ov_s[1]) if esp is None else esp
+                        ece = _part(cache.get((ece_src.path, ov_e[1])), ov_e, shared, win) \
+                            if (ece_src.path, ov_e[1]) in cache else None
+                        esp = _part(cache.get((esp_src.path, ov_s[1])), ov_s, shared, win) \
+                            if (esp_src.path, ov_s[1]) in cache else None
+                        ece = read(ece_src, _source_window(shared, ece_src.window)) if ece is None else ece
+                        esp = read(esp_src, _source_window(shared, esp_src.window)) if esp is None else esp
+                        sl = (slice(shared.row_off - win.row_off, shared.row_off - win.row_off + shared.height),
+                              slice(shared.col_off - win.col_off, shared.col_off - win.col_off + shared.width))
                         own = cidx[sl] == ece_src.index
                         data[sl][own] = derive_with_programme(ece, esp, sal)[own]
                     dst.write(data, 1, window=win)
