@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 
 from atlas.errors import ConfigError
@@ -35,9 +35,25 @@ class SalinitySpec:
     classes: dict[int, str]
     ece_saline_dsm: float
     esp_sodic_pct: float
+    # layers ("ECe_0-30") a submission must hold to be accepted (SPEC §2 default); the others are optional
+    required_layers: tuple[str, ...] = ("ECe_0-30", "pH_0-30", "SAS_0-30")
+    # a later delivery without some layers keeps them from the last accepted version (the ledger says which)
+    carry_over_layers: bool = True
+    # a layer whose valid pixels cover less than this share of its country is held back ("hold": an error,
+    # not published) or published with a warning ("warn")
+    min_coverage_share: float = 0.5
+    low_coverage: str = "hold"
 
     def file_name(self, iso3: str, layer: str, depth: str) -> str:
         return self.file_pattern.format(iso3=iso3, layer=layer, depth=depth)
+
+    def layer_aliases(self) -> dict[str, str]:
+        """Other names of layers: ``X_sd`` for the uncertainty layer ``X_unc`` (SPEC §2)."""
+        return {f"{layer[:-4]}_sd": layer for layer in self.layers if layer.endswith("_unc")}
+
+    def layer_key_names(self) -> list[str]:
+        """Every layer of a complete submission as "layer_depth" ("ECe_0-30"), depth by depth."""
+        return [f"{layer}_{depth}" for layer, depth in self.layer_keys()]
 
     def layer_keys(self) -> list[tuple[str, str]]:
         """Every (layer, depth) pair a complete submission delivers."""
@@ -92,6 +108,28 @@ def _date(value) -> dt.date | None:
         raise ConfigError(f"deadline {value!r} is not an ISO date (YYYY-MM-DD)") from exc
 
 
+def _partial_delivery_settings(sal: dict, path: Path) -> dict:
+    """required_layers, carry_over_layers, min_coverage_share and low_coverage of [salinity], checked."""
+    defaults = {f.name: f.default for f in fields(SalinitySpec) if f.default is not MISSING}
+    out = {key: sal.get(key, defaults[key]) for key in
+           ("required_layers", "carry_over_layers", "min_coverage_share", "low_coverage")}
+    out["required_layers"] = tuple(out["required_layers"])
+    known = {f"{layer}_{depth}" for layer in sal["layers"] for depth in sal["depths"]}
+    unknown = [key for key in out["required_layers"] if key not in known]
+    if unknown:
+        raise ConfigError(f"{path}: [salinity] required_layers names {unknown}, not layers of the programme "
+                          f"(layer_depth, e.g. \"ECe_0-30\"; layers {sal['layers']}, depths {sal['depths']})")
+    if out["low_coverage"] not in ("hold", "warn"):
+        raise ConfigError(f"{path}: [salinity] low_coverage = {out['low_coverage']!r}; use \"hold\" (not "
+                          "published) or \"warn\" (published with a warning)")
+    if not 0.0 <= float(out["min_coverage_share"]) <= 1.0:
+        raise ConfigError(f"{path}: [salinity] min_coverage_share must be a share between 0 and 1")
+    if not isinstance(out["carry_over_layers"], bool):
+        raise ConfigError(f"{path}: [salinity] carry_over_layers must be true or false")
+    out["min_coverage_share"] = float(out["min_coverage_share"])
+    return out
+
+
 def load_programme(path: Path | str | None = None) -> Programme:
     """Read programme.toml; relative paths resolve against the file's folder."""
     path = Path(path) if path else DEFAULT_CONFIG
@@ -123,6 +161,7 @@ def load_programme(path: Path | str | None = None) -> Programme:
             classes={int(k): v for k, v in sal["classes"].items()},
             ece_saline_dsm=float(sal["thresholds"]["ece_saline_dsm"]),
             esp_sodic_pct=float(sal["thresholds"]["esp_sodic_pct"]),
+            **_partial_delivery_settings(sal, path),
         )
         return Programme(
             name=raw["programme"]["name"],

@@ -90,7 +90,8 @@ def process_submission(
     findings: list[Finding] = []
     try:  # untrusted files: links dropped, archives extracted safely into out_dir/intake
         sub, findings = prepare_submission(sub, programme, out_dir)
-        findings += validate_submission(sub, programme, boundaries)
+        carried = ledger.carried_layers(sub.country, sub.version) if sub.deliverable == "salinity_map" else {}
+        findings += validate_submission(sub, programme, boundaries, frozenset(carried))
     except Exception as exc:  # noqa: BLE001 - a failed check must not stop the run; what was found is kept
         findings.append(internal_error(sub, "validation", exc))
     outputs: dict = {}
@@ -116,6 +117,9 @@ def process_submission(
     }
     reports = write_reports(findings, out_dir, meta)
     ledger.record_validation(record_id, result, counts(findings), reports.get("json"), [f.to_dict() for f in findings])
+    if result in ACCEPTED and outputs.get("layers"):
+        # partial deliveries: which version each layer comes from (its own, or carried over)
+        ledger.record_layers(record_id, sorted(f"{layer}_{depth}" for layer, depth in outputs["layers"]))
     if result in ACCEPTED and outputs:
         ledger.mark(record_id, "harmonized", note=f"national copy in {out_dir.relative_to(programme.processed_dir)}")
     log.info("%s: %s (%s)", sub.key, result, ", ".join(f"{k} {v}" for k, v in counts(findings).items() if v))
@@ -150,13 +154,19 @@ def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> 
     return {}, []  # documents have no processed copy
 
 
-def salinity_inputs(programme: Programme, versions: dict[str, int]) -> dict[str, dict[tuple[str, str], Path]]:
-    """Harmonized national layers of the chosen versions, read back from data/processed."""
+def salinity_inputs(programme: Programme, versions: dict[str, int],
+                    layer_versions: dict[str, dict[str, int]] | None = None) -> dict[str, dict[tuple[str, str], Path]]:
+    """Harmonized national layers of the chosen versions, read back from data/processed.
+
+    ``layer_versions`` ({iso3: {"ECe_0-30": version}}, from the ledger) takes each layer from the version
+    it is recorded to come from (carried over from an earlier delivery); otherwise the version's own files.
+    """
     inputs: dict[str, dict[tuple[str, str], Path]] = {}
     for iso3, version in versions.items():
-        folder = layout.national_dir(programme.processed_dir, iso3, "salinity_map", version)
         found = {}
         for layer, depth in programme.salinity.layer_keys():
+            source = (layer_versions or {}).get(iso3, {}).get(f"{layer}_{depth}", version)
+            folder = layout.national_dir(programme.processed_dir, iso3, "salinity_map", source)
             path = folder / programme.salinity.file_name(iso3, layer, depth)
             if path.is_file():
                 found[(layer, depth)] = path

@@ -23,7 +23,8 @@ class SalinityName:
 
 
 def _pattern(spec: SalinitySpec, flags: int = 0) -> re.Pattern:
-    layers = "|".join(sorted(map(re.escape, spec.layers), key=len, reverse=True))
+    names = [*spec.layers, *spec.layer_aliases()]
+    layers = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
     depths = "|".join(map(re.escape, spec.depths))
     regex = re.escape(spec.file_pattern).replace(r"\{iso3\}", r"(?P<iso3>[A-Za-z]{3})")
     regex = regex.replace(r"\{layer\}", f"(?P<layer>{layers})").replace(r"\{depth\}", f"(?P<depth>{depths})")
@@ -32,11 +33,12 @@ def _pattern(spec: SalinitySpec, flags: int = 0) -> re.Pattern:
 
 def parse_salinity_name(name: str, spec: SalinitySpec) -> SalinityName | None:
     """(ISO3, layer, depth) from a file name; case variants are recognised but marked not exact."""
+    aliases = spec.layer_aliases()
     if m := _pattern(spec).match(name):
-        return SalinityName(m["iso3"], m["layer"], m["depth"], True)
+        return SalinityName(m["iso3"], aliases.get(m["layer"], m["layer"]), m["depth"], m["layer"] in spec.layers)
     if m := _pattern(spec, re.IGNORECASE).match(re.sub(r"\.tiff$", ".tif", name, flags=re.IGNORECASE)):
-        layer = next(x for x in spec.layers if x.lower() == m["layer"].lower())
-        return SalinityName(m["iso3"].upper(), layer, m["depth"], False)
+        layer = next(x for x in [*spec.layers, *aliases] if x.lower() == m["layer"].lower())
+        return SalinityName(m["iso3"].upper(), aliases.get(layer, layer), m["depth"], False)
     return None
 
 
@@ -48,7 +50,8 @@ def country_from_name(name: str, members: dict[str, str]) -> str | None:
 
 @check("naming.file_pattern", Severity.ERROR, "raster", PRODUCTS,
        "The file name does not follow {ISO3}_GSSmap_{layer}_{depth}.tif, so its layer and depth are unknown.",
-       "rename the file, e.g. PAK_GSSmap_ECe_0-30.tif (layers ECe pH ESP SAS ECe_sd pH_sd ESP_sd, depths 0-30 30-100)")
+       "rename the file, e.g. PAK_GSSmap_ECe_0-30.tif (layers ECe pH ESP SAS ECe_unc pH_unc ESP_unc SAS_unc, "
+       "depths 0-30 30-100)")
 def check_file_pattern(ctx):
     spec = ctx.programme.salinity
     if ctx.parsed is None:
@@ -78,20 +81,41 @@ class SubmissionContext:
     programme: Programme
     country: str | None
     name: str = "submission"
+    carried: frozenset[str] = frozenset()  # layers ("ECe_0-30") kept from the last accepted version
 
 
 @check("naming.layer_missing", Severity.ERROR, "submission", PRODUCTS,
-       "A required salinity layer (layer and depth) is not in the submission.",
+       "A required salinity layer ([salinity] required_layers) is not in the submission.",
        "add the missing GeoTIFFs, one per layer and depth, named {ISO3}_GSSmap_{layer}_{depth}.tif")
 def check_layer_missing(ctx):
     spec = ctx.programme.salinity
     found = _found_layers(ctx)
-    # the class layer is optional: the pipeline derives it from ECe and ESP (naming.class_layer_missing)
-    missing = [f"{layer} {depth}" for layer, depth in spec.layer_keys()
-               if (layer, depth) not in found and layer != spec.class_layer]
+    # a required class layer can be derived from ECe and ESP of its depth (naming.class_layer_missing warns)
+    found |= {tuple(key.rsplit("_", 1)) for key in ctx.carried}  # kept from the last accepted version
+    derivable = {f"{spec.class_layer}_{d}" for d in spec.depths if {("ECe", d), ("ESP", d)} <= found}
+    have = {f"{layer}_{depth}" for layer, depth in found}
+    missing = [key for key in spec.required_layers if key not in have and key not in derivable]
     if missing:
-        yield Hit(f"{len(missing)} of {len(spec.layer_keys())} required layers missing: {', '.join(missing)}",
-                  Location(file=ctx.country), observed=sorted(f"{a} {b}" for a, b in found), expected=missing)
+        carried = f" (carried over from the last accepted version: {', '.join(sorted(ctx.carried))})" \
+            if ctx.carried else ""
+        yield Hit(f"{len(missing)} of {len(spec.required_layers)} required layers missing: {', '.join(missing)}"
+                  + carried, Location(file=ctx.country), observed=sorted(have), expected=missing)
+
+
+@check("naming.layers_partial", Severity.INFO, "submission", PRODUCTS,
+       "A partial delivery: some optional layers are not in it (normal, SPEC §2); with carry-over they are kept "
+       "from the last accepted version.",
+       "nothing to do; send the other layers when they are ready")
+def check_layers_partial(ctx):
+    spec = ctx.programme.salinity
+    have = {f"{layer}_{depth}" for layer, depth in _found_layers(ctx)}
+    absent = [key for key in spec.layer_key_names() if key not in have and key not in spec.required_layers]
+    if absent and have:
+        kept = sorted(set(absent) & ctx.carried)
+        yield Hit(f"{len(have)} of {len(spec.layer_keys())} layers delivered; optional layers not sent: "
+                  f"{', '.join(absent)}" + (f"; kept from the last accepted version: {', '.join(kept)}" if kept
+                                            else ""),
+                  Location(file=ctx.country), observed=sorted(have), expected=absent)
 
 
 @check("naming.class_layer_missing", Severity.WARNING, "submission", PRODUCTS,

@@ -73,9 +73,12 @@ def _boundary_note(deliverable: str, programme: Programme, country: str | None, 
     return [emit("checks.boundary_missing", f"extent and coverage not checked: {why}", Location(file=country))]
 
 
-def validate_submission(sub: Submission, programme: Programme,
-                        boundaries: gpd.GeoDataFrame | None) -> list[Finding]:
-    """Run every registered check that applies to ``sub.deliverable`` over ``sub.files``; never raises."""
+def validate_submission(sub: Submission, programme: Programme, boundaries: gpd.GeoDataFrame | None,
+                        carried_layers: frozenset[str] = frozenset()) -> list[Finding]:
+    """Run every registered check that applies to ``sub.deliverable`` over ``sub.files``; never raises.
+
+    ``carried_layers``: salinity layers ("ECe_0-30") this version keeps from the last accepted one.
+    """
     findings: list[Finding] = []
     try:
         boundary = country_boundary(boundaries, sub.country)
@@ -89,7 +92,8 @@ def validate_submission(sub: Submission, programme: Programme,
             findings += validate_file(path, sub.deliverable, programme, sub.country, boundary)
         if sub.deliverable == "salinity_map":
             findings += run_checks("submission", "salinity_map",
-                                   SubmissionContext(tuple(files), programme, sub.country))
+                                   SubmissionContext(tuple(files), programme, sub.country,
+                                                     carried=frozenset(carried_layers)))
         return findings
     except Exception as exc:
         log.exception("validation of %s crashed", sub.key)

@@ -34,7 +34,8 @@ def ids(findings):
 
 
 def test_parse_name_distinguishes_layers_with_common_prefixes(programme):
-    assert parse_name("KHM_GSSmap_ECe_sd_30-100.tif", programme.salinity) == ("KHM", "ECe_sd", "30-100")
+    assert parse_name("KHM_GSSmap_ECe_sd_30-100.tif", programme.salinity) == ("KHM", "ECe_unc", "30-100")
+    assert parse_name("KHM_GSSmap_SAS_unc_0-30.tif", programme.salinity) == ("KHM", "SAS_unc", "0-30")
     assert parse_name("KHM_GSSmap_ECe_0-30.tif", programme.salinity) == ("KHM", "ECe", "0-30")
     assert parse_name("KHM_GSSmap_EC_0-30.tif", programme.salinity) is None
 

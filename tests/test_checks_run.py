@@ -51,8 +51,11 @@ def test_missing_and_duplicate_layers(programme, tmp_path):
     ids = [f.check_id for f in findings]
     assert ids.count("naming.layer_missing") == 1 and "naming.layer_duplicate" in ids
     missing = next(f for f in findings if f.check_id == "naming.layer_missing")
-    n_class = len(programme.salinity.depths)  # class layers are optional: reported apart, as a warning
-    assert len(missing.expected) == len(programme.salinity.layer_keys()) - 1 - n_class
+    n_class = len(programme.salinity.depths)  # class layers are derived where missing: a warning
+    # required by default (SPEC §2): ECe, pH and the class map at 0-30 (not derivable here: no ESP)
+    assert missing.expected == ["pH_0-30", "SAS_0-30"]
+    partial = next(f for f in findings if f.check_id == "naming.layers_partial")
+    assert partial.severity.value == "info" and len(partial.expected) == len(programme.salinity.layer_keys()) - 3
     class_missing = next(f for f in findings if f.check_id == "naming.class_layer_missing")
     assert class_missing.severity.value == "warning" and len(class_missing.expected) == n_class
 

@@ -37,6 +37,7 @@ class Aggregation:
     cells_filled: int
     mean_pixels_per_cell: float
     mean_majority_share: float | None = None
+    other_nodata: int = 0  # source pixels that are NaN or a declared nodata other than the convention
 
 
 def linear_factor(src, grid: Grid) -> float:
@@ -62,6 +63,11 @@ def _valid(values: np.ndarray, nodata) -> np.ndarray:
     if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
         valid &= values != nodata
     return valid
+
+
+def _other_nodata(values: np.ndarray, valid: np.ndarray, target) -> int:
+    """Invalid pixels not already holding the convention's nodata (counted for the nodata finding)."""
+    return int((~valid).sum() - (values[~valid] == target).sum()) if not valid.all() else 0
 
 
 class _Cells:
@@ -120,7 +126,7 @@ def aggregate_mean(src, grid: Grid, dst, nodata: float, band_rows: int = BAND_RO
     """Mean of the valid source pixels in each cell of ``grid``, written to the open dataset ``dst``."""
     cells = _Cells(src, grid)
     factor = _integer_factor(src, grid) if cells.same_crs else None
-    filled = pixels = 0
+    filled = pixels = other = 0
     with rasterio.Env(GDAL_CACHEMAX=CACHE_MB):
         for r0 in range(0, grid.height, band_rows):
             band = Window(0, r0, grid.width, min(band_rows, grid.height - r0))
@@ -128,12 +134,14 @@ def aggregate_mean(src, grid: Grid, dst, nodata: float, band_rows: int = BAND_RO
             count = np.zeros((band.height, band.width), np.int64)
             win = _source_window(src, grid, band)
             if win is not None and factor:
-                _reduce_nested(src, grid, band, factor, total, count)
+                other += _reduce_nested(src, grid, band, factor, total, count, nodata)
             elif win is not None:
                 for strip in _strips(win):
                     values = src.read(1, window=strip)
                     rows, cols = cells.of(strip)
-                    ok = _valid(values, src.nodata) & (rows >= r0) & (rows < r0 + band.height) \
+                    valid = _valid(values, src.nodata)
+                    other += _other_nodata(values, valid, nodata)
+                    ok = valid & (rows >= r0) & (rows < r0 + band.height) \
                         & (cols >= 0) & (cols < grid.width)
                     flat = (rows[ok] - r0) * band.width + cols[ok]
                     total += np.bincount(flat, weights=values[ok], minlength=total.size).reshape(total.shape)
@@ -143,32 +151,42 @@ def aggregate_mean(src, grid: Grid, dst, nodata: float, band_rows: int = BAND_RO
             filled += int((count > 0).sum())
             pixels += int(count.sum())
             dst.write(mean, 1, window=band)
-    return Aggregation(filled, pixels / filled if filled else 0.0)
+    return Aggregation(filled, pixels / filled if filled else 0.0, other_nodata=other)
 
 
-def _reduce_nested(src, grid: Grid, band: Window, f: int, total: np.ndarray, count: np.ndarray) -> None:
-    """Sum and count of f x f source blocks that nest exactly in the band's cells (reshape, no index arrays)."""
+def _reduce_nested(src, grid: Grid, band: Window, f: int, total: np.ndarray, count: np.ndarray, target) -> int:
+    """Sum and count of f x f source blocks that nest exactly in the band's cells (reshape, no index arrays);
+    returns the number of other-nodata pixels read.
+
+    The band is read in column chunks of at most STRIP_PIXELS source pixels, so neither the arrays nor the
+    GDAL blocks they touch grow with the raster's width.
+    """
     t, g = src.transform, grid.transform
     col0 = round((g.c - t.c) / t.a)  # source column of the grid's first cell (may be negative)
-    row0 = round((g.f - t.f) / t.e) + band.row_off * f
-    out_rows = band.height
-    rows_per_strip = max(1, STRIP_PIXELS // max(grid.width * f * f, 1))
-    for o in range(0, out_rows, rows_per_strip):
-        n = min(rows_per_strip, out_rows - o)
-        r_lo, r_hi = row0 + o * f, row0 + (o + n) * f
-        c_lo, c_hi = col0, col0 + grid.width * f
-        rr0, rr1, cc0, cc1 = max(r_lo, 0), min(r_hi, src.height), max(c_lo, 0), min(c_hi, src.width)
-        if rr1 <= rr0 or cc1 <= cc0:
+    r_lo = round((g.f - t.f) / t.e) + band.row_off * f
+    r_hi = r_lo + band.height * f
+    rr0, rr1 = max(r_lo, 0), min(r_hi, src.height)
+    if rr1 <= rr0:
+        return 0
+    chunk = max(1, STRIP_PIXELS // max(band.height * f * f, 1))  # output columns per read
+    other = 0
+    for o in range(0, grid.width, chunk):
+        n = min(chunk, grid.width - o)
+        c_lo, c_hi = col0 + o * f, col0 + (o + n) * f
+        cc0, cc1 = max(c_lo, 0), min(c_hi, src.width)
+        if cc1 <= cc0:
             continue
         values = src.read(1, window=Window(cc0, rr0, cc1 - cc0, rr1 - rr0))
+        ok = _valid(values, src.nodata)
+        other += _other_nodata(values, ok, target)
         block = np.zeros((r_hi - r_lo, c_hi - c_lo), "float32")
         valid = np.zeros(block.shape, bool)
         sl = (slice(rr0 - r_lo, rr1 - r_lo), slice(cc0 - c_lo, cc1 - c_lo))
-        ok = _valid(values, src.nodata)
         block[sl] = np.where(ok, values, 0)
         valid[sl] = ok
-        total[o:o + n] += block.reshape(n, f, grid.width, f).sum(axis=(1, 3), dtype="float64")
-        count[o:o + n] += valid.reshape(n, f, grid.width, f).sum(axis=(1, 3))
+        total[:, o:o + n] += block.reshape(band.height, f, n, f).sum(axis=(1, 3), dtype="float64")
+        count[:, o:o + n] += valid.reshape(band.height, f, n, f).sum(axis=(1, 3))
+    return other
 
 
 def aggregate_majority(src, grid: Grid, dst, share_dst, nodata: int) -> Aggregation:
@@ -179,7 +197,7 @@ def aggregate_majority(src, grid: Grid, dst, share_dst, nodata: int) -> Aggregat
     """
     band_rows = max(1, min(BAND_ROWS, CLASS_COUNT_CELLS // max(grid.width * 256, 1)))
     cells = _Cells(src, grid)
-    filled = pixels = 0
+    filled = pixels = other = 0
     share_sum = 0.0
     with rasterio.Env(GDAL_CACHEMAX=CACHE_MB):
         for r0 in range(0, grid.height, band_rows):
@@ -189,8 +207,9 @@ def aggregate_majority(src, grid: Grid, dst, share_dst, nodata: int) -> Aggregat
             for strip in _strips(win) if win is not None else ():
                 values = src.read(1, window=strip)
                 rows, cols = cells.of(strip)
-                ok = _valid(values, src.nodata) & (rows >= r0) & (rows < r0 + band.height) \
-                    & (cols >= 0) & (cols < grid.width)
+                valid = _valid(values, src.nodata)
+                other += _other_nodata(values, valid, nodata)
+                ok = valid & (rows >= r0) & (rows < r0 + band.height) & (cols >= 0) & (cols < grid.width)
                 ok &= (values >= 0) & (values <= 254) & (values == np.round(values))
                 flat = ((rows[ok] - r0) * band.width + cols[ok]) * 256 + values[ok].astype(np.int64)
                 counts += np.bincount(flat, minlength=counts.size).reshape(counts.shape).astype(np.int32)
@@ -204,4 +223,4 @@ def aggregate_majority(src, grid: Grid, dst, share_dst, nodata: int) -> Aggregat
             filled += int(has.sum())
             pixels += int(n.sum())
             share_sum += float(share[has].sum())
-    return Aggregation(filled, pixels / filled if filled else 0.0, share_sum / filled if filled else None)
+    return Aggregation(filled, pixels / filled if filled else 0.0, share_sum / filled if filled else None, other)

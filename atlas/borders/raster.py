@@ -22,7 +22,13 @@ from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 
 from atlas.atomic import atomic_path
-from atlas.borders.aggregate import MAJORITY_SHARE_NODATA, aggregate_majority, aggregate_mean, linear_factor
+from atlas.borders.aggregate import (
+    MAJORITY_SHARE_NODATA,
+    Aggregation,
+    aggregate_majority,
+    aggregate_mean,
+    linear_factor,
+)
 from atlas.grid import AGGREGATE_FROM_FACTOR, Grid
 from atlas.intake.containment import Limits, contained, open_raster
 from checks.finding import Finding, Location, Severity
@@ -34,9 +40,10 @@ SHARE_SUFFIX = "_majority_share.tif"  # beside an aggregated class layer: share 
 
 
 def file_regex(salinity) -> re.Pattern:
-    """The programme's file pattern as a regex with groups iso3, layer, depth."""
+    """The programme's file pattern as a regex with groups iso3, layer (or its alias), depth."""
     pattern = re.escape(salinity.file_pattern)
-    for name, choices in (("iso3", None), ("layer", salinity.layers), ("depth", salinity.depths)):
+    layers = (*salinity.layers, *salinity.layer_aliases())
+    for name, choices in (("iso3", None), ("layer", layers), ("depth", salinity.depths)):
         # longest first so ECe_sd is not read as ECe followed by junk
         alt = "[A-Za-z]{3}" if choices is None else "|".join(map(re.escape, sorted(choices, key=len, reverse=True)))
         pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>{alt})")
@@ -48,7 +55,7 @@ def parse_name(name: str, salinity) -> tuple[str, str, str] | None:
     match = file_regex(salinity).match(name)
     if not match:
         return None
-    return match["iso3"].upper(), match["layer"], match["depth"]
+    return match["iso3"].upper(), salinity.layer_aliases().get(match["layer"], match["layer"]), match["depth"]
 
 
 def output_profile(layer: str, grid: Grid, salinity) -> dict:
@@ -181,15 +188,15 @@ def _reprojected(src, path: Path, grid: Grid, programme, loc: Location, method: 
              "to avoid resampling")
 
 
-def _aggregate(src, tmp: Path, path: Path, layer: str, grid: Grid, programme, loc: Location,
-               factor: float) -> list[Finding]:
+def _aggregate(src, tmp: Path, path: Path, dst_name: str, layer: str, grid: Grid, programme, loc: Location,
+               factor: float) -> tuple[Aggregation, Finding]:
     """Mean (continuous) or majority with its share (classes) of a finer raster, and the fixed finding."""
     sal = programme.salinity
     profile = output_profile(layer, grid, sal)
     is_class = layer == sal.class_layer
     with rasterio.open(tmp, "w", **profile) as dst:
         if is_class:
-            share_path = majority_share_path(Path(tmp).parent, path.name)
+            share_path = majority_share_path(Path(tmp).parent, dst_name)
             share_profile = {**profile, "nodata": MAJORITY_SHARE_NODATA}
             with atomic_path(share_path) as share_tmp, rasterio.open(share_tmp, "w", **share_profile) as share:
                 share.set_band_description(1, f"share (%) of the majority class of {path.name} in each cell")
@@ -203,13 +210,13 @@ def _aggregate(src, tmp: Path, path: Path, layer: str, grid: Grid, programme, lo
             f"{done.mean_pixels_per_cell:.1f} source pixels per cell on average")
     if done.mean_majority_share is not None:
         text += f", mean majority share {done.mean_majority_share:.0%}"
-    return [Finding("harmonize.aggregated", Severity.FIXED, text, loc,
+    return done, Finding("harmonize.aggregated", Severity.FIXED, text, loc,
                     observed={"crs": src.crs.to_string(), "resolution": list(src.res), "size": [src.width, src.height],
                               "factor": round(factor, 2)},
                     expected={"crs": programme.crs, "resolution": [grid.res[0], grid.res[1]],
                               "method": "majority" if is_class else "mean",
                               "mean_majority_share": done.mean_majority_share},
-                    hint="nothing to do: finer maps are welcome; the regional product is at 30 arc-seconds")]
+                    hint="nothing to do: finer maps are welcome; the regional product is at 30 arc-seconds")
 
 
 def _resolution_text(src) -> str:
@@ -223,14 +230,16 @@ def majority_share_path(out_dir: Path, name: str) -> Path:
     return Path(out_dir) / (Path(name).stem + SHARE_SUFFIX)
 
 
-def harmonize_file(path: Path, layer: str, programme, out_dir: Path) -> tuple[Path | None, list[Finding]]:
-    """One submitted layer onto the common grid; (output path or None, findings)."""
+def harmonize_file(path: Path, layer: str, programme, out_dir: Path,
+                   dst_name: str | None = None) -> tuple[Path | None, list[Finding]]:
+    """One submitted layer onto the common grid as ``out_dir/dst_name`` (default: its own name);
+    (output path or None, findings)."""
     sal = programme.salinity
     res = programme.resolution_deg
     tol = programme.alignment_tolerance_px
     loc = Location(file=path.name, layer=layer, band=1)
     findings: list[Finding] = []
-    dst_path = Path(out_dir) / path.name
+    dst_path = Path(out_dir) / (dst_name or path.name)
     ds, refused, error = open_raster(path, Limits.from_programme(programme))
     if refused:
         return None, refused
@@ -269,8 +278,10 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path) -> tuple[Pa
                 factor = linear_factor(src, grid)
                 if factor >= AGGREGATE_FROM_FACTOR:  # finer than the grid: aggregated, whatever the CRS
                     with atomic_path(dst_path) as tmp:
-                        findings += _aggregate(src, tmp, path, layer, grid, programme, loc, factor)
-                    recoded, dropped = _count_other_nodata(src, target_nodata), 0
+                        done, finding = _aggregate(src, tmp, path, dst_path.name, layer, grid, programme, loc,
+                                                   factor)
+                    findings.append(finding)
+                    recoded, dropped = done.other_nodata, 0
                 else:
                     method = Resampling.nearest if is_class else Resampling.bilinear
                     with atomic_path(dst_path) as tmp:
@@ -299,9 +310,7 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path) -> tuple[Pa
 
 def harmonize_salinity(sub, programme, out_dir: Path) -> tuple[dict[tuple[str, str], Path], list[Finding]]:
     """Harmonized copies of every salinity layer of a submission, keyed by (layer, depth)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    outputs: dict[tuple[str, str], Path] = {}
+    layers: dict[tuple[str, str], Path] = {}
     findings: list[Finding] = []
     for path in sub.files:
         parsed = parse_name(Path(path).name, programme.salinity)
@@ -313,7 +322,22 @@ def harmonize_salinity(sub, programme, out_dir: Path) -> tuple[dict[tuple[str, s
                 "harmonize.country_mismatch", Severity.WARNING,
                 f"{Path(path).name}: named for {iso3} but delivered by {sub.country}; harmonized as {sub.country}",
                 Location(file=Path(path).name, layer=layer), observed=iso3, expected=sub.country))
-        out, file_findings = harmonize_file(Path(path), layer, programme, out_dir)
+        layers[(layer, depth)] = Path(path)
+    outputs, more = harmonize_layers(layers, sub.country, programme, out_dir)
+    return outputs, findings + more
+
+
+def harmonize_layers(layers: dict[tuple[str, str], Path], country: str, programme,
+                     out_dir: Path) -> tuple[dict[tuple[str, str], Path], list[Finding]]:
+    """Harmonized copies of the files of ``layers`` ({(layer, depth): path}, however the files were
+    identified), written under the canonical names ``{ISO3}_GSSmap_{layer}_{depth}.tif``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outputs: dict[tuple[str, str], Path] = {}
+    findings: list[Finding] = []
+    for (layer, depth), path in sorted(layers.items()):
+        name = programme.salinity.file_name(country, layer, depth)
+        out, file_findings = harmonize_file(Path(path), layer, programme, out_dir, dst_name=name)
         findings.extend(file_findings)
         if out is not None:
             outputs[(layer, depth)] = out

@@ -91,8 +91,10 @@ SCENARIO: dict[str, CountryScenario] = {
             boundary_plan=BoundaryPlan(spill_into=("KHM", "LAO", "MMR", "MYS")),
         ),
         CountryScenario(
-            "VNM", "soil map v1 rejected (share1 missing), v2 fixes it",
-            (("2026-03-02", ("chapter", "salinity", "soil:defective")), ("2026-05-20", ("soil",))),
+            "VNM", "soil map v1 rejected (share1 missing), v2 fixes it; a partial salinity map (4 layers), "
+            "then one more layer (the other four carry over)",
+            (("2026-03-02", ("chapter", "salinity:only=ECe_0-30+pH_0-30+ESP_0-30+SAS_0-30", "soil:defective")),
+             ("2026-05-20", ("soil", "salinity:only=ECe_unc_0-30"))),
             soil_suffix="geojson",
             # the same lowland legend as Cambodia: the two maps agree across their border
             soil_style=SoilStyle("code", 2015, palettes={"humid_lowland": ("AC", "PT", "AR", "GL")}),
@@ -115,9 +117,10 @@ SCENARIO: dict[str, CountryScenario] = {
             boundary_plan=BoundaryPlan(slivers_along=("IND", "CHN"), n_slivers=3),
         ),
         CountryScenario(
-            "LKA", "PDF chapter; pixel size with noise in the 17th digit; loosely written group names",
+            "LKA", "PDF chapter; salinity at 10 arc-seconds in EPSG:4326 (aggregated onto the 30 arc-second "
+            "grid); loosely written group names",
             (("2026-02-10", ("chapter",)), ("2026-06-28", ("salinity", "soil"))),
-            soil_style=SoilStyle("mixed", 2022), raster_style=RasterStyle(pixel_size_noise=True),
+            soil_style=SoilStyle("mixed", 2022), raster_style=RasterStyle(finer=3),
             chapter_suffix="pdf",
         ),
     )
@@ -226,8 +229,9 @@ def _write_delivery(
         elif kind == "profile":
             files.append(write_docx(folder / f"{sc.iso3}_country_profile.docx", *profile_text(country, sc.iso3)))
         elif kind == "salinity":
+            only = tuple(flavour[5:].split("+")) if flavour.startswith("only=") else None  # a partial delivery
             written, truths["salinity"] = write_salinity(
-                folder, sc.iso3, boundary.full, coast, programme.salinity, seed, sc.raster_style, variant)
+                folder, sc.iso3, boundary.full, coast, programme.salinity, seed, sc.raster_style, variant, only)
             files.extend(written)
         elif kind == "soil":
             style = sc.soil_style

@@ -33,12 +33,13 @@ class RasterStyle:
     float_nodata: float | None = None  # None: the programme convention
     pixel_size_noise: bool = False  # pixel size off in the 17th significant digit (still on grid)
     missing: tuple[tuple[str, str], ...] = ()  # (layer, depth) pairs not delivered
+    finer: int = 1  # EPSG:4326 pixels this many times finer than 30 arc-seconds (aggregated by the pipeline)
 
 
 def country_grid(boundary: shapely.Geometry, style: RasterStyle) -> tuple[Grid, shapely.Geometry]:
     """The pixel grid of a country's rasters and its outline in the raster CRS."""
     if style.crs == "EPSG:4326":
-        grid = Grid.covering(boundary.bounds, ARC_SECONDS_30)
+        grid = Grid.covering(boundary.bounds, ARC_SECONDS_30 / style.finer)
         if style.pixel_size_noise:
             # one ulp larger: the size differs in its last digits, the origin stays on the lattice
             res = np.nextafter(ARC_SECONDS_30, 1.0)
@@ -92,9 +93,12 @@ def salinity_values(
             "ECe": e,
             "pH": np.broadcast_to(np.clip(ph + 0.2 * (factor - 1), 4.5, 9.5), delta.shape).astype(np.float32),
             "ESP": s,
-            "ECe_sd": (0.1 + 0.2 * e * (0.7 + 0.3 * sd_noise)).astype(np.float32),
-            "pH_sd": np.broadcast_to(0.15 + 0.1 * sd_noise * factor, delta.shape).astype(np.float32),
-            "ESP_sd": (0.5 + 0.15 * s * (0.8 + 0.2 * sd_noise)).astype(np.float32),
+            "ECe_unc": (0.1 + 0.2 * e * (0.7 + 0.3 * sd_noise)).astype(np.float32),
+            "pH_unc": np.broadcast_to(0.15 + 0.1 * sd_noise * factor, delta.shape).astype(np.float32),
+            "ESP_unc": (0.5 + 0.15 * s * (0.8 + 0.2 * sd_noise)).astype(np.float32),
+            # the class map's uncertainty: 100 minus the probability (%) of the mapped class
+            "SAS_unc": np.broadcast_to(np.clip(10.0 + 15.0 * sd_noise * factor, 0, 60), delta.shape)
+            .astype(np.float32),
         }
         values["SAS"] = sas_class(values["ECe"], values["ESP"], spec)
         for layer in spec.layers:
@@ -109,9 +113,10 @@ def sas_class(ece: np.ndarray, esp: np.ndarray, spec: SalinitySpec) -> np.ndarra
 
 def write_salinity(
     folder: Path, iso3: str, boundary: shapely.Geometry, coast: shapely.Geometry, spec: SalinitySpec,
-    seed: int, style: RasterStyle, variant: int = 0,
+    seed: int, style: RasterStyle, variant: int = 0, only: tuple[str, ...] | None = None,
 ) -> tuple[list[Path], dict]:
-    """Write a country's salinity layers into ``folder``; return the files and their truths."""
+    """Write a country's salinity layers into ``folder`` (``only``: these "layer_depth" keys, a partial
+    delivery); return the files and their truths."""
     grid, outline = country_grid(boundary, style)
     lon, lat = _pixel_lonlat(grid)
     mask = rasterio.features.rasterize(
@@ -121,7 +126,7 @@ def write_salinity(
     float_nodata = spec.continuous_nodata if style.float_nodata is None else style.float_nodata
     written: list[Path] = []
     for (layer, depth), array in values.items():
-        if (layer, depth) in style.missing:
+        if (layer, depth) in style.missing or (only is not None and f"{layer}_{depth}" not in only):
             continue
         is_class = layer == spec.class_layer
         nodata = spec.class_nodata if is_class else float_nodata
@@ -144,6 +149,7 @@ def write_salinity(
         "float_nodata": float_nodata,
         "valid_pixels": int(mask.sum()),
         "missing_layers": [f"{layer} {depth}" for layer, depth in style.missing],
+        "layers": sorted(p.stem.split("_GSSmap_", 1)[1] for p in written),
         "ece_topsoil_max": round(float(ece.max()), 2) if ece.size else None,
         "ece_topsoil_pixels_over_100": int((ece > 100).sum()),
         "ece_topsoil_share_saline": round(float((ece >= spec.ece_saline_dsm).mean()), 4) if ece.size else None,

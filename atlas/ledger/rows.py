@@ -15,6 +15,7 @@ def build_status_rows(
     subs: Mapping[tuple[str, str], Sequence[Mapping]],
     updated: Mapping[tuple[str, str], str],
     today: dt.date,
+    layers: Mapping[tuple[str, str], Mapping[str, int]] | None = None,
 ) -> list[StatusRow]:
     """One row per member x deliverable, in programme order; ``subs`` holds each track's versions, oldest first.
 
@@ -46,6 +47,28 @@ def build_status_rows(
                     overdue=bool(deadline and today > deadline and state not in ACCEPTED_STATES),
                     errors=int(counts.get("error", 0)),
                     warnings=int(counts.get("warning", 0)),
+                    **_salinity_extent(programme, key, (layers or {}).get((iso3, key)), accepted, newest),
                 )
             )
     return rows
+
+
+def _salinity_extent(programme: Programme, key: str, composed, accepted: list[int], newest) -> dict:
+    """Layers in use (of the last accepted version) and the covered share (of the newest) for a salinity row."""
+    if key != "salinity_map":
+        return {}
+    out: dict = {"layers_total": len(programme.salinity.layer_keys())}
+    if composed and accepted:
+        out["layers_in_use"] = len(composed)
+        out["layers_carried"] = sum(1 for v in composed.values() if v != max(accepted))
+    # sqlite3.Row answers `in` over its values, not its column names: ask keys()
+    stored = newest["findings"] if newest is not None and "findings" in newest.keys() else None  # noqa: SIM118
+    shares = [f["observed"]["share"] for f in json.loads(stored or "[]")
+              if f.get("check_id") in COVERAGE_CHECKS and isinstance(f.get("observed"), dict)
+              and "share" in f["observed"]]
+    if shares:
+        out["coverage_share"] = max(shares)
+    return out
+
+
+COVERAGE_CHECKS = ("raster.coverage", "raster.coverage_low")

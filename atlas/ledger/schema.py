@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from atlas.errors import AtlasError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: layer_sources (atlas.ledger.layers), filled on migration from 1
 
 NOT_RECEIVED = "not_received"
 RECEIVED = "received"
@@ -170,10 +170,29 @@ class StatusRow:
     overdue: bool
     errors: int = 0
     warnings: int = 0
+    layers_in_use: int | None = None  # salinity: layers of the last accepted version, carried-over ones included
+    layers_total: int | None = None  # salinity: layers of a complete delivery (16 by default)
+    layers_carried: int = 0  # of layers_in_use, kept from earlier versions
+    coverage_share: float | None = None  # salinity: largest share of the country covered by a layer of the newest
 
     @property
     def label(self) -> str:
         return STATE_LABELS[self.state]
+
+    def layers_text(self) -> str:
+        """", all 16 layers" for a complete salinity delivery, ", 5 of 16 layers (2 carried over)" for a
+        partial one, and the covered share of the country where measured."""
+        parts = []
+        if self.layers_in_use is not None and self.layers_total:
+            text = (f"all {self.layers_total} layers" if self.layers_in_use >= self.layers_total
+                    else f"{self.layers_in_use} of {self.layers_total} layers")
+            if self.layers_carried:
+                text += f" ({self.layers_carried} carried over)"
+            parts.append(text)
+        if self.coverage_share is not None:
+            parts.append(f"covers {self.coverage_share:.0%}" if self.coverage_share >= 0.01
+                         else f"covers {self.coverage_share:.1%}")
+        return "".join(f", {p}" for p in parts)
 
     def cell(self) -> str:
         """Short text for a table cell: state, version and date."""
@@ -183,4 +202,5 @@ class StatusRow:
             text = f"{self.label} v{self.version} {self.received.isoformat() if self.received else ''}".strip()
             if self.state == REJECTED and self.last_accepted_version:
                 text += f" (v{self.last_accepted_version} accepted)"
+            text += self.layers_text()
         return text + (" OVERDUE" if self.overdue else "")

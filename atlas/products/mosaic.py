@@ -196,12 +196,16 @@ def build_mosaics(
     block: int = BLOCK,
     float_deflate_level: int = FLOAT_DEFLATE_LEVEL,
     map_fn: Callable = map,
+    layer_versions: dict[str, dict[str, int]] | None = None,
 ) -> MosaicResult:
     """Regional COGs of every salinity layer and depth, derived SAS, provenance raster and legend.
 
     ``map_fn(func, items)`` runs the per-product COG conversions: the built-in ``map`` here, a
     Dask client's map when the flow runs on a cluster (the work folder must be on a shared file system).
+    ``layer_versions`` ({iso3: {"ECe_0-30": version}}) names the version each layer comes from where a
+    partial delivery carries layers over from an earlier one; by default every layer is of ``versions``.
     """
+    layer_versions = layer_versions or {}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     sal = programme.salinity
@@ -293,7 +297,7 @@ def build_mosaics(
                 bgrid = Grid(grid.crs, rasterio.windows.transform(win, grid.transform), win.width, win.height)
                 cidx = country_raster(region_gdf, bgrid, codes)
                 cidx_out.write(cidx, 1, window=win)
-                prov.write(lut[cidx], 1, window=win)
+                has_data = np.zeros((win.height, win.width), bool)  # pixels where a country's layer holds data
                 cache: dict[tuple[Path, Window], np.ndarray] = {}
                 for (layer, depth), srcs in sources.items():
                     dst = outs[f"{layer}_{depth}"]
@@ -308,11 +312,14 @@ def build_mosaics(
                             cache[(src.path, read_win)] = values
                         own = cidx[sl] == src.index
                         data[sl][own] = values[own]
+                        has_data[sl] |= own & (values != dst.nodata)
                         outside = int(((values != dst.nodata) & ~own).sum())
                         if outside:
                             dropped[(src.iso3, f"{layer}_{depth}")] = dropped.get((src.iso3, f"{layer}_{depth}"), 0) \
                                 + outside
                     dst.write(data, 1, window=win)
+                # provenance marks only pixels that hold data from the submission, not the whole territory
+                prov.write(np.where(has_data, lut[cidx], PROVENANCE_NODATA).astype("uint16"), 1, window=win)
                 for depth, pairs in derived.items():
                     dst = outs[f"SAS_derived_{depth}"]
                     data = np.full((win.height, win.width), sal.class_nodata, dtype="uint8")
@@ -350,12 +357,16 @@ def build_mosaics(
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
+    def version_of(iso3: str, key: str) -> int:
+        return int(layer_versions.get(iso3, {}).get(key, versions.get(iso3, 0)))
+
     for (layer, depth), srcs in sources.items():
-        used[f"{layer}_{depth}"] = tuple((s.iso3, int(versions.get(s.iso3, 0))) for s in srcs)
+        used[f"{layer}_{depth}"] = tuple((s.iso3, version_of(s.iso3, f"{layer}_{depth}")) for s in srcs)
     for depth, pairs in derived.items():
-        used[f"SAS_derived_{depth}"] = tuple((e.iso3, int(versions.get(e.iso3, 0))) for e, _ in pairs)
+        used[f"SAS_derived_{depth}"] = tuple((e.iso3, version_of(e.iso3, f"ECe_{depth}")) for e, _ in pairs)
     findings.extend(_dropped_findings(dropped, grid))
-    legend = write_legend(out_dir, contributors, prov_code, codes, sources, derived, versions, programme)
+    legend = write_legend(out_dir, contributors, prov_code, codes, sources, derived, versions, programme,
+                          version_of)
     paths.update(legend)
     log.info("mosaicked %d products on %dx%d pixels", len(paths), grid.width, grid.height)
     return MosaicResult(paths=tuple(paths.values()), products=paths, used=used, grid=grid, findings=tuple(findings))
@@ -375,12 +386,16 @@ def _dropped_findings(dropped: dict[tuple[str, str], int], grid: Grid) -> list[F
     return out
 
 
-def write_legend(out_dir: Path, contributors, prov_code, codes, sources, derived, versions, programme) -> dict:
+def write_legend(out_dir: Path, contributors, prov_code, codes, sources, derived, versions, programme,
+                 version_of: Callable[[str, str], int] | None = None) -> dict:
     """Provenance legend (CSV + JSON entries): code -> country, version, layers delivered, class-layer source.
 
+    ``layer_versions`` says which version each layer comes from (``ECe_0-30:v2 pH_0-30:v1``): a partial
+    delivery carries the layers it did not send over from the last accepted version.
     GSSmap_legend.json holds the whole legend: provenance, country index, classes, units.
     """
     sal = programme.salinity
+    version_of = version_of or (lambda iso3, key: int(versions.get(iso3, 0)))
     rows = []
     for iso3 in contributors:
         layers = sorted(f"{layer}_{depth}" for (layer, depth), srcs in sources.items()
@@ -390,8 +405,9 @@ def write_legend(out_dir: Path, contributors, prov_code, codes, sources, derived
                for depth in sal.depths}
         rows.append({"code": prov_code[iso3], "iso3": iso3, "name": programme.members.get(iso3, iso3),
                      "version": int(versions.get(iso3, 0)), "layers": " ".join(layers),
+                     "layer_versions": " ".join(f"{key}:v{version_of(iso3, key)}" for key in layers),
                      **{f"SAS_{depth}": sas[depth] for depth in sal.depths}})
-    frame = pd.DataFrame(rows, columns=["code", "iso3", "name", "version", "layers",
+    frame = pd.DataFrame(rows, columns=["code", "iso3", "name", "version", "layers", "layer_versions",
                                         *[f"SAS_{d}" for d in sal.depths]])
     csv_path = write_atomic(out_dir / "GSSmap_provenance_legend.csv", lambda p: frame.to_csv(p, index=False))
     prov_json = out_dir / "GSSmap_provenance_legend.json"

@@ -96,16 +96,20 @@ def build_regional_salinity(
     run_id: str = "local",
     force: bool = False,
     map_fn=map,
+    layer_versions: dict[str, dict[str, int]] | None = None,
 ) -> RegionalOutcome:
-    """One COG per salinity layer and depth, from the given national versions (``map_fn``: see build_mosaics)."""
+    """One COG per salinity layer and depth, from the given national versions (``map_fn``: see build_mosaics);
+    ``layer_versions`` (the ledger's) names the version each layer comes from in partial deliveries."""
     from atlas.products.mosaic import build_mosaics
 
-    inputs = salinity_inputs(programme, versions)
+    layer_versions = {iso3: v for iso3, v in (layer_versions or {}).items() if iso3 in versions}
+    inputs = salinity_inputs(programme, versions, layer_versions)
     outcome, out_dir = _start("GSSmap", versions, inputs, layout.regional_salinity_dir(programme.processed_dir))
     if out_dir is None or _unchanged(outcome, out_dir, force):
         return outcome
     try:
-        result = build_mosaics(inputs, outcome.versions, programme, out_dir, boundaries, map_fn=map_fn)
+        result = build_mosaics(inputs, outcome.versions, programme, out_dir, boundaries, map_fn=map_fn,
+                               layer_versions=layer_versions)
     except Exception as exc:  # noqa: BLE001 - the soil atlas and the status table still get built
         outcome.findings.append(internal_error(None, "salinity mosaic", exc))
         return outcome
