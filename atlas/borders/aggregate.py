@@ -38,6 +38,7 @@ class Aggregation:
     mean_pixels_per_cell: float
     mean_majority_share: float | None = None
     other_nodata: int = 0  # source pixels that are NaN or a declared nodata other than the convention
+    not_class_codes: int = 0  # class pixels left out: not a whole number 0-254
 
 
 def linear_factor(src, grid: Grid) -> float:
@@ -179,11 +180,14 @@ def _reduce_nested(src, grid: Grid, band: Window, f: int, total: np.ndarray, cou
         values = src.read(1, window=Window(cc0, rr0, cc1 - cc0, rr1 - rr0))
         ok = _valid(values, src.nodata)
         other += _other_nodata(values, ok, target)
-        block = np.zeros((r_hi - r_lo, c_hi - c_lo), "float32")
-        valid = np.zeros(block.shape, bool)
-        sl = (slice(rr0 - r_lo, rr1 - r_lo), slice(cc0 - c_lo, cc1 - c_lo))
-        block[sl] = np.where(ok, values, 0)
-        valid[sl] = ok
+        if (rr0, rr1, cc0, cc1) == (r_lo, r_hi, c_lo, c_hi):  # the usual case: no padding to copy into
+            block, valid = np.where(ok, values, np.float32(0)), ok
+        else:  # cells the raster covers only in part: pad with invalid pixels
+            block = np.zeros((r_hi - r_lo, c_hi - c_lo), "float32")
+            valid = np.zeros(block.shape, bool)
+            sl = (slice(rr0 - r_lo, rr1 - r_lo), slice(cc0 - c_lo, cc1 - c_lo))
+            block[sl] = np.where(ok, values, 0)
+            valid[sl] = ok
         total[:, o:o + n] += block.reshape(band.height, f, n, f).sum(axis=(1, 3), dtype="float64")
         count[:, o:o + n] += valid.reshape(band.height, f, n, f).sum(axis=(1, 3))
     return other
@@ -192,12 +196,12 @@ def _reduce_nested(src, grid: Grid, band: Window, f: int, total: np.ndarray, cou
 def aggregate_majority(src, grid: Grid, dst, share_dst, nodata: int) -> Aggregation:
     """Majority class of the valid source pixels in each cell (ties: the lower code), and its share in percent.
 
-    Source values that are not whole numbers 0-254 are left out (the caller reports them). Counts are kept
+    Source values that are not whole numbers 0-254 are left out and counted (the caller reports them). Counts are kept
     for 256 codes per cell, so bands are as few rows as keep them near 16 MB.
     """
     band_rows = max(1, min(BAND_ROWS, CLASS_COUNT_CELLS // max(grid.width * 256, 1)))
     cells = _Cells(src, grid)
-    filled = pixels = other = 0
+    filled = pixels = other = bad = 0
     share_sum = 0.0
     with rasterio.Env(GDAL_CACHEMAX=CACHE_MB):
         for r0 in range(0, grid.height, band_rows):
@@ -210,7 +214,9 @@ def aggregate_majority(src, grid: Grid, dst, share_dst, nodata: int) -> Aggregat
                 valid = _valid(values, src.nodata)
                 other += _other_nodata(values, valid, nodata)
                 ok = valid & (rows >= r0) & (rows < r0 + band.height) & (cols >= 0) & (cols < grid.width)
-                ok &= (values >= 0) & (values <= 254) & (values == np.round(values))
+                code = (values >= 0) & (values <= 254) & (values == np.round(values))
+                bad += int((ok & ~code).sum())
+                ok &= code
                 flat = ((rows[ok] - r0) * band.width + cols[ok]) * 256 + values[ok].astype(np.int64)
                 counts += np.bincount(flat, minlength=counts.size).reshape(counts.shape).astype(np.int32)
             n = counts.sum(axis=1)
@@ -223,4 +229,4 @@ def aggregate_majority(src, grid: Grid, dst, share_dst, nodata: int) -> Aggregat
             filled += int(has.sum())
             pixels += int(n.sum())
             share_sum += float(share[has].sum())
-    return Aggregation(filled, pixels / filled if filled else 0.0, share_sum / filled if filled else None, other)
+    return Aggregation(filled, pixels / filled if filled else 0.0, share_sum / filled if filled else None, other, bad)

@@ -281,7 +281,7 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path,
                         done, finding = _aggregate(src, tmp, path, dst_path.name, layer, grid, programme, loc,
                                                    factor)
                     findings.append(finding)
-                    recoded, dropped = done.other_nodata, 0
+                    recoded, dropped = done.other_nodata, done.not_class_codes
                 else:
                     method = Resampling.nearest if is_class else Resampling.bilinear
                     with atomic_path(dst_path) as tmp:
