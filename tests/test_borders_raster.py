@@ -180,3 +180,20 @@ def test_coarser_raster_resampled_with_a_warning(tmp_path, programme):
         assert dst.width == 40 and dst.height == 40
     finding = next(f for f in findings if f.check_id == "harmonize.resampled_coarser")
     assert finding.severity.value == "warning" and "4.0 times coarser" in finding.message
+
+
+def test_finer_continuous_layer_in_utm_aggregated_by_mean(tmp_path, programme):
+    # 30 m in UTM 48N: about 30 x 30 pixels per cell; left half 2.0, right half 4.0, a nodata strip
+    data = np.full((300, 300), 2.0, "float32")
+    data[:, 150:] = 4.0
+    data[:, 140:145] = -9999.0
+    t = Affine(30.0, 0, 500000.0, 0, -30.0, 1300000.0)
+    src = write(tmp_path / "KHM_GSSmap_ECe_0-30.tif", data, t, crs="EPSG:32648", nodata=-9999.0)
+    out, findings = harmonize_salinity(submission([src]), programme, tmp_path / "out")
+    with rasterio.open(out[("ECe", "0-30")]) as dst:
+        values = dst.read(1)
+    valid = values[values != -9999.0]
+    assert valid.size > 50 and valid.min() == pytest.approx(2.0) and valid.max() == pytest.approx(4.0)
+    assert ((valid > 2.0) & (valid < 4.0)).any()  # cells across the edge: means of both halves
+    finding = next(f for f in findings if f.check_id == "harmonize.aggregated")
+    assert "30 x 30 metre" in finding.message and "mean of valid pixels" in finding.message
