@@ -123,9 +123,11 @@ def check_layers_partial(ctx):
        "send {ISO3}_GSSmap_SAS_{depth}.tif if the country has its own class map; otherwise nothing to do")
 def check_class_layer_missing(ctx):
     spec = ctx.programme.salinity
-    found = _found_layers(ctx)
-    missing = [depth for depth in spec.depths if (spec.class_layer, depth) not in found]
-    if missing and any(layer != spec.class_layer for layer, _ in found):
+    found = _found_layers(ctx) | {tuple(key.rsplit("_", 1)) for key in ctx.carried}
+    # a class layer is derived only where ECe and ESP of its depth exist (sent or carried over)
+    missing = [depth for depth in spec.depths
+               if (spec.class_layer, depth) not in found and {("ECe", depth), ("ESP", depth)} <= found]
+    if missing:
         yield Hit(f"no {spec.class_layer} class layer for depth {', '.join(missing)}: classes will be derived from "
                   "ECe and ESP with the programme's thresholds and marked as derived in the regional product",
                   Location(file=ctx.country, layer=spec.class_layer), observed=None,

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import shapely
 
 from atlas.intake.inbox import Submission
@@ -56,8 +57,12 @@ def test_missing_and_duplicate_layers(programme, tmp_path):
     assert missing.expected == ["pH_0-30", "SAS_0-30"]
     partial = next(f for f in findings if f.check_id == "naming.layers_partial")
     assert partial.severity.value == "info" and len(partial.expected) == len(programme.salinity.layer_keys()) - 3
+    # no ESP, so no class layer can be derived: no promise of derived classes
+    assert "naming.class_layer_missing" not in ids
+    write_raster(tmp_path, "KHM_GSSmap_ESP_0-30.tif", data=np.full((120, 120), 20.0))
+    findings = validate_submission(submission(tmp_path, "salinity_map"), programme, BOUNDARIES)
     class_missing = next(f for f in findings if f.check_id == "naming.class_layer_missing")
-    assert class_missing.severity.value == "warning" and len(class_missing.expected) == n_class
+    assert class_missing.severity.value == "warning" and len(class_missing.expected) == n_class - 1
 
 
 def test_soil_map_submission_without_boundary_says_so(programme, tmp_path):

@@ -51,7 +51,7 @@ def test_mosaic_pixels_equal_national_pixels_inside_each_country(demo_run):
     assert versions, "no accepted salinity map in the demo"
     out = layout.regional_salinity_dir(programme.processed_dir)
     checked = 0
-    for iso3, version in versions.items():
+    for iso3 in versions:
         for layer, depth in [("ECe", "0-30"), ("SAS", "30-100")]:
             source = sources.get(iso3, {}).get(f"{layer}_{depth}")
             if source is None:
