@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from atlas.config import DEFAULT_CONFIG, Programme, load_programme
-from atlas.errors import AtlasError
+from atlas.config import DEFAULT_CONFIG, Programme, check_selection, load_programme
+from atlas.errors import AtlasError, ConfigError
 
 app = typer.Typer(
     help="Soil Atlas pipeline of the Asian Soil Partnership: ingest national soil and salinity "
     "submissions, validate them, harmonize borders, mosaic regional products and track who sent what.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
+TRACEBACK_ENV = "ATLAS_TRACEBACK"  # set to 1 to see the Python traceback of an unexpected error
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="programme configuration (TOML)", envvar="ATLAS_CONFIG")
@@ -28,8 +32,30 @@ def _programme(config: Path) -> Programme:
     try:
         return load_programme(config)
     except AtlasError as exc:
-        typer.secho(f"configuration error: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from exc
+        _fail(f"configuration error: {exc}")
+
+
+def _check_selection(programme: Programme, country: str | None, deliverable: str | None, what: str = "") -> None:
+    """check_selection, ending the command with one line (also when the app is invoked without main())."""
+    try:
+        check_selection(programme, country, deliverable)
+    except ConfigError as exc:
+        _fail(f"{what}{exc}")
+
+
+def _fail(message: str) -> None:
+    """One red line on stderr, exit status 2: how every error of the command ends."""
+    typer.secho(f"atlas: {' '.join(str(message).split())}", fg="red", err=True)
+    raise SystemExit(2)
+
+
+def _quiet_dask(verbose: bool) -> None:
+    """Dask and distributed log at WARNING (their cluster chatter hides the pipeline's lines) unless --verbose."""
+    level = "info" if verbose else "warning"
+    # worker processes read their logging from the environment when they start
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", level)
+    for name in ("distributed", "dask", "bokeh", "tornado"):
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def _quiet_prefect_home(programme: Programme) -> None:
@@ -41,6 +67,8 @@ def _quiet_prefect_home(programme: Programme) -> None:
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "atlas,checks,flows")
     # the secretariat's machines may have no internet: no telemetry calls from the local server
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # the temporary server may start slowly on a busy machine: wait for it rather than fail
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 @app.command()
@@ -50,6 +78,9 @@ def demo(
     resubmission: Annotated[
         bool, typer.Option("--resubmission", help="add a later resubmission (a new version)")
     ] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="replace an inbox or reference layer the demo did not write")
+    ] = False,
 ) -> None:
     """Write the embedded demo programme (national submissions and reference boundaries) into data/raw."""
     from atlas.demo.programme import generate_demo
@@ -57,7 +88,7 @@ def demo(
     programme = _programme(config)
     started = time.perf_counter()
     typer.echo(f"writing demo submissions into {programme.raw_dir} ...")
-    manifest = generate_demo(programme, seed=seed, resubmission=resubmission)
+    manifest = generate_demo(programme, seed=seed, resubmission=resubmission, replace=replace)
     typer.echo(
         f"demo programme written in {time.perf_counter() - started:.1f} s: "
         f"{len(manifest.files)} files for {len(manifest.countries)} countries; "
@@ -69,29 +100,51 @@ def demo(
 @app.command()
 def run(
     config: ConfigOption = DEFAULT_CONFIG,
-    country: Annotated[str | None, typer.Option(help="only this country (ISO3)")] = None,
+    country: Annotated[str | None, typer.Option(help="only this member country (ISO3, e.g. KHM)")] = None,
     deliverable: Annotated[str | None, typer.Option(help="only this deliverable, e.g. salinity_map")] = None,
     force: Annotated[bool, typer.Option(help="reprocess submissions already processed")] = False,
     dask: Annotated[
         bool,
         typer.Option(
-            "--dask", help="run the per-country tasks on Dask: [operations] dask_scheduler, else a local cluster"
+            "--dask", help="per-country tasks on Dask: operations.dask_scheduler, else a local cluster"
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="also show Dask's and distributed's INFO lines")
+    ] = False,
+    settle: Annotated[
+        bool,
+        typer.Option(
+            "--settle", help="leave deliveries changed within intake.settle_seconds for later (still being copied)"
         ),
     ] = False,
 ) -> None:
     """Process what is in data/raw: validate, harmonize, mosaic, and print the status table."""
+    started = time.perf_counter()
     programme = _programme(config)
+    _check_selection(programme, country, deliverable)
+    country = country.upper() if country else None
+    if not force:
+        from atlas.pending import pending_work
+
+        pending = pending_work(programme, country, deliverable)
+        if pending.nothing_new:
+            typer.echo(f"nothing new: {pending.versions} submission version(s) in {programme.raw_dir}, all "
+                       f"processed; products and status exports up to date ({time.perf_counter() - started:.1f} s). "
+                       "`atlas run --force` reprocesses everything.")
+            return
+        typer.echo("to do: " + "; ".join(pending.reasons) + (" ..." if len(pending.reasons) >= 3 else ""))
     _quiet_prefect_home(programme)
+    _quiet_dask(verbose)
     from atlas.ledger.status_table import render_status_table
     from atlas.ledger.store import Ledger
     from flows.pipeline import pipeline_flow
 
-    started = time.perf_counter()
     summary = pipeline_flow(programme, dask=dask)(
-        config_path=str(config), country=country, deliverable=deliverable, force=force
+        config_path=str(config), country=country, deliverable=deliverable, force=force, settle=settle
     )
     typer.echo("")
-    typer.echo(render_status_table(Ledger(programme.ledger_path, programme).status_rows()))
+    typer.echo(render_status_table(Ledger(programme.ledger_path, programme).status_rows(), programme=programme))
     typer.echo("")
     for product, files in summary["products"].items():
         typer.echo(f"{product}: {len(files)} file(s)")
@@ -100,6 +153,9 @@ def run(
     for failure in summary.get("failures", []):
         typer.secho(f"  {failure}", fg="red")
     typer.echo(f"products in {programme.processed_dir} (run took {time.perf_counter() - started:.1f} s)")
+    typer.echo(f"flow run {summary['run_id']}: its artifacts (status table, run summary by country) and logs are "
+               f"on this run" + (f": {summary['run_url']}" if summary.get("run_url") else
+                                 " (a temporary Prefect server: start `atlas serve` to keep the UI)"))
 
 
 DEFAULT_API = "http://127.0.0.1:4200/api"
@@ -110,21 +166,19 @@ def serve(
     config: ConfigOption = DEFAULT_CONFIG,
     dask: Annotated[bool, typer.Option("--dask", help="flow runs use Dask (see `atlas run --dask`)")] = False,
     limit: Annotated[int | None, typer.Option(help="at most this many flow runs at once")] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="also show Dask's and distributed's INFO lines")
+    ] = False,
 ) -> None:
     """Serve the pipeline to a Prefect server: an on-demand run for the UI and the scheduled ingestion."""
     programme = _programme(config)
+    _quiet_dask(verbose)
     os.environ.setdefault("PREFECT_API_URL", DEFAULT_API)
     _quiet_prefect_home(programme)
     api = os.environ["PREFECT_API_URL"]
     if not _api_healthy(api):
-        typer.secho(
-            f"no Prefect server answers at {api}.\nStart one first (in another terminal):\n"
-            "  .venv/bin/prefect server start --host 127.0.0.1 --port 4200\n"
-            "or point PREFECT_API_URL at your server.",
-            fg="red",
-            err=True,
-        )
-        raise typer.Exit(2)
+        _fail(f"no Prefect server answers at {api}: start one first (in another terminal) with "
+              "`.venv/bin/prefect server start --host 127.0.0.1 --port 4200`, or point PREFECT_API_URL at yours")
     from flows.deployments import serve_deployments
 
     typer.echo(f"serving the soil atlas flows to {api} (Ctrl+C stops); UI: {api.removesuffix('/api')}")
@@ -160,25 +214,33 @@ def status(
 ) -> None:
     """Print the status table; `atlas status KHM`: a country's history; `atlas status export`: the exports."""
     from atlas.ledger.status_table import render_country_history, render_status_table
-    from atlas.ledger.store import Ledger
 
     programme = _programme(config)
+    if target is not None and target.lower() != "export":
+        # a country given by its name is taken as its ISO3 code
+        target = next((k for k, v in programme.members.items() if v.lower() == target.lower()), target)
+        _check_selection(programme, target, None, what=f"{target} is neither `export` nor a member country: ")
+    if fmt and (target is None or target.lower() != "export"):
+        _fail("--format and --out go with `atlas status export`")
+    from atlas.ledger.store import Ledger
+
     ledger = Ledger(programme.ledger_path, programme)
     if target is None:
-        typer.echo(render_status_table(ledger.status_rows()))
+        typer.echo(render_status_table(ledger.status_rows(), programme=programme))
     elif target.lower() == "export":
         _export(programme, ledger, fmt, out)
-    elif target.upper() in programme.members:
-        typer.echo(render_country_history(ledger, target.upper()))
     else:
-        typer.secho(f"{target} is neither `export` nor a member country ({', '.join(programme.members)})", fg="red")
-        raise typer.Exit(2)
+        typer.echo(render_country_history(ledger, target.upper()))
 
 
 def _export(programme: Programme, ledger, fmt: list[str] | None, out: Path | None) -> None:
     from atlas import layout
-    from atlas.ledger.exports import export_status
+    from atlas.ledger.exports import check_formats, export_status
 
+    try:
+        check_formats(fmt or ())  # an unknown format is refused before anything is drawn
+    except AtlasError as exc:
+        _fail(str(exc))
     boundaries = None
     if programme.reference_boundaries.is_file():
         from atlas.borders.boundaries import load_boundaries
@@ -194,38 +256,103 @@ def _export(programme: Programme, ledger, fmt: list[str] | None, out: Path | Non
 
 @app.command()
 def validate(
-    path: Annotated[Path, typer.Argument(help="a submitted file or a folder of them")],
+    path: Annotated[Path, typer.Argument(help="a submitted file, a delivery folder, a country folder or the inbox")],
     config: ConfigOption = DEFAULT_CONFIG,
     country: Annotated[
-        str | None, typer.Option(help="ISO3 of the submitting country, if not in the file names")
+        str | None, typer.Option(help="ISO3 of the submitting country (else from the inbox path, else file names)")
+    ] = None,
+    boundaries_file: Annotated[
+        Path | None,
+        typer.Option("--boundaries", help="reference boundary layer (default: paths.reference_boundaries)"),
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="exit 1 when accepted with warnings")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON (docs/REPORT_SCHEMA.md)")] = False,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="also write the HTML reports the secretariat sends into this folder")
     ] = None,
 ) -> None:
-    """Validate any file or folder and print its report (nothing is written or changed)."""
-    from checks.finding import Severity
-    from checks.report import render_text
-    from checks.run import validate_path
+    """Check files before sending them: the findings and verdict `atlas run` would record (nothing is changed).
+
+    Exit status: 0 accepted (with warnings too, unless --strict: 1), 3 rejected, 2 usage error or nothing found.
+
+    Needs neither a Prefect server, nor the ledger, nor the inbox.
+    """
+    # imported here, not at the top: `atlas validate` must not load Prefect (a focal point has no server)
+    import dataclasses
+    import json
+
+    from atlas.validation import render, result_json, validate_path, write_html
 
     programme = _programme(config)
+    _check_selection(programme, country, None)
+    country = country.upper() if country else None
     if not path.exists():
-        typer.secho(f"{path} does not exist", fg="red", err=True)
-        raise typer.Exit(2)
-    boundaries = None
-    if programme.reference_boundaries.is_file():
-        from atlas.borders.boundaries import load_boundaries
+        _fail(f"{path} does not exist")
+    if boundaries_file is not None:
+        if not boundaries_file.is_file():
+            _fail(f"--boundaries {boundaries_file} does not exist")
+        programme = dataclasses.replace(programme, reference_boundaries=boundaries_file.resolve())
+    if html is not None and html.exists() and not html.is_dir():
+        _fail(f"--html {html} is a file, not a folder")
+    boundaries = _validation_boundaries(programme)
+    try:
+        result = validate_path(path, programme, boundaries, country=country.upper() if country else None)
+    except OSError as exc:  # a folder that cannot be listed; unreadable files are findings, not errors
+        _fail(f"cannot read {path}: {exc.strerror or exc}")
+    if html is not None:
+        for written in write_html(result, html):
+            typer.echo(f"report: {written}", err=as_json)
+    if as_json:
+        typer.echo(json.dumps(result_json(result), indent=2, default=str, ensure_ascii=False))
+    else:
+        typer.echo(render(result))
+    raise typer.Exit(result.exit_status(strict))
 
-        boundaries, _ = load_boundaries(programme)
-    results = validate_path(path, programme, boundaries, country=country)
-    errors = 0
-    for name, findings in results.items():
-        typer.echo(render_text(findings, name))
-        errors += sum(f.severity == Severity.ERROR for f in findings)
-    raise typer.Exit(1 if errors else 0)
+
+def _validation_boundaries(programme: Programme):
+    """The reference boundary layer if it is there (extent and coverage checks need it), else None, said once."""
+    if not programme.reference_boundaries.is_file():
+        typer.secho(f"no reference boundary layer at {programme.reference_boundaries}: extent and coverage "
+                    "checks are not made (--boundaries FILE)", fg="yellow", err=True)
+        return None
+    from atlas.borders.boundaries import load_boundaries
+
+    try:
+        return load_boundaries(programme)[0]
+    except Exception as exc:  # noqa: BLE001 - an unreadable layer is reported, the files are still checked
+        typer.secho(f"reference boundary layer {programme.reference_boundaries} unreadable: {exc}",
+                    fg="yellow", err=True)
+        return None
 
 
-def main() -> None:  # pragma: no cover - console entry
+def main(argv: list[str] | None = None) -> None:
+    """Console entry: every error ends as one line on stderr and exit status 2, never a traceback."""
     # Prefect configures its own console logging for flow runs; the library's warnings
     # outside a flow reach stderr through Python's last-resort handler
-    app()
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="atlas", standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.Abort:
+        _fail("interrupted")
+    except typer.TyperException as exc:  # a mistyped command, option or value
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `atlas` alone: the help, not an error
+            typer.echo(exc.format_message())
+            raise SystemExit(0) from None
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        _fail(f"{exc.format_message()}{hint}")
+    except AtlasError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted")
+    except Exception as exc:  # noqa: BLE001 - a defect: one line, the traceback on request
+        if os.environ.get(TRACEBACK_ENV):
+            raise
+        _fail(f"unexpected {type(exc).__name__}: {exc} (a pipeline defect; {TRACEBACK_ENV}=1 shows the traceback)")
+    if isinstance(code, int) and code:  # a command's own exit status (validate: 1 when errors were found)
+        sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

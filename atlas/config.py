@@ -1,13 +1,23 @@
-"""The programme configuration (programme.toml) as frozen values."""
+"""The programme configuration (programme.toml) as frozen values.
+
+A new setting is a field with a default on one of these dataclasses. programme.toml is checked
+against them before it is read (``atlas.config_schema``): a field of ``SalinitySpec`` is a key of
+``[salinity]``, of ``Deliverable`` a key of ``[deliverables.<key>]``; a ``Programme`` field whose
+type is a dataclass (``operations: Operations``) is a whole section named after the field, and a
+plain ``Programme`` field says where it lives with ``field(metadata={"toml": "section.key"})``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 
 from atlas.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "programme.toml"
 
@@ -35,8 +45,15 @@ class SalinitySpec:
     classes: dict[int, str]
     ece_saline_dsm: float
     esp_sodic_pct: float
-    # layers ("ECe_0-30") a submission must hold to be accepted (SPEC §2 default); the others are optional
+    # "{layer}_{depth}" keys a submission must hold to be accepted; every other layer is optional (SPEC §2)
     required_layers: tuple[str, ...] = ("ECe_0-30", "pH_0-30", "SAS_0-30")
+    class_uncertainty_layer: str = "SAS_unc"
+    # derived classes (atlas.products.salinity_classes): "FAO" (pH cut 8.2, alkaline type) or "USDA" (pH 8.5)
+    criterion: str = "FAO"
+    ph_cut: dict[str, float] = field(default_factory=lambda: {"FAO": 8.2, "USDA": 8.5})
+    ece_intensity_dsm: dict[str, tuple[float, ...]] = field(
+        default_factory=lambda: {"FAO": (0.75, 2.0, 4.0, 8.0, 15.0), "USDA": (2.0, 4.0, 8.0, 16.0)})
+    esp_intensity_pct: tuple[float, ...] = (15.0, 30.0, 50.0, 70.0)
     # a later delivery without some layers keeps them from the last accepted version (the ledger says which)
     carry_over_layers: bool = True
     # a layer whose valid pixels cover less than this share of its country is held back ("hold": an error,
@@ -58,6 +75,99 @@ class SalinitySpec:
     def layer_keys(self) -> list[tuple[str, str]]:
         """Every (layer, depth) pair a complete submission delivers."""
         return [(layer, depth) for depth in self.depths for layer in self.layers]
+
+    def is_required(self, layer: str, depth: str) -> bool:
+        return f"{layer}_{depth}" in self.required_layers
+
+    def class_code(self, name: str) -> int | None:
+        """The programme legend's code of a class name (case, spaces, hyphens and underscores ignored)."""
+        key = class_key(name)
+        return next((code for code, label in self.classes.items() if class_key(label) == key), None)
+
+
+def class_key(name: str) -> str:
+    """A class name reduced for matching: 'Saline-sodic', 'saline sodic' and 'SALINE_SODIC' are one name."""
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    """``[intake]``: how the inbox is read."""
+
+    # a delivery changed less than this many seconds ago is still being copied: scheduled runs leave it
+    settle_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class MetafileSpec:
+    """What the programme asks of the metafile beside each GSSmap layer ([salinity.metafile])."""
+
+    missing: str = "warning"  # severity of a layer without metafile: error, warning or info
+    required_keys: tuple[str, ...] = ("Title", "Depth", "Units", "Projection", "Map Resolution", "Extent",
+                                      "Summary statistics", "Map development")
+
+
+def _metafile_spec(raw: dict) -> MetafileSpec:
+    unknown = sorted(set(raw) - set(MetafileSpec.__dataclass_fields__))
+    if unknown:
+        raise ConfigError(f"[salinity.metafile] unknown setting(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(MetafileSpec.__dataclass_fields__)}")
+    spec = MetafileSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+    if spec.missing not in ("error", "warning", "info"):
+        raise ConfigError(f"[salinity.metafile] missing = {spec.missing!r}: choose error, warning or info")
+    return spec
+
+
+@dataclass(frozen=True)
+class Operations:
+    """``[operations]``: schedule of the ingestion, where Dask runs, retries (docs/OPERATIONS.md)."""
+
+    ingest_interval_minutes: float = 60.0
+    ingest_cron: str = ""
+    ingest_paused: bool = False
+    dask_scheduler: str = ""
+    dask_workers: int = 2
+    retries: int = 3
+    retry_delay_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
+class StatusSettings:
+    """``[status]``: how the meeting exports list the member countries."""
+
+    # ISO3 codes in the order the exports list them; members not listed follow by name. Empty: by name.
+    country_order: tuple[str, ...] = ()
+    # ISO3 = [lon, lat]: where a member too small for the map's outlines (an island state) is drawn as a dot
+    map_points: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """``[limits]``: size limits for untrusted files (docs/INTAKE.md), each optional."""
+
+    max_archive_members: int = 2000
+    max_archive_bytes: int = 4 << 30
+    max_compression_ratio: float = 200.0
+    max_raster_pixels: int = 1_000_000_000
+    max_raster_bands: int = 16
+    max_raster_bytes: int = 8 << 30
+    max_vector_file_bytes: int = 2 << 30
+    max_vector_features: int = 2_000_000
+    max_vector_vertices: int = 50_000_000
+    max_vertices_per_feature: int = 1_000_000
+
+    @classmethod
+    def from_programme(cls, programme) -> Limits:
+        """The programme's limits; unknown keys are ignored (load_programme refuses them), missing ones default."""
+        raw = (getattr(programme, "extra", None) or {}).get("limits", {}) if programme is not None else {}
+        known = {f.name: f.type for f in fields(cls)}
+        values = {}
+        for key, value in raw.items():
+            if key in known:
+                values[key] = float(value) if known[key] == "float" else int(value)
+            else:
+                log.warning("programme.toml [limits]: unknown key %r ignored", key)
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -83,6 +193,13 @@ class Programme:
     sliver_max_km2: float
     gap_fill_max_width_km: float
     extra: dict = field(default_factory=dict, compare=False)
+    short_name: str = field(default="", metadata={"toml": "programme.short_name"})
+    soil_formats: tuple[str, ...] = field(default=(), metadata={"toml": "soil_map.formats"})
+    operations: Operations = field(default_factory=Operations)
+    limits: Limits = field(default_factory=Limits)
+    status: StatusSettings = field(default_factory=StatusSettings)
+    intake: IntakeSettings = field(default_factory=IntakeSettings)
+    metafile: MetafileSpec = field(default_factory=MetafileSpec, metadata={"toml": "salinity.metafile"})
 
     def with_root(self, root: Path) -> Programme:
         """The same programme with its data folders moved under another root."""
@@ -97,6 +214,21 @@ class Programme:
         )
 
 
+def check_selection(programme: Programme, country: str | None, deliverable: str | None) -> None:
+    """Refuse a country or deliverable the programme does not have, naming the nearest one."""
+    import difflib
+
+    for what, value, known in (("country", country, programme.members), ("deliverable", deliverable,
+                                                                          programme.deliverables)):
+        if value is None or value in known or (what == "country" and value.upper() in known):
+            continue
+        by_name = [k for k, v in programme.members.items() if v.lower() == value.lower()] if what == "country" else []
+        near = by_name or difflib.get_close_matches(value.upper() if what == "country" else value, list(known), n=1)
+        hint = f"did you mean {near[0]}? " if near else ""
+        listing = "members are" if what == "country" else "deliverables are"
+        raise ConfigError(f"{what} {value!r} is not in the programme: {hint}{listing} {', '.join(known)}")
+
+
 def _date(value) -> dt.date | None:
     if value in (None, ""):
         return None
@@ -109,25 +241,57 @@ def _date(value) -> dt.date | None:
 
 
 def _partial_delivery_settings(sal: dict, path: Path) -> dict:
-    """required_layers, carry_over_layers, min_coverage_share and low_coverage of [salinity], checked."""
+    """carry_over_layers, min_coverage_share and low_coverage of [salinity], checked."""
     defaults = {f.name: f.default for f in fields(SalinitySpec) if f.default is not MISSING}
-    out = {key: sal.get(key, defaults[key]) for key in
-           ("required_layers", "carry_over_layers", "min_coverage_share", "low_coverage")}
-    out["required_layers"] = tuple(out["required_layers"])
-    known = {f"{layer}_{depth}" for layer in sal["layers"] for depth in sal["depths"]}
-    unknown = [key for key in out["required_layers"] if key not in known]
-    if unknown:
-        raise ConfigError(f"{path}: [salinity] required_layers names {unknown}, not layers of the programme "
-                          f"(layer_depth, e.g. \"ECe_0-30\"; layers {sal['layers']}, depths {sal['depths']})")
+    out = {key: sal.get(key, defaults[key]) for key in ("carry_over_layers", "min_coverage_share", "low_coverage")}
     if out["low_coverage"] not in ("hold", "warn"):
         raise ConfigError(f"{path}: [salinity] low_coverage = {out['low_coverage']!r}; use \"hold\" (not "
                           "published) or \"warn\" (published with a warning)")
-    if not 0.0 <= float(out["min_coverage_share"]) <= 1.0:
+    if isinstance(out["min_coverage_share"], bool) or not 0.0 <= float(out["min_coverage_share"]) <= 1.0:
         raise ConfigError(f"{path}: [salinity] min_coverage_share must be a share between 0 and 1")
     if not isinstance(out["carry_over_layers"], bool):
         raise ConfigError(f"{path}: [salinity] carry_over_layers must be true or false")
     out["min_coverage_share"] = float(out["min_coverage_share"])
     return out
+
+
+def _salinity_options(sal: dict, path: Path) -> dict:
+    """The optional [salinity] settings of issue 12 (layer set, derived-class criterion), checked."""
+    out: dict = {}
+    layers, depths = list(sal["layers"]), list(sal["depths"])
+    if "required_layers" in sal:
+        keys = [f"{layer}_{depth}" for depth in depths for layer in layers]
+        bad = [k for k in sal["required_layers"] if k not in keys]
+        if bad:
+            raise ConfigError(f"{path}: [salinity] required_layers {bad} are not layer_depth keys of "
+                              f"layers x depths (e.g. {keys[0]!r})")
+        out["required_layers"] = tuple(sal["required_layers"])
+    if "class_uncertainty_layer" in sal:
+        out["class_uncertainty_layer"] = str(sal["class_uncertainty_layer"])
+    th = sal.get("thresholds", {})
+    criterion = str(th.get("criterion", "FAO"))
+    if criterion not in ("FAO", "USDA"):
+        raise ConfigError(f"{path}: [salinity.thresholds] criterion {criterion!r} must be 'FAO' or 'USDA'")
+    out["criterion"] = criterion
+    if "ph_cut_fao" in th or "ph_cut_usda" in th:
+        out["ph_cut"] = {"FAO": float(th.get("ph_cut_fao", 8.2)), "USDA": float(th.get("ph_cut_usda", 8.5))}
+    if "ece_intensity_fao_dsm" in th or "ece_intensity_usda_dsm" in th:
+        out["ece_intensity_dsm"] = {
+            "FAO": tuple(float(v) for v in th.get("ece_intensity_fao_dsm", (0.75, 2.0, 4.0, 8.0, 15.0))),
+            "USDA": tuple(float(v) for v in th.get("ece_intensity_usda_dsm", (2.0, 4.0, 8.0, 16.0)))}
+    if "esp_intensity_pct" in th:
+        out["esp_intensity_pct"] = tuple(float(v) for v in th["esp_intensity_pct"])
+    return out
+
+def _intake(table: dict) -> IntakeSettings:
+    """``[intake]`` with its defaults; an unknown key or a wrong value is refused, never ignored."""
+    unknown = sorted(set(table) - {"settle_seconds"})
+    if unknown:
+        raise ConfigError(f"[intake]: unknown setting(s) {', '.join(unknown)}; known: settle_seconds")
+    settle = table.get("settle_seconds", IntakeSettings.settle_seconds)
+    if isinstance(settle, bool) or not isinstance(settle, int | float) or settle < 0:
+        raise ConfigError(f"[intake] settle_seconds = {settle!r}: expected a number of seconds, 0 or more")
+    return IntakeSettings(settle_seconds=float(settle))
 
 
 def load_programme(path: Path | str | None = None) -> Programme:
@@ -139,6 +303,9 @@ def load_programme(path: Path | str | None = None) -> Programme:
         raise ConfigError(f"configuration file not found: {path}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    from atlas.config_schema import section, validate_settings  # the schema is built from these dataclasses
+
+    validate_settings(raw, path)
     root = path.resolve().parent
     try:
         paths = raw["paths"]
@@ -161,6 +328,7 @@ def load_programme(path: Path | str | None = None) -> Programme:
             classes={int(k): v for k, v in sal["classes"].items()},
             ece_saline_dsm=float(sal["thresholds"]["ece_saline_dsm"]),
             esp_sodic_pct=float(sal["thresholds"]["esp_sodic_pct"]),
+            **_salinity_options(sal, path),
             **_partial_delivery_settings(sal, path),
         )
         return Programme(
@@ -185,6 +353,13 @@ def load_programme(path: Path | str | None = None) -> Programme:
             sliver_max_km2=float(raw["harmonize"]["sliver_max_km2"]),
             gap_fill_max_width_km=float(raw["harmonize"]["gap_fill_max_width_km"]),
             extra=raw,
+            short_name=str(raw["programme"].get("short_name", "")),
+            soil_formats=tuple(raw["soil_map"].get("formats", ())),
+            operations=section(Operations, raw.get("operations", {})),
+            limits=section(Limits, raw.get("limits", {})),
+            status=section(StatusSettings, raw.get("status", {})),
+            intake=_intake(raw.get("intake", {})),
+            metafile=_metafile_spec(sal.get("metafile", {})),
         )
     except KeyError as exc:
         raise ConfigError(f"{path}: missing setting {exc}") from exc

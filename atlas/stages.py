@@ -52,8 +52,9 @@ def internal_error(sub: Submission | None, stage: str, exc: BaseException) -> Fi
     )
 
 
-def discover_submissions(programme: Programme) -> tuple[list[Submission], list[Finding]]:
-    return discover(programme.raw_dir, programme.members)
+def discover_submissions(programme: Programme, settle: bool = False) -> tuple[list[Submission], list[Finding]]:
+    """The inbox's submissions; with ``settle``, deliveries changed within ``[intake] settle_seconds`` wait."""
+    return discover(programme.raw_dir, programme.members, programme.intake.settle_seconds if settle else 0.0)
 
 
 def register(ledger, submissions: list[Submission], run_id: str | None) -> list[tuple[Submission, object]]:
@@ -72,26 +73,34 @@ def needs_processing(record, out_dir: Path, force: bool) -> bool:
     return not (out_dir / "report.json").is_file()
 
 
-def process_submission(
-    sub: Submission, record_id: int, programme: Programme, boundaries: gpd.GeoDataFrame | None, ledger
-) -> SubmissionOutcome:
-    """Validate one submission version, write its reports and its harmonized national copy."""
-    from atlas.intake.archives import prepare_submission, safe_output_dir
-    from checks.report import write_reports
+@dataclass
+class CheckedSubmission:
+    """What intake, validation and the national harmonization found for one submission version."""
+
+    submission: Submission  # as checked: links dropped, archives extracted
+    findings: list[Finding]
+    verdict: str
+    outputs: dict = field(default_factory=dict)
+
+
+def check_submission(
+    sub: Submission, programme: Programme, boundaries: gpd.GeoDataFrame | None, out_dir: Path, root: Path | None = None,
+    carried: frozenset[str] = frozenset(),
+) -> CheckedSubmission:
+    """Findings and verdict of one submission version; ``atlas run`` and ``atlas validate`` both come here.
+
+    Archives are extracted and the harmonized national copy written into ``out_dir`` (the version's processed
+    folder in a run, a temporary folder for ``atlas validate``), so the findings of both are the same. ``root``:
+    the folder the files must lie inside, when it is not the country's inbox folder (see ``prepare_submission``).
+    ``carried``: salinity layers ("ECe_0-30") the version keeps from the last accepted one (the ledger's).
+    """
+    from atlas.intake.archives import prepare_submission
     from checks.run import validate_submission
 
-    raw_sub = sub
-    out_dir = layout.national_dir(programme.processed_dir, sub.country, sub.deliverable, sub.version)
-    unsafe = safe_output_dir(out_dir, programme.processed_dir)
-    if unsafe is not None:  # never write through a symlink: record the refusal in the ledger only
-        ledger.record_validation(record_id, verdict([unsafe]), counts([unsafe]), None, [unsafe.to_dict()])
-        return SubmissionOutcome(sub, record_id, verdict([unsafe]), [unsafe])
-    out_dir.mkdir(parents=True, exist_ok=True)
     findings: list[Finding] = []
     try:  # untrusted files: links dropped, archives extracted safely into out_dir/intake
-        sub, findings = prepare_submission(sub, programme, out_dir)
-        carried = ledger.carried_layers(sub.country, sub.version) if sub.deliverable == "salinity_map" else {}
-        findings += validate_submission(sub, programme, boundaries, frozenset(carried))
+        sub, findings = prepare_submission(sub, programme, out_dir, root=root)
+        findings += validate_submission(sub, programme, boundaries, carried)
     except Exception as exc:  # noqa: BLE001 - a failed check must not stop the run; what was found is kept
         findings.append(internal_error(sub, "validation", exc))
     outputs: dict = {}
@@ -103,18 +112,47 @@ def process_submission(
         except Exception as exc:  # noqa: BLE001
             findings.append(internal_error(sub, "harmonization", exc))
         result = verdict(findings)
-    meta = {
+    return CheckedSubmission(sub, findings, result, outputs)
+
+
+def report_meta(raw_sub: Submission, checked: CheckedSubmission, programme: Programme, base: Path) -> dict:
+    """The ``meta`` of a submission's reports (docs/REPORT_SCHEMA.md); file names relative to ``base``."""
+    sub = checked.submission
+    return {
         "country": sub.country,
         "country_name": programme.members.get(sub.country, sub.country),
         "deliverable": sub.deliverable,
         "version": sub.version,
         "delivery": sub.delivery,
         "received": sub.received.isoformat(),
-        "files": [str(p.relative_to(programme.raw_dir)) for p in raw_sub.files],
+        "files": [str(Path(p).relative_to(base)) for p in raw_sub.files],
         "checksum": sub.checksum,
-        "verdict": result,
-        "counts": counts(findings),
+        **({"layers": layer_rows(sub, programme)} if sub.deliverable == "salinity_map" else {}),
+        "verdict": checked.verdict,
+        "counts": counts(checked.findings),
     }
+
+
+def process_submission(
+    sub: Submission, record_id: int, programme: Programme, boundaries: gpd.GeoDataFrame | None, ledger
+) -> SubmissionOutcome:
+    """Validate one submission version, write its reports and its harmonized national copy."""
+    from atlas.intake.archives import safe_output_dir
+    from checks.report import write_reports
+
+    out_dir = layout.national_dir(programme.processed_dir, sub.country, sub.deliverable, sub.version)
+    unsafe = safe_output_dir(out_dir, programme.processed_dir)
+    if unsafe is not None:  # never write through a symlink: record the refusal in the ledger only
+        ledger.record_validation(record_id, verdict([unsafe]), counts([unsafe]), None, [unsafe.to_dict()])
+        return SubmissionOutcome(sub, record_id, verdict([unsafe]), [unsafe])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    carried = ledger.carried_layers(sub.country, sub.version) if sub.deliverable == "salinity_map" else {}
+    checked = check_submission(sub, programme, boundaries, out_dir, carried=frozenset(carried))
+    # what only the ledger knows: a delivery filed after a newer one (atlas validate cannot say this)
+    checked.findings += older_delivery_findings(sub, ledger)
+    checked.verdict = verdict(checked.findings)
+    findings, result, outputs = checked.findings, checked.verdict, checked.outputs
+    meta = report_meta(sub, checked, programme, programme.raw_dir)
     reports = write_reports(findings, out_dir, meta)
     ledger.record_validation(record_id, result, counts(findings), reports.get("json"), [f.to_dict() for f in findings])
     if result in ACCEPTED and outputs.get("layers"):
@@ -122,16 +160,69 @@ def process_submission(
         ledger.record_layers(record_id, sorted(f"{layer}_{depth}" for layer, depth in outputs["layers"]))
     if result in ACCEPTED and outputs:
         ledger.mark(record_id, "harmonized", note=f"national copy in {out_dir.relative_to(programme.processed_dir)}")
-    log.info("%s: %s (%s)", sub.key, result, ", ".join(f"{k} {v}" for k, v in counts(findings).items() if v))
-    return SubmissionOutcome(raw_sub, record_id, result, findings, outputs)
+    log.info("%s: %s (%s)", checked.submission.key, result,
+             ", ".join(f"{k} {v}" for k, v in counts(findings).items() if v))
+    return SubmissionOutcome(sub, record_id, result, findings, outputs)
+
+
+def layer_rows(sub: Submission, programme: Programme) -> list[dict]:
+    """The report's first table: which file was taken as which layer, from what, and each class map's legend."""
+    from checks.layers import resolve_layers
+    from checks.legend import bind_legends
+
+    resolution = resolve_layers(sub.files, programme.salinity)
+    legends = {b.layer_file.path: b for b in bind_legends(resolution, programme.salinity)}
+    rows = []
+    for lf in resolution.files:
+        row = lf.row()
+        if (b := legends.get(lf.path)) is not None:
+            row["detail"] += f"; legend: {b.why}" if b.legend is not None else f"; NO LEGEND ({b.why})"
+        rows.append(row)
+    return rows
+
+
+def publish_versions(ledger, deliverable: str, outcome, run_id: str | None) -> None:
+    """Mark published the versions a regional product holds; say in the ledger why the others are not.
+
+    ``outcome`` is a ``RegionalOutcome``: ``included`` holds the versions whose data is in the product,
+    ``left_out`` the reason for each of the others (no reference polygon, outside the region).
+    """
+    from atlas.ledger.store import NOT_PUBLISHED_NOTE
+
+    for iso3, version in sorted(outcome.included.items()):
+        ledger.mark_version(iso3, deliverable, version, "published", run_id=run_id, product=outcome.product)
+    for iso3, reason in sorted(outcome.left_out.items()):
+        note = f"{NOT_PUBLISHED_NOTE}{outcome.product}: {reason}"
+        ledger.note_version(iso3, deliverable, outcome.versions[iso3], note, run_id=run_id, product=outcome.product)
+
+
+def older_delivery_findings(sub: Submission, ledger) -> list[Finding]:
+    """A warning when a version was filed after a newer delivery: it is recorded, and replaces nothing."""
+    newer = ledger.filed_before_with_later_date(sub.country, sub.deliverable, sub.version)
+    if newer is None:
+        return []
+    return [Finding(
+        "inbox.older_delivery",
+        Severity.WARNING,
+        f"delivery {sub.delivery} (received {sub.received.isoformat()}) is older than v{newer.version} "
+        f"(received {newer.received.isoformat()}); it is recorded as v{sub.version} but replaces nothing: "
+        f"the products keep v{newer.version}",
+        Location(file=f"{sub.country}/{sub.delivery}"),
+        observed=sub.received.isoformat(),
+        expected=f"after {newer.received.isoformat()}",
+        hint="nothing to do if it was filed late by mistake; if the country wants this map used, it sends it "
+        "again as a new delivery (a new dated folder with a changed file)",
+    )]
 
 
 def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> tuple[dict, list[Finding]]:
     """The processed national copy: salinity layers on the common grid, a repaired soil map."""
     if sub.deliverable == "salinity_map":
         from atlas.borders.raster import harmonize_salinity
+        from atlas.products.class_consistency import class_disagreement
 
         layers, findings = harmonize_salinity(sub, programme, out_dir)
+        findings += class_disagreement(layers, programme, out_dir)  # delivered classes against ECe/ESP/pH
         return {"layers": layers}, findings
     if sub.deliverable == "soil_map":
         from atlas.intake.readers import read_soil_map, repair_soil_map

@@ -20,7 +20,8 @@ from atlas.grid import AGGREGATE_FROM_FACTOR
 from atlas.intake.containment import Limits, contained, sidecar_findings
 from atlas.intake.readers import RasterStats, open_raster_safely, scan_raster
 from checks.finding import Finding, Location, Severity
-from checks.naming import SalinityName, parse_salinity_name
+from checks.layers import LayerFile, resolve_layers
+from checks.naming import SalinityName, salinity_name
 from checks.registry import Hit, check, run_checks
 
 PRODUCTS = ("salinity_map",)
@@ -323,15 +324,22 @@ def check_extent(ctx):
 from checks import raster_values  # noqa: E402,F401  (registers the value checks, in order)
 
 
-def raster_findings(path: Path, programme: Programme, country: str | None = None, boundary=None) -> list[Finding]:
-    """Vet, open once and scan once inside GDAL containment, run every raster and naming check; never raises."""
+def raster_findings(path: Path, programme: Programme, country: str | None = None, boundary=None,
+                    resolved: LayerFile | None = None) -> list[Finding]:
+    """Vet, open once and scan once inside GDAL containment, run every raster and naming check; never raises.
+
+    ``resolved``: what ``checks.layers.resolve_layers`` made of the file within its delivery (manifest included);
+    without it the file's name alone is read.
+    """
     path = Path(path)
+    if resolved is None:
+        resolved = resolve_layers([path], programme.salinity).files[0]
     with contained():
         ds, error, refused = open_raster_safely(path, Limits.from_programme(programme))
         if refused:
             return refused  # not opened (or closed after the header): no other check can say more
         ctx = RasterContext(path, programme, country, boundary, ds, error,
-                            parse_salinity_name(path.name, programme.salinity))
+                            salinity_name(resolved, programme.salinity), {"resolved": resolved})
         try:
             return sidecar_findings(path) + run_checks("raster", "salinity_map", ctx)
         finally:

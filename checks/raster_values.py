@@ -118,7 +118,7 @@ def check_all_nodata(ctx):
 
 
 @check("raster.value_range", Severity.ERROR, "raster", PRODUCTS,
-       "Values outside the layer's plausible range (ECe 0-300, pH 2-12, ESP 0-100, sd >= 0; class codes 0-3).",
+       "Values outside the layer's plausible range (ECe 0-300, pH 2-12, ESP 0-100, uncertainties >= 0).",
        "check units (dS/m, %, pH units) and the nodata value; values must be in the layer's range")
 def check_value_range(ctx):
     if not _has_pixels(ctx) or ctx.layer is None or ctx.is_class_layer or not ctx.stats.n_out_of_range:
@@ -136,25 +136,6 @@ def check_ece_high(ctx):
         yield Hit(f"{ctx.stats.n_above_warn} pixels above {ctx.programme.salinity.ece_warn_above:g} dS/m "
                   f"(max {ctx.stats.vmax:g})", _pixel_loc(ctx, ctx.stats.first_above_warn),
                   observed=ctx.stats.n_above_warn, expected=f"<= {ctx.programme.salinity.ece_warn_above:g}")
-
-
-@check("raster.class_unknown", Severity.ERROR, "raster", PRODUCTS,
-       "Class codes outside the declared legend (0 none, 1 saline, 2 sodic, 3 saline-sodic).",
-       "recode to the programme's salt-affected soil classes; non-soil areas are nodata (255)")
-def check_class_unknown(ctx):
-    if not _has_pixels(ctx) or not ctx.is_class_layer:
-        return
-    legend = ctx.programme.salinity.classes
-    counts = ctx.stats.value_counts
-    if counts is None:
-        yield Hit("values are not integer class codes", ctx.loc(band=1), observed=[ctx.stats.vmin, ctx.stats.vmax],
-                  expected=sorted(legend))
-        return
-    bad = {k: v for k, v in counts.items() if k not in legend}
-    if bad:
-        where = ctx.stats.first_out_of_range
-        yield Hit(f"class codes {sorted(bad)} are not in the legend {legend}",
-                  _pixel_loc(ctx, where) if where else ctx.loc(band=1), observed=bad, expected=sorted(legend))
 
 
 @check("raster.class_legend_unconfirmed", Severity.WARNING, "raster", PRODUCTS,
@@ -236,3 +217,82 @@ def check_stale_statistics(ctx):
         detail = ", ".join(f"{k[11:].lower()} {a:g} vs {b:g}" for k, (a, b) in off.items()) or "unreadable"
         yield Hit(f"stored statistics in {source} are stale ({detail}); ignored", ctx.loc(band=1),
                   observed={k: a for k, (a, _) in off.items()}, expected={k: b for k, (_, b) in off.items()})
+
+
+# ------------------------------------------------------- values that are not what their slot says (issue 12)
+
+FEW_VALUES = 10  # a continuous layer with this few distinct integers is a class or mask map
+MIN_PIXELS_FOR_SHAPE = 1000  # below this a layer is too small to judge what its values look like
+MANY_VALUES = 1000  # a class layer with this many distinct values holds measurements
+ECE_UNIT_MEAN = 100.0  # mean ECe at or above this (dS/m) is µS/cm or mS/m, not dS/m
+DISTINCT_SAMPLE_PIXELS = 1 << 22
+
+
+def _is_continuous(ctx) -> bool:
+    return ctx.layer is not None and not ctx.is_class_layer
+
+
+def _distinct_sample(ctx) -> tuple[int, list[float]]:
+    """Distinct valid values in the first ~4 Mpx of band 1 (count, a few examples)."""
+    from rasterio.windows import Window
+
+    rows = max(1, min(ctx.ds.height, DISTINCT_SAMPLE_PIXELS // max(ctx.ds.width, 1)))
+    data = ctx.ds.read(1, window=Window(0, 0, ctx.ds.width, rows)).astype("float64")
+    valid = np.isfinite(data)
+    if (nd := ctx.ds.nodata) is not None and not math.isnan(nd):
+        valid &= data != nd
+    uniq = np.unique(data[valid])
+    return len(uniq), [round(float(v), 4) for v in uniq[:: max(1, len(uniq) // 5)][:5]]
+
+
+@check("raster.values_look_like_classes", Severity.ERROR, "raster", PRODUCTS,
+       "A continuous layer (ECe, pH, ESP or an uncertainty) holds only a few distinct integers: a class or mask "
+       "map delivered in the wrong place, not a measurement.",
+       "deliver the measured values (Float32) in this layer; a class map goes in the SAS layer with its legend")
+def check_values_look_like_classes(ctx):
+    if not _has_pixels(ctx) or not _is_continuous(ctx) or ctx.stats.n_valid < MIN_PIXELS_FOR_SHAPE:
+        return
+    counts = ctx.stats.value_counts
+    if ctx.stats.integer_valued and counts is not None and len(counts) <= FEW_VALUES:
+        shown = {int(k): int(v) for k, v in sorted(counts.items())}
+        yield Hit(f"{ctx.layer} holds only the integers {sorted(shown)} (pixels per value {shown}): this looks like "
+                  f"a class or mask map, not {ctx.layer} in {ctx.programme.salinity.units.get(ctx.layer, '')}",
+                  ctx.loc(band=1), observed=shown, expected=f"continuous {ctx.layer} values")
+
+
+@check("raster.class_values_continuous", Severity.ERROR, "raster", PRODUCTS,
+       "The class layer holds non-integer values (often thousands of them): measurements, not class codes.",
+       "put the measurements in their property layer; the class layer holds integer codes with a lookup table")
+def check_class_values_continuous(ctx):
+    if not _has_pixels(ctx) or not ctx.is_class_layer or ctx.stats.integer_valued:
+        return
+    n, examples = _distinct_sample(ctx)
+    many = f"{n:,}" + ("+" if n >= MANY_VALUES else "")
+    yield Hit(f"class layer holds {many} distinct non-integer values (e.g. {examples}; min {ctx.stats.vmin:g}, "
+              f"max {ctx.stats.vmax:g}): measurements, not class codes", ctx.loc(band=1),
+              observed={"distinct_values": n, "examples": examples}, expected="integer class codes")
+
+
+@check("raster.ece_units_suspect", Severity.ERROR, "raster", PRODUCTS,
+       "ECe values typically in the hundreds or thousands: the layer looks like µS/cm (or mS/m), not dS/m.",
+       "convert to dS/m (µS/cm / 1000, mS/m / 100) and send the layer again")
+def check_ece_units(ctx):
+    if not _has_pixels(ctx) or ctx.layer != "ECe" or ctx.stats.mean is None:
+        return
+    if ctx.stats.mean >= ECE_UNIT_MEAN:
+        yield Hit(f"ECe mean {ctx.stats.mean:,.1f} (min {ctx.stats.vmin:g}, max {ctx.stats.vmax:g}): values in the "
+                  f"hundreds and thousands look like µS/cm (mean / 1000 = {ctx.stats.mean / 1000:.3g} dS/m) or mS/m",
+                  ctx.loc(band=1), observed={"mean": round(ctx.stats.mean, 3), "max": ctx.stats.vmax},
+                  expected=f"mean below {ECE_UNIT_MEAN:g} dS/m")
+
+
+@check("raster.ece_probability_suspect", Severity.WARNING, "raster", PRODUCTS,
+       "Every ECe value lies between 0 and 1 with fractions: the layer may be a 0-1 probability, not dS/m.",
+       "confirm the layer is ECe in dS/m; a probability of salinity is not a GSSmap layer")
+def check_ece_probability(ctx):
+    if not _has_pixels(ctx) or ctx.layer != "ECe" or ctx.stats.n_valid < MIN_PIXELS_FOR_SHAPE:
+        return
+    if ctx.stats.vmin >= 0.0 and ctx.stats.vmax <= 1.0 and not ctx.stats.integer_valued:
+        yield Hit(f"all ECe values lie in [{ctx.stats.vmin:.3g}, {ctx.stats.vmax:.3g}] (mean {ctx.stats.mean:.3g}): "
+                  "this looks like a 0-1 probability, not dS/m", ctx.loc(band=1),
+                  observed={"min": ctx.stats.vmin, "max": ctx.stats.vmax}, expected="ECe in dS/m")

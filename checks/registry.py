@@ -131,7 +131,7 @@ def load_all() -> dict[str, Check]:
     import atlas.intake.archives  # noqa: F401
     import atlas.intake.containment  # noqa: F401  (declares intake findings)
     import atlas.intake.readers  # noqa: F401  (declares reader findings)
-    from checks import document, naming, raster, run, vector, wrb  # noqa: F401
+    from checks import document, legend, metafile, naming, raster, run, vector, wrb  # noqa: F401
 
     return REGISTRY
 

@@ -102,6 +102,21 @@ def overview_svg(findings: list[Finding], boundary=None, width: int = 360, heigh
     return "".join(parts)
 
 
+LAYER_COLUMNS = ("file", "layer", "depth", "taken_from", "detail")
+
+
+def _layer_table_md(meta: dict) -> list[str]:
+    """The report's first table for salinity submissions: which file was taken as which layer, and from what."""
+    rows = meta.get("layers") or []
+    if not rows:
+        return []
+    lines = ["", "## Files and layers", "", "| file | layer | depth | taken from | detail |", "|---|---|---|---|---|"]
+    for row in rows:
+        cells = [row.get(k) or ("(" + row.get("kind", "") + ")" if k == "layer" else "") for k in LAYER_COLUMNS]
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return lines
+
+
 def render_markdown(findings: list[Finding], meta: dict, map_file: str | None = None) -> str:
     result = meta.get("verdict") or verdict(findings)
     c = counts(findings)
@@ -114,6 +129,7 @@ def render_markdown(findings: list[Finding], meta: dict, map_file: str | None = 
             lines.append(f"- {key}: `{meta[key]}`")
     if meta.get("files"):
         lines.append("- files: " + ", ".join(f"`{f}`" for f in meta["files"]))
+    lines += _layer_table_md(meta)
     if map_file:
         lines += ["", f"![where the problems are]({map_file})"]
     for sev in ORDER:
@@ -151,7 +167,15 @@ def render_html(findings: list[Finding], meta: dict) -> str:
             out.append(f"<li>{key}: <code>{esc(str(meta[key]))}</code></li>")
     if meta.get("files"):
         out.append("<li>files: " + ", ".join(f"<code>{esc(str(f))}</code>" for f in meta["files"]) + "</li>")
-    out.append("</ul><h2>Where the problems are</h2>")
+    out.append("</ul>")
+    if meta.get("layers"):
+        out.append("<h2>Files and layers</h2><table><tr><th>file</th><th>layer</th><th>depth</th>"
+                   "<th>taken from</th><th>detail</th></tr>")
+        for row in meta["layers"]:
+            cells = [row.get(k) or ("(" + row.get("kind", "") + ")" if k == "layer" else "") for k in LAYER_COLUMNS]
+            out.append("<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in cells) + "</tr>")
+        out.append("</table>")
+    out.append("<h2>Where the problems are</h2>")
     out.append(overview_svg(findings, meta.get("boundary")))
     for sev in ORDER:
         group = [f for f in _sorted(findings) if f.severity == sev]

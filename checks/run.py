@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
 import shapely
 
 from atlas.config import Programme
-from atlas.intake.inbox import Submission, classify
+from atlas.intake.inbox import (
+    DATE_FOLDER,
+    Submission,
+    checksum_files,
+    classify,
+    discover,
+    discover_country,
+    readable_digests,
+    sort_delivery,
+)
 from checks.document import document_findings
 from checks.finding import Finding, Location, Severity
-from checks.naming import SubmissionContext, country_from_name, parse_salinity_name
+from checks.layers import resolve_layers
+from checks.naming import SubmissionContext, country_from_name
 from checks.raster import raster_findings
 from checks.registry import declare, emit, load_all, run_checks
 from checks.vector import soil_map_findings
@@ -51,17 +63,30 @@ def _safely(func, path: Path, *args) -> list[Finding]:
                      Location(file=path.name), observed=type(exc).__name__)]
 
 
-def validate_file(path: Path, deliverable: str, programme: Programme, country: str | None, boundary) -> list[Finding]:
-    """Every check that applies to one file of a deliverable."""
+def validate_file(path: Path, deliverable: str, programme: Programme, country: str | None, boundary,
+                  resolved=None) -> list[Finding]:
+    """Every check that applies to one file of a deliverable (``resolved``: its layer, see checks.layers)."""
     path = Path(path)
     kind = programme.deliverables[deliverable].kind if deliverable in programme.deliverables else None
     if kind == "raster":
-        return _safely(raster_findings, path, programme, country, boundary)
+        return _safely(raster_findings, path, programme, country, boundary, resolved)
     if kind == "vector":
         return _safely(soil_map_findings, path, programme, country, boundary)
     if kind == "document":
         return _safely(document_findings, path)
     return [emit("checks.file_skipped", f"{path.name}: not a deliverable file", Location(file=path.name))]
+
+
+# checks that need the country's reference boundary (or, for naming, only its ISO3 code) to say anything
+NEEDS_BOUNDARY = {"salinity_map": ("raster.extent_outside", "raster.coverage_low"),
+                  "soil_map": ("vector.coverage_gap", "vector.spill")}
+NEEDS_COUNTRY = {"salinity_map": ("naming.country_mismatch",)}
+
+
+def checks_not_made(deliverable: str, country: str | None, boundary) -> list[str]:
+    """The check ids that cannot run for this deliverable without a country (or its boundary)."""
+    missing = list(NEEDS_BOUNDARY.get(deliverable, ())) if boundary is None else []
+    return missing + (list(NEEDS_COUNTRY.get(deliverable, ())) if country is None else [])
 
 
 def _boundary_note(deliverable: str, programme: Programme, country: str | None, boundaries, boundary) -> list[Finding]:
@@ -70,7 +95,9 @@ def _boundary_note(deliverable: str, programme: Programme, country: str | None, 
         return []
     why = "no country known" if country is None else (
         "no boundary layer" if boundaries is None else f"{country} not in the boundary layer")
-    return [emit("checks.boundary_missing", f"extent and coverage not checked: {why}", Location(file=country))]
+    skipped = checks_not_made(deliverable, country, boundary)
+    return [emit("checks.boundary_missing", f"extent and coverage not checked ({why}): {', '.join(skipped)}",
+                 Location(file=country), observed=skipped)]
 
 
 def validate_submission(sub: Submission, programme: Programme, boundaries: gpd.GeoDataFrame | None,
@@ -84,12 +111,14 @@ def validate_submission(sub: Submission, programme: Programme, boundaries: gpd.G
         boundary = country_boundary(boundaries, sub.country)
         findings += _boundary_note(sub.deliverable, programme, sub.country, boundaries, boundary)
         files = [Path(f) for f in sub.files]
+        resolution = resolve_layers(files, programme.salinity) if sub.deliverable == "salinity_map" else None
         for path in files:
             if sub.deliverable == "soil_map" and path.suffix.lower() not in MAP_SUFFIXES:
                 continue  # shapefile sidecars are read with their .shp
             if classify(path) is None:
                 continue
-            findings += validate_file(path, sub.deliverable, programme, sub.country, boundary)
+            findings += validate_file(path, sub.deliverable, programme, sub.country, boundary,
+                                      resolution.of(path) if resolution else None)
         if sub.deliverable == "salinity_map":
             findings += run_checks("submission", "salinity_map",
                                    SubmissionContext(tuple(files), programme, sub.country,
@@ -115,7 +144,11 @@ def _load_boundaries(programme: Programme):
 
 def validate_path(path: Path, programme: Programme, boundaries=None,
                   country: str | None = None) -> dict[str, list[Finding]]:
-    """Findings per file for any file or folder (deliverable guessed per file, country from the ISO3 prefix)."""
+    """Findings per file for any file or folder (deliverable guessed per file, country from the ISO3 prefix).
+
+    A per-file look at a heterogeneous collection (the real-data tests use it). ``atlas validate`` uses
+    ``atlas.validation.validate_path`` instead: submissions grouped as the inbox does, checked as the run does.
+    """
     path = Path(path)
     results: dict[str, list[Finding]] = {}
     try:
@@ -124,18 +157,25 @@ def validate_path(path: Path, programme: Programme, boundaries=None,
         files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
         base = path.parent if path.is_file() else path
         salinity: dict[str, list[Path]] = {}
+        # the files of each folder are one delivery: its manifest.csv and lookup tables apply to its rasters
+        by_folder = {d: resolve_layers([f for f in files if f.parent == d], programme.salinity)
+                     for d in {f.parent for f in files}}
         for f in files:
             deliverable = classify(f)
             if deliverable is None:
                 continue
-            iso3 = country or country_from_name(f.name, programme.members)
+            resolved = by_folder[f.parent].of(f)
+            iso3 = country or country_from_name(f.name, programme.members) or (resolved.iso3 if resolved else None) \
+                or next((d.name.upper() for d in f.parents if d.name.upper() in programme.members), None)
             boundary = country_boundary(boundaries, iso3)
             key = str(f.relative_to(base))
             results[key] = (_boundary_note(deliverable, programme, iso3, boundaries, boundary)
-                            + validate_file(f, deliverable, programme, iso3, boundary))
-            if deliverable == "salinity_map" and (parsed := parse_salinity_name(f.name, programme.salinity)):
-                salinity.setdefault(country or parsed.iso3.upper(), []).append(f)
-        if path.is_dir():  # a folder holding GSSmap-named layers is checked as a submission too
+                            + validate_file(f, deliverable, programme, iso3, boundary, resolved))
+            if deliverable == "salinity_map" and resolved is not None and resolved.key:
+                group = salinity.setdefault(country or resolved.iso3 or iso3 or "?", [])
+                group += [f] + [t.path for t in by_folder[f.parent].files
+                                if t.kind != "layer" and t.path not in group]
+        if path.is_dir():  # a folder holding salinity layers is checked as a submission too
             for iso3, group in sorted(salinity.items()):
                 results[f"{iso3} salinity_map (all layers)"] = run_checks(
                     "submission", "salinity_map", SubmissionContext(tuple(group), programme, iso3))
@@ -144,3 +184,94 @@ def validate_path(path: Path, programme: Programme, boundaries=None,
         results[str(path)] = [emit("internal.check_crashed", f"validation of {path} could not finish: {exc}",
                                    Location(file=str(path)), observed=type(exc).__name__)]
     return results
+
+
+@dataclass
+class PathPlan:
+    """What ``atlas validate PATH`` will check: submissions as the run would form them, and what it leaves out."""
+
+    root: Path  # the folder every file must lie inside (links and files outside are refused)
+    submissions: list[Submission] = field(default_factory=list)
+    skipped: list[Finding] = field(default_factory=list)  # every file not taken, with why (info findings)
+    country_source: dict[str, str] = field(default_factory=dict)  # submission label -> where its country came from
+
+
+def plan_path(path: Path, programme: Programme, country: str | None = None) -> PathPlan:
+    """Group the files under ``path`` into submissions exactly as the inbox discovery does.
+
+    ``path`` may be the inbox itself or a folder holding ISO3 folders (every delivery in it), a country folder
+    (``<ISO3>/``: each dated sub-folder is a delivery), a delivery folder or a single file (one delivery). The
+    country is ``country`` if given, else the inbox path (``<ISO3>/<YYYY-MM-DD>/``), else the file names.
+    """
+    path = Path(path).absolute()
+    members = programme.members
+    if path.is_dir() and _member_dir(path, members) is None and any(
+            _member_dir(p, members) for p in path.iterdir() if p.is_dir()):
+        subs, skipped = discover(path, members)  # an inbox: every country folder in it
+        subs = [s for s in subs if country is None or s.country == country]
+        skipped += [Finding("inbox.unknown_file", Severity.INFO, f"{p.name}: not inside a country's <ISO3>/ folder; "
+                            "ignored", Location(file=p.name), hint="put each delivery in <ISO3>/<YYYY-MM-DD>/")
+                    for p in sorted(path.iterdir()) if p.is_file() or p.is_symlink()]
+        return PathPlan(path, subs, skipped, {submission_label(s): "inbox path" for s in subs})
+    if path.is_dir() and (iso3 := _member_dir(path, members)) and any(
+            p.is_dir() and DATE_FOLDER.match(p.name) for p in path.iterdir()):
+        skipped: list[Finding] = []
+        subs = [replace(s, country=country or iso3) for s in discover_country(path, iso3, path.parent, skipped)]
+        source = "--country" if country else "inbox path"
+        return PathPlan(path, subs, skipped, {submission_label(s): source for s in subs})
+    if path.is_dir():
+        folder, files = path, sorted(p for p in path.rglob("*") if p.is_symlink() or p.is_file())
+    else:  # one file; a shapefile brings its sidecars, as it does in a delivery
+        folder, files = path.parent, [path]
+        if path.suffix.lower() == ".shp":
+            files += sorted(p for p in folder.iterdir() if p != path and p.with_suffix("") == path.with_suffix(""))
+    plan = PathPlan(folder)
+    digests = readable_digests(files, folder, plan.skipped)  # an unreadable file is listed, not a crash
+    by_deliverable, skipped = sort_delivery([p for p in files if p in digests], folder)
+    plan.skipped += skipped
+    from_path = _country_from_path(folder, members)
+    date = DATE_FOLDER.match(folder.name)
+    received = dt.date.fromisoformat(date.group(1)) if date and _is_date(date.group(1)) else dt.date.today()
+    named = {c for fs in by_deliverable.values() for f in fs if (c := country_from_name(f.name, members))}
+    for deliverable, dfiles in sorted(by_deliverable.items()):
+        own = {c for f in dfiles if (c := country_from_name(f.name, members))}
+        if country:
+            iso3, source = country, "--country"
+        elif from_path:
+            iso3, source = from_path, "inbox path"
+        elif len(named) == 1 or len(own) == 1:
+            iso3, source = (named if len(named) == 1 else own).pop(), "file names"
+        else:
+            iso3, source = None, ("file names name several countries: " + ", ".join(sorted(own or named))
+                                  if (own or named) else "unknown")
+        sub = Submission(iso3, deliverable, folder.name, 1, folder, tuple(sorted(dfiles)), received,
+                         checksum_files(dfiles, folder, digests))
+        plan.submissions.append(sub)
+        plan.country_source[submission_label(sub)] = source
+    return plan
+
+
+def submission_label(sub: Submission) -> str:
+    return f"{sub.country or 'unknown country'} {sub.deliverable} ({sub.delivery})"
+
+
+def _member_dir(folder: Path, members: dict[str, str]) -> str | None:
+    """The ISO3 code a folder is named after (an inbox country folder), or None."""
+    return folder.name.upper() if folder.name.upper() in members and len(folder.name) == 3 else None
+
+
+def _country_from_path(folder: Path, members: dict[str, str]) -> str | None:
+    """The country of a delivery folder in an inbox layout: ``<ISO3>/<YYYY-MM-DD>/`` or loose in ``<ISO3>/``."""
+    if (iso3 := _member_dir(folder, members)) is not None:
+        return iso3
+    if DATE_FOLDER.match(folder.name):
+        return _member_dir(folder.parent, members)
+    return None
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

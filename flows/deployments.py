@@ -16,7 +16,7 @@ from pathlib import Path
 from prefect import flow
 from prefect.deployments.runner import EntrypointType
 
-from atlas.config import Programme, load_programme
+from atlas.config import Programme, check_selection, load_programme
 from flows.pipeline import operations, pipeline_flow
 
 log = logging.getLogger(__name__)
@@ -50,15 +50,20 @@ def process_inbox(country: str | None = None, deliverable: str | None = None, fo
         force: reprocess versions already processed and rebuild the regional products even if up to date.
     """
     programme, config = _served_programme()
+    country, deliverable = (country or "").strip() or None, (deliverable or "").strip() or None
+    check_selection(programme, country, deliverable)  # an unknown country fails this run, saying so
     run = pipeline_flow(programme, dask=_dask_wanted())
-    return run(config_path=config, country=country or None, deliverable=deliverable or None, force=force)
+    return run(config_path=config, country=country, deliverable=deliverable, force=force)
 
 
 @flow(name=INGEST_FLOW, log_prints=False)
 def ingest_new_submissions() -> dict:
-    """Scheduled ingestion: only new or changed submissions (by content hash) are processed; otherwise nothing."""
+    """Scheduled ingestion: only new or changed submissions (by content hash) are processed; otherwise nothing.
+
+    Deliveries still being copied (changed within ``[intake] settle_seconds``) are left for the next run.
+    """
     programme, config = _served_programme()
-    return pipeline_flow(programme, dask=_dask_wanted())(config_path=config)
+    return pipeline_flow(programme, dask=_dask_wanted())(config_path=config, settle=True)
 
 
 def schedule_of(programme: Programme) -> dict:

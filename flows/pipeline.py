@@ -16,20 +16,23 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from uuid import UUID
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import MarkdownArtifact, TableArtifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
 
 from atlas import layout, stages
 from atlas.borders.boundaries import load_boundaries
-from atlas.config import Programme, load_programme
+from atlas.config import Programme, check_selection, load_programme
+from atlas.ledger.accuracy import accuracy_table, write_accuracy_table
 from atlas.ledger.exports import export_status, status_markdown
 from atlas.ledger.schema import RECEIVED
 from atlas.ledger.store import Ledger
@@ -84,8 +87,8 @@ def load_reference(programme: Programme):
 
 
 @task(cache_policy=NO_CACHE)
-def discover_inbox(programme: Programme):
-    return stages.discover_submissions(programme)
+def discover_inbox(programme: Programme, settle: bool = False):
+    return stages.discover_submissions(programme, settle)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="process {country}")
@@ -164,11 +167,37 @@ def export_status_table(programme: Programme, boundaries):
         paths = export_status(
             ledger, programme, layout.status_dir(programme.processed_dir), boundaries=boundaries, skip_unchanged=True
         )
-        rows = ledger.status_rows()
-    create_markdown_artifact(
-        status_markdown(rows), key="submission-status", description="Member countries × deliverables"
-    )
-    return paths
+        paths["accuracy"] = write_accuracy_table(accuracy_table(ledger, programme),
+                                                 layout.status_dir(programme.processed_dir))
+    return paths  # the status table artifact is made by the flow, on the root run
+
+
+def _root_run_id() -> str | None:
+    """The flow run GIS staff look at: this run, or the deployment's run that started it as a subflow."""
+    try:
+        return str(flow_run.get_root_flow_run_id())
+    except Exception:  # noqa: BLE001 - no API (tests calling the body directly): this run, if any
+        return flow_run.get_id()
+
+
+def _on_root_run(artifact) -> None:
+    """Attach an artifact to the root run (the one whose address `atlas run` and the UI show)."""
+    root = _root_run_id()
+    try:
+        artifact.flow_run_id = UUID(root) if root else None
+        artifact.create()
+    except Exception as exc:  # noqa: BLE001 - an artifact is a convenience, never a reason to fail the run
+        logging.getLogger(__name__).warning("could not store the %s artifact: %s", artifact.key, exc)
+
+
+def _root_logger(logger):
+    """A logger writing to the root run's log when this run is a subflow, else ``logger``."""
+    root, own = _root_run_id(), flow_run.get_id()
+    if not root or root == own:
+        return logger
+    from prefect.logging.loggers import flow_run_logger
+
+    return flow_run_logger(flow_run_id=UUID(root))
 
 
 def _select(subs, country: str | None, deliverable: str | None):
@@ -186,12 +215,17 @@ def run_pipeline(
     deliverable: str | None = None,
     force: bool = False,
     programme: Programme | None = None,
+    settle: bool = False,
 ) -> dict:
-    """Process the inbox: validate every new submission, rebuild the regional products, export the status."""
+    """Process the inbox: validate every new submission, rebuild the regional products, export the status.
+
+    ``settle``: leave deliveries changed within ``[intake] settle_seconds`` for a later run (still being copied).
+    """
     logger = get_run_logger()
     programme = programme or load_programme(config_path)
+    check_selection(programme, country, deliverable)  # a flow run for an unknown country fails, saying so
     with run_lock(programme.processed_dir):
-        return _run(programme, country, deliverable, force, logger)
+        return _run(programme, country, deliverable, force, logger, settle)
 
 
 def pipeline_flow(programme: Programme, dask: bool = False):
@@ -203,6 +237,10 @@ def pipeline_flow(programme: Programme, dask: bool = False):
 
 def dask_task_runner(programme: Programme):
     """prefect-dask's runner: the configured scheduler address, else a local cluster of worker processes."""
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # worker processes: no cluster chatter
+    for name in ("distributed", "dask"):
+        if logging.getLogger(name).level == logging.NOTSET:
+            logging.getLogger(name).setLevel(logging.WARNING)
     from prefect_dask import DaskTaskRunner
 
     ops = operations(programme)
@@ -235,7 +273,9 @@ def _gather(futures: list, what: list[str], logger, run_id: str) -> tuple[list, 
     return done, failed
 
 
-def _run(programme: Programme, country: str | None, deliverable: str | None, force: bool, logger) -> dict:
+def _run(
+    programme: Programme, country: str | None, deliverable: str | None, force: bool, logger, settle: bool = False
+) -> dict:
     started = time.perf_counter()
     run_id = str(flow_run.get_id() or "local")
     ledger = Ledger(programme.ledger_path, programme)
@@ -243,7 +283,7 @@ def _run(programme: Programme, country: str | None, deliverable: str | None, for
     boundaries, boundary_findings = _with_retries(load_reference, programme)(programme)
     for f in boundary_findings:
         logger.info("reference boundaries: %s", f.message)
-    subs, inbox_findings = _with_retries(discover_inbox, programme)(programme)
+    subs, inbox_findings = _with_retries(discover_inbox, programme)(programme, settle)
     for f in inbox_findings:
         logger.warning("inbox: %s (%s)", f.message, f.location.describe())
 
@@ -282,8 +322,16 @@ def _run(programme: Programme, country: str | None, deliverable: str | None, for
         "rebuilt": [o.product for o in regional if o.paths and not o.up_to_date],
         "status_files": {k: [str(p) for p in v] for k, v in exported.items()},
         "elapsed_s": round(time.perf_counter() - started, 3),
+        "by_country": _by_country(outcomes, failed_tasks),
+        "run_url": _run_url(),
     }
+    rows = ledger.status_rows()
     ledger.close()
+    root_logger = _root_logger(logger)
+    for iso3, line in summary["by_country"].items():
+        root_logger.info("run %s | %s | %s", run_id, iso3, line)
+    _on_root_run(MarkdownArtifact(markdown=status_markdown(rows, programme=programme), key="submission-status",
+                                  description="Member countries × deliverables"))
     logger.info(
         "run %s: processed %d submission version(s); %d rejected; rebuilt %s; products: %s (%.2f s)",
         run_id,
@@ -296,7 +344,31 @@ def _run(programme: Programme, country: str | None, deliverable: str | None, for
     if failed:
         logger.error("run %s: countries with pipeline failures: %s", run_id, ", ".join(sorted(failed)))
     _summary_artifact(summary)
+    if root_logger is not logger:
+        root_logger.info("run %s: %d processed, %d rejected, rebuilt %s (details on the subflow run)", run_id,
+                         len(outcomes), len(summary["rejected"]), summary["rebuilt"] or "nothing")
     return summary
+
+
+def _by_country(outcomes: list, failed: list[tuple[str, str]]) -> dict[str, str]:
+    """One line per country: its versions processed and their verdicts, and its failures."""
+    lines: dict[str, list[str]] = {}
+    for o in outcomes:
+        lines.setdefault(o.submission.country, []).append(
+            f"{o.submission.deliverable} v{o.submission.version} {o.verdict}")
+    for label, reason in failed:
+        lines.setdefault(label.split("/")[0], []).append(f"FAILED {label}: {reason}")
+    return {iso3: "; ".join(items) for iso3, items in sorted(lines.items())}
+
+
+def _run_url() -> str | None:
+    """The root run's page in the Prefect UI, when a lasting server (not a temporary one) holds it."""
+    if not os.environ.get("PREFECT_API_URL"):
+        return None
+    from prefect.settings import PREFECT_UI_URL
+
+    ui, root = PREFECT_UI_URL.value(), _root_run_id()
+    return f"{ui.rstrip('/')}/runs/flow-run/{root}" if ui and root else None
 
 
 def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, force: bool, logger) -> list:
@@ -323,8 +395,7 @@ def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, for
         # published only when every file of the product and its manifest exist; idempotent, so a run
         # killed between the manifest and the ledger is completed by the next one
         if outcome.paths and is_up_to_date(out_dir, outcome.versions):
-            for iso3, version in outcome.versions.items():
-                ledger.mark_version(iso3, key, version, "published", run_id=run_id, product=product)
+            stages.publish_versions(ledger, key, outcome, run_id)  # only the versions the product holds
     return regional
 
 
@@ -334,7 +405,9 @@ def _summary_artifact(summary: dict) -> None:
     lines += [f"- rebuilt: {', '.join(summary['rebuilt']) or 'nothing'}"]
     lines += [f"- failed countries: {', '.join(summary['failed_countries']) or 'none'}"]
     lines += [f"  - {f}" for f in summary["failures"]]
-    try:
-        create_markdown_artifact("\n".join(lines), key="run-summary", description="What the last run did")
-    except Exception as exc:  # noqa: BLE001 - an artifact is a convenience, never a reason to fail the run
-        logging.getLogger(__name__).warning("could not store the run summary artifact: %s", exc)
+    lines += ["", "| country | this run |", "|---|---|"]
+    lines += [f"| {iso3} | {line} |" for iso3, line in summary["by_country"].items()] or ["| - | nothing new |"]
+    _on_root_run(MarkdownArtifact(markdown="\n".join(lines), key="run-summary", description="What the last run did"))
+    if summary["by_country"]:
+        _on_root_run(TableArtifact(table=[{"country": k, "this run": v} for k, v in summary["by_country"].items()],
+                                   key="run-by-country", description="Per country: what this run did"))

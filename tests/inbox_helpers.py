@@ -12,8 +12,8 @@ def change_salinity(programme, iso3: str, day: str, delta: float) -> None:
     source = next(f for f in sorted((programme.raw_dir / iso3).iterdir()) if any(f.glob(f"{iso3}_GSSmap_*.tif")))
     target = programme.raw_dir / iso3 / day
     target.mkdir(parents=True)
-    for tif in source.glob(f"{iso3}_GSSmap_*.tif"):
-        shutil.copy2(tif, target / tif.name)
+    for tif in [*source.glob(f"{iso3}_GSSmap_*.tif"), *source.glob("*.csv"), *source.glob("*.txt")]:
+        shutil.copy2(tif, target / tif.name)  # with the manifest / lookup tables that give the class maps a legend
     with rasterio.open(target / f"{iso3}_GSSmap_ECe_0-30.tif", "r+") as dst:
         data = dst.read(1)
         data[data != dst.nodata] += delta

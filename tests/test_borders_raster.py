@@ -35,9 +35,9 @@ def ids(findings):
 
 def test_parse_name_distinguishes_layers_with_common_prefixes(programme):
     assert parse_name("KHM_GSSmap_ECe_sd_30-100.tif", programme.salinity) == ("KHM", "ECe_unc", "30-100")
-    assert parse_name("KHM_GSSmap_SAS_unc_0-30.tif", programme.salinity) == ("KHM", "SAS_unc", "0-30")
     assert parse_name("KHM_GSSmap_ECe_0-30.tif", programme.salinity) == ("KHM", "ECe", "0-30")
-    assert parse_name("KHM_GSSmap_EC_0-30.tif", programme.salinity) is None
+    assert parse_name("KHM_GSSmap_EC_0-30.tif", programme.salinity) == ("KHM", "ECe", "0-30")  # a known alias
+    assert parse_name("KHM_GSSmap_EC_pH_0-30.tif", programme.salinity) is None  # two properties: ambiguous
 
 
 def test_nearly_on_grid_copied_pixel_for_pixel_and_snapped(tmp_path, programme):
@@ -90,14 +90,16 @@ def test_other_crs_reprojected_bilinear_onto_the_lattice(tmp_path, programme):
 
 
 def test_off_grid_class_layer_uses_nearest(tmp_path, programme):
-    data = np.random.default_rng(0).integers(0, 4, (40, 40)).astype("uint8")
+    data = np.random.default_rng(0).integers(1, 5, (40, 40)).astype("uint8")
     t = Affine(RES * 0.9, 0, 104.0 + 0.37 * RES, 0, -RES * 0.9, 12.0)  # near 30 arc-seconds, off the lattice
     src = write(tmp_path / "KHM_GSSmap_SAS_0-30.tif", data, t, nodata=255)
-    out, findings = harmonize_salinity(submission([src]), programme, tmp_path / "out")
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("file,layer,depth,legend\nKHM_GSSmap_SAS_0-30.tif,SAS,0-30,programme\n")
+    out, findings = harmonize_salinity(submission([src, manifest]), programme, tmp_path / "out")
     with rasterio.open(out[("SAS", "0-30")]) as dst:
         values = dst.read(1)
         assert dst.dtypes[0] == "uint8" and dst.nodata == 255
-    assert set(np.unique(values)) <= {0, 1, 2, 3, 255}
+    assert set(np.unique(values)) <= {1, 2, 3, 4, 255}
     assert "nearest" in next(f for f in findings if f.check_id == "harmonize.reprojected").message
 
 
@@ -119,12 +121,15 @@ def test_real_files_that_fail_on_read_or_use_float_lowest_nodata(tmp_path, progr
     corrupt.symlink_to(real_data / "hostile/rasterio_testdata/corrupt.tif")
     odisha = tmp_path / "KHM_GSSmap_SAS_0-30.tif"  # 30 m class raster, nodata -3.4e38
     odisha.symlink_to(real_data / "soil_raster/ind_odisha_salinity/JSP_predicted_EC_raster_2024.tif")
-    out, findings = harmonize_salinity(submission([corrupt, odisha]), programme, tmp_path / "out")
+    lut = tmp_path / "saltaffected_LUT.txt"  # one table for both depths: 0/1 read as None/ModerateSalinity
+    lut.write_text('"classcode" "mapvalue"\n0 "None"\n1 "ModerateSalinity"\n')
+    out, findings = harmonize_salinity(submission([corrupt, odisha, lut]), programme, tmp_path / "out")
     assert "harmonize.unreadable" in ids(findings) and ("SAS", "30-100") not in out
     with rasterio.open(out[("SAS", "0-30")]) as dst:
         values = dst.read(1)
         assert Grid(dst.crs.to_string(), dst.transform, dst.width, dst.height).is_aligned()
-    assert set(np.unique(values)) == {0, 1, 255}
+    assert set(np.unique(values)) == {1, 3, 255}  # recoded onto the programme legend
+    assert "harmonize.classes_recoded" in ids(findings)
     recoded = next(f for f in findings if f.check_id == "harmonize.nodata_normalised")
     assert recoded.observed == pytest.approx(-3.4e38, rel=1e-6) and "pixels" in recoded.message
 

@@ -39,7 +39,7 @@ def ids(findings) -> set[str]:
     return {f.check_id for f in findings}
 
 
-def classes(values=(0, 1, 2, 3)):
+def classes(values=(1, 2, 3, 4)):
     return np.resize(np.array(values, dtype="uint8"), (120, 120))
 
 
@@ -109,18 +109,24 @@ FAILING = {
     "raster.all_nodata": lambda d: write_raster(d, data=np.full((120, 120), -9999.0)),
     "raster.value_range": lambda d: write_raster(d, data=_with(-3.0)),
     "raster.ece_high": lambda d: write_raster(d, data=_with(150.0)),
-    "raster.class_unknown": lambda d: write_raster(d, "KHM_GSSmap_SAS_0-30.tif", dtype="uint8", nodata=255,
-                                                   data=classes((0, 1, 7))),
     "raster.class_legend_unconfirmed": lambda d: write_raster(d, "classes.tif", dtype="uint8", nodata=255,
                                                               data=classes((0, 1, 2))),
     "raster.coverage_low": lambda d: write_raster(d, data=_half_nodata()),
     "raster.coverage": lambda d: write_raster(d),  # info: the covered share, when not low
+    "naming.layer_ambiguous": lambda d: write_raster(d, "KHM_EC_pH_0-30.tif"),
+    "naming.layer_identified": lambda d: write_raster(d, "Top0_30ECse.tif"),
+    # issue 12: values that are not what their slot says
+    "raster.values_look_like_classes": lambda d: write_raster(d, data=classes((0, 1, 2))),
+    "raster.class_values_continuous": lambda d: write_raster(d, "KHM_GSSmap_SAS_0-30.tif", nodata=-9999.0,
+                                                             data=np.linspace(0.5, 50.0, 120 * 120).reshape(120, 120)),
+    "raster.ece_units_suspect": lambda d: write_raster(d, data=np.linspace(150, 4000, 120 * 120).reshape(120, 120)),
+    "raster.ece_probability_suspect": lambda d: write_raster(d, data=np.linspace(0.01, 0.99, 14400).reshape(120, 120)),
     "raster.stale_statistics": _stale,
 }
 PASSING = {  # where the base file is not the natural pass case
     "raster.crs_identity": lambda d: write_raster(d, crs=None),
-    "raster.class_unknown": lambda d: write_raster(d, "KHM_GSSmap_SAS_0-30.tif", dtype="uint8", nodata=255,
-                                                   data=classes()),
+    "raster.class_values_continuous": lambda d: write_raster(d, "KHM_GSSmap_SAS_0-30.tif", dtype="uint8",
+                                                             nodata=255, data=classes()),
     "raster.class_legend_unconfirmed": lambda d: write_raster(d, "KHM_GSSmap_SAS_0-30.tif", dtype="uint8",
                                                               nodata=255, data=classes()),
     "raster.coverage": lambda d: write_raster(d, data=_half_nodata()),
@@ -203,5 +209,6 @@ def test_stale_statistics_compare_with_the_pixels(programme, tmp_path):
 
 
 def test_every_raster_and_naming_file_check_is_covered():
-    file_checks = {c.check_id for c in REGISTRY.values() if c.target == "raster" and c.func is not None}
+    file_checks = {c.check_id for c in REGISTRY.values() if c.target == "raster" and c.func is not None
+                   and c.family != "metafile"}  # metafile checks: tests/test_checks_metafile.py
     assert file_checks == set(FAILING)

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import shapely
 
 from atlas.intake.inbox import Submission
@@ -28,6 +27,8 @@ def submission(folder: Path, deliverable: str) -> Submission:
 
 def test_complete_salinity_submission_is_accepted(programme, tmp_path):
     spec = programme.salinity
+    (tmp_path / "saltaffected_LUT.txt").write_text(
+        '"classcode" "mapvalue"\n1 "None"\n2 "SlightSalinity"\n3 "ModerateSalinity"\n4 "StrongSalinity"\n')
     for layer, depth in spec.layer_keys():
         name = spec.file_name("KHM", layer, depth)
         if layer == spec.class_layer:
@@ -52,17 +53,9 @@ def test_missing_and_duplicate_layers(programme, tmp_path):
     ids = [f.check_id for f in findings]
     assert ids.count("naming.layer_missing") == 1 and "naming.layer_duplicate" in ids
     missing = next(f for f in findings if f.check_id == "naming.layer_missing")
-    n_class = len(programme.salinity.depths)  # class layers are derived where missing: a warning
-    # required by default (SPEC §2): ECe, pH and the class map at 0-30 (not derivable here: no ESP)
-    assert missing.expected == ["pH_0-30", "SAS_0-30"]
-    partial = next(f for f in findings if f.check_id == "naming.layers_partial")
-    assert partial.severity.value == "info" and len(partial.expected) == len(programme.salinity.layer_keys()) - 3
-    # no ESP, so no class layer can be derived: no promise of derived classes
-    assert "naming.class_layer_missing" not in ids
-    write_raster(tmp_path, "KHM_GSSmap_ESP_0-30.tif", data=np.full((120, 120), 20.0))
-    findings = validate_submission(submission(tmp_path, "salinity_map"), programme, BOUNDARIES)
-    class_missing = next(f for f in findings if f.check_id == "naming.class_layer_missing")
-    assert class_missing.severity.value == "warning" and len(class_missing.expected) == n_class - 1
+    assert missing.expected == ["pH 0-30", "SAS 0-30"]  # the default required layers not sent
+    optional = next(f for f in findings if f.check_id == "naming.layer_optional_missing")
+    assert optional.severity.value == "info" and "ESP 0-30" in optional.expected
 
 
 def test_soil_map_submission_without_boundary_says_so(programme, tmp_path):

@@ -14,11 +14,12 @@ import shapely
 
 from atlas.config import load_programme
 from atlas.demo.programme import MANIFEST_NAME, DemoManifest, generate_demo
-from atlas.demo.salinity import sas_class
 from atlas.grid import Grid
 from atlas.intake.inbox import discover
+from atlas.products.salinity_classes import derive_with_programme
 
 WINDOW = (102.0, 10.0, 108.0, 15.0)
+RES_30 = 1.0 / 120.0
 COUNTRIES = ["KHM", "VNM", "THA"]
 
 
@@ -87,9 +88,11 @@ def test_every_file_exists_and_opens(demo):
     assert (programme.reference_boundaries.parent / MANIFEST_NAME).is_file()
     reloaded = DemoManifest.from_json((programme.reference_boundaries.parent / MANIFEST_NAME).read_text())
     assert reloaded.files == manifest.files and reloaded.resubmission == "VNM"
-    # reference; KHM and THA: chapter + 16 layers + soil map; VNM v1: chapter + 4 layers (a partial delivery) +
-    # soil map; VNM v2: soil map + one more layer; VNM v3: 16 layers + soil
-    assert len(manifest.files) == 1 + 2 * 18 + 6 + 2 + 17
+    # reference; KHM and THA: chapter + 16 layers + manifest.csv + soil map, THA also a metafile per layer;
+    # VNM v1: chapter + 4 layers (a partial delivery) + manifest.csv + soil map; VNM v2: soil map + one more layer;
+    # VNM v3: 16 layers + manifest.csv + soil map
+    assert len(manifest.files) == 1 + 2 * 19 + 16 + 7 + 2 + 18
+    assert len([f for f in manifest.files if f.endswith(".txt")]) == 16
     for rel in manifest.files:
         path = programme.root / rel
         assert path.is_file(), rel
@@ -100,6 +103,8 @@ def test_every_file_exists_and_opens(demo):
             with zipfile.ZipFile(path) as zf:
                 assert {"[Content_Types].xml", "_rels/.rels", "word/document.xml"} <= set(zf.namelist())
                 assert "<w:t>" in zf.read("word/document.xml").decode()
+        elif path.suffix == ".txt":  # a metafile per layer, beside it
+            assert path.with_suffix(".tif").is_file() and path.read_bytes().count(b"\r\n") > 10
         elif path.suffix in {".gpkg", ".geojson", ".zip"} and path != programme.reference_boundaries:
             assert len(_read_soil(path)) > 20
     ref = gpd.read_file(programme.reference_boundaries, layer="countries")
@@ -114,30 +119,32 @@ def test_rasters_on_grid_with_declared_nodata(demo):
     assert len(tifs) == 16 * 3 + 4 + 1
     for path in tifs:
         with rasterio.open(path) as ds:
-            assert Grid(str(ds.crs), ds.transform, ds.width, ds.height).is_aligned(), path.name
+            res = RES_30 / 3 if path.name.startswith("KHM") else RES_30  # KHM sends 10 arc-second rasters
+            assert Grid(str(ds.crs), ds.transform, ds.width, ds.height).is_aligned(res), path.name
             assert ds.block_shapes == [(256, 256)] and ds.compression.name == "deflate"
-            float_nodata = np.finfo(np.float32).min if "THA" in path.name else -9999
-            expected = 255 if re.search(r"_SAS_\d", path.name) else float_nodata
+            is_class = re.search(r"_SAS_\d", path.name)
+            expected = 255 if is_class else (np.finfo(np.float32).min if "THA" in path.name else -9999)
             assert ds.nodata == pytest.approx(expected)
 
 
 def test_sas_is_the_class_rule_of_ece_and_esp(demo):
     programme, manifest = demo
     spec = programme.salinity
-    for path in (programme.root / f for f in manifest.files if re.search(r"_SAS_\d", f)):
+    for path in (programme.root / f for f in manifest.files if re.search(r"_SAS_\d", f) and f.endswith(".tif")):
         with rasterio.open(path) as ds:
             sas = ds.read(1)
         with rasterio.open(str(path).replace("_SAS_", "_ECe_")) as ds:
             ece, ece_nodata = ds.read(1), ds.nodata
         with rasterio.open(str(path).replace("_SAS_", "_ESP_")) as ds:
             esp = ds.read(1)
+        with rasterio.open(str(path).replace("_SAS_", "_pH_")) as ds:
+            ph = ds.read(1)
         valid = ece != np.float32(ece_nodata)
         assert valid.sum() > 1000
-        expected = np.select([(ece >= 4) & (esp >= 15), esp >= 15, ece >= 4], [3, 2, 1], 0)
+        expected = derive_with_programme(ece, esp, spec, ph)
         np.testing.assert_array_equal(sas[valid], expected[valid])
+        assert len(np.unique(sas[valid])) >= 3  # several severity classes, not one
         assert (sas[~valid] == 255).all()
-        np.testing.assert_array_equal(sas_class(ece, esp, spec)[valid], expected[valid])
-        assert {0, 1} <= set(np.unique(sas[valid]))
 
 
 def test_shares_sum_to_100_except_planted_defects(demo):
@@ -229,3 +236,25 @@ def test_pdf_chapter_is_well_formed(tmp_path):
     offsets = [int(line[:10]) for line in data[xref:].split(b"\n")[3:8]]
     for number, offset in enumerate(offsets, start=1):
         assert data[offset:].startswith(f"{number} 0 obj".encode())
+
+
+def test_demo_refuses_an_inbox_or_reference_it_did_not_write(programme):
+    from atlas.demo.programme import DemoRefused
+
+    by_hand = programme.raw_dir / "JPN" / "2026-09-01" / "JPN_GSAS_chapter.pdf"
+    by_hand.parent.mkdir(parents=True)
+    by_hand.write_bytes(b"%PDF-1.4 placed by hand")
+    (programme.raw_dir / "README.md").write_text("the repository's note on the inbox", encoding="utf-8")
+    with pytest.raises(DemoRefused, match=r"raw/JPN/2026-09-01/JPN_GSAS_chapter.pdf.*--replace"):
+        generate_demo(programme, countries=["KHM"], window=WINDOW)
+    assert by_hand.is_file() and not programme.reference_boundaries.exists()  # nothing touched
+
+    by_hand.unlink()
+    generate_demo(programme, countries=["KHM"], window=WINDOW)
+    generate_demo(programme, countries=["KHM"], window=WINDOW)  # its own files: replaced without a word
+    programme.reference_boundaries.write_bytes(b"the secretariat's own reference layer")
+    with pytest.raises(DemoRefused, match="boundaries.gpkg .changed since the demo wrote it"):
+        generate_demo(programme, countries=["KHM"], window=WINDOW)
+    manifest = generate_demo(programme, countries=["KHM"], window=WINDOW, replace=True)
+    assert programme.reference_boundaries.read_bytes()[:15] == b"SQLite format 3"
+    assert "data/reference/boundaries.gpkg" in manifest.checksums

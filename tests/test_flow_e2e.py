@@ -152,3 +152,46 @@ def test_mismatch_table_for_every_neighbouring_pair_with_maps(demo_run):
     assert ((pairs.matched_km + pairs.mismatched_km - pairs.compared_km).abs() < 0.01).all()
     mismatches = gpd.pd.read_csv(layout.borders_dir(programme.processed_dir) / "border_mismatches.csv")
     assert (mismatches.rsg_a != mismatches.rsg_b).all()
+
+
+def test_validate_reports_what_the_run_recorded(demo_run):
+    """`atlas validate` on each delivery folder of the inbox gives the findings and verdict the flow recorded."""
+    import json
+
+    from atlas.borders.boundaries import load_boundaries
+    from atlas.validation import validate_path
+
+    programme, _, _ = demo_run
+    boundaries, _ = load_boundaries(programme)
+    recorded = {}
+    for path in programme.processed_dir.glob("national/*/*/v*/report.json"):
+        report = json.loads(path.read_text())
+        recorded[(report["meta"]["country"], report["meta"]["deliverable"], report["meta"]["delivery"])] = report
+    assert len({key[2] for key in recorded}) >= 4 and "rejected" in {r["verdict"] for r in recorded.values()}
+    validated = {}
+    for iso3, delivery in sorted({(key[0], key[2]) for key in recorded}):
+        for sub in validate_path(programme.raw_dir / iso3 / delivery, programme, boundaries).submissions:
+            validated[(sub.meta["country"], sub.meta["deliverable"], sub.meta["delivery"])] = sub
+            assert sub.country_source == "inbox path"
+    assert set(validated) == set(recorded)
+    for key, run in sorted(recorded.items()):
+        mine = validated[key]
+        assert (mine.verdict, mine.meta["counts"]) == (run["verdict"], run["counts"]), key
+        as_recorded = sorted(json.dumps(f, sort_keys=True) for f in run["findings"])
+        assert sorted(json.dumps(f.to_dict(), sort_keys=True, default=str) for f in mine.findings) == as_recorded, key
+def test_metafile_contacts_never_reach_public_outputs(demo_run):
+    """THA's metafiles name a contact person: the report says so, no product, catalogue or export holds them."""
+    programme, _, _ = demo_run
+    secrets = ("Somchai", "somchai.dee@ldd.example", "579 0111")
+    public = [p for folder in ("regional", "status", "catalog") for p in (programme.processed_dir / folder).rglob("*")
+              if p.is_file()]
+    assert public
+    for path in public:
+        data = path.read_bytes()
+        assert not any(s.encode() in data for s in secrets), path
+    report = (layout.national_dir(programme.processed_dir, "THA", "salinity_map", 1) / "report.json").read_text()
+    assert "metafile.personal_data_withheld" in report and "somchai" not in report.lower()
+    with open(layout.status_dir(programme.processed_dir) / "accuracy_statistics.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["country"] for r in rows} == {"THA"}
+    assert {(r["layer"], r["depth"]) for r in rows if r["statistic"] == "Kappa"} == {("SAS", "0-30"), ("SAS", "30-100")}

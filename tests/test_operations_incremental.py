@@ -52,12 +52,16 @@ def runs(tmp_path_factory, prefect_harness):
     before = {"status": status.stat().st_mtime_ns, "soil": soil_manifest.stat().st_mtime_ns}
     noop = run_pipeline(programme=programme)
     after_noop = {"status": status.stat().st_mtime_ns, "soil": soil_manifest.stat().st_mtime_ns}
+    from atlas.pending import pending_work  # what `atlas run` asks before starting Prefect
+
+    pending = {"noop": pending_work(programme)}
     change_salinity(programme, "KHM", "2026-10-01", 0.25)
+    pending["changed"] = pending_work(programme)
     changed = run_pipeline(programme=programme)
     after_change = {"soil": soil_manifest.stat().st_mtime_ns}
     return {
         "programme": programme, "first": first, "repair": repair, "noop": noop, "changed": changed, "calls": calls,
-        "before": before, "after_noop": after_noop, "after_change": after_change,
+        "before": before, "after_noop": after_noop, "after_change": after_change, "pending": pending,
     }
 
 
@@ -91,6 +95,13 @@ def test_rerun_with_unchanged_inbox_does_nothing(runs):
     assert noop["processed"] == [] and noop["rebuilt"] == [] and noop["failed_countries"] == []
     assert runs["after_noop"] == runs["before"]  # not even the status exports were rewritten
     assert noop["elapsed_s"] < 2.0, noop["elapsed_s"]
+
+
+def test_the_cli_no_op_check_agrees_with_the_flow(runs):
+    """`atlas run` skips Prefect exactly when the flow would do nothing, and names what is new otherwise."""
+    assert runs["pending"]["noop"].nothing_new and runs["pending"]["noop"].versions > 0
+    assert runs["noop"]["processed"] == []
+    assert runs["pending"]["changed"].reasons == ["new: KHM/salinity_map delivery 2026-10-01"]
 
 
 def test_a_changed_submission_reprocesses_that_country_and_only_its_product(runs):

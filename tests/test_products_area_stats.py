@@ -34,7 +34,7 @@ def test_pixel_areas_match_the_ellipsoid():
 
 
 def test_synthetic_country_class_areas_within_half_a_percent(tmp_path, programme):
-    # 2 x 1 degree at 40-41N: top half saline (1), bottom half saline-sodic (3), a nodata column strip
+    # 2 x 1 degree at 40-41N: top half class 1, bottom half class 3, a nodata column strip
     height, width = 120, 240
     classes = np.full((height, width), 1, dtype="uint8")
     classes[60:, :] = 3
@@ -50,7 +50,7 @@ def test_synthetic_country_class_areas_within_half_a_percent(tmp_path, programme
     lon0, lon1 = 70 + 10 * RES, 70 + 200 * RES
     assert got[("AAA", 1)] == pytest.approx(quad_area_km2(lon0, lon1, 40.5, 41.0), rel=0.005)
     assert got[("AAA", 3)] == pytest.approx(quad_area_km2(lon0, lon1, 40.0, 40.5), rel=0.005)
-    assert got[("AAA", 0)] == 0.0
+    assert got[("AAA", 2)] == 0.0
     assert got[("REGION", 1)] == pytest.approx(quad_area_km2(70, lon1, 40.5, 41.0), rel=0.005)
     assert set(table["depth"]) == {"0-30"} and set(table["source"]) == {"delivered"}
 
@@ -72,3 +72,20 @@ def test_tables_written_as_csv_and_one_workbook(tmp_path):
     assert pd.read_csv(paths["rsg_areas"])["area_km2"].tolist() == [2.0]
     sheets = pd.read_excel(paths["xlsx"], sheet_name=None)
     assert set(sheets) == set(frames) and sheets["salinity_class_areas"]["area_km2"].tolist() == [1.5]
+
+
+def test_workbook_rounded_with_names_next_to_codes(programme, tmp_path):
+    from openpyxl import load_workbook
+
+    gdf = gpd.GeoDataFrame({"iso3": ["KHM"], "rsg1": ["AC"]}, geometry=[box(104, 12, 104.3, 12.2)], crs="EPSG:4326")
+    table = rsg_areas(gdf, programme)
+    assert list(table.columns[:4]) == ["iso3", "country", "rsg", "rsg_name"]
+    assert table.set_index("iso3").loc["KHM", ["country", "rsg_name"]].tolist() == ["Cambodia", "Acrisols"]
+    assert "Region (all members)" in set(table["country"])
+    paths = write_area_tables({"rsg_areas": table}, tmp_path)
+    assert pd.read_csv(paths["rsg_areas"])["area_km2"].iloc[0] == pytest.approx(table["area_km2"].iloc[0])
+    ws = load_workbook(paths["xlsx"])["rsg_areas"]
+    header = [c.value for c in ws[1]]
+    area = ws.cell(row=2, column=header.index("area_km2") + 1)
+    assert area.value == round(table["area_km2"].iloc[0], 1) and area.number_format == "#,##0.0"
+    assert ws.freeze_panes == "A2" and ws.page_setup.orientation == "landscape"

@@ -16,6 +16,7 @@ from shapely.geometry import box
 
 from atlas.grid import Grid
 from atlas.products.mosaic import build_mosaics
+from atlas.products.salinity_classes import derive_with_programme
 
 RES = 1.0 / 120.0
 
@@ -55,7 +56,7 @@ def two_countries(tmp_path, programme):
                  ("ESP", "0-30"): write_layer(folder / f"{iso3}_esp.tif", west, 10.5, esp, -9999.0)}
         arrays[iso3] = {"ECe": ece, "ESP": esp, "west": west}
         if iso3 == "AAA":
-            sas = rng.integers(0, 4, (60, w)).astype("uint8")
+            sas = rng.integers(1, 5, (60, w)).astype("uint8")  # programme legend codes 1-4
             files[("SAS", "0-30")] = write_layer(folder / f"{iso3}_sas.tif", west, 10.5, sas, 255)
             arrays[iso3]["SAS"] = sas
         inputs[iso3] = files
@@ -99,8 +100,8 @@ def test_class_layer_as_delivered_and_derived_kept_apart(two_countries):
     assert (sas[:, 60:] == 255).all()  # BBB sent no class layer
     assert (derived[:, :60] == 255).all()  # AAA has its own: nothing derived there
     ece, esp = arrays["BBB"]["ECe"][:, 12:], arrays["BBB"]["ESP"][:, 12:]
-    expected = (ece >= 4).astype(int) + 2 * (esp >= 15).astype(int)
-    np.testing.assert_array_equal(derived[:, 60:], expected)
+    ph = arrays["BBB"]["pH"][:, 12:] if "pH" in arrays["BBB"] else None
+    np.testing.assert_array_equal(derived[:, 60:], derive_with_programme(ece, esp, prog.salinity, ph))
     legend = pd.read_csv(result.products["legend_csv"]).set_index("iso3")
     assert legend.loc["AAA", "SAS_0-30"] == "delivered" and legend.loc["BBB", "SAS_0-30"] == "derived"
 
@@ -115,7 +116,8 @@ def test_products_are_valid_cogs_with_units_and_descriptions(two_countries):
         assert "ECe" in src.descriptions[0]
         assert src.profile["compress"].lower() == "deflate"
     legend = json.loads(result.products["legend_json"].read_text())
-    assert legend["salinity_classes"]["codes"]["3"] == "saline-sodic"
+    assert legend["salinity_classes"]["codes"]["12"] == "Saline-sodic"
+    assert legend["salinity_classes"]["criterion"] == "FAO"
 
 
 def test_region_across_the_antimeridian(tmp_path, programme):
@@ -152,7 +154,7 @@ def test_class_areas_from_the_mosaic_country_index(two_countries):
                                   "SAS_derived_0-30": result.products["SAS_derived_0-30"]},
                                  result.products["country_index"], codes, prog)
     delivered = table[(table["product"] == "SAS_0-30") & (table["iso3"] == "AAA")]
-    assert set(delivered["class_code"]) == {0, 1, 2, 3}
+    assert set(delivered.loc[delivered["area_km2"] > 0, "class_code"]) == {1, 2, 3, 4}
     derived = table[(table["product"] == "SAS_derived_0-30")]
     assert set(derived["iso3"]) == {"BBB", "REGION"} and (derived["source"] == "derived").all()
     # the delivered layer of AAA covers its 60 x 60 pixels; about 0.5 x 0.5 degree at 10N (~3000 km2)

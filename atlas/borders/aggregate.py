@@ -193,7 +193,7 @@ def _reduce_nested(src, grid: Grid, band: Window, f: int, total: np.ndarray, cou
     return other
 
 
-def aggregate_majority(src, grid: Grid, dst, share_dst, nodata: int) -> Aggregation:
+def aggregate_majority(src, grid: Grid, dst, share_dst, nodata: int, lut: np.ndarray | None = None) -> Aggregation:
     """Majority class of the valid source pixels in each cell (ties: the lower code), and its share in percent.
 
     Source values that are not whole numbers 0-254 are left out and counted (the caller reports them). Counts are kept
@@ -223,7 +223,10 @@ def aggregate_majority(src, grid: Grid, dst, share_dst, nodata: int) -> Aggregat
             major = counts.argmax(axis=1)
             share = np.where(n > 0, counts.max(axis=1) / np.maximum(n, 1), 0.0)
             has = n > 0
-            dst.write(np.where(has, major, nodata).astype("uint8").reshape(band.height, band.width), 1, window=band)
+            codes = np.where(has, major, nodata).astype("uint8")
+            if lut is not None:  # the country's codes onto the programme legend (after the majority)
+                codes = lut[codes]
+            dst.write(codes.reshape(band.height, band.width), 1, window=band)
             pct = np.where(has, np.round(share * 100), MAJORITY_SHARE_NODATA).astype("uint8")
             share_dst.write(pct.reshape(band.height, band.width), 1, window=band)
             filled += int(has.sum())

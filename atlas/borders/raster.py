@@ -9,8 +9,8 @@ memory does not grow with the raster's size.
 
 from __future__ import annotations
 
+import json
 import logging
-import re
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from rasterio.errors import RasterioError
 from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 
-from atlas.atomic import atomic_path
+from atlas.atomic import atomic_path, write_text_atomic
 from atlas.borders.aggregate import (
     MAJORITY_SHARE_NODATA,
     Aggregation,
@@ -32,30 +32,22 @@ from atlas.borders.aggregate import (
 from atlas.grid import AGGREGATE_FROM_FACTOR, Grid
 from atlas.intake.containment import Limits, contained, open_raster
 from checks.finding import Finding, Location, Severity
+from checks.layers import resolve_layers
+from checks.legend import bind_legends
 
 log = logging.getLogger(__name__)
 
+CLASS_LEGENDS = "class_legends.json"  # the class maps' codes mapped onto the programme legend, beside the copies
 BLOCK = 512  # tile edge of harmonized copies and of the block loop
 SHARE_SUFFIX = "_majority_share.tif"  # beside an aggregated class layer: share (%) of its majority class
 
 
-def file_regex(salinity) -> re.Pattern:
-    """The programme's file pattern as a regex with groups iso3, layer (or its alias), depth."""
-    pattern = re.escape(salinity.file_pattern)
-    layers = (*salinity.layers, *salinity.layer_aliases())
-    for name, choices in (("iso3", None), ("layer", layers), ("depth", salinity.depths)):
-        # longest first so ECe_sd is not read as ECe followed by junk
-        alt = "[A-Za-z]{3}" if choices is None else "|".join(map(re.escape, sorted(choices, key=len, reverse=True)))
-        pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>{alt})")
-    return re.compile(f"^{pattern}$")
-
-
-def parse_name(name: str, salinity) -> tuple[str, str, str] | None:
-    """(iso3, layer, depth) of a file name following the programme pattern, else None."""
-    match = file_regex(salinity).match(name)
-    if not match:
+def parse_name(name: str, salinity) -> tuple[str | None, str, str] | None:
+    """(iso3, layer, depth) of one file name by ``checks.layers`` (canonical name or recognised alias), else None."""
+    lf = resolve_layers([Path(name)], salinity).files
+    if not lf or lf[0].key is None:
         return None
-    return match["iso3"].upper(), salinity.layer_aliases().get(match["layer"], match["layer"]), match["depth"]
+    return lf[0].iso3, lf[0].layer, lf[0].depth
 
 
 def output_profile(layer: str, grid: Grid, salinity) -> dict:
@@ -89,7 +81,8 @@ def block_windows(width: int, height: int, size: int = BLOCK):
             yield Window(col, row, min(size, width - col), min(size, height - row))
 
 
-def _normalise(block: np.ndarray, src_nodata, is_class: bool, salinity) -> tuple[np.ndarray, int, int]:
+def _normalise(block: np.ndarray, src_nodata, is_class: bool, salinity,
+               class_lut: np.ndarray | None = None) -> tuple[np.ndarray, int, int]:
     """Block in the output dtype with nodata normalised; (data, n nodata recoded, n class values out of Byte)."""
     target = salinity.class_nodata if is_class else salinity.continuous_nodata
     data = block.astype("float64", copy=False)
@@ -103,6 +96,8 @@ def _normalise(block: np.ndarray, src_nodata, is_class: bool, salinity) -> tuple
         out_of_byte = int(bad.sum())
         missing |= bad
         out = np.where(missing, target, data).astype("uint8")
+        if class_lut is not None:  # the country's codes onto the programme legend
+            out = class_lut[out]
     else:
         out = np.where(missing, target, data).astype("float32")
     return out, recoded, out_of_byte
@@ -115,20 +110,21 @@ def _corner_bounds(src) -> tuple[float, float, float, float]:
     return (min(xs), min(ys), max(xs), max(ys))
 
 
-def _copy_on_grid(src, dst_path: Path, layer: str, grid: Grid, salinity) -> tuple[int, int]:
+def _copy_on_grid(src, dst_path: Path, layer: str, grid: Grid, salinity, class_lut=None) -> tuple[int, int]:
     """Pixel-for-pixel copy onto a snapped grid; returns (nodata recoded, class values dropped)."""
     is_class = layer == salinity.class_layer
     recoded = dropped = 0
     with rasterio.open(dst_path, "w", **output_profile(layer, grid, salinity)) as dst:
         for win in block_windows(grid.width, grid.height):
-            block, n_rec, n_bad = _normalise(src.read(1, window=win), src.nodata, is_class, salinity)
+            block, n_rec, n_bad = _normalise(src.read(1, window=win), src.nodata, is_class, salinity, class_lut)
             recoded += n_rec
             dropped += n_bad
             dst.write(block, 1, window=win)
     return recoded, dropped
 
 
-def _reproject_to_grid(src, dst_path: Path, layer: str, grid: Grid, salinity, method: Resampling) -> None:
+def _reproject_to_grid(src, dst_path: Path, layer: str, grid: Grid, salinity, method: Resampling,
+                      class_lut=None) -> None:
     """Warp the source band onto the grid, one output block at a time."""
     is_class = layer == salinity.class_layer
     profile = output_profile(layer, grid, salinity)
@@ -149,6 +145,8 @@ def _reproject_to_grid(src, dst_path: Path, layer: str, grid: Grid, salinity, me
             )
             if not is_class:
                 out[~np.isfinite(out)] = profile["nodata"]
+            elif class_lut is not None:
+                out = class_lut[out]
             dst.write(out, 1, window=win)
 
 
@@ -189,8 +187,9 @@ def _reprojected(src, path: Path, grid: Grid, programme, loc: Location, method: 
 
 
 def _aggregate(src, tmp: Path, path: Path, dst_name: str, layer: str, grid: Grid, programme, loc: Location,
-               factor: float) -> tuple[Aggregation, Finding]:
-    """Mean (continuous) or majority with its share (classes) of a finer raster, and the fixed finding."""
+               factor: float, class_lut: np.ndarray | None = None) -> tuple[Aggregation, Finding]:
+    """Mean (continuous) or majority with its share (classes, then recoded through ``class_lut``) of a finer
+    raster, and the fixed finding."""
     sal = programme.salinity
     profile = output_profile(layer, grid, sal)
     is_class = layer == sal.class_layer
@@ -200,7 +199,7 @@ def _aggregate(src, tmp: Path, path: Path, dst_name: str, layer: str, grid: Grid
             share_profile = {**profile, "nodata": MAJORITY_SHARE_NODATA}
             with atomic_path(share_path) as share_tmp, rasterio.open(share_tmp, "w", **share_profile) as share:
                 share.set_band_description(1, f"share (%) of the majority class of {path.name} in each cell")
-                done = aggregate_majority(src, grid, dst, share, sal.class_nodata)
+                done = aggregate_majority(src, grid, dst, share, sal.class_nodata, class_lut)
         else:
             done = aggregate_mean(src, grid, dst, sal.continuous_nodata)
     rule = "majority class (its share in %, per cell, kept beside it)" if is_class else "mean of valid pixels"
@@ -230,10 +229,12 @@ def majority_share_path(out_dir: Path, name: str) -> Path:
     return Path(out_dir) / (Path(name).stem + SHARE_SUFFIX)
 
 
-def harmonize_file(path: Path, layer: str, programme, out_dir: Path,
-                   dst_name: str | None = None) -> tuple[Path | None, list[Finding]]:
-    """One submitted layer onto the common grid as ``out_dir/dst_name`` (default: its own name);
-    (output path or None, findings)."""
+def harmonize_file(path: Path, layer: str, programme, out_dir: Path, dst_name: str | None = None,
+                   class_lut: np.ndarray | None = None) -> tuple[Path | None, list[Finding]]:
+    """One submitted layer onto the common grid as ``dst_name``; (output path or None, findings).
+
+    ``class_lut``: for the class layer, the country's codes onto the programme legend (``checks.legend``).
+    """
     sal = programme.salinity
     res = programme.resolution_deg
     tol = programme.alignment_tolerance_px
@@ -264,7 +265,7 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path,
                 grid = src_grid.snapped(res)
                 grid = Grid(programme.crs, grid.transform, grid.width, grid.height)
                 with atomic_path(dst_path) as tmp:  # a killed run never leaves half a layer
-                    recoded, dropped = _copy_on_grid(src, tmp, layer, grid, sal)
+                    recoded, dropped = _copy_on_grid(src, tmp, layer, grid, sal, class_lut)
                 if tuple(grid.transform) != tuple(src.transform):
                     dx, dy = src_grid.offset_from_lattice(res)
                     findings.append(Finding(
@@ -279,13 +280,13 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path,
                 if factor >= AGGREGATE_FROM_FACTOR:  # finer than the grid: aggregated, whatever the CRS
                     with atomic_path(dst_path) as tmp:
                         done, finding = _aggregate(src, tmp, path, dst_path.name, layer, grid, programme, loc,
-                                                   factor)
+                                                   factor, class_lut)
                     findings.append(finding)
                     recoded, dropped = done.other_nodata, done.not_class_codes
                 else:
                     method = Resampling.nearest if is_class else Resampling.bilinear
                     with atomic_path(dst_path) as tmp:
-                        _reproject_to_grid(src, tmp, layer, grid, sal, method)
+                        _reproject_to_grid(src, tmp, layer, grid, sal, method, class_lut)
                     recoded, dropped = _count_other_nodata(src, target_nodata), 0
                     findings.append(_reprojected(src, path, grid, programme, loc, method, same_crs, factor))
             src_nodata = src.nodata
@@ -309,35 +310,50 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path,
 
 
 def harmonize_salinity(sub, programme, out_dir: Path) -> tuple[dict[tuple[str, str], Path], list[Finding]]:
-    """Harmonized copies of every salinity layer of a submission, keyed by (layer, depth)."""
-    layers: dict[tuple[str, str], Path] = {}
-    findings: list[Finding] = []
-    for path in sub.files:
-        parsed = parse_name(Path(path).name, programme.salinity)
-        if parsed is None:
-            continue  # validation reports misnamed files
-        iso3, layer, depth = parsed
-        if iso3 != sub.country:
-            findings.append(Finding(
-                "harmonize.country_mismatch", Severity.WARNING,
-                f"{Path(path).name}: named for {iso3} but delivered by {sub.country}; harmonized as {sub.country}",
-                Location(file=Path(path).name, layer=layer), observed=iso3, expected=sub.country))
-        layers[(layer, depth)] = Path(path)
-    outputs, more = harmonize_layers(layers, sub.country, programme, out_dir)
-    return outputs, findings + more
+    """Harmonized copies of every salinity layer of a submission, keyed by (layer, depth).
 
-
-def harmonize_layers(layers: dict[tuple[str, str], Path], country: str, programme,
-                     out_dir: Path) -> tuple[dict[tuple[str, str], Path], list[Finding]]:
-    """Harmonized copies of the files of ``layers`` ({(layer, depth): path}, however the files were
-    identified), written under the canonical names ``{ISO3}_GSSmap_{layer}_{depth}.tif``."""
+    Which file is which layer is decided by ``checks.layers`` (the same resolver validation used); each copy is
+    written under the canonical name ``{ISO3}_GSSmap_{layer}_{depth}.tif`` whatever the delivered name was, so
+    the mosaic finds every accepted layer. Class maps are recoded onto the programme legend through their own.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    sal = programme.salinity
     outputs: dict[tuple[str, str], Path] = {}
     findings: list[Finding] = []
-    for (layer, depth), path in sorted(layers.items()):
-        name = programme.salinity.file_name(country, layer, depth)
-        out, file_findings = harmonize_file(Path(path), layer, programme, out_dir, dst_name=name)
+    resolution = resolve_layers(sub.files, sal)
+    bindings = bind_legends(resolution, sal)
+    legends = {b.layer_file.path: b.legend for b in bindings}
+    recorded = {f"{b.layer_file.layer}_{b.layer_file.depth}": {
+        "file": b.layer_file.path.name, "legend": b.legend.source, "how": b.why, "codes": b.legend.describe(sal)}
+        for b in bindings if b.legend is not None and not b.legend.outside}
+    if recorded:  # the mosaic copies this into the product's legend (GSSmap_legend.json, country_codes)
+        write_text_atomic(out_dir / CLASS_LEGENDS, json.dumps(recorded, indent=2))
+    for (layer, depth), lf in sorted(resolution.unique().items()):
+        if lf.iso3 and lf.iso3 != sub.country and lf.source == "canonical name":
+            findings.append(Finding(
+                "harmonize.country_mismatch", Severity.WARNING,
+                f"{lf.path.name}: named for {lf.iso3} but delivered by {sub.country}; harmonized as {sub.country}",
+                Location(file=lf.path.name, layer=layer), observed=lf.iso3, expected=sub.country))
+        class_lut = None
+        if layer == sal.class_layer:
+            legend = legends.get(lf.path)
+            if legend is None or legend.outside:  # a class code without its meaning never reaches a product
+                findings.append(Finding(
+                    "harmonize.layer_left_out", Severity.ERROR,
+                    f"{lf.path.name}: class map without a usable legend; not harmonized, so the submission is not "
+                    "published", Location(file=lf.path.name, layer=f"{layer} {depth}"),
+                    hint="send the class map's lookup table (see legend.* findings)"))
+                continue
+            class_lut = legend.lut(sal.class_nodata)
+            if any(code != target for code, target in legend.mapping.items()):
+                findings.append(Finding(
+                    "harmonize.classes_recoded", Severity.FIXED,
+                    f"{lf.path.name}: class codes mapped onto the programme legend through {legend.source}",
+                    Location(file=lf.path.name, layer=f"{layer} {depth}"), observed=legend.describe(sal),
+                    expected={str(k): v for k, v in sal.classes.items()}))
+        out, file_findings = harmonize_file(lf.path, layer, programme, out_dir,
+                                            sal.file_name(sub.country, layer, depth), class_lut)
         findings.extend(file_findings)
         if out is not None:
             outputs[(layer, depth)] = out

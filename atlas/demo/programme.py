@@ -34,6 +34,8 @@ from atlas.demo.boundaries import (
 from atlas.demo.documents import chapter_text, profile_text, write_docx, write_pdf
 from atlas.demo.salinity import RasterStyle, write_salinity
 from atlas.demo.soil import LEGACY_MEANING, SoilStyle, dominant_at, soil_units, write_soil_map
+from atlas.errors import AtlasError
+from atlas.intake.inbox import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -74,20 +76,23 @@ SCENARIO: dict[str, CountryScenario] = {
             boundary_plan=BoundaryPlan(spill_into=("VNM", "LAO", "MMR")),
         ),
         CountryScenario(
-            "KHM", "everything in one delivery; zipped shapefile with Mac junk and legacy FAO-74/WRB-2006 codes",
+            "KHM", "everything in one delivery; salinity at 10 arc-seconds in EPSG:4326 (aggregated onto the 30 "
+            "arc-second grid); zipped shapefile with Mac junk and legacy FAO-74/WRB-2006 codes",
             (("2026-02-20", ("chapter", "salinity", "soil")),),
-            soil_suffix="zip",
+            soil_suffix="zip", raster_style=RasterStyle(finer=3),
             soil_style=SoilStyle("code", 2015, palettes={"humid_lowland": ("AC", "PT", "AR", "GL")},
                                  legacy_codes=("Ao", "Jd", "Gh", "AB")),
             boundary_plan=BoundaryPlan(short_of=("VNM", "LAO"), slivers_along=("THA", "LAO"), n_slivers=3),
         ),
         CountryScenario(
-            "THA", "chapter early; salinity (float32-lowest nodata) and a UTM 47N soil map with bad shares",
+            "THA", "chapter early; salinity (float32-lowest nodata) with a metafile per layer holding contact "
+            "details, and a UTM 47N soil map with bad shares",
             (("2026-02-25", ("chapter",)), ("2026-04-10", ("salinity", "soil"))),
             soil_crs="EPSG:32647",
             soil_style=SoilStyle("code", 2022, palettes={"humid_lowland": ("LX", "LV", "AC"),
                                                          "upland": ("LV", "CM", "AC")}, share_defects=2),
-            raster_style=RasterStyle(float_nodata=float(np.finfo(np.float32).min)),
+            raster_style=RasterStyle(float_nodata=float(np.finfo(np.float32).min),
+                                     metafile_contact=("Dr. Somchai Dee", "somchai.dee@ldd.example", "+66 2 579 0111")),
             boundary_plan=BoundaryPlan(spill_into=("KHM", "LAO", "MMR", "MYS")),
         ),
         CountryScenario(
@@ -101,26 +106,28 @@ SCENARIO: dict[str, CountryScenario] = {
             boundary_plan=BoundaryPlan(spill_into=("LAO", "KHM", "CHN")),
         ),
         CountryScenario(
-            "BGD", "salinity in UTM 46N (1000 m pixels), to be reprojected",
+            "BGD", "salinity in UTM 46N (1000 m pixels), to be reprojected; files named as the GSP scripts name "
+                   "them (Top0_30ECse.tif ...), class maps in factor-rank codes with the GSP lookup tables",
             (("2026-02-27", ("chapter", "salinity", "soil")),),
             soil_style=SoilStyle("code", 2022),
-            raster_style=RasterStyle(crs="EPSG:32646", pixel_m=1000.0),
+            raster_style=RasterStyle(crs="EPSG:32646", pixel_m=1000.0, class_legend="lookup_table",
+                                     file_names="gsp_script"),
             boundary_plan=BoundaryPlan(spill_into=("IND", "MMR")),
         ),
         CountryScenario(
             "NPL",
-            "chapter late; salinity without its SAS class layers (derived by the pipeline); "
+            "chapter late; salinity without its subsoil SAS class layer (optional: derived by the pipeline); "
             "FlatGeobuf soil map with names and slivers",
             (("2026-03-15", ("chapter", "salinity", "soil")),),
             soil_suffix="fgb", soil_style=SoilStyle("name", 2015),
-            raster_style=RasterStyle(missing=(("SAS", "0-30"), ("SAS", "30-100"))),
+            raster_style=RasterStyle(missing=(("SAS", "30-100"),)),
             boundary_plan=BoundaryPlan(slivers_along=("IND", "CHN"), n_slivers=3),
         ),
         CountryScenario(
-            "LKA", "PDF chapter; salinity at 10 arc-seconds in EPSG:4326 (aggregated onto the 30 arc-second "
-            "grid); loosely written group names",
+            "LKA", "PDF chapter; pixel size with noise in the 17th digit; class maps in factor-rank codes without "
+                   "their lookup table (salinity map rejected); loosely written group names",
             (("2026-02-10", ("chapter",)), ("2026-06-28", ("salinity", "soil"))),
-            soil_style=SoilStyle("mixed", 2022), raster_style=RasterStyle(finer=3),
+            soil_style=SoilStyle("mixed", 2022), raster_style=RasterStyle(pixel_size_noise=True, class_legend="none"),
             chapter_suffix="pdf",
         ),
     )
@@ -141,6 +148,7 @@ class DemoManifest:
     notes: tuple[str, ...]
     truths: dict
     resubmission: str | None = None
+    checksums: dict = field(default_factory=dict)  # sha256 of every file written: what the demo may replace
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True, default=str)
@@ -149,7 +157,44 @@ class DemoManifest:
     def from_json(cls, text: str) -> DemoManifest:
         raw = json.loads(text)
         return cls(raw["seed"], tuple(raw["window"]), tuple(raw["countries"]), tuple(raw["files"]),
-                   tuple(raw["notes"]), raw["truths"], raw.get("resubmission"))
+                   tuple(raw["notes"]), raw["truths"], raw.get("resubmission"), raw.get("checksums", {}))
+
+
+class DemoRefused(AtlasError):
+    """The demo would replace files it did not write (deliveries placed by hand, a real reference layer)."""
+
+
+INBOX_OWN_FILES = {"README.md", ".gitkeep"}  # the repository's own notes in data/raw
+
+
+def _written_before(programme: Programme) -> dict[str, str | None]:
+    """Files the previous demo wrote (relative path -> sha256, None where its manifest kept no checksum)."""
+    manifest = programme.reference_boundaries.parent / MANIFEST_NAME
+    try:
+        previous = DemoManifest.from_json(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {name: previous.checksums.get(name) for name in previous.files}
+
+
+def foreign_files(programme: Programme) -> list[str]:
+    """Files in the inbox, and a reference layer, that the demo did not write (or that changed since)."""
+    ours = _written_before(programme)
+    candidates = []
+    if programme.raw_dir.is_dir():
+        candidates += [p for p in sorted(programme.raw_dir.rglob("*"))
+                       if (p.is_file() or p.is_symlink()) and not (p.parent == programme.raw_dir
+                                                                   and p.name in INBOX_OWN_FILES)]
+    if programme.reference_boundaries.exists():
+        candidates.append(programme.reference_boundaries)
+    foreign = []
+    for path in candidates:
+        name = _relative(path, programme.root)
+        if name not in ours or path.is_symlink():
+            foreign.append(name)
+        elif ours[name] is not None and sha256_file(path) != ours[name]:
+            foreign.append(f"{name} (changed since the demo wrote it)")
+    return foreign
 
 
 def _deliverable_truths(programme: Programme, deliveries: list[tuple[str, tuple[str, ...]]]) -> dict[str, dict]:
@@ -250,8 +295,18 @@ def generate_demo(
     window: tuple[float, float, float, float] | None = None,
     seed: int = DEFAULT_SEED,
     resubmission: bool = False,
+    replace: bool = False,
 ) -> DemoManifest:
-    """Write the demo inbox, reference boundaries and manifest; same seed, same files."""
+    """Write the demo inbox, reference boundaries and manifest; same seed, same files.
+
+    Refuses (DemoRefused) when the inbox holds a file the demo did not write, or the reference layer
+    is not the demo's, unless ``replace``: deliveries placed by hand are never deleted by surprise.
+    """
+    foreign = [] if replace else foreign_files(programme)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise DemoRefused(f"the demo would replace files it did not write: {shown}; move them away, or give "
+                          "--replace to let the demo overwrite the inbox and the reference layer")
     window = tuple(float(v) for v in (window or programme.region_bounds))
     wanted = [c.upper() for c in countries] if countries else list(SCENARIO)
     notes: list[str] = [f"reference boundaries: {SOURCE}; licence: {LICENCE}"]
@@ -311,6 +366,7 @@ def generate_demo(
         notes=tuple(notes),
         truths=truths,
         resubmission=resub,
+        checksums={_relative(p, programme.root): sha256_file(p) for p in written},
     )
     (programme.reference_boundaries.parent / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
     log.info("demo: %d files for %d countries under %s", len(written), len(sending), programme.raw_dir)

@@ -21,6 +21,7 @@ from pyproj import Transformer
 from atlas.config import SalinitySpec
 from atlas.demo.fields import coast_distance_grid, deltaness
 from atlas.demo.fields import field as smooth_field
+from atlas.demo.metafiles import write_metafile
 from atlas.grid import ARC_SECONDS_30, Grid
 
 
@@ -34,6 +35,11 @@ class RasterStyle:
     pixel_size_noise: bool = False  # pixel size off in the 17th significant digit (still on grid)
     missing: tuple[tuple[str, str], ...] = ()  # (layer, depth) pairs not delivered
     finer: int = 1  # EPSG:4326 pixels this many times finer than 30 arc-seconds (aggregated by the pipeline)
+    # what the class maps' codes are and what says so (issue 12): "programme" codes with a manifest.csv line,
+    # "lookup_table" factor-rank codes with the GSP script's lookup table, "none" factor-rank codes and nothing
+    class_legend: str = "programme"
+    file_names: str = "canonical"  # or "gsp_script": the names the GSP manual's scripts write
+    metafile_contact: tuple[str, str, str] | None = None  # (name, e-mail, phone): a metafile per layer
 
 
 def country_grid(boundary: shapely.Geometry, style: RasterStyle) -> tuple[Grid, shapely.Geometry]:
@@ -85,6 +91,7 @@ def salinity_values(
     esp = np.clip(4.0 + 6.0 * smooth_field(seed, "esp", lon, lat) + 3.0 * np.log1p(ece) + 12.0 * delta * coastal, 0, 60)
     ph = np.clip(6.0 + 0.06 * esp + 0.5 * smooth_field(seed, "ph", lon, lat), 4.5, 9.5)
     sd_noise = np.abs(smooth_field(seed, "sd", lon, lat))
+    class_unc = np.broadcast_to(np.clip(15.0 + 25.0 * sd_noise, 0, 100), delta.shape).astype(np.float32)
     out: dict[tuple[str, str], np.ndarray] = {}
     for depth, factor in zip(spec.depths, (1.0, 1.25, 1.4), strict=False):
         e = np.broadcast_to(ece * factor, delta.shape).astype(np.float32)
@@ -96,19 +103,46 @@ def salinity_values(
             "ECe_unc": (0.1 + 0.2 * e * (0.7 + 0.3 * sd_noise)).astype(np.float32),
             "pH_unc": np.broadcast_to(0.15 + 0.1 * sd_noise * factor, delta.shape).astype(np.float32),
             "ESP_unc": (0.5 + 0.15 * s * (0.8 + 0.2 * sd_noise)).astype(np.float32),
-            # the class map's uncertainty: 100 minus the probability (%) of the mapped class
-            "SAS_unc": np.broadcast_to(np.clip(10.0 + 15.0 * sd_noise * factor, 0, 60), delta.shape)
-            .astype(np.float32),
+            "SAS_unc": class_unc,  # e.g. 100 - probability of the mapped class, in %
         }
-        values["SAS"] = sas_class(values["ECe"], values["ESP"], spec)
+        values["SAS"] = sas_class(values["ECe"], values["ESP"], spec, values["pH"])
         for layer in spec.layers:
-            out[(layer, depth)] = values[layer]
+            out[(layer, depth)] = values[layer.replace("_sd", "_unc")]
     return out
 
 
-def sas_class(ece: np.ndarray, esp: np.ndarray, spec: SalinitySpec) -> np.ndarray:
-    """Salt-affected soil class from ECe and ESP (0 none, 1 saline, 2 sodic, 3 saline-sodic)."""
-    return ((ece >= spec.ece_saline_dsm).astype(np.uint8) + 2 * (esp >= spec.esp_sodic_pct)).astype(np.uint8)
+def sas_class(ece: np.ndarray, esp: np.ndarray, spec: SalinitySpec, ph: np.ndarray | None = None) -> np.ndarray:
+    """Severity class (programme legend codes) from ECe, ESP and pH with the programme's criterion."""
+    from atlas.products.salinity_classes import derive_with_programme
+
+    return derive_with_programme(ece, esp, spec, ph)
+
+
+def gsp_script_name(layer: str, depth: str, spec: SalinitySpec) -> str:
+    """The file name the GSP manual's scripts give a layer (Top0_30ECse.tif, EC0_30_uncertain.tif, ...)."""
+    d = depth.replace("-", "_")
+    top = "Top" if depth == spec.depths[0] else "Sub"
+    prop, _, unc = layer.partition("_")
+    word = {"ECe": "ECse", "pH": "pH", "ESP": "ESP", "SAS": "saltaffected"}[prop]
+    if unc:
+        return f"{'EC' if prop == 'ECe' else 'Saltaffected' if prop == 'SAS' else prop}{d}_uncertain.tif"
+    return f"{top}{d}{word}.tif"
+
+
+def factor_ranks(codes: np.ndarray, spec: SalinitySpec) -> tuple[np.ndarray, dict[int, str]]:
+    """The class map as the GSP script writes it: each class's alphabetical rank among the names present."""
+    present = sorted({int(c) for c in np.unique(codes) if c != spec.class_nodata}, key=lambda c: spec.classes[c])
+    lut = np.full(256, spec.class_nodata, dtype=np.uint8)
+    table = {}
+    for rank, code in enumerate(present, start=1):
+        lut[code] = rank
+        table[rank] = spec.classes[code]
+    return lut[codes], table
+
+
+def lookup_table_text(table: dict[int, str]) -> str:
+    """R write.table(classLUT(...), row.names = FALSE) as the manual's script writes it."""
+    return '"classcode" "mapvalue"\n' + "".join(f'{code} "{name}"\n' for code, name in sorted(table.items()))
 
 
 def write_salinity(
@@ -125,13 +159,26 @@ def write_salinity(
     values = salinity_values(seed, lon, lat, coast, spec, variant)
     float_nodata = spec.continuous_nodata if style.float_nodata is None else style.float_nodata
     written: list[Path] = []
+    manifest_lines: list[str] = []
+    legends: dict[str, dict] = {}
     for (layer, depth), array in values.items():
         if (layer, depth) in style.missing or (only is not None and f"{layer}_{depth}" not in only):
             continue
         is_class = layer == spec.class_layer
         nodata = spec.class_nodata if is_class else float_nodata
         data = np.where(mask, array, np.array(nodata, dtype=array.dtype))
-        path = Path(folder) / spec.file_name(iso3, layer, depth)
+        name = gsp_script_name(layer, depth, spec) if style.file_names == "gsp_script" else \
+            spec.file_name(iso3, layer, depth)
+        path = Path(folder) / name
+        if is_class and style.class_legend == "programme":
+            manifest_lines.append(f"{name},{layer},{depth},programme")
+        elif is_class:
+            data, table = factor_ranks(data, spec)
+            legends[depth] = {str(k): v for k, v in table.items()}
+            if style.class_legend == "lookup_table":  # the manual's name: saltaffected_LUT0_30.txt
+                lut = Path(folder) / f"saltaffected_LUT{depth.replace('-', '_')}.txt"
+                lut.write_text(lookup_table_text(table), encoding="utf-8")
+                written.append(lut)
         profile = dict(
             driver="GTiff", width=grid.width, height=grid.height, count=1, crs=grid.crs, transform=grid.transform,
             dtype="uint8" if is_class else "float32", nodata=nodata, tiled=True, blockxsize=256, blockysize=256,
@@ -140,6 +187,13 @@ def write_salinity(
         with rasterio.open(path, "w", **profile) as dst:
             dst.write(data, 1)
         written.append(path)
+        if style.metafile_contact:
+            written.append(write_metafile(path, layer, depth, iso3, spec.units.get(layer, ""),
+                                          *style.metafile_contact))
+    if manifest_lines:
+        manifest = Path(folder) / "manifest.csv"
+        manifest.write_text("file,layer,depth,legend\n" + "\n".join(manifest_lines) + "\n", encoding="utf-8")
+        written.append(manifest)
     ece = values[("ECe", spec.depths[0])][mask]
     truths = {
         "crs": grid.crs,
@@ -149,7 +203,9 @@ def write_salinity(
         "float_nodata": float_nodata,
         "valid_pixels": int(mask.sum()),
         "missing_layers": [f"{layer} {depth}" for layer, depth in style.missing],
-        "layers": sorted(p.stem.split("_GSSmap_", 1)[1] for p in written),
+        "file_names": style.file_names,
+        "class_legend": style.class_legend,
+        "class_codes_factor_rank": legends,
         "ece_topsoil_max": round(float(ece.max()), 2) if ece.size else None,
         "ece_topsoil_pixels_over_100": int((ece > 100).sum()),
         "ece_topsoil_share_saline": round(float((ece >= spec.ece_saline_dsm).mean()), 4) if ece.size else None,

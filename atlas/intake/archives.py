@@ -229,18 +229,23 @@ def safe_output_dir(out_dir: Path, processed_dir: Path) -> Finding | None:
                 "nothing written", Location(file=str(rel or out_dir)))
 
 
-def prepare_submission(sub: Submission, programme, out_dir: Path) -> tuple[Submission, list[Finding]]:
-    """The submission with only safe files: inbox links dropped, archives extracted into ``out_dir/intake``."""
+def prepare_submission(sub: Submission, programme, out_dir: Path,
+                       root: Path | None = None) -> tuple[Submission, list[Finding]]:
+    """The submission with only safe files: inbox links dropped, archives extracted into ``out_dir/intake``.
+
+    ``root``: the folder every file must lie inside; by default the country's inbox folder. ``atlas validate``
+    passes the folder it was given (outside the inbox, the country may be unknown: nothing is named after it).
+    """
     limits = Limits.from_programme(programme)
     findings: list[Finding] = []
-    if not ISO3.match(sub.country or "") or sub.country not in programme.members \
+    if root is None and (not ISO3.match(sub.country or "") or sub.country not in programme.members) \
             or sub.deliverable not in programme.deliverables:
         return replace(sub, files=()), [emit("intake.unsafe_name", f"country {sub.country!r} / deliverable "
                                              f"{sub.deliverable!r} refused as a folder name",
                                              Location(file=str(sub.country)), observed=sub.country)]
     raw_dir = Path(programme.raw_dir)
     try:  # the country's own inbox folder, as spelled on disk (a folder "khm" holds KHM's deliveries)
-        country_root = raw_dir / Path(sub.folder).relative_to(raw_dir).parts[0]
+        country_root = Path(root) if root is not None else raw_dir / Path(sub.folder).relative_to(raw_dir).parts[0]
     except (ValueError, IndexError):
         country_root = raw_dir / sub.country
     kept: list[Path] = []

@@ -17,7 +17,6 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ import pyogrio
 import rasterio
 from rasterio.errors import RasterioError
 
+from atlas.config import Limits  # declared with the other programme.toml sections
 from checks.finding import Finding, Location, Severity
 from checks.registry import ALL_PRODUCTS, declare, emit
 
@@ -86,35 +86,6 @@ declare("intake.raster_too_large", Severity.ERROR, "submission", ("salinity_map"
 declare("intake.vector_too_large", Severity.ERROR, "submission", ("soil_map",),
         "The vector file has more bytes, features or vertices (per feature or in total) than [limits] allow.",
         "simplify or split the map; a national soil map needs far fewer vertices")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Size limits for untrusted files (programme.toml ``[limits]``, each optional)."""
-
-    max_archive_members: int = 2000
-    max_archive_bytes: int = 4 << 30
-    max_compression_ratio: float = 200.0
-    max_raster_pixels: int = 1_000_000_000
-    max_raster_bands: int = 16
-    max_raster_bytes: int = 8 << 30
-    max_vector_file_bytes: int = 2 << 30
-    max_vector_features: int = 2_000_000
-    max_vector_vertices: int = 50_000_000
-    max_vertices_per_feature: int = 1_000_000
-
-    @classmethod
-    def from_programme(cls, programme) -> Limits:
-        """The programme's limits; unknown keys are ignored, missing ones take the defaults."""
-        raw = (getattr(programme, "extra", None) or {}).get("limits", {}) if programme is not None else {}
-        known = {f.name: f.type for f in fields(cls)}
-        values = {}
-        for key, value in raw.items():
-            if key in known:
-                values[key] = float(value) if known[key] == "float" else int(value)
-            else:
-                log.warning("programme.toml [limits]: unknown key %r ignored", key)
-        return cls(**values)
 
 
 _LOCK = threading.Lock()

@@ -4,6 +4,9 @@ Layout: ``data/raw/<ISO3>/<YYYY-MM-DD>[_label]/<files>``. Each dated folder is
 one delivery; the files in it are sorted into deliverables by their kind. Files
 left loose in a country folder form a delivery dated by their newest file.
 A deliverable's version is its rank among the deliveries that carry it.
+Junk that copies leave behind (Mac ``._*`` files, Office ``~$*`` lock files) is
+ignored anywhere in a country folder. A delivery changed less than ``settle_seconds``
+ago is still being copied and is left for a later run.
 The inbox is only ever read.
 """
 
@@ -13,6 +16,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +27,11 @@ VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".fgb", ".zip", ".shp"}
 DOCUMENT_SUFFIXES = {".docx", ".doc", ".pdf", ".odt"}
 SHAPEFILE_SIDECARS = {".shx", ".dbf", ".prj", ".cpg", ".sbn", ".sbx", ".qix", ".xml", ".aux"}
 IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+RASTER_SIDECARS = (".aux.xml", ".ovr", ".msk", ".tfw", ".tifw", ".wld")
+# AppleDouble ._*, Office lock files ~$*, LibreOffice .~lock.*, editor backups *~, *.bak, *.tmp
+JUNK_NAME = re.compile(r"^(\._|~\$|\.~lock\.)|~$|\.(bak|tmp)$", re.IGNORECASE)
+# text beside GeoTIFFs: manifest.csv, lookup tables of class codes, metafiles (checks.layers tells them apart)
+SALINITY_COMPANIONS = {".txt", ".csv"}
 DATE_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T_ ].*)?$")
 
 
@@ -73,7 +82,10 @@ def file_sha256(path: Path) -> str | None:
 
 
 def checksum_files(files: list[Path], base: Path, digests: dict[Path, str | None] | None = None) -> str:
-    """One digest for a set of files: names relative to ``base`` and contents (``digests`` if already known)."""
+    """One digest for a set of files: names relative to ``base`` and contents (``digests`` if already known).
+
+    ``base`` is the delivery folder, so the same files sent again in a new dated folder have the same digest.
+    """
     digest = hashlib.sha256()
     for path in sorted(files):
         digest.update(str(path.relative_to(base)).encode())
@@ -83,7 +95,7 @@ def checksum_files(files: list[Path], base: Path, digests: dict[Path, str | None
     return digest.hexdigest()
 
 
-def _readable(files: list[Path], raw_dir: Path, findings: list[Finding]) -> dict[Path, str | None]:
+def readable_digests(files: list[Path], raw_dir: Path, findings: list[Finding]) -> dict[Path, str | None]:
     """sha256 of every file that can be read; an unreadable one gets a finding and is left out."""
     digests: dict[Path, str | None] = {}
     for path in files:
@@ -118,12 +130,37 @@ def _visible_files(folder: Path) -> list[Path]:
     return sorted(
         p
         for p in folder.rglob("*")
-        if (p.is_symlink() or p.is_file()) and p.name not in IGNORED_NAMES and not p.name.startswith("._")
+        if p.is_symlink() or p.is_file()  # junk too: sort_delivery lists it as skipped
     )
 
 
-def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], list[Finding]]:
-    """Every submission in the inbox, plus findings about what could not be placed."""
+def last_change(folder: Path, files: list[Path], recursive: bool = True) -> float:
+    """Newest modification time of a delivery: its files and its folders (adding a file changes the folder)."""
+    folders = [folder] + ([p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink()] if recursive else [])
+    return max((p.lstat().st_mtime for p in [*files, *folders]), default=0.0)
+
+
+def _still_copying(folder: Path, raw_dir: Path, age_s: float, settle_seconds: float) -> Finding:
+    return Finding(
+        "inbox.still_copying",
+        Severity.INFO,
+        f"{folder.relative_to(raw_dir)}: changed {age_s:.0f} s ago, less than the settle time of "
+        f"{settle_seconds:g} s; taken as still being copied and left for a later run",
+        Location(file=str(folder.relative_to(raw_dir))),
+        hint="nothing to do if a copy is under way; otherwise run again later, or run by hand "
+        "(manual runs do not wait unless asked to: [intake] settle_seconds in programme.toml)",
+    )
+
+
+def discover(
+    raw_dir: Path, members: dict[str, str], settle_seconds: float = 0.0, now: float | None = None
+) -> tuple[list[Submission], list[Finding]]:
+    """Every submission in the inbox, plus findings about what could not be placed.
+
+    A delivery whose files or folders changed less than ``settle_seconds`` before ``now`` (default: the
+    clock) is skipped with an ``inbox.still_copying`` finding: a half-copied file is not a submission.
+    """
+    now = time.time() if now is None else now
     submissions: list[Submission] = []
     findings: list[Finding] = []
     raw_dir = Path(raw_dir)
@@ -163,56 +200,139 @@ def discover(raw_dir: Path, members: dict[str, str]) -> tuple[list[Submission], 
                 )
             )
             continue
-        deliveries: dict[str, list[Path]] = {}
-        # links are listed (the intake refuses them with a finding) but never followed
-        loose = [p for p in country_dir.iterdir() if (p.is_symlink() or p.is_file()) and p.name not in IGNORED_NAMES]
-        for sub in sorted(
-            p for p in country_dir.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
-        ):
-            deliveries[sub.name] = _visible_files(sub)
-        if loose:
-            deliveries[""] = sorted(loose)
-        versions: dict[str, int] = {}
-        ordered = sorted(deliveries.items(), key=lambda kv: (_delivery_date(kv[0], kv[1]), kv[0]))
-        for name, files in ordered:
-            folder = country_dir / name if name else country_dir
-            received = _delivery_date(name, files)
-            digests = _readable(files, raw_dir, findings)
-            files = [p for p in files if p in digests]
-            by_deliverable: dict[str, list[Path]] = {}
-            for path in files:
-                deliverable = classify(path)
-                if deliverable is None:
-                    if path.suffix.lower() not in SHAPEFILE_SIDECARS and not path.name.endswith(".aux.xml"):
-                        findings.append(
-                            Finding(
-                                "inbox.unknown_file",
-                                Severity.INFO,
-                                f"{path.name}: not a file type of any deliverable; ignored",
-                                Location(file=str(path.relative_to(raw_dir))),
-                                hint="salinity maps are GeoTIFF, soil maps GeoPackage/GeoJSON/FlatGeobuf/zipped "
-                                "shapefile, chapters and profiles .docx or .pdf",
-                            )
-                        )
-                    continue
-                by_deliverable.setdefault(deliverable, []).append(path)
-            for deliverable, dfiles in sorted(by_deliverable.items()):
-                if deliverable == "soil_map":
-                    # shapefile sidecars travel with their .shp
-                    stems = {p.with_suffix("") for p in dfiles if p.suffix.lower() == ".shp"}
-                    dfiles = dfiles + [p for p in files if p.with_suffix("") in stems and p not in dfiles]
-                versions[deliverable] = versions.get(deliverable, 0) + 1
-                submissions.append(
-                    Submission(
-                        country=iso3,
-                        deliverable=deliverable,
-                        delivery=name or received.isoformat(),
-                        version=versions[deliverable],
-                        folder=folder,
-                        files=tuple(sorted(dfiles)),
-                        received=received,
-                        checksum=checksum_files(dfiles, country_dir, digests),
-                        file_sha256=tuple((p, digests[p]) for p in sorted(dfiles)),
-                    )
-                )
+        submissions += discover_country(country_dir, iso3, raw_dir, findings, settle_seconds, now)
     return submissions, findings
+
+
+def discover_country(country_dir: Path, iso3: str, raw_dir: Path, findings: list[Finding],
+                     settle_seconds: float = 0.0, now: float | None = None) -> list[Submission]:
+    """The submissions in one country's inbox folder: one delivery per dated sub-folder, loose files another.
+
+    A delivery changed less than ``settle_seconds`` before ``now`` is left for later (``inbox.still_copying``).
+    """
+    now = time.time() if now is None else now
+    deliveries: dict[str, list[Path]] = {}
+    # links are listed (the intake refuses them with a finding) but never followed
+    loose = [p for p in country_dir.iterdir() if p.is_symlink() or p.is_file()]
+    for sub in sorted(
+        p for p in country_dir.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+    ):
+        deliveries[sub.name] = _visible_files(sub)
+    if loose:
+        deliveries[""] = sorted(loose)
+    submissions: list[Submission] = []
+    versions: dict[str, int] = {}
+    # a delivery without a dated folder is dated by its newest file; junk (a fresh .DS_Store) does not count
+    ordered = sorted(deliveries.items(), key=lambda kv: (_delivery_date(kv[0], _not_junk(kv[1])), kv[0]))
+    for name, files in ordered:
+        folder = country_dir / name if name else country_dir
+        if settle_seconds > 0:
+            age_s = now - last_change(folder, files, recursive=bool(name))
+            if age_s < settle_seconds:
+                findings.append(_still_copying(folder, raw_dir, age_s, settle_seconds))
+                continue
+        received = _delivery_date(name, _not_junk(files))
+        digests = readable_digests(files, raw_dir, findings)
+        by_deliverable, skipped = sort_delivery([p for p in files if p in digests], raw_dir)
+        findings += skipped
+        for deliverable, dfiles in sorted(by_deliverable.items()):
+            versions[deliverable] = versions.get(deliverable, 0) + 1
+            submissions.append(
+                Submission(
+                    country=iso3,
+                    deliverable=deliverable,
+                    delivery=name or received.isoformat(),
+                    version=versions[deliverable],
+                    folder=folder,
+                    files=tuple(sorted(dfiles)),
+                    received=received,
+                    checksum=checksum_files(dfiles, folder, digests),
+                    file_sha256=tuple((p, digests[p]) for p in sorted(dfiles)),
+                )
+            )
+    return submissions
+
+
+def skip_reason(path: Path, files: list[Path]) -> tuple[str, str] | None:
+    """Why a file of a delivery is not part of any deliverable, as (finding id, reason); None if it is.
+
+    ``files`` are the delivery's other files: a shapefile sidecar belongs to the .shp of the same stem,
+    a raster sidecar (``.aux.xml``, ``.ovr``...) to its GeoTIFF.
+    """
+    if is_junk(path):
+        return "inbox.junk_ignored", "junk (system or backup file), not part of any deliverable"
+    name = path.name.lower()
+    raster_sidecar = next((s for s in RASTER_SIDECARS if name.endswith(s)), None)
+    if raster_sidecar:
+        main = path.name[: -len(raster_sidecar)]
+        tifs = {p.name.lower() for p in files if p.suffix.lower() in RASTER_SUFFIXES}
+        if main.lower() in tifs or any(main.lower() + s in tifs for s in RASTER_SUFFIXES):
+            return "inbox.sidecar_ignored", f"sidecar of {main}: not validated on its own (sidecars are never trusted)"
+        return "inbox.lone_sidecar", f"raster sidecar without its GeoTIFF ({main}); not read"
+    if classify(path) is not None:
+        return None
+    if path.suffix.lower() in SALINITY_COMPANIONS and any(classify(p) == "salinity_map" for p in files):
+        return None  # manifest, lookup table or metafile: travels with the salinity map
+    if path.suffix.lower() in SHAPEFILE_SIDECARS:
+        if _shapefile_stem(path) in {p.with_suffix("") for p in files if p.suffix.lower() == ".shp"}:
+            return None  # travels with its .shp
+        if path.suffix.lower() != ".xml":
+            return "inbox.lone_sidecar", (f"shapefile sidecar without its .shp ({_shapefile_stem(path).name}.shp); "
+                                          "not read: send the .shp, .shx, .dbf and .prj together (or zipped)")
+    return "inbox.unknown_file", "not a file type of any deliverable; ignored"
+
+
+def is_junk(path: Path) -> bool:
+    """macOS, Windows and Office leftovers: never a deliverable (``__MACOSX/``, ``._*``, ``~$*``, ``*~``, .DS_Store)."""
+    return "__MACOSX" in path.parts or path.name in IGNORED_NAMES or bool(JUNK_NAME.search(path.name))
+
+
+def _not_junk(files: list[Path]) -> list[Path]:
+    return [p for p in files if not is_junk(p)] or files
+
+
+def _shapefile_stem(path: Path) -> Path:
+    return path.with_suffix("").with_suffix("") if path.name.lower().endswith(".shp.xml") else path.with_suffix("")
+
+
+def sort_delivery(files: list[Path], base: Path) -> tuple[dict[str, list[Path]], list[Finding]]:
+    """A delivery's files sorted into deliverables, and an info finding for every file left out (with why).
+
+    Shapefile sidecars join their .shp in the soil map; ``base`` is what file names in findings are relative to.
+    """
+    by_deliverable: dict[str, list[Path]] = {}
+    skipped: list[Finding] = []
+    for path in files:
+        why = skip_reason(path, files)
+        if why is not None:
+            check_id, reason = why
+            where = Location(file=_relative(path, base))
+            skipped.append(Finding(check_id, Severity.INFO, f"{path.name}: {reason}", where, hint=SKIP_HINTS[check_id]))
+            continue
+        deliverable = classify(path)
+        if deliverable is not None:
+            by_deliverable.setdefault(deliverable, []).append(path)
+    if "soil_map" in by_deliverable:  # shapefile sidecars travel with their .shp
+        stems = {p.with_suffix("") for p in by_deliverable["soil_map"] if p.suffix.lower() == ".shp"}
+        by_deliverable["soil_map"] += [p for p in files if classify(p) is None and not is_junk(p)
+                                       and p.suffix.lower() in SHAPEFILE_SIDECARS and _shapefile_stem(p) in stems]
+    if "salinity_map" in by_deliverable:  # text beside the GeoTIFFs: checks.layers tells them apart
+        by_deliverable["salinity_map"] += [p for p in files if classify(p) is None and not is_junk(p)
+                                           and p.suffix.lower() in SALINITY_COMPANIONS]
+    return by_deliverable, skipped
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return path.name
+
+
+SKIP_HINTS = {
+    "inbox.unknown_file": "salinity maps are GeoTIFF, soil maps GeoPackage/GeoJSON/FlatGeobuf/zipped shapefile, "
+    "chapters and profiles .docx or .pdf",
+    "inbox.lone_sidecar": "a sidecar is read with its main file: send both together",
+    "inbox.sidecar_ignored": "nothing to do; the GeoTIFF itself must carry its georeferencing and nodata",
+    "inbox.junk_ignored": "nothing to do; leave system and backup files out of the delivery next time",
+}

@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import csv
 import datetime as dt
-import hashlib
 import html
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -16,15 +14,26 @@ import geopandas as gpd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
-from atlas.atomic import publish, temp_path, write_atomic, write_text_atomic
+from atlas.atomic import publish, temp_path, write_atomic
 from atlas.config import Programme
-from atlas.ledger.schema import STATE_LABELS, STATES, LedgerError, StatusRow
-from atlas.ledger.status_map import draw_status_map
+from atlas.ledger.export_state import (
+    ALL_FORMATS,
+    FINGERPRINT,
+    boundaries_identity,
+    ledger_fingerprint,
+    store_fingerprint,
+    unchanged_exports,
+)
+from atlas.ledger.schema import STATE_LABELS, LedgerError, StatusRow
+from atlas.ledger.status_map import draw_status_map, draw_status_panel, natural_earth_world
 from atlas.ledger.status_table import (
     OVERDUE_COLOUR,
     PALETTE,
+    deadline_header,
     pivot,
+    states_present,
     status_markdown,
     status_records,
     status_summary,
@@ -32,13 +41,12 @@ from atlas.ledger.status_table import (
 )
 from atlas.ledger.store import Ledger
 
-__all__ = ["ALL_FORMATS", "ExportError", "export_status", "status_markdown"]
+__all__ = ["ALL_FORMATS", "FINGERPRINT", "ExportError", "export_status", "status_markdown"]
 
 log = logging.getLogger(__name__)
 
-ALL_FORMATS = ("csv", "xlsx", "md", "html", "png", "svg")
 STEM = "status"
-FINGERPRINT = ".exports_fingerprint.json"
+PANEL = "panel"  # status_map_panel.png: every deliverable on one slide
 
 
 class ExportError(LedgerError):
@@ -48,30 +56,6 @@ class ExportError(LedgerError):
 def _replace_into(target: Path, write) -> Path:
     """Write beside the target, then move it in: a reader never sees half a file."""
     return write_atomic(target, write)
-
-
-def ledger_fingerprint(rows: Sequence[StatusRow], programme: Programme, formats: Sequence[str],
-                       today: dt.date, boundaries_source: str) -> str:
-    """What the exports are made of (status rows, day, formats, map base): equal fingerprints, equal exports."""
-    payload = json.dumps({"rows": status_records(rows), "today": today.isoformat(), "formats": sorted(formats),
-                          "programme": programme.name, "boundaries": boundaries_source,
-                          "deliverables": {k: d.title for k, d in programme.deliverables.items()}},
-                         sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def _unchanged_exports(out_dir: Path, fingerprint: str) -> dict[str, list[Path]] | None:
-    """The files of the last export if it was made from the same fingerprint and all of them still exist."""
-    try:
-        stored = json.loads((out_dir / FINGERPRINT).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    if stored.get("fingerprint") != fingerprint:
-        return None
-    written = {kind: [out_dir / name for name in names] for kind, names in stored.get("files", {}).items()}
-    if not all(p.is_file() for paths in written.values() for p in paths):
-        return None
-    return written
 
 
 def write_csv(rows: Sequence[StatusRow], path: Path) -> Path:
@@ -92,17 +76,49 @@ def _fill(state: str) -> PatternFill:
     return PatternFill(fill_type="solid", start_color=colour, end_color=colour)
 
 
+def _title_rows(ws: Worksheet, programme: Programme, today: dt.date, what: str, width: int) -> int:
+    """Two title rows and a blank one above a table: the programme and what the sheet shows, and the date.
+
+    Returns the row the table's header goes in.
+    """
+    ws.append([f"{programme.name}: {what}"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append(["Status as of", today])
+    ws["B2"].number_format = "yyyy-mm-dd"
+    ws["B2"].alignment = Alignment(horizontal="left")
+    ws.append([])
+    if width > 1:
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    return 4
+
+
+def _print_setup(ws: Worksheet, header_row: int) -> None:
+    """Landscape, fit to one page wide, the header repeated on every printed page."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages tall as needed
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+
+
 def write_xlsx(rows: Sequence[StatusRow], path: Path, programme: Programme, today: dt.date) -> Path:
-    """Workbook: Status (countries x deliverables, filled by state), Details (one line each), Summary and legend."""
+    """Workbook: Status (countries x deliverables, filled by state), Details (one line each), Summary and legend.
+
+    Every sheet has a title and the date, prints landscape fit to the page width, and keeps its header
+    row (and on Status the country columns) in view; dates are real Excel dates.
+    """
     keys, countries = pivot(rows)
     wb = Workbook()
     ws = wb.active
     ws.title = "Status"
     bold = Font(bold=True)
     late = Side(style="medium", color=OVERDUE_COLOUR.lstrip("#"))
-    ws.append(["ISO3", "Country", *(programme.deliverables[k].title if k in programme.deliverables else k
-                                    for k in keys)])
-    for cell in ws[1]:
+    header_row = _title_rows(ws, programme, today, "status of submissions", 2 + len(keys))
+    ws.append(["ISO3", "Country", *(deadline_header(k, programme) for k in keys)])
+    for cell in ws[header_row]:
         cell.font = bold
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for iso3, name, cells in countries:
@@ -110,47 +126,69 @@ def write_xlsx(rows: Sequence[StatusRow], path: Path, programme: Programme, toda
         for col, key in enumerate(keys, start=3):
             row = cells[key]
             cell = ws.cell(row=ws.max_row, column=col)
-            cell.fill = _fill(row.state)
-            cell.font = Font(color=text_colour(PALETTE[row.state]).lstrip("#"), bold=row.overdue)
+            cell.fill = _fill(row.shown_state)
+            cell.font = Font(color=text_colour(PALETTE[row.shown_state]).lstrip("#"), bold=row.overdue)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
             if row.overdue:
                 cell.border = Border(left=late, right=late, top=late, bottom=late)
-    ws.freeze_panes = "C2"  # header row and the country columns stay in view
+    ws.freeze_panes = f"C{header_row + 1}"  # header row and the country columns stay in view
     ws.column_dimensions["A"].width = 7
     ws.column_dimensions["B"].width = max([len("Country"), *(len(n) for _, n, _ in countries)]) + 2
     for col in range(3, 3 + len(keys)):
-        ws.column_dimensions[get_column_letter(col)].width = 34
-    ws.row_dimensions[1].height = 45
+        ws.column_dimensions[get_column_letter(col)].width = 36
+    ws.row_dimensions[header_row].height = 48
+    _print_setup(ws, header_row)
 
     details = wb.create_sheet("Details")
     records = status_records(rows)
     header = list(records[0]) if records else ["country"]
+    header_row = _title_rows(details, programme, today, "one line per country and deliverable", 1)
     details.append(header)
-    for cell in details[1]:
+    for cell in details[header_row]:
         cell.font = bold
-    state_col = header.index("state") + 1 if "state" in header else None
+    dates = {"received", "deadline"}
     for record in records:
-        details.append([record[k] for k in header])
-        if state_col:
-            details.cell(row=details.max_row, column=state_col).fill = _fill(record["state"])
-    details.freeze_panes = "A2"
+        details.append([dt.date.fromisoformat(record[k]) if k in dates and record[k] else record[k] for k in header])
+        for col, name in enumerate(header, start=1):
+            cell = details.cell(row=details.max_row, column=col)
+            if name in dates:
+                cell.number_format = "yyyy-mm-dd"
+            elif name == "state":
+                cell.fill = _fill(record["state"])
+            elif name == "coverage" and record[name] is not None:
+                cell.number_format = "0%"
+    details.freeze_panes = f"A{header_row + 1}"
     for col, name in enumerate(header, start=1):
         details.column_dimensions[get_column_letter(col)].width = max(len(name) + 2, 12)
+    details.auto_filter.ref = f"A{header_row}:{get_column_letter(len(header))}{details.max_row}"
+    _print_setup(details, header_row)
 
     summary = wb.create_sheet("Summary")
-    summary.append([programme.name])
-    summary["A1"].font = Font(bold=True, size=14)
-    summary.append([f"Status of submissions as of {today.isoformat()}"])
-    summary.append([])
+    header_row = _title_rows(summary, programme, today, "summary", 1)
+    summary.append(["Deliverable", "Deadline", "Summary"])
+    for cell in summary[header_row]:
+        cell.font = bold
     for s in status_summary(rows):
-        title = programme.deliverables[s.deliverable].title if s.deliverable in programme.deliverables else None
-        summary.append([s.sentence(title)])
+        deliverable = programme.deliverables.get(s.deliverable)
+        summary.append([deliverable.title if deliverable else s.deliverable,
+                        deliverable.deadline if deliverable else None, s.sentence().split(": ", 1)[1]])
+        summary.cell(row=summary.max_row, column=2).number_format = "yyyy-mm-dd"
     summary.append([])
     summary.append(["Legend"])
     summary.cell(row=summary.max_row, column=1).font = bold
-    for state in STATES:
+    for state in states_present(rows):
         summary.append([STATE_LABELS[state]])
         summary.cell(row=summary.max_row, column=1).fill = _fill(state)
-    summary.column_dimensions["A"].width = 100
+        summary.cell(row=summary.max_row, column=1).font = Font(color=text_colour(PALETTE[state]).lstrip("#"))
+    if any(r.overdue for r in rows):
+        summary.append(["overdue (bold, red border)"])
+        cell = summary.cell(row=summary.max_row, column=1)
+        cell.font, cell.border = bold, Border(left=late, right=late, top=late, bottom=late)
+    summary.freeze_panes = f"A{header_row + 1}"
+    summary.column_dimensions["A"].width = 52
+    summary.column_dimensions["B"].width = 12
+    summary.column_dimensions["C"].width = 90
+    _print_setup(summary, header_row)
     return _replace_into(path, wb.save)
 
 
@@ -160,18 +198,27 @@ h1 { margin-bottom: 0.2em; } .asof { color: #606060; margin-top: 0; }
 table.status { border-collapse: collapse; margin: 1em 0; }
 table.status th, table.status td { border: 1px solid #909090; padding: 0.35em 0.6em; text-align: left; }
 table.status th { background: #F0F0F0; position: sticky; top: 0; }
+table.status th .due { display: block; font-weight: normal; color: #505050; }
 td.overdue { outline: 3px solid %(overdue)s; outline-offset: -3px; font-weight: bold; }
 .legend span { display: inline-block; padding: 0.2em 0.6em; margin: 0 0.3em 0.3em 0; border: 1px solid #909090; }
-figure { margin: 1.5em 0; } figure img { max-width: 100%%; border: 1px solid #D0D0D0; }
+.legend span.overdue { outline: 3px solid %(overdue)s; outline-offset: -3px; font-weight: bold; }
+figure { margin: 1.5em 0; } figure img { width: 100%%; max-width: 1600px; border: 1px solid #D0D0D0; }
+figcaption { font-weight: bold; margin-top: 0.3em; }
 """
 
 
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
 def status_html(rows: Sequence[StatusRow], programme: Programme, today: dt.date,
-                maps: dict[str, Path] | None = None) -> str:
+                maps: dict[str, Path] | None = None, panel: Path | None = None) -> str:
     """One self-contained page: summary, the coloured table (a row per country), legend, maps inlined."""
     keys, countries = pivot(rows)
     esc = html.escape
     titles = {k: programme.deliverables[k].title if k in programme.deliverables else k for k in keys}
+    due = {k: programme.deliverables[k].deadline if k in programme.deliverables else None for k in keys}
     out = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{esc(programme.name)}: status of submissions</title>",
@@ -181,39 +228,68 @@ def status_html(rows: Sequence[StatusRow], programme: Programme, today: dt.date,
     ]
     out += [f"<li>{esc(s.sentence(titles.get(s.deliverable)))}</li>" for s in status_summary(rows)]
     out += ["</ul>", '<table class="status"><thead><tr><th>ISO3</th><th>Country</th>']
-    out += [f"<th>{esc(titles[k])}</th>" for k in keys]
+    out += [f"<th>{esc(titles[k])}" + (f'<span class="due">due {due[k].isoformat()}</span>' if due[k] else "")
+            + "</th>" for k in keys]
     out += ["</tr></thead><tbody>"]
     for iso3, name, cells in countries:
         tds = []
         for k in keys:
             r = cells[k]
-            fill = PALETTE[r.state]
+            fill = PALETTE[r.shown_state]
             css = ' class="overdue"' if r.overdue else ""
-            tds.append(f'<td{css} data-state="{r.state}" style="background:{fill};color:{text_colour(fill)}">'
+            tds.append(f'<td{css} data-state="{r.shown_state}" style="background:{fill};color:{text_colour(fill)}">'
                        f"{esc(r.cell())}</td>")
         out.append(f'<tr data-country="{iso3}"><td>{iso3}</td><td>{esc(name)}</td>{"".join(tds)}</tr>')
     out += ["</tbody></table>", '<p class="legend">']
     out += [f'<span style="background:{PALETTE[s]};color:{text_colour(PALETTE[s])}">{STATE_LABELS[s]}</span>'
-            for s in STATES]
+            for s in states_present(rows)]
+    if any(r.overdue for r in rows):
+        out.append('<span class="overdue">overdue</span>')
     out.append("</p>")
+    if panel is not None:
+        out += ["<h2>All deliverables on one slide</h2>",
+                f"<figure>{_img(panel, 'status maps of every deliverable')}</figure>"]
+    if maps:
+        out.append("<h2>Status maps</h2>")
     for key, png in (maps or {}).items():
-        data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
-        out.append(f'<figure><img alt="status map: {esc(titles.get(key, key))}" '
-                   f'src="data:image/png;base64,{data}"><figcaption>{esc(titles.get(key, key))}</figcaption></figure>')
+        caption = titles.get(key, key) + (f" (due {due[key].isoformat()})" if due.get(key) else "")
+        out.append(f"<figure>{_img(png, f'status map: {titles.get(key, key)}')}"
+                   f"<figcaption>{esc(caption)}</figcaption></figure>")
     out.append("</body></html>")
     return "\n".join(out)
 
 
 def _default_boundaries(programme: Programme) -> gpd.GeoDataFrame | None:
-    """The programme's reference boundaries, or None (maps then list every member in the caption)."""
+    """The programme's reference boundaries, or None (maps then use Natural Earth alone)."""
     if not programme.reference_boundaries.is_file():
-        log.warning("no reference boundaries at %s; status maps will have no countries drawn",
+        log.warning("no reference boundaries at %s; status maps use Natural Earth outlines",
                     programme.reference_boundaries)
         return None
     from atlas.borders.boundaries import load_boundaries
 
     boundaries, _ = load_boundaries(programme)
     return boundaries
+
+
+def _draw(draw, paths: list[Path], written: dict[str, list[Path]]) -> None:
+    """Draw aside, move in when complete: a reader never sees half a map."""
+    tmps = [temp_path(p) for p in paths]
+    try:
+        draw(tmps)
+        for tmp, path in zip(tmps, paths, strict=True):
+            written.setdefault(path.suffix.lstrip("."), []).append(publish(tmp, path))
+    finally:
+        for tmp in tmps:
+            tmp.unlink(missing_ok=True)
+
+
+def check_formats(formats: Iterable[str]) -> list[str]:
+    """The export formats asked for, normalised; ExportError names any unknown one."""
+    formats = [f.lower().lstrip(".") for f in formats]
+    unknown = sorted(set(formats) - set(ALL_FORMATS))
+    if unknown:
+        raise ExportError(f"unknown export format(s) {', '.join(unknown)}; choose from {', '.join(ALL_FORMATS)}")
+    return formats
 
 
 def export_status(
@@ -228,22 +304,17 @@ def export_status(
     """Write the status exports into ``out_dir``; returns the written paths by format (plus the summary).
 
     With ``skip_unchanged`` (the pipeline's re-runs) nothing is redrawn when the ledger's status rows,
-    the day and the formats are those of the last export: the maps alone take seconds.
+    the day, the formats and the reference layer are those of the last export: the maps alone take
+    seconds. ``boundaries`` given by a caller are taken to be the programme's reference layer.
     """
-    formats = [f.lower().lstrip(".") for f in formats]
-    unknown = sorted(set(formats) - set(ALL_FORMATS))
-    if unknown:
-        raise ExportError(f"unknown export format(s) {', '.join(unknown)}; choose from {', '.join(ALL_FORMATS)}")
+    formats = check_formats(formats)
     today = today or dt.date.today()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = ledger.status_rows(today)
-    source = programme.reference_boundaries
-    base = f"{source}:{source.stat().st_mtime_ns}" if source.is_file() else "none"
-    base = base if boundaries is None else f"given:{len(boundaries)}:{base}"
-    fingerprint = ledger_fingerprint(rows, programme, formats, today, base)
+    fingerprint = ledger_fingerprint(rows, programme, formats, today, boundaries_identity(programme))
     if skip_unchanged:
-        previous = _unchanged_exports(out_dir, fingerprint)
+        previous = unchanged_exports(out_dir, fingerprint)
         if previous is not None:
             log.info("status exports in %s are up to date with the ledger: not rewritten", out_dir)
             return previous
@@ -253,33 +324,33 @@ def export_status(
     if map_formats:
         if boundaries is None:
             boundaries = _default_boundaries(programme)
+        world = natural_earth_world()
+        points = programme.status.map_points
         for key, deliverable in programme.deliverables.items():
-            paths = [out_dir / f"{STEM}_map_{key}.{fmt}" for fmt in map_formats]
-            tmps = [temp_path(p) for p in paths]  # drawn aside, moved in when complete
-            try:
-                draw_status_map(rows, key, boundaries, tmps, deliverable.title, today, programme.region_bounds)
-                for tmp, path in zip(tmps, paths, strict=True):
-                    written.setdefault(path.suffix.lstrip("."), []).append(publish(tmp, path))
-            finally:
-                for tmp in tmps:
-                    tmp.unlink(missing_ok=True)
+            _draw(lambda tmps, key=key, d=deliverable: draw_status_map(
+                rows, key, boundaries, tmps, d.title, today, programme.region_bounds, world, points, d.deadline),
+                [out_dir / f"{STEM}_map_{key}.{fmt}" for fmt in map_formats], written)
+        titles = {k: d.title for k, d in programme.deliverables.items()}
+        _draw(lambda tmps: draw_status_panel(rows, titles, boundaries, tmps, f"{programme.name}: status of "
+                                             "submissions", today, programme.region_bounds, world, points),
+              [out_dir / f"{STEM}_map_{PANEL}.{fmt}" for fmt in map_formats], written)
     if "csv" in formats:
         written["csv"] = [write_csv(rows, out_dir / f"{STEM}.csv")]
     if "xlsx" in formats:
         written["xlsx"] = [write_xlsx(rows, out_dir / f"{STEM}.xlsx", programme, today)]
     if "md" in formats:
-        text = status_markdown(rows, title=programme.name, as_of=today.isoformat())
+        text = status_markdown(rows, title=programme.name, as_of=today.isoformat(), programme=programme)
         written["md"] = [_replace_into(out_dir / f"{STEM}.md", lambda p: p.write_text(text, encoding="utf-8"))]
     if "html" in formats:
-        maps = {p.stem.removeprefix(f"{STEM}_map_"): p for p in written.get("png", [])}
-        page = status_html(rows, programme, today, maps)
+        pngs = {p.stem.removeprefix(f"{STEM}_map_"): p for p in written.get("png", [])}
+        panel = pngs.pop(PANEL, None)
+        page = status_html(rows, programme, today, pngs, panel)
         written["html"] = [_replace_into(out_dir / f"{STEM}.html", lambda p: p.write_text(page, encoding="utf-8"))]
     summary = "\n".join([f"{programme.name}: status as of {today.isoformat()}",
-                         *(s.sentence(programme.deliverables[s.deliverable].title) for s in status_summary(rows))])
+                         *(s.sentence(deadline_header(s.deliverable, programme)) for s in status_summary(rows))])
     written["summary"] = [_replace_into(out_dir / "summary.txt",
                                         lambda p: p.write_text(summary + "\n", encoding="utf-8"))]
     # the fingerprint goes last: an export interrupted before it is redone by the next run
-    write_text_atomic(out_dir / FINGERPRINT, json.dumps(
-        {"fingerprint": fingerprint, "files": {k: [p.name for p in v] for k, v in written.items()}}, indent=2))
+    store_fingerprint(out_dir, fingerprint, written)
     log.info("status exports in %s: %s", out_dir, ", ".join(f"{k} ({len(v)})" for k, v in written.items()))
     return written

@@ -7,7 +7,29 @@ import json
 from collections.abc import Mapping, Sequence
 
 from atlas.config import Programme
-from atlas.ledger.schema import ACCEPTED_STATES, NOT_RECEIVED, PUBLISHED, StatusRow
+from atlas.ledger.schema import ACCEPTED_STATES, BEST_RANK, NOT_RECEIVED, PUBLISHED, StatusRow
+
+
+def country_order(programme: Programme) -> list[str]:
+    """Members in the configured order ([status] country_order), the others after them by name."""
+    configured = [c for c in programme.status.country_order if c in programme.members]
+    rest = sorted((c for c in programme.members if c not in configured), key=lambda c: programme.members[c].casefold())
+    return configured + rest
+
+
+def _coverage(version: Mapping) -> float | None:
+    """Covered share of the country: the largest share a layer of the version covers, from its coverage
+    findings (``raster.coverage`` / ``raster.coverage_low``), else None."""
+    keys = version.keys() if hasattr(version, "keys") else ()  # sqlite3.Row: `in` looks at values, not names
+    stored = version["findings"] if "findings" in keys else None
+    try:
+        findings = json.loads(stored) if stored else []
+    except (TypeError, ValueError):
+        return None
+    shares = [f["observed"]["share"] for f in findings if isinstance(f, dict)
+              and f.get("check_id") in COVERAGE_CHECKS and isinstance(f.get("observed"), dict)
+              and isinstance(f["observed"].get("share"), int | float)]
+    return float(max(shares)) if shares else None
 
 
 def build_status_rows(
@@ -17,20 +39,31 @@ def build_status_rows(
     today: dt.date,
     layers: Mapping[tuple[str, str], Mapping[str, int]] | None = None,
 ) -> list[StatusRow]:
-    """One row per member x deliverable, in programme order; ``subs`` holds each track's versions, oldest first.
+    """One row per member x deliverable, countries by name (or configured order); ``subs``: versions, oldest first.
 
-    The row's state is the newest version's; overdue means past the deadline and that state not accepted.
+    The best version counts: the one furthest along (published before accepted before received before
+    rejected, the newest among equals). Overdue means past the deadline with no version accepted.
     """
     rows = []
-    for iso3, name in programme.members.items():
+    for iso3 in country_order(programme):
+        name = programme.members[iso3]
         for key, deliverable in programme.deliverables.items():
             versions = subs.get((iso3, key), [])
             newest = versions[-1] if versions else None
+            best = max(versions, key=lambda v: (BEST_RANK.get(v["state"], 0), v["version"])) if versions else None
             state = newest["state"] if newest else NOT_RECEIVED
             accepted = [v["version"] for v in versions if v["state"] in ACCEPTED_STATES]
             published = [v["version"] for v in versions if v["state"] == PUBLISHED]
             counts = json.loads(newest["counts"]) if newest and newest["counts"] else {}
             deadline = deliverable.deadline
+            overdue = bool(deadline and today > deadline and not accepted)
+            best_received = dt.date.fromisoformat(best["received"]) if best else None
+            days_late = None
+            if deadline and best is not None and best["state"] in ACCEPTED_STATES:
+                days_late = (best_received - deadline).days
+            elif overdue:
+                days_late = (today - deadline).days
+            later = tuple((v["version"], v["state"]) for v in versions if best and v["version"] > best["version"])
             rows.append(
                 StatusRow(
                     country=iso3,
@@ -44,30 +77,30 @@ def build_status_rows(
                     last_accepted_version=max(accepted) if accepted else None,
                     published_version=max(published) if published else None,
                     deadline=deadline,
-                    overdue=bool(deadline and today > deadline and state not in ACCEPTED_STATES),
+                    overdue=overdue,
                     errors=int(counts.get("error", 0)),
                     warnings=int(counts.get("warning", 0)),
-                    **_salinity_extent(programme, key, (layers or {}).get((iso3, key)), accepted, newest),
+                    best_state=best["state"] if best else None,
+                    best_version=best["version"] if best else None,
+                    best_received=best_received,
+                    later=later,
+                    days_late=days_late,
+                    coverage=_coverage(best) if best is not None else None,
+                    kind=deliverable.kind,
+                    **_salinity_layers(programme, key, (layers or {}).get((iso3, key)), accepted),
                 )
             )
     return rows
 
 
-def _salinity_extent(programme: Programme, key: str, composed, accepted: list[int], newest) -> dict:
-    """Layers in use (of the last accepted version) and the covered share (of the newest) for a salinity row."""
+def _salinity_layers(programme: Programme, key: str, composed, accepted: list[int]) -> dict:
+    """Layers in use (of the last accepted version, carried-over ones included) for a salinity row."""
     if key != "salinity_map":
         return {}
     out: dict = {"layers_total": len(programme.salinity.layer_keys())}
     if composed and accepted:
         out["layers_in_use"] = len(composed)
         out["layers_carried"] = sum(1 for v in composed.values() if v != max(accepted))
-    # sqlite3.Row answers `in` over its values, not its column names: ask keys()
-    stored = newest["findings"] if newest is not None and "findings" in newest.keys() else None  # noqa: SIM118
-    shares = [f["observed"]["share"] for f in json.loads(stored or "[]")
-              if f.get("check_id") in COVERAGE_CHECKS and isinstance(f.get("observed"), dict)
-              and "share" in f["observed"]]
-    if shares:
-        out["coverage_share"] = max(shares)
     return out
 
 

@@ -152,9 +152,17 @@ class SubmissionRecord:
     is_new: bool = True
 
 
+# Which version of a deliverable counts at a meeting: the one furthest along (newest among equals).
+BEST_RANK = {PUBLISHED: 6, HARMONIZED: 5, ACCEPTED: 4, ACCEPTED_WITH_WARNINGS: 3, RECEIVED: 2, REJECTED: 1}
+
+
 @dataclass(frozen=True)
 class StatusRow:
-    """The state of one member country x deliverable, as shown at meetings."""
+    """The state of one member country x deliverable, as shown at meetings.
+
+    ``state``/``version``/``received`` are the newest version's, as stored. Meetings see the best
+    version instead (``shown_state``): a rejected resubmission never hides a published version.
+    """
 
     country: str
     name: str
@@ -167,40 +175,55 @@ class StatusRow:
     last_accepted_version: int | None
     published_version: int | None
     deadline: dt.date | None
-    overdue: bool
+    overdue: bool  # deadline passed and no version accepted
     errors: int = 0
     warnings: int = 0
+    note: str | None = None  # why a product holds none of the best version's data (no reference polygon, ...)
+    best_state: str | None = None  # state of the version that counts (furthest along); None: nothing received
+    best_version: int | None = None
+    best_received: dt.date | None = None
+    later: tuple[tuple[int, str], ...] = ()  # (version, state) of versions newer than the best one
+    days_late: int | None = None  # accepted version: arrival - deadline (<= 0 on time); else days past the deadline
+    coverage: float | None = None  # share of the country covered by the best version (partial deliveries), 0-1
+    kind: str = ""  # raster | vector | document (documents are accepted, never published)
     layers_in_use: int | None = None  # salinity: layers of the last accepted version, carried-over ones included
     layers_total: int | None = None  # salinity: layers of a complete delivery (16 by default)
     layers_carried: int = 0  # of layers_in_use, kept from earlier versions
-    coverage_share: float | None = None  # salinity: largest share of the country covered by a layer of the newest
+
+    @property
+    def shown_state(self) -> str:
+        return self.best_state or self.state
 
     @property
     def label(self) -> str:
-        return STATE_LABELS[self.state]
+        return STATE_LABELS[self.shown_state]
 
-    def layers_text(self) -> str:
-        """", all 16 layers" for a complete salinity delivery, ", 5 of 16 layers (2 carried over)" for a
-        partial one, and the covered share of the country where measured."""
-        parts = []
-        if self.layers_in_use is not None and self.layers_total:
-            text = (f"all {self.layers_total} layers" if self.layers_in_use >= self.layers_total
-                    else f"{self.layers_in_use} of {self.layers_total} layers")
-            if self.layers_carried:
-                text += f" ({self.layers_carried} carried over)"
-            parts.append(text)
-        if self.coverage_share is not None:
-            parts.append(f"covers {self.coverage_share:.0%}" if self.coverage_share >= 0.01
-                         else f"covers {self.coverage_share:.1%}")
-        return "".join(f", {p}" for p in parts)
+    @property
+    def accepted(self) -> bool:
+        return self.best_state in ACCEPTED_STATES
 
-    def cell(self) -> str:
-        """Short text for a table cell: state, version and date."""
-        if self.version is None:
-            text = self.label
+    def timeliness(self) -> str:
+        """"on time", "14 d late", "overdue 32 d", or "" (no deadline, or not yet due)."""
+        if self.deadline is None or self.days_late is None:
+            return ""
+        if self.accepted:
+            return "on time" if self.days_late <= 0 else f"{self.days_late} d late"
+        return f"overdue {self.days_late} d" if self.overdue else ""
+
+    def cell(self, with_date: bool = True) -> str:
+        """Short text for a table cell: best state, version, date, timeliness, coverage, later versions."""
+        if self.best_version is None:
+            parts = [self.label]
         else:
-            text = f"{self.label} v{self.version} {self.received.isoformat() if self.received else ''}".strip()
-            if self.state == REJECTED and self.last_accepted_version:
-                text += f" (v{self.last_accepted_version} accepted)"
-            text += self.layers_text()
-        return text + (" OVERDUE" if self.overdue else "")
+            date = f" {self.best_received.isoformat()}" if with_date and self.best_received else ""
+            parts = [f"{self.label} v{self.best_version}{date}" + (f" ({self.note})" if self.note else "")]
+        if self.layers_in_use is not None and self.layers_total:  # complete or partial salinity delivery
+            layers = (f"all {self.layers_total} layers" if self.layers_in_use >= self.layers_total
+                      else f"{self.layers_in_use} of {self.layers_total} layers")
+            parts.append(layers + (f" ({self.layers_carried} carried over)" if self.layers_carried else ""))
+        if self.coverage is not None and self.coverage < 0.9995:
+            parts.append(f"{self.coverage:.0%} covered")
+        if self.timeliness():
+            parts.append(self.timeliness())
+        parts += [f"v{v} {STATE_LABELS[s]}" for v, s in self.later]
+        return " · ".join(parts)

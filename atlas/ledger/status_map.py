@@ -1,11 +1,18 @@
-"""Status maps for meetings: member countries coloured by the state of one deliverable (PNG and SVG, 16:9)."""
+"""Status maps for meetings: every member country coloured by the state of a deliverable (PNG and SVG, 16:9).
+
+The map shows the whole membership, whatever the programme's region: its extent follows the members.
+Each member is drawn from the reference layer where that layer holds it whole, else from Natural Earth
+(the copy shipped with pyogrio); a member too small for either (an island state) is a labelled dot at
+``[status] map_points``. Non-members nearby are drawn white on a pale sea, clearly apart from the grey
+of "not received". One map per deliverable, and a 2x2 panel of all of them for a single slide.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,15 +22,25 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from atlas.ledger.schema import STATE_LABELS, STATES, StatusRow
-from atlas.ledger.status_table import NON_MEMBER_COLOUR, OVERDUE_COLOUR, PALETTE, status_summary
+from atlas.ledger.schema import STATE_LABELS, StatusRow
+from atlas.ledger.status_table import OVERDUE_COLOUR, PALETTE, states_present, status_summary
 
 log = logging.getLogger(__name__)
 
 SLIDE_SIZE_IN = (16.0, 9.0)
 SLIDE_DPI = 100  # 16 x 9 in at 100 dpi = 1600 x 900 px, a 16:9 slide
-MAP_AXES = (0.02, 0.08, 0.70, 0.80)  # left, bottom, width, height of the map in figure fractions
-LEGEND_X = 0.74
+MAP_AXES = (0.01, 0.04, 0.72, 0.84)  # left, bottom, width, height of the map in figure fractions
+LEGEND_X = 0.745
+SEA_COLOUR = "#EAF1F7"
+NON_MEMBER_FILL = "#FFFFFF"
+NON_MEMBER_EDGE = "#B8B8B8"
+MEMBER_EDGE = "#303030"
+# A member drawn from the reference layer must cover this share of its Natural Earth outline;
+# a reference clipped to the programme's region (China, India in the demo) is drawn from Natural Earth.
+WHOLE_SHARE = 0.9
+LABEL_SIZE = 13  # points; on a 1600 px slide this reads from the back of a meeting room
+# a pale box behind each label keeps it readable on any fill; a stroke halo would turn SVG text into paths
+LABEL_BOX = {"boxstyle": "round,pad=0.12", "facecolor": "white", "edgecolor": "none", "alpha": 0.75}
 
 
 def _shift_antimeridian(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -36,18 +53,72 @@ def _shift_antimeridian(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf.set_geometry(shapely.transform(gdf.geometry.values, shift))
 
 
-def _view(members: gpd.GeoDataFrame, region_bounds, aspect: float) -> tuple[float, float, float, float]:
-    """Map extent around the members (or the region), padded and widened to the axes' shape."""
-    if len(members):
-        west, south, east, north = members.total_bounds
+def _one_per_country(gdf: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    if gdf is None or not len(gdf):
+        return gpd.GeoDataFrame({"iso3": [], "name": []}, geometry=[], crs="EPSG:4326")
+    out = gdf[["iso3", "name", "geometry"]].copy()
+    out = out[out.geometry.notna() & ~out.geometry.is_empty]
+    if out.crs is None:
+        out = out.set_crs(4326)
+    elif out.crs.to_epsg() != 4326:
+        out = out.to_crs(4326)
+    return out.dissolve(by="iso3", as_index=False, aggfunc="first")
+
+
+def natural_earth_world() -> gpd.GeoDataFrame | None:
+    """Natural Earth 1:110m countries as shipped with pyogrio, or None where the copy is missing."""
+    try:
+        from atlas.demo.boundaries import NATURAL_EARTH, natural_earth
+    except ImportError:
+        return None
+    if not NATURAL_EARTH.is_file():
+        log.warning("Natural Earth not found at %s: members missing from the reference are shown as dots",
+                    NATURAL_EARTH)
+        return None
+    return natural_earth()
+
+
+def map_base(members: Sequence[str], reference: gpd.GeoDataFrame | None,
+             world: gpd.GeoDataFrame | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, str]]:
+    """(member shapes, non-member shapes, source per member): reference where whole, else Natural Earth."""
+    ref, ne = _one_per_country(reference), _one_per_country(world)
+    ref_geoms = dict(zip(ref["iso3"], ref.geometry, strict=True))
+    ne_geoms = dict(zip(ne["iso3"], ne.geometry, strict=True))
+    rows, source = [], {}
+    for iso3 in members:
+        geom, whole = ref_geoms.get(iso3), ne_geoms.get(iso3)
+        if geom is not None and (whole is None or shapely.area(geom) >= WHOLE_SHARE * shapely.area(whole)):
+            rows.append((iso3, geom))
+            source[iso3] = "reference"
+        elif whole is not None:
+            rows.append((iso3, whole))
+            source[iso3] = "Natural Earth"
+    shapes = gpd.GeoDataFrame({"iso3": [r[0] for r in rows]}, geometry=[r[1] for r in rows], crs="EPSG:4326")
+    others = ne if len(ne) else ref
+    others = others[~others["iso3"].isin(list(members))][["iso3", "geometry"]]
+    return shapes, others, source
+
+
+def _extent(shapes: gpd.GeoDataFrame, points: Mapping[str, tuple[float, float]], region_bounds,
+            aspect: float) -> tuple[float, float, float, float]:
+    """Map extent around every member (shapes and dots), padded and widened to the axes' shape."""
+    xs, ys = [], []
+    if len(shapes):
+        west, south, east, north = shapes.total_bounds
+        xs += [west, east]
+        ys += [south, north]
+    for lon, lat in points.values():
+        xs.append(lon)
+        ys.append(lat)
+    if xs:
+        west, east, south, north = min(xs), max(xs), min(ys), max(ys)
     else:
         west, south, east, north = region_bounds
         if west > east:
             east += 360.0
-    pad = 0.05 * max(east - west, north - south, 1.0)
+    pad = 0.04 * max(east - west, north - south, 1.0)
     west, south, east, north = west - pad, south - pad, east + pad, north + pad
-    mid_lat = math.radians((south + north) / 2)
-    stretch = 1.0 / max(math.cos(mid_lat), 0.2)  # degrees of latitude look this much taller than longitude
+    stretch = 1.0 / max(math.cos(math.radians((south + north) / 2)), 0.2)  # a degree of latitude looks taller
     width, height = east - west, (north - south) * stretch
     if width / height < aspect:
         grow = (height * aspect - width) / 2
@@ -58,6 +129,100 @@ def _view(members: gpd.GeoDataFrame, region_bounds, aspect: float) -> tuple[floa
     return west, south, east, north
 
 
+def _label_points(shapes: gpd.GeoDataFrame) -> dict[str, tuple[float, float]]:
+    """Where each member's label goes: inside its largest part, so islands and exclaves do not pull it out."""
+    out = {}
+    for iso3, geom in zip(shapes["iso3"], shapes.geometry, strict=True):
+        parts = shapely.get_parts(geom)
+        biggest = parts[int(np.argmax(shapely.area(parts)))] if len(parts) else geom
+        point = shapely.point_on_surface(biggest)
+        out[iso3] = (point.x, point.y)
+    return out
+
+
+def draw_map_axes(ax, rows: Mapping[str, StatusRow], shapes: gpd.GeoDataFrame, others: gpd.GeoDataFrame,
+                  points: Mapping[str, tuple[float, float]], region_bounds, aspect: float,
+                  label_size: float = LABEL_SIZE) -> list[str]:
+    """Draw one deliverable's states into ``ax``; returns the members that could not be placed at all."""
+    ax.set_facecolor(SEA_COLOUR)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_edgecolor("#C8C8C8")
+    dots = {c: points[c] for c in rows if c not in set(shapes["iso3"]) and c in points}
+    west, south, east, north = _extent(shapes, dots, region_bounds, aspect)
+    nearby = others.cx[west:east, south:north]
+    if len(nearby):
+        nearby.plot(ax=ax, color=NON_MEMBER_FILL, edgecolor=NON_MEMBER_EDGE, linewidth=0.5)
+    if len(shapes):
+        states = shapes["iso3"].map(lambda c: rows[c].shown_state)
+        shapes.plot(ax=ax, color=states.map(PALETTE).tolist(), edgecolor=MEMBER_EDGE, linewidth=0.7)
+        late = shapes[shapes["iso3"].map(lambda c: rows[c].overdue)]
+        if len(late):
+            late.plot(ax=ax, facecolor="none", edgecolor=OVERDUE_COLOUR, hatch="///", linewidth=0.0)
+    for iso3, (lon, lat) in dots.items():
+        row = rows[iso3]
+        ax.plot([lon], [lat], marker="o", markersize=label_size * 0.9, color=PALETTE[row.shown_state],
+                markeredgecolor=OVERDUE_COLOUR if row.overdue else MEMBER_EDGE, markeredgewidth=2 if row.overdue
+                else 0.8, zorder=4)
+    ax.set_xlim(west, east)
+    ax.set_ylim(south, north)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    _labels(ax, {**_label_points(shapes), **dots}, set(dots), label_size)
+    ax.set_aspect(1.0 / max(math.cos(math.radians((south + north) / 2)), 0.2), adjustable="box")
+    return sorted(set(rows) - set(shapes["iso3"]) - set(dots))
+
+
+def _labels(ax, anchors: Mapping[str, tuple[float, float]], dots: set[str], size: float) -> None:
+    """ISO3 labels at their anchors; one that would cover an earlier label moves above or below it."""
+    ax.apply_aspect()  # the axes box takes its final shape first, so pixel distances are the drawn ones
+    to_px = ax.transData.transform
+    per_pt = ax.figure.dpi / 72
+    width, height = 3 * 0.68 * size * per_pt, 1.35 * size * per_pt  # three bold capitals and their box
+    placed: list[tuple[float, float]] = []
+    # larger labels first (north to south keeps the order stable); dots go last, they can move freely
+    for iso3, (x, y) in sorted(anchors.items(), key=lambda item: (item[0] in dots, -item[1][1])):
+        px, py = to_px((x, y))
+        base = size * 0.9 if iso3 in dots else 0.0
+        for dy in (0.0, 1.0, -1.0, 2.0, -2.0):
+            oy = base + dy * 1.35 * size
+            if all(abs(px - qx) > width or abs(py + oy * per_pt - qy) > height for qx, qy in placed):
+                break
+        placed.append((px, py + oy * per_pt))
+        ax.annotate(iso3, (x, y), xytext=(0, oy), textcoords="offset points", ha="center", va="center",
+                    fontsize=size, fontweight="bold", color="#111111", bbox=LABEL_BOX, zorder=5,
+                    arrowprops={"arrowstyle": "-", "color": "#404040", "lw": 0.6} if dy else None)
+
+
+def _legend_handles(rows: Sequence[StatusRow], with_non_members: bool) -> list:
+    counts = {s: sum(r.shown_state == s for r in rows) for s in states_present(rows)}
+    handles = [Patch(facecolor=PALETTE[s], edgecolor=MEMBER_EDGE, label=f"{STATE_LABELS[s]} ({n})")
+               for s, n in counts.items()]
+    overdue = sum(r.overdue for r in rows)
+    if overdue:
+        handles.append(Patch(facecolor="white", edgecolor=OVERDUE_COLOUR, hatch="///", label=f"overdue ({overdue})"))
+    if with_non_members:
+        handles.append(Patch(facecolor=NON_MEMBER_FILL, edgecolor=NON_MEMBER_EDGE, label="not a member"))
+    return handles
+
+
+def _save(fig: Figure, out_paths: Sequence[Path]) -> list[Path]:
+    written = []
+    for path in out_paths:
+        path = Path(path)
+        with rc_context({"svg.fonttype": "none", "hatch.color": OVERDUE_COLOUR}):  # SVG text stays editable
+            fig.savefig(path, dpi=SLIDE_DPI, format=path.suffix.lstrip(".").lower(), facecolor="white")
+        written.append(path)
+    return written
+
+
+def _not_placed_note(fig: Figure, rows: Mapping[str, StatusRow], missing: list[str]) -> None:
+    if missing:
+        names = ", ".join(f"{c} {rows[c].name} ({rows[c].label})" for c in missing)
+        fig.text(0.01, 0.01, f"No outline or point for: {names}", fontsize=11, color="#404040")
+
+
 def draw_status_map(
     rows: Sequence[StatusRow],
     deliverable: str,
@@ -66,71 +231,72 @@ def draw_status_map(
     title: str,
     today: dt.date,
     region_bounds: tuple[float, float, float, float] = (-180.0, -90.0, 180.0, 90.0),
+    world: gpd.GeoDataFrame | None = None,
+    points: Mapping[str, tuple[float, float]] | None = None,
+    deadline: dt.date | None = None,
 ) -> list[Path]:
-    """Draw one deliverable's status map and save it to every path (format from the suffix)."""
+    """Draw one deliverable's status map of every member and save it to every path (format from the suffix)."""
     sel = {r.country: r for r in rows if r.deliverable == deliverable}
+    shapes, others, _ = map_base(list(sel), boundaries, world)
+    if region_bounds[0] > region_bounds[2]:
+        shapes, others = _shift_antimeridian(shapes), _shift_antimeridian(others)
     fig = Figure(figsize=SLIDE_SIZE_IN, dpi=SLIDE_DPI, facecolor="white")
     ax = fig.add_axes(MAP_AXES)
-    ax.set_axis_off()
-    missing = sorted(sel)
-    if boundaries is not None and len(boundaries):
-        world = boundaries[["iso3", "name", "geometry"]].copy()
-        world = world[world.geometry.notna() & ~world.geometry.is_empty]
-        if world.crs is not None and world.crs.to_epsg() != 4326:
-            world = world.to_crs(4326)
-        if region_bounds[0] > region_bounds[2]:
-            world = _shift_antimeridian(world)
-        world = world.dissolve(by="iso3", as_index=False, aggfunc="first")  # one shape per country
-        is_member = world["iso3"].isin(list(sel))
-        members = world[is_member].copy()
-        members["state"] = members["iso3"].map(lambda c: sel[c].state)
-        members["overdue"] = members["iso3"].map(lambda c: sel[c].overdue)
-        missing = sorted(set(sel) - set(members["iso3"]))
-        west, south, east, north = _view(members, region_bounds, MAP_AXES[2] * 16 / (MAP_AXES[3] * 9))
-        nearby = world[~is_member].cx[west:east, south:north]
-        if len(nearby):
-            nearby.plot(ax=ax, color=NON_MEMBER_COLOUR, edgecolor="#BBBBBB", linewidth=0.4)
-        if len(members):
-            members.plot(ax=ax, color=members["state"].map(PALETTE).tolist(), edgecolor="#404040", linewidth=0.6)
-            late = members[members["overdue"]]
-            if len(late):
-                late.plot(ax=ax, facecolor="none", edgecolor=OVERDUE_COLOUR, hatch="///", linewidth=0.0)
-            points = members.geometry.representative_point()
-            for iso3, point in zip(members["iso3"], points, strict=True):
-                ax.annotate(iso3, (point.x, point.y), ha="center", va="center", fontsize=8, color="#202020")
-        ax.set_xlim(west, east)
-        ax.set_ylim(south, north)
-        ax.set_aspect(1.0 / max(math.cos(math.radians((south + north) / 2)), 0.2), adjustable="datalim")
-    else:
-        ax.text(0.5, 0.5, "no reference boundaries available", ha="center", va="center", transform=ax.transAxes,
-                fontsize=14, color="#808080")
+    aspect = MAP_AXES[2] * SLIDE_SIZE_IN[0] / (MAP_AXES[3] * SLIDE_SIZE_IN[1])
+    missing = draw_map_axes(ax, sel, shapes, others, points or {}, region_bounds, aspect)
 
-    summary = next((s for s in status_summary(list(sel.values()))), None)
-    fig.suptitle(title, x=0.02, y=0.965, ha="left", fontsize=22, fontweight="bold")
-    subtitle = f"Status of submissions as of {today.isoformat()}"
+    summary = next(iter(status_summary(list(sel.values()))), None)
+    fig.text(0.01, 0.955, title, ha="left", va="center", fontsize=24, fontweight="bold")
+    subtitle = f"As of {today.isoformat()}" + (f"  ·  due {deadline.isoformat()}" if deadline else "")
+    fig.text(0.01, 0.905, subtitle, ha="left", va="center", fontsize=16, color="#404040")
     if summary:
-        subtitle += (f"  ·  {summary.submitted} of {summary.members} countries submitted, "
-                     f"{summary.accepted} accepted, {summary.overdue} overdue")
-    fig.text(0.02, 0.905, subtitle, ha="left", fontsize=14, color="#404040")
-
-    counts = {s: sum(r.state == s for r in sel.values()) for s in STATES}
-    handles = [Patch(facecolor=PALETTE[s], edgecolor="#404040", label=f"{STATE_LABELS[s]} ({counts[s]})")
-               for s in STATES]
-    handles.append(Patch(facecolor="white", edgecolor=OVERDUE_COLOUR, hatch="///", label="overdue"))
-    handles.append(Patch(facecolor=NON_MEMBER_COLOUR, edgecolor="#BBBBBB", label="not a member"))
-    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(LEGEND_X, 0.86), fontsize=13, frameon=False,
-               title="State", title_fontsize=14, alignment="left")
-    if missing:
-        names = ", ".join(f"{sel[c].name} ({STATE_LABELS[sel[c].state]})" for c in missing)
-        fig.text(0.02, 0.03, f"Not on the map (no boundary): {names}", fontsize=10, color="#404040", wrap=True)
-    written = []
-    for path in out_paths:
-        path = Path(path)
-        tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-        with rc_context({"svg.fonttype": "none"}):  # SVG keeps text as text: editable on a slide
-            fig.savefig(tmp, dpi=SLIDE_DPI, format=path.suffix.lstrip(".").lower())
-        tmp.replace(path)
-        written.append(path)
-    log.info("status map of %s: %s (%d members off the map)", deliverable, ", ".join(map(str, written)), len(missing))
+        fig.text(LEGEND_X, 0.86, summary.sentence().split(": ", 1)[1].replace(", ", "\n"), ha="left", va="top",
+                 fontsize=14, color="#202020", linespacing=1.5)
+    fig.legend(handles=_legend_handles(list(sel.values()), len(others) > 0), loc="upper left",
+               bbox_to_anchor=(LEGEND_X - 0.005, 0.52), fontsize=15, frameon=False, title="State",
+               title_fontsize=16, alignment="left")
+    _not_placed_note(fig, sel, missing)
+    written = _save(fig, out_paths)
+    log.info("status map of %s: %s (%d members not placed)", deliverable, ", ".join(map(str, written)), len(missing))
     return written
 
+
+def draw_status_panel(
+    rows: Sequence[StatusRow],
+    titles: Mapping[str, str],
+    boundaries: gpd.GeoDataFrame | None,
+    out_paths: Sequence[Path],
+    heading: str,
+    today: dt.date,
+    region_bounds: tuple[float, float, float, float] = (-180.0, -90.0, 180.0, 90.0),
+    world: gpd.GeoDataFrame | None = None,
+    points: Mapping[str, tuple[float, float]] | None = None,
+) -> list[Path]:
+    """Every deliverable's map on one 16:9 slide (2 x 2 for four deliverables), one shared legend."""
+    keys = list(titles)
+    ncols = 2 if len(keys) > 1 else 1
+    nrows = math.ceil(len(keys) / ncols)
+    fig = Figure(figsize=SLIDE_SIZE_IN, dpi=SLIDE_DPI, facecolor="white")
+    fig.text(0.01, 0.965, heading, ha="left", va="center", fontsize=20, fontweight="bold")
+    fig.text(0.99, 0.965, f"As of {today.isoformat()}", ha="right", va="center", fontsize=14, color="#404040")
+    left, bottom, width, height = 0.005, 0.09, 0.99, 0.84
+    cell_w, cell_h = width / ncols, height / nrows
+    aspect = cell_w * SLIDE_SIZE_IN[0] / ((cell_h - 0.045) * SLIDE_SIZE_IN[1])
+    has_others = False
+    for i, key in enumerate(keys):
+        sel = {r.country: r for r in rows if r.deliverable == key}
+        shapes, others, _ = map_base(list(sel), boundaries, world)
+        if region_bounds[0] > region_bounds[2]:
+            shapes, others = _shift_antimeridian(shapes), _shift_antimeridian(others)
+        has_others |= len(others) > 0
+        col, row = i % ncols, i // ncols
+        x0, y0 = left + col * cell_w, bottom + (nrows - 1 - row) * cell_h
+        ax = fig.add_axes((x0 + 0.004, y0, cell_w - 0.008, cell_h - 0.045))
+        draw_map_axes(ax, sel, shapes, others, points or {}, region_bounds, aspect, label_size=9)
+        summary = next(iter(status_summary(list(sel.values()))), None)
+        caption = titles[key] + (f"  ·  {summary.accepted} of {summary.members} accepted, "
+                                 f"{summary.overdue} overdue" if summary else "")
+        fig.text(x0 + 0.006, y0 + cell_h - 0.022, caption, ha="left", va="center", fontsize=11, fontweight="bold")
+    fig.legend(handles=_legend_handles(list(rows), has_others), loc="lower center", bbox_to_anchor=(0.5, 0.0),
+               ncol=8, fontsize=12, frameon=False)
+    return _save(fig, out_paths)

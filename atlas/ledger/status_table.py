@@ -33,17 +33,24 @@ class DeliverableSummary:
     deliverable: str
     members: int
     submitted: int  # any version arrived
-    accepted: int  # newest version accepted (or further)
+    accepted: int  # some version accepted (or further)
     published: int
     overdue: int
+    late: int = 0  # accepted, but the accepted version arrived after the deadline
+    kind: str = ""
 
     def sentence(self, title: str | None = None) -> str:
-        return (f"{title or self.deliverable}: {self.submitted} of {self.members} countries submitted, "
-                f"{self.accepted} accepted, {self.published} published, {self.overdue} overdue")
+        parts = [f"{self.submitted} of {self.members} countries submitted", f"{self.accepted} accepted"]
+        if self.kind != "document":  # documents are accepted, never published into a product
+            parts.append(f"{self.published} published")
+        if self.late:
+            parts.append(f"{self.late} late")
+        parts.append(f"{self.overdue} overdue")
+        return f"{title or self.deliverable}: " + ", ".join(parts)
 
 
 def status_summary(rows: Sequence[StatusRow]) -> list[DeliverableSummary]:
-    """n of N countries submitted (and accepted, published, overdue), per deliverable, in row order."""
+    """n of N countries submitted (and accepted, published, late, overdue), per deliverable, in row order."""
     keys = list(dict.fromkeys(r.deliverable for r in rows))
     out = []
     for key in keys:
@@ -51,12 +58,20 @@ def status_summary(rows: Sequence[StatusRow]) -> list[DeliverableSummary]:
         out.append(DeliverableSummary(
             deliverable=key,
             members=len(sel),
-            submitted=sum(r.state != NOT_RECEIVED for r in sel),
-            accepted=sum(r.state in ACCEPTED_STATES for r in sel),
+            submitted=sum(r.versions > 0 or r.state != NOT_RECEIVED for r in sel),
+            accepted=sum(r.shown_state in ACCEPTED_STATES for r in sel),
             published=sum(r.published_version is not None for r in sel),
             overdue=sum(r.overdue for r in sel),
+            late=sum(r.shown_state in ACCEPTED_STATES and (r.days_late or 0) > 0 for r in sel),
+            kind=sel[0].kind if sel else "",
         ))
     return out
+
+
+def states_present(rows: Sequence[StatusRow]) -> list[str]:
+    """The states some row is in, in pipeline order: a legend lists only these."""
+    present = {r.shown_state for r in rows}
+    return [s for s in STATES if s in present]
 
 
 def pivot(rows: Sequence[StatusRow]) -> tuple[list[str], list[tuple[str, str, dict[str, StatusRow]]]]:
@@ -68,16 +83,25 @@ def pivot(rows: Sequence[StatusRow]) -> tuple[list[str], list[tuple[str, str, di
     return keys, [(iso3, name, cells) for iso3, (name, cells) in countries.items()]
 
 
+def deadline_header(key: str, programme=None) -> str:
+    """A column header: the deliverable (title when the programme is known) and its deadline."""
+    deliverable = programme.deliverables.get(key) if programme is not None else None
+    title = deliverable.title if deliverable else key
+    due = deliverable.deadline if deliverable else None
+    return f"{title} (due {due.isoformat()})" if due else title
+
+
 def _ansi(fill: str, text: str) -> str:
     r, g, b = (int(fill.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4))
     fg = "30" if text_colour(fill) == "#000000" else "97"
     return f"\x1b[{fg};48;2;{r};{g};{b}m{text}\x1b[0m"
 
 
-def render_status_table(rows: Sequence[StatusRow], color: bool = False) -> str:
-    """The countries x deliverables table for a terminal (ANSI colours when ``color``)."""
+def render_status_table(rows: Sequence[StatusRow], color: bool = False, programme=None) -> str:
+    """The countries x deliverables table for a terminal (ANSI colours when ``color``); deadlines in the header."""
     keys, countries = pivot(rows)
-    header = ["ISO3", "Country", *keys]
+    due = {k: programme.deliverables[k].deadline for k in keys if programme and k in programme.deliverables}
+    header = ["ISO3", "Country", *(f"{k} (due {due[k].isoformat()})" if due.get(k) else k for k in keys)]
     body = [[iso3, name, *(cells[k].cell() for k in keys)] for iso3, name, cells in countries]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
 
@@ -90,7 +114,7 @@ def render_status_table(rows: Sequence[StatusRow], color: bool = False) -> str:
 
     out = [line(header, [None] * len(header)), "-+-".join("-" * w for w in widths)]
     for (_, _, cells), values in zip(countries, body, strict=True):
-        out.append(line(values, [None, None, *(PALETTE[cells[k].state] for k in keys)]))
+        out.append(line(values, [None, None, *(PALETTE[cells[k].shown_state] for k in keys)]))
     out.append("")
     out.extend(s.sentence() for s in status_summary(rows))
     return "\n".join(out)
@@ -100,7 +124,8 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def status_markdown(rows: Sequence[StatusRow], title: str | None = None, as_of: str | None = None) -> str:
+def status_markdown(rows: Sequence[StatusRow], title: str | None = None, as_of: str | None = None,
+                    programme=None) -> str:
     """The status table and summary in Markdown (status.md and the Prefect artifact)."""
     keys, countries = pivot(rows)
     out = []
@@ -108,17 +133,18 @@ def status_markdown(rows: Sequence[StatusRow], title: str | None = None, as_of: 
         out += [f"# {title}", ""]
     if as_of:
         out += [f"Status as of {as_of}.", ""]
-    out += [f"- {s.sentence()}" for s in status_summary(rows)] + [""]
-    out.append("| ISO3 | Country | " + " | ".join(keys) + " |")
+    titles = {k: programme.deliverables[k].title for k in keys if programme and k in programme.deliverables}
+    out += [f"- {s.sentence(titles.get(s.deliverable))}" for s in status_summary(rows)] + [""]
+    out.append("| ISO3 | Country | " + " | ".join(_md_escape(deadline_header(k, programme)) for k in keys) + " |")
     out.append("|---|---|" + "---|" * len(keys))
     for iso3, name, cells in countries:
         values = []
         for k in keys:
             r = cells[k]
-            text = _md_escape(r.cell().replace(" OVERDUE", ""))
-            values.append(f"**{text} (overdue)**" if r.overdue else text)
+            text = _md_escape(r.cell())
+            values.append(f"**{text}**" if r.overdue else text)
         out.append(f"| {iso3} | {_md_escape(name)} | " + " | ".join(values) + " |")
-    out += ["", "States: " + ", ".join(STATE_LABELS[s] for s in STATES) + "."]
+    out += ["", "States: " + ", ".join(STATE_LABELS[s] for s in states_present(rows)) + "; overdue in bold."]
     return "\n".join(out) + "\n"
 
 
@@ -129,9 +155,15 @@ def status_records(rows: Sequence[StatusRow]) -> list[dict]:
             "country": r.country,
             "name": r.name,
             "deliverable": r.deliverable,
-            "state": r.state,
-            "version": r.version,
-            "received": r.received.isoformat() if r.received else None,
+            "state": r.shown_state,
+            "version": r.best_version,
+            "received": r.best_received.isoformat() if r.best_received else None,
+            "timeliness": r.timeliness(),
+            "days_late": r.days_late,
+            "coverage": r.coverage,
+            "later_versions": "; ".join(f"v{v} {STATE_LABELS[s]}" for v, s in r.later),
+            "newest_version": r.version,
+            "newest_state": r.state,
             "versions": r.versions,
             "last_accepted_version": r.last_accepted_version,
             "published_version": r.published_version,
@@ -157,10 +189,8 @@ def render_country_history(ledger, country: str, today=None, show_info: bool = F
     rows = [r for r in ledger.status_rows(today) if r.country == iso3]
     out = [f"{programme.members[iso3]} ({iso3})", ""]
     for r in rows:
-        extra = f", last accepted v{r.last_accepted_version}" if r.state == "rejected" and r.last_accepted_version \
-            else ""
-        deadline = f", due {r.deadline.isoformat()}" if r.deadline else ""
-        out.append(f"  {r.deliverable:<16} {r.cell()}{extra}{deadline}")
+        deadline = f" (due {r.deadline.isoformat()})" if r.deadline else ""
+        out.append(f"  {r.deliverable:<16} {r.cell()}{deadline}")
     out += ["", "History:"]
     events = ledger.history(iso3)
     if not events:

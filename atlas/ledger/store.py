@@ -15,6 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from atlas.config import Programme
@@ -48,6 +49,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 60_000
+NOT_PUBLISHED_NOTE = "not published in "  # how a product's reason for leaving a version out begins
 
 
 def _utc_now() -> str:
@@ -191,6 +193,7 @@ class Ledger:
         key = (sub.country, sub.deliverable, sub.checksum)
         existing = self._db.execute(find, key).fetchone()
         if existing is not None:
+            self._note_resent(existing, sub, run_id)
             return self._record(existing, is_new=False)
         # per-file hashes come from discovery; hashed here (outside the write lock) only if not given
         known = dict(sub.file_sha256)
@@ -200,8 +203,9 @@ class Ledger:
             for p in sub.files
         ]
         with self._transaction() as db:
-            existing = db.execute(find, key).fetchone()  # another process may have been quicker
-            if existing is not None:
+            existing = db.execute(find, key).fetchone() or _same_files(db, sub, files)
+            if existing is not None:  # another process was quicker, or a ledger from before the checksum change
+                self._note_resent(existing, sub, run_id, db)
                 return self._record(existing, is_new=False)
             newest = db.execute(
                 "SELECT version, state FROM submissions WHERE country = ? AND deliverable = ? "
@@ -223,6 +227,20 @@ class Ledger:
             self._event(db, row, newest["state"] if newest else NOT_RECEIVED, RECEIVED, note, run_id)
         log.info("ledger: %s/%s v%d received (%s)", sub.country, sub.deliverable, version, sub.delivery)
         return self._record(row, is_new=True)
+
+    def _note_resent(self, row: sqlite3.Row, sub: Submission, run_id: str | None, db=None) -> None:
+        """History entry (once per delivery folder) when a known version arrives again in another delivery."""
+        if row["delivery"] == sub.delivery:
+            return
+        note = f"re-sent: delivery {sub.delivery} holds the same files; same version, nothing reprocessed"
+        if db is None:
+            with self._transaction() as tx:
+                self._note_resent(row, sub, run_id, tx)
+            return
+        seen = db.execute("SELECT 1 FROM events WHERE submission_id = ? AND note = ?", (row["id"], note)).fetchone()
+        if seen is None:
+            self._event(db, row, row["state"], row["state"], note, run_id)
+            log.info("ledger: %s/%s v%d re-sent in %s", sub.country, sub.deliverable, row["version"], sub.delivery)
 
     def record_validation(
         self,
@@ -310,6 +328,28 @@ class Ledger:
             raise UnknownRecord(f"{country}/{deliverable} v{version} is not in the ledger {self.path}")
         self.mark(row["id"], state, note=note, run_id=run_id, product=product)
 
+    def note_version(
+        self, country: str, deliverable: str, version: int, note: str, run_id: str | None = None,
+        product: str | None = None,
+    ) -> None:
+        """A history entry for a version without a change of state (e.g. why a product left it out).
+
+        Not repeated while it is the latest entry of that version for that product, so re-runs add nothing.
+        """
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT * FROM submissions WHERE country = ? AND deliverable = ? AND version = ?",
+                (country.upper(), deliverable, int(version)),
+            ).fetchone()
+            if row is None:
+                raise UnknownRecord(f"{country}/{deliverable} v{version} is not in the ledger {self.path}")
+            last = db.execute(
+                "SELECT note FROM events WHERE submission_id = ? AND product IS ? ORDER BY id DESC LIMIT 1",
+                (row["id"], product),
+            ).fetchone()
+            if last is None or last["note"] != note:
+                self._event(db, row, row["state"], row["state"], note, run_id, product)
+
     # -- reading --------------------------------------------------------------------------------
 
     def get(self, record_id: int) -> SubmissionRecord:
@@ -324,16 +364,40 @@ class Ledger:
         rows = self._db.execute(sql + " ORDER BY deliverable, version", args).fetchall()
         return [self._record(r) for r in rows]
 
+    def find(self, country: str, deliverable: str, checksum: str) -> SubmissionRecord | None:
+        """The stored version with this content, or None (a look-up that records nothing)."""
+        row = self._db.execute(
+            "SELECT * FROM submissions WHERE country = ? AND deliverable = ? AND checksum = ?",
+            (country.upper(), deliverable, checksum),
+        ).fetchone()
+        return self._record(row, is_new=False) if row is not None else None
+
     def current(self, country: str, deliverable: str) -> SubmissionRecord | None:
-        """The newest version of a country's deliverable, or None if nothing arrived."""
+        """The version with the latest delivery date (of those, the last recorded), or None if nothing arrived.
+
+        An older delivery filed late gets a higher version number but is not the current one.
+        """
         versions = self.versions(country, deliverable)
-        return versions[-1] if versions else None
+        return max(versions, key=lambda r: (r.received, r.version)) if versions else None
+
+    def filed_before_with_later_date(self, country: str, deliverable: str, version: int) -> SubmissionRecord | None:
+        """The latest-dated version recorded before ``version`` but delivered after it: ``version`` was filed late.
+
+        None when ``version`` arrived in order (an older delivery that simply came first is not late).
+        """
+        records = self.versions(country, deliverable)
+        mine = next((r for r in records if r.version == version), None)
+        if mine is None:
+            return None
+        earlier = [r for r in records if r.version < version and r.received > mine.received]
+        return max(earlier, key=lambda r: (r.received, r.version)) if earlier else None
 
     def status_rows(self, today: dt.date | None = None) -> list[StatusRow]:
         """One row per member x deliverable (programme order), including those not received."""
         today = today or dt.date.today()
         subs: dict[tuple[str, str], list[sqlite3.Row]] = {}
-        for row in self._db.execute("SELECT * FROM submissions ORDER BY version"):
+        # by delivery date: the last of a track is its current version, even if an older one was filed later
+        for row in self._db.execute("SELECT * FROM submissions ORDER BY received, version"):
             subs.setdefault((row["country"], row["deliverable"]), []).append(row)
         updated = {
             (r["country"], r["deliverable"]): r["at"]
@@ -343,7 +407,24 @@ class Ledger:
             )
         }
         composed = {(iso3, "salinity_map"): v for iso3, v in layers.current_layers(self._db).items()}
-        return build_status_rows(self.programme, subs, updated, today, composed)
+        rows = build_status_rows(self.programme, subs, updated, today, composed)
+        notes = self._not_published_notes()
+        # the note belongs to the version the row shows: the best one
+        return [replace(r, note=notes.get((r.country, r.deliverable, r.best_version))) if r.best_version else r
+                for r in rows]
+
+    def _not_published_notes(self) -> dict[tuple[str, str, int], str]:
+        """Why a product left a version out, where that is the latest word of a product on it."""
+        rows = self._db.execute(
+            "SELECT country, deliverable, version, note FROM events WHERE id IN "
+            "(SELECT MAX(id) FROM events WHERE product IS NOT NULL GROUP BY submission_id, product) ORDER BY id"
+        ).fetchall()
+        notes: dict[tuple[str, str, int], str] = {}
+        for r in rows:
+            if (r["note"] or "").startswith(NOT_PUBLISHED_NOTE):
+                key = (r["country"], r["deliverable"], r["version"])
+                notes[key] = f"{notes[key]}; {r['note']}" if key in notes else r["note"]
+        return notes
 
     def history(self, country: str) -> list[dict]:
         """Every state change of a country's deliverables, oldest first."""
@@ -362,12 +443,20 @@ class Ledger:
         for key in keys:
             row = self._db.execute(
                 "SELECT version, findings FROM submissions WHERE country = ? AND deliverable = ? "
-                "AND verdict IS NOT NULL ORDER BY version DESC LIMIT 1",
+                "AND verdict IS NOT NULL ORDER BY received DESC, version DESC LIMIT 1",
                 (country.upper(), key),
             ).fetchone()
             if row is not None:
                 out.extend({**f, "deliverable": key, "version": row["version"]} for f in json.loads(row["findings"]))
         return out
+
+    def version_findings(self, country: str, deliverable: str, version: int) -> list[dict]:
+        """The stored findings of one version (empty before it is validated)."""
+        row = self._db.execute(
+            "SELECT findings FROM submissions WHERE country = ? AND deliverable = ? AND version = ?",
+            (country.upper(), deliverable, version),
+        ).fetchone()
+        return json.loads(row["findings"]) if row is not None and row["findings"] else []
 
     def published_versions(self) -> dict[tuple[str, str], int]:
         """The newest published version of every (country, deliverable) that has one."""
@@ -379,17 +468,18 @@ class Ledger:
         return {(r["country"], r["deliverable"]): r["version"] for r in rows}
 
     def accepted_versions(self, deliverable: str) -> dict[str, int]:
-        """The newest accepted (or harmonized, published) version of a deliverable, per country.
+        """The accepted (or harmonized, published) version with the latest delivery date, per country.
 
         This is what regional products are built from: a rejected resubmission leaves the
-        last accepted version in use.
+        last accepted version in use, and an older delivery filed late replaces nothing.
         """
         marks = ",".join("?" * len(ACCEPTED_STATES))
         rows = self._db.execute(
-            f"SELECT country, MAX(version) AS version FROM submissions WHERE deliverable = ? AND state IN ({marks}) "
-            "GROUP BY country",
+            f"SELECT country, version FROM submissions WHERE deliverable = ? AND state IN ({marks}) "
+            "ORDER BY received, version",
             (deliverable, *sorted(ACCEPTED_STATES)),
         ).fetchall()
+        # rows come oldest delivery first: the last one per country wins
         return {r["country"]: r["version"] for r in rows if r["country"] in self.programme.members}
 
     def record_layers(self, record_id: int, own: list[str], run_id: str | None = None) -> dict[str, int]:
@@ -427,6 +517,18 @@ class Ledger:
             "SELECT country, deliverable, version FROM events WHERE product = ? ORDER BY id", (product,)
         ).fetchall()
         return {(r["country"], r["deliverable"]): r["version"] for r in rows}
+
+
+def _same_files(db, sub: Submission, files: list[dict]) -> sqlite3.Row | None:
+    """A stored version of the same country x deliverable with exactly these files (names and contents)."""
+    wanted = sorted((f["path"], f["sha256"]) for f in files)
+    for row in db.execute(
+        "SELECT * FROM submissions WHERE country = ? AND deliverable = ? ORDER BY version",
+        (sub.country, sub.deliverable),
+    ):
+        if sorted((f["path"], f["sha256"]) for f in json.loads(row["files"])) == wanted:
+            return row
+    return None
 
 
 def _relative(path: Path, folder: Path) -> str:

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 STRIP_ROWS = 512
 REGION = "REGION"
+REGION_NAME = "Region (all members)"
+# Decimals in the workbook meant for reading (the CSV files keep full precision for scripts).
+XLSX_DECIMALS = {"area_km2": 1, "share_pct": 1}
 EDGE_POINTS = 16
 
 
@@ -92,6 +95,13 @@ def salinity_class_areas(class_paths: dict[str, Path], country_raster, codes, pr
     if not frame.empty:
         totals = frame.groupby(["product", "iso3"])["area_km2"].transform("sum")
         frame["share_pct"] = np.where(totals > 0, 100 * frame["area_km2"] / totals.where(totals > 0, 1), 0.0)
+    return _with_country_names(frame, programme)
+
+
+def _with_country_names(frame: pd.DataFrame, programme) -> pd.DataFrame:
+    """The country's name in a column next to its ISO3 code (the region's total named as such)."""
+    names = {**getattr(programme, "members", {}), REGION: REGION_NAME}
+    frame.insert(frame.columns.get_loc("iso3") + 1, "country", frame["iso3"].map(names).fillna(frame["iso3"]))
     return frame
 
 
@@ -119,7 +129,17 @@ def rsg_areas(region_gdf, programme, rsg_column: str = "rsg1", country_column: s
     out = pd.concat([by_country, region[["iso3", "rsg", "area_km2"]]], ignore_index=True)
     totals = out.groupby("iso3")["area_km2"].transform("sum")
     out["share_pct"] = 100 * out["area_km2"] / totals
-    return out.sort_values(["iso3", "area_km2"], ascending=[True, False], ignore_index=True)
+    out = out.sort_values(["iso3", "area_km2"], ascending=[True, False], ignore_index=True)
+    out.insert(out.columns.get_loc("rsg") + 1, "rsg_name", out["rsg"].map(_rsg_name))
+    return _with_country_names(out, programme)
+
+
+def _rsg_name(code: str) -> str:
+    try:
+        from checks.wrb import RSG_CODES
+    except ImportError:  # the WRB checks are optional here
+        return ""
+    return RSG_CODES.get(code, "")
 
 
 def write_area_tables(frames: dict[str, pd.DataFrame], out_dir: Path) -> dict[str, Path]:
@@ -133,6 +153,28 @@ def write_area_tables(frames: dict[str, pd.DataFrame], out_dir: Path) -> dict[st
     xlsx = out_dir / "area_statistics.xlsx"
     with pd.ExcelWriter(xlsx, engine="openpyxl") as writer:
         for name, frame in frames.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)  # Excel caps sheet names at 31
+            shown = frame.round({k: v for k, v in XLSX_DECIMALS.items() if k in frame.columns})
+            shown.to_excel(writer, sheet_name=name[:31], index=False)  # Excel caps sheet names at 31
+            _format_sheet(writer.sheets[name[:31]], list(shown.columns))
     paths["xlsx"] = xlsx
     return paths
+
+
+def _format_sheet(ws, columns: list[str]) -> None:
+    """Bold frozen header, widths that fit, thousands separators, landscape fit to the page width."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    ws.freeze_panes = "A2"
+    for i, name in enumerate(columns, start=1):
+        letter = get_column_letter(i)
+        values = [len(str(c.value)) for c in ws[letter][:200] if c.value is not None]
+        ws.column_dimensions[letter].width = min(max([len(name), *values]) + 2, 40)
+        if name in XLSX_DECIMALS:
+            for cell in ws[letter][1:]:
+                cell.number_format = "#,##0." + "0" * XLSX_DECIMALS[name]
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True

@@ -1,7 +1,9 @@
 """A STAC catalogue (pystac) of the regional products.
 
-Each product file becomes one item: its extent (bbox and footprint), grid,
+Each product becomes one item: its extent (bbox and footprint), grid,
 SHA-256 checksum, the submissions it was built from and the run that built it.
+A product written in several formats (the WRB map as GeoPackage and GeoParquet)
+is one item with one data asset per file, so no file is left out of the catalogue.
 Grid, checksum, sources and run are kept in ``atlas:`` properties rather than
 the projection/file extensions, so the catalogue validates offline against the
 core STAC schemas that ship with pystac.
@@ -32,6 +34,32 @@ MEDIA_TYPES = {
 }
 
 
+# which file of a product describes its extent and grid, when it comes in several formats
+PRIMARY_ORDER = (".tif", ".gpkg", ".parquet", ".geojson", ".fgb")
+# asset key of a product's further formats (the primary file is the asset "data")
+ASSET_KEYS = {".gpkg": "geopackage", ".parquet": "geoparquet", ".geojson": "geojson", ".fgb": "flatgeobuf"}
+
+
+def _products(paths: list[Path]) -> list[tuple[str, list[Path]]]:
+    """The files grouped by product (same folder and stem), primary format first; each product a unique id."""
+    groups: dict[tuple[Path, str], list[Path]] = {}
+    for path in sorted(Path(p) for p in paths):
+        if path.suffix in PRIMARY_ORDER:
+            groups.setdefault((path.parent, path.stem), []).append(path)
+    out, taken = [], set()
+    for (parent, stem), files in sorted(groups.items(), key=lambda kv: kv[0][1]):
+        item_id = stem if stem not in taken else f"{parent.name}_{stem}"  # same name in two folders
+        taken.add(item_id)
+        out.append((item_id, sorted(files, key=lambda p: PRIMARY_ORDER.index(p.suffix))))
+    return out
+
+
+def _data_asset(path: Path) -> pystac.Asset:
+    return pystac.Asset(href=str(path.resolve()), media_type=MEDIA_TYPES.get(path.suffix), roles=["data"],
+                        extra_fields={"atlas:checksum_sha256": sha256_file(path),
+                                      "atlas:size_bytes": path.stat().st_size})
+
+
 def _footprint(west: float, south: float, east: float, north: float) -> tuple[list[float], dict]:
     """STAC bbox and geometry; a box running past 180 degrees is split at the antimeridian."""
     if east > 180.0:
@@ -53,7 +81,10 @@ def _raster_info(path: Path) -> tuple[list[float], dict, dict]:
 def _vector_info(path: Path) -> tuple[list[float], dict, dict]:
     import pyogrio
 
-    info = pyogrio.read_info(path) if path.suffix != ".parquet" else None
+    # the layer we mean: the map units (a GeoPackage product holds its logs in further layers)
+    layers = [name for name, _ in pyogrio.list_layers(path)] if path.suffix != ".parquet" else []
+    layer = "map_units" if "map_units" in layers else (layers[0] if layers else None)
+    info = pyogrio.read_info(path, layer=layer) if path.suffix != ".parquet" else None
     if info is None:
         import geopandas as gpd
 
@@ -65,10 +96,11 @@ def _vector_info(path: Path) -> tuple[list[float], dict, dict]:
     return bbox, geom, {"crs": crs, "features": int(count)}
 
 
-def _item_sources(path: Path, sources: list[dict]) -> list[dict]:
-    """The sources that name this product in ``products`` (or all that name none)."""
+def _item_sources(files: list[Path], sources: list[dict]) -> list[dict]:
+    """The sources that name one of this product's files in ``products`` (or all that name none)."""
+    names = {p.name for p in files}
     return [{k: v for k, v in s.items() if k != "products"} for s in sources
-            if not s.get("products") or path.name in s["products"]]
+            if not s.get("products") or names & set(s["products"])]
 
 
 def build_catalog(products: list[Path], sources: list[dict], run_id: str, out_dir: Path) -> Path:
@@ -78,21 +110,16 @@ def build_catalog(products: list[Path], sources: list[dict], run_id: str, out_di
     now = dt.datetime.now(dt.UTC)
     catalog = pystac.Catalog(id=CATALOG_ID, description="Regional products of the Asian Soil Partnership "
                              "(GSSmap salinity mosaics, Soil Atlas of Asia)", title="ASP regional products")
-    for path in sorted(Path(p) for p in products):
-        if path.suffix == ".tif":
-            bbox, geom, grid = _raster_info(path)
-        elif path.suffix in (".gpkg", ".parquet", ".geojson", ".fgb"):
-            bbox, geom, grid = _vector_info(path)
-        else:
-            continue  # tables and legends travel as assets of the products they describe
+    # tables and legends are not products: they travel as assets of the products they describe
+    for item_id, files in _products(products):
+        path = files[0]
+        bbox, geom, grid = _raster_info(path) if path.suffix == ".tif" else _vector_info(path)
         item = pystac.Item(
-            id=path.stem, geometry=geom, bbox=bbox, datetime=now,
-            properties={"atlas:grid": grid, "atlas:run_id": run_id, "atlas:sources": _item_sources(path, sources)},
+            id=item_id, geometry=geom, bbox=bbox, datetime=now,
+            properties={"atlas:grid": grid, "atlas:run_id": run_id, "atlas:sources": _item_sources(files, sources)},
         )
-        asset = pystac.Asset(href=str(path.resolve()), media_type=MEDIA_TYPES.get(path.suffix), roles=["data"],
-                             extra_fields={"atlas:checksum_sha256": sha256_file(path),
-                                           "atlas:size_bytes": path.stat().st_size})
-        item.add_asset("data", asset)
+        for i, file in enumerate(files):
+            item.add_asset("data" if i == 0 else ASSET_KEYS.get(file.suffix, file.suffix[1:]), _data_asset(file))
         for extra in sorted(path.parent.glob("*legend*")):
             item.add_asset(extra.stem, pystac.Asset(href=str(extra.resolve()),
                                                     media_type=MEDIA_TYPES.get(extra.suffix), roles=["metadata"]))

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 BLOCK = 1024
 PROVENANCE_NODATA = 0
+CLASS_LEGENDS = "class_legends.json"  # beside a national copy: its class codes mapped onto the programme legend
 # GDAL_OVR_CHUNKYSIZE: overviews are computed in chunks of this many full-width rows (default: the tile
 # height); with 128-row temporary tiles a chunk of a 20,000-pixel-wide region stays near 10 MB
 GDAL_ENV = {"GDAL_CACHEMAX": 32, "GDAL_NUM_THREADS": 2, "GDAL_OVR_CHUNKYSIZE": 128}
@@ -247,6 +248,7 @@ def build_mosaics(
         esp = {s.iso3: s for s in sources.get(("ESP", depth), [])}
         derived[depth] = [(ece[c], esp[c]) for c in sorted(set(ece) & set(esp) - own)]
 
+    ph_of = {depth: {s.iso3: s for s in sources.get(("pH", depth), [])} for depth in sal.depths}
     dropped: dict[tuple[str, str], int] = {}
     tmp_dir = Path(tempfile.mkdtemp(prefix=".mosaic_", dir=out_dir))
     paths: dict[str, Path] = {}
@@ -271,7 +273,8 @@ def build_mosaics(
             for depth in sal.depths:
                 outs[f"SAS_derived_{depth}"] = open_tmp(
                     f"SAS_derived_{depth}", "uint8", sal.class_nodata,
-                    f"SAS {depth} cm derived from ECe and ESP (countries without their own class layer)", "class")
+                    f"SAS {depth} cm derived from ECe, ESP and pH ({sal.criterion} criterion; countries "
+                    "without their own class layer)", "class")
             prov = open_tmp("provenance", "uint16", PROVENANCE_NODATA,
                             "provenance: legend code of (country, submission version)", "code")
             cidx_out = open_tmp("country_index", index_dtype(codes), 0,
@@ -338,12 +341,18 @@ def build_mosaics(
                         sl = (slice(shared.row_off - win.row_off, shared.row_off - win.row_off + shared.height),
                               slice(shared.col_off - win.col_off, shared.col_off - win.col_off + shared.width))
                         own = cidx[sl] == ece_src.index
-                        data[sl][own] = derive_with_programme(ece, esp, sal)[own]
+                        ph = None  # pH only adds the FAO alkaline test; read where it covers the same block part
+                        if (ph_src := ph_of.get(depth, {}).get(ece_src.iso3)) is not None:
+                            ov_p = _overlap(win, ph_src.window)
+                            ph = read(ph_src, ov_p[1]) if ov_p is not None and ov_p[0] == sl else None
+                        data[sl][own] = derive_with_programme(ece, esp, sal, ph)[own]
                     dst.write(data, 1, window=win)
         keys = list(outs) + ["provenance", "country_index"]
         jobs = []
+        codes_keys = {"provenance", "country_index"} | {f"{sal.class_layer}_{d}" for d in sal.depths} \
+            | {f"SAS_derived_{d}" for d in sal.depths}
         for key in keys:
-            continuous = not (key.startswith(("SAS", "provenance", "country_index")))
+            continuous = key not in codes_keys  # class uncertainty (SAS_unc) is continuous
             # the COG is finished in the work folder too: a run killed here leaves the published files untouched
             jobs.append((tmp_dir / product_name(key), tmp_dir / f"cog_{product_name(key)}",
                          "AVERAGE" if continuous else "NEAREST", float_deflate_level if continuous else 6))
@@ -366,7 +375,7 @@ def build_mosaics(
         used[f"SAS_derived_{depth}"] = tuple((e.iso3, version_of(e.iso3, f"ECe_{depth}")) for e, _ in pairs)
     findings.extend(_dropped_findings(dropped, grid))
     legend = write_legend(out_dir, contributors, prov_code, codes, sources, derived, versions, programme,
-                          version_of)
+                          _country_legends(sources, sal.class_layer), version_of)
     paths.update(legend)
     log.info("mosaicked %d products on %dx%d pixels", len(paths), grid.width, grid.height)
     return MosaicResult(paths=tuple(paths.values()), products=paths, used=used, grid=grid, findings=tuple(findings))
@@ -386,7 +395,20 @@ def _dropped_findings(dropped: dict[tuple[str, str], int], grid: Grid) -> list[F
     return out
 
 
+def _country_legends(sources, class_layer: str) -> dict:
+    """Each country's own class codes and how they map onto the programme legend, from its national copy."""
+    out = {}
+    for (layer, _), srcs in sources.items():
+        for src in srcs if layer == class_layer else ():
+            path = src.path.parent / CLASS_LEGENDS
+            if path.is_file():
+                with contextlib.suppress(OSError, ValueError):
+                    out[src.iso3] = json.loads(path.read_text(encoding="utf-8"))
+    return out
+
+
 def write_legend(out_dir: Path, contributors, prov_code, codes, sources, derived, versions, programme,
+                 country_legends: dict | None = None,
                  version_of: Callable[[str, str], int] | None = None) -> dict:
     """Provenance legend (CSV + JSON entries): code -> country, version, layers delivered, class-layer source.
 
@@ -419,8 +441,13 @@ def write_legend(out_dir: Path, contributors, prov_code, codes, sources, derived
         "country_index": {"raster": product_name("country_index"), "nodata": 0,
                           "codes": {i + 1: c for i, c in enumerate(codes)}},
         "salinity_classes": {"codes": {str(k): v for k, v in sal.classes.items()}, "nodata": sal.class_nodata,
+                             "criterion": sal.criterion,
                              "thresholds": {"ece_saline_dsm": sal.ece_saline_dsm,
-                                            "esp_sodic_pct": sal.esp_sodic_pct}},
+                                            "esp_sodic_pct": sal.esp_sodic_pct,
+                                            "ph_cut": sal.ph_cut.get(sal.criterion),
+                                            "ece_intensity_dsm": list(sal.ece_intensity_dsm[sal.criterion]),
+                                            "esp_intensity_pct": list(sal.esp_intensity_pct)},
+                             "country_codes": dict(country_legends or {})},
         "units": sal.units,
         "continuous_nodata": sal.continuous_nodata,
     }, indent=2))

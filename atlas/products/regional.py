@@ -10,37 +10,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+from shapely.geometry import box
 
 from atlas import layout
 from atlas.atomic import copy_atomic, publish, sweep_temporaries, write_atomic, write_text_atomic
 from atlas.config import Programme
+from atlas.products.build_manifest import BUILD_MANIFEST, _read_manifest, is_up_to_date, product_settings
 from atlas.stages import internal_error, salinity_inputs, soil_inputs
 from checks.finding import Finding
 
 log = logging.getLogger(__name__)
 
-BUILD_MANIFEST = "build_manifest.json"
 
-
-def is_up_to_date(out_dir: Path, versions: dict[str, int]) -> bool:
-    """True if the product in out_dir was built from exactly these national versions and its files exist."""
-    manifest = Path(out_dir) / BUILD_MANIFEST
-    if not manifest.is_file():
-        return False
-    try:
-        built = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return False
-    files_ok = all((Path(out_dir) / name).is_file() for name in built.get("files", []))
-    return files_ok and built.get("versions") == {k: int(v) for k, v in sorted(versions.items())}
-
-
-def write_build_manifest(out_dir: Path, versions: dict[str, int], paths: list[Path], run_id: str) -> None:
-    """Record what a product was built from; written last, so a crash leaves the product 'stale', not 'done'."""
+def write_build_manifest(
+    out_dir: Path,
+    versions: dict[str, int],
+    paths: list[Path],
+    run_id: str,
+    settings: dict | None = None,
+    left_out: dict[str, str] | None = None,
+) -> None:
+    """Record what a product was built from and with; written last, so a crash leaves it 'stale', not 'done'."""
     data = {
         "versions": {k: int(v) for k, v in sorted(versions.items())},
         "files": sorted(str(Path(p).relative_to(out_dir)) for p in paths if Path(p).is_relative_to(out_dir)),
         "run_id": run_id,
+        "settings": settings,
+        "left_out": dict(sorted((left_out or {}).items())),  # versions given to the product that it does not hold
     }
     write_text_atomic(Path(out_dir) / BUILD_MANIFEST, json.dumps(data, indent=2))
 
@@ -64,16 +60,52 @@ class RegionalOutcome:
     findings: list[Finding] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
     up_to_date: bool = False
+    left_out: dict[str, str] = field(default_factory=dict)  # iso3 -> why the product holds none of its data
+
+    @property
+    def included(self) -> dict[str, int]:
+        """The national versions whose data the product holds: only these are published in it."""
+        return {iso3: v for iso3, v in self.versions.items() if iso3 not in self.left_out}
 
 
-def _unchanged(outcome: RegionalOutcome, out_dir: Path, force: bool) -> bool:
-    if force or not is_up_to_date(out_dir, outcome.versions):
+def _unchanged(outcome: RegionalOutcome, out_dir: Path, force: bool, settings: dict) -> bool:
+    if force or not is_up_to_date(out_dir, outcome.versions, settings):
+        built = _read_manifest(out_dir)
+        if not force and built and built.get("versions") == outcome.versions and built.get("settings") != settings:
+            changed = sorted(k for k in settings if (built.get("settings") or {}).get(k) != settings[k])
+            log.info("%s: settings changed since it was built (%s): rebuilt", outcome.product, ", ".join(changed))
         return False
-    built = json.loads((out_dir / BUILD_MANIFEST).read_text(encoding="utf-8"))
+    built = _read_manifest(out_dir)
     outcome.paths = [out_dir / name for name in built["files"]]
+    outcome.left_out = dict(built.get("left_out") or {})
     outcome.up_to_date = True
     log.info("%s is up to date with national versions %s: not rebuilt", outcome.product, outcome.versions)
     return True
+
+
+def _region_shape(bounds: tuple[float, float, float, float]):
+    """The region as a geometry in degrees; a region crossing the antimeridian (west > east) is two boxes."""
+    west, south, east, north = bounds
+    if west <= east:
+        return box(west, south, east, north)
+    return box(west, south, 180.0, north).union(box(-180.0, south, east, north))
+
+
+def why_left_out(iso3: str, boundaries: gpd.GeoDataFrame, programme: Programme) -> str:
+    """Why a product holds none of a country's data, in words for the status table."""
+    own = boundaries.loc[boundaries["iso3"] == iso3]
+    if own.empty:
+        return f"no polygon for {iso3} in the reference boundaries ({Path(programme.reference_boundaries).name})"
+    if own.crs is not None and not own.crs.equals("EPSG:4326"):
+        own = own.to_crs("EPSG:4326")
+    if not own.geometry.intersects(_region_shape(programme.region_bounds)).any():
+        return f"its reference border lies outside the region {list(programme.region_bounds)}"
+    return "none of its data falls inside its reference border within the region"
+
+
+def left_out(present: set[str], versions: dict[str, int], boundaries, programme: Programme) -> dict[str, str]:
+    """Each country given to a product that the product holds no data of, with the reason."""
+    return {iso3: why_left_out(iso3, boundaries, programme) for iso3 in sorted(set(versions) - present)}
 
 
 def _start(product: str, versions: dict[str, int], available: dict, out_dir: Path):
@@ -105,7 +137,8 @@ def build_regional_salinity(
     layer_versions = {iso3: v for iso3, v in (layer_versions or {}).items() if iso3 in versions}
     inputs = salinity_inputs(programme, versions, layer_versions)
     outcome, out_dir = _start("GSSmap", versions, inputs, layout.regional_salinity_dir(programme.processed_dir))
-    if out_dir is None or _unchanged(outcome, out_dir, force):
+    settings = product_settings(programme, "salinity_map")
+    if out_dir is None or _unchanged(outcome, out_dir, force, settings):
         return outcome
     try:
         result = build_mosaics(inputs, outcome.versions, programme, out_dir, boundaries, map_fn=map_fn,
@@ -116,12 +149,14 @@ def build_regional_salinity(
     outcome.paths = list(result.paths)
     outcome.findings += list(result.findings)
     outcome.extra["result"] = result
+    present = {iso3 for pairs in result.used.values() for iso3, _ in pairs}
+    outcome.left_out = left_out(present, outcome.versions, boundaries, programme)
     write_country_notes(programme, "salinity_map", outcome.versions, outcome.findings)
     try:
         outcome.paths += salinity_tables(programme, result, boundaries, out_dir)
     except Exception as exc:  # noqa: BLE001 - the mosaics stand without their tables
         outcome.findings.append(internal_error(None, "salinity area statistics and seams", exc))
-    write_build_manifest(out_dir, outcome.versions, outcome.paths, run_id)
+    write_build_manifest(out_dir, outcome.versions, outcome.paths, run_id, settings, outcome.left_out)
     return outcome
 
 
@@ -189,7 +224,8 @@ def build_regional_soil(
 
     maps = soil_inputs(programme, versions)
     outcome, out_dir = _start("Soil Atlas WRB", versions, maps, layout.regional_soil_dir(programme.processed_dir))
-    if out_dir is None or _unchanged(outcome, out_dir, force):
+    settings = product_settings(programme, "soil_map")
+    if out_dir is None or _unchanged(outcome, out_dir, force, settings):
         return outcome
     try:
         result = harmonize_region(maps, boundaries, programme)
@@ -202,6 +238,7 @@ def build_regional_soil(
         return outcome
     outcome.paths = list(written.values())
     outcome.findings += list(result.findings)
+    outcome.left_out = left_out(set(result.region["country"]), outcome.versions, boundaries, programme)
     write_country_notes(programme, "soil_map", outcome.versions, outcome.findings)
     outcome.extra.update(result=result, summary=summary, adjacency=pairs)
     try:
@@ -212,7 +249,7 @@ def build_regional_soil(
         outcome.paths += copy_border_tables(out_dir, layout.borders_dir(programme.processed_dir))
     except Exception as exc:  # noqa: BLE001
         outcome.findings.append(internal_error(None, "soil group area statistics", exc))
-    write_build_manifest(out_dir, outcome.versions, outcome.paths, run_id)
+    write_build_manifest(out_dir, outcome.versions, outcome.paths, run_id, settings, outcome.left_out)
     return outcome
 
 
@@ -251,9 +288,9 @@ def build_catalogue(programme: Programme, outcomes: list[RegionalOutcome], run_i
     for outcome in outcomes:
         products += [p for p in outcome.paths if Path(p).suffix in (".tif", ".gpkg", ".parquet")]
         names = [Path(p).name for p in outcome.paths]
-        sources += [
+        sources += [  # only the versions the product holds data of (issue 16)
             {"country": iso3, "product": outcome.product, "version": int(v), "products": names}
-            for iso3, v in sorted(outcome.versions.items())
+            for iso3, v in sorted(outcome.included.items())
         ]
     if not products:
         return None

@@ -1,0 +1,48 @@
+"""Which national versions (and settings) a regional product was built from, without loading the product."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from atlas.config import Programme
+
+BUILD_MANIFEST = "build_manifest.json"
+
+
+def product_settings(programme: Programme, deliverable: str) -> dict:
+    """The settings a regional product is built with, as JSON values: a change to any of them makes it stale."""
+    common = {"crs": programme.crs, "resolution_deg": programme.resolution_deg,
+              "alignment_tolerance_px": programme.alignment_tolerance_px,
+              "region_bounds": list(programme.region_bounds), "equal_area_crs": programme.equal_area_crs}
+    if deliverable == "salinity_map":
+        settings = {**common, "salinity": asdict(programme.salinity)}
+    else:
+        settings = {**common, "soil_required_fields": list(programme.soil_required_fields),
+                    "soil_optional_fields": list(programme.soil_optional_fields),
+                    "sliver_max_km2": programme.sliver_max_km2,
+                    "gap_fill_max_width_km": programme.gap_fill_max_width_km,
+                    # settings tables read straight from programme.toml by the soil stages
+                    **{key: programme.extra[key] for key in ("soil_map", "harmonize", "wrb") if key in programme.extra}}
+    return json.loads(json.dumps(settings, default=str))  # as the manifest stores them (tuples become lists)
+
+
+def _read_manifest(out_dir: Path) -> dict | None:
+    try:
+        return json.loads((Path(out_dir) / BUILD_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def is_up_to_date(out_dir: Path, versions: dict[str, int], settings: dict | None = None) -> bool:
+    """True if the product in out_dir was built from exactly these national versions and its files exist.
+
+    With ``settings`` (see product_settings), they must also be the settings it was built with.
+    """
+    built = _read_manifest(out_dir)
+    if built is None:
+        return False
+    files_ok = all((Path(out_dir) / name).is_file() for name in built.get("files", []))
+    same_settings = settings is None or built.get("settings") == settings
+    return files_ok and same_settings and built.get("versions") == {k: int(v) for k, v in sorted(versions.items())}
