@@ -161,7 +161,9 @@ def test_finer_class_layer_in_utm_aggregated_by_majority_with_its_share(tmp_path
     data[:, 90:] = 3
     t = Affine(100.0, 0, 500000.0, 0, -100.0, 1300000.0)
     src = write(tmp_path / "KHM_GSSmap_SAS_0-30.tif", data, t, crs="EPSG:32648", nodata=255)
-    out, findings = harmonize_salinity(submission([src]), programme, tmp_path / "out")
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("file,layer,depth,legend\nKHM_GSSmap_SAS_0-30.tif,SAS,0-30,programme\n")
+    out, findings = harmonize_salinity(submission([src, manifest]), programme, tmp_path / "out")
     with rasterio.open(out[("SAS", "0-30")]) as dst:
         classes = dst.read(1)
     share_path = tmp_path / "out" / "KHM_GSSmap_SAS_0-30_majority_share.tif"

@@ -26,15 +26,20 @@ def submission(folder: Path, deliverable: str) -> Submission:
 
 
 def test_complete_salinity_submission_is_accepted(programme, tmp_path):
+    from atlas.demo.metafiles import write_metafile
+
     spec = programme.salinity
     (tmp_path / "saltaffected_LUT.txt").write_text(
         '"classcode" "mapvalue"\n1 "None"\n2 "SlightSalinity"\n3 "ModerateSalinity"\n4 "StrongSalinity"\n')
     for layer, depth in spec.layer_keys():
         name = spec.file_name("KHM", layer, depth)
         if layer == spec.class_layer:
-            write_raster(tmp_path, name, dtype="uint8", nodata=255, data=classes())
+            path = write_raster(tmp_path, name, dtype="uint8", nodata=255, data=classes())
         else:
-            write_raster(tmp_path, name, data=write_data(spec.ranges[layer]))
+            path = write_raster(tmp_path, name, data=write_data(spec.ranges[layer]))
+        # complete means with its metafile, true to the raster (the demo's writer reads the raster back)
+        write_metafile(path, layer, depth, "Cambodia", spec.units.get(layer, ""), "Soil Survey Office",
+                       "survey@example.org", "+855 23 000 000")
     findings = validate_submission(submission(tmp_path, "salinity_map"), programme, BOUNDARIES)
     assert {f.severity.value for f in findings} <= {"info"}, [f.message for f in findings if f.severity.value != "info"]
 

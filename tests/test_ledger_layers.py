@@ -25,13 +25,13 @@ def test_partial_delivery_carries_the_other_layers_over_from_the_last_accepted_v
         _, first = accept(ledger, tmp_path, "2026-03-02", b"one", ["ECe_0-30", "pH_0-30", "SAS_0-30", "ESP_0-30"])
         assert first == {"ECe_0-30": 1, "pH_0-30": 1, "SAS_0-30": 1, "ESP_0-30": 1}
         row = row_of(ledger, "KHM", "salinity_map")
-        assert "accepted v1 2026-03-02, 4 of 16 layers" in row.cell()
+        assert "accepted v1 2026-03-02 · 4 of 16 layers ·" in row.cell()
         # the second delivery sends one corrected layer and one more
         _, second = accept(ledger, tmp_path, "2026-04-02", b"two", ["pH_0-30", "ECe_unc_0-30"])
         assert second == {"ECe_0-30": 1, "pH_0-30": 2, "SAS_0-30": 1, "ESP_0-30": 1, "ECe_unc_0-30": 2}
         assert ledger.layer_versions() == {"KHM": second}
         row = row_of(ledger, "KHM", "salinity_map")
-        assert "accepted v2 2026-04-02, 5 of 16 layers (3 carried over)" in row.cell()
+        assert "accepted v2 2026-04-02 · 5 of 16 layers (3 carried over)" in row.cell()
         assert any("carried over from v1" in (e["note"] or "") for e in ledger.history("KHM"))
 
 
@@ -60,7 +60,8 @@ def test_covered_share_shown_in_the_status(programme, tmp_path):
         low = {"check_id": "raster.coverage_low", "severity": "error", "message": "...",
                "observed": {"valid_km2": 181.0, "share": 0.001}}
         ledger.record_validation(rec.id, "rejected", {"error": 1}, None, [low])
-        assert "covers 0.1%" in row_of(ledger, "KHM", "salinity_map").cell()
+        row = row_of(ledger, "KHM", "salinity_map")
+        assert row.coverage == 0.001 and "0.1% covered" in row.cell()
 
 
 def test_schema_1_ledger_is_migrated_with_layers_from_its_stored_file_names(programme, tmp_path):

@@ -65,7 +65,7 @@ def test_case_04_derived_classes_kept_where_ece_and_esp_extents_differ(tmp_path,
     with rasterio.open(result.products["SAS_derived_0-30"]) as src:
         derived = src.read(1)
     assert int((derived != 255).sum()) == 120 * 119  # every pixel with both inputs; before the fix: 0
-    assert (derived[:, :119] == 1).all() and (derived[:, 119] == 255).all()
+    assert (derived[:, :119] == derived[0, 0]).all() and (derived[:, 119] == 255).all()
 
 
 def test_case_05_reprojected_float_class_layer_keeps_nan_as_nodata(tmp_path, programme):
@@ -75,7 +75,9 @@ def test_case_05_reprojected_float_class_layer_keeps_nan_as_nodata(tmp_path, pro
     data[:10, 30:] = 1.0
     t = Affine(1000.0, 0, 500_000.0, 0, -1000.0, 1_400_000.0)
     src = write(tmp_path / "KHM_GSSmap_SAS_0-30.tif", data, t, crs="EPSG:32648")
-    sub = Submission("KHM", "salinity_map", "2026-03-02", 1, tmp_path, (src,), dt.date(2026, 3, 2), "x")
+    manifest = tmp_path / "manifest.csv"  # its codes follow the programme legend
+    manifest.write_text("file,layer,depth,legend\nKHM_GSSmap_SAS_0-30.tif,SAS,0-30,programme\n")
+    sub = Submission("KHM", "salinity_map", "2026-03-02", 1, tmp_path, (src, manifest), dt.date(2026, 3, 2), "x")
     out, findings = harmonize_salinity(sub, programme, tmp_path / "out")
     with rasterio.open(out[("SAS", "0-30")]) as dst:
         classes = dst.read(1)

@@ -221,8 +221,8 @@ class StatusRow:
             layers = (f"all {self.layers_total} layers" if self.layers_in_use >= self.layers_total
                       else f"{self.layers_in_use} of {self.layers_total} layers")
             parts.append(layers + (f" ({self.layers_carried} carried over)" if self.layers_carried else ""))
-        if self.coverage is not None and self.coverage < 0.9995:
-            parts.append(f"{self.coverage:.0%} covered")
+        if self.coverage is not None and self.coverage < 0.9995:  # 0.1% rather than 0% for a sliver of a country
+            parts.append(f"{self.coverage:.0%} covered" if self.coverage >= 0.01 else f"{self.coverage:.1%} covered")
         if self.timeliness():
             parts.append(self.timeliness())
         parts += [f"v{v} {STATE_LABELS[s]}" for v, s in self.later]
