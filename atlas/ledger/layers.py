@@ -88,3 +88,27 @@ def backfill(db: sqlite3.Connection, programme) -> int:
         own = {f"{p.layer}_{p.depth}" for name in names if (p := parse_salinity_name(name, spec))}
         compose(db, row, own, spec.carry_over_layers)
     return len(rows)
+
+
+def carried_read_only(ledger_path, country: str, deliverable: str, checksum: str) -> dict[str, int]:
+    """{layer: source version} a submission would carry over, read from the ledger file without writing to it
+    (``atlas validate`` changes nothing): for a version the ledger knows (by checksum), the layers of the last
+    accepted version before it; for a new one, those of the newest accepted version. Empty without a ledger."""
+    from pathlib import Path
+
+    path = Path(ledger_path)
+    if deliverable != DELIVERABLE or not country or not path.is_file():
+        return {}
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return {}
+    try:
+        db.row_factory = sqlite3.Row
+        known = db.execute("SELECT version FROM submissions WHERE country = ? AND deliverable = ? AND checksum = ?",
+                           (country, deliverable, checksum)).fetchone()
+        return previous_layers(db, country, deliverable, known["version"] if known else 2**31)
+    except sqlite3.Error:  # a ledger written before layer records: nothing to carry
+        return {}
+    finally:
+        db.close()

@@ -21,6 +21,8 @@ def _coverage(version: Mapping) -> float | None:
     """Covered share of the country: the largest share a layer of the version covers, from its coverage
     findings (``raster.coverage`` / ``raster.coverage_low``), else None."""
     keys = version.keys() if hasattr(version, "keys") else ()  # sqlite3.Row: `in` looks at values, not names
+    if "coverage" in keys and version["coverage"] is not None:  # a ledger that records it as a column
+        return float(version["coverage"])
     stored = version["findings"] if "findings" in keys else None
     try:
         findings = json.loads(stored) if stored else []
