@@ -200,6 +200,8 @@ class Programme:
     status: StatusSettings = field(default_factory=StatusSettings)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
     metafile: MetafileSpec = field(default_factory=MetafileSpec, metadata={"toml": "salinity.metafile"})
+    soil_legacy: str = field(default="correlate", metadata={"toml": "soil_map.legacy"})  # correlate | provisional
+    overlap_rule: str = field(default="longest_boundary", metadata={"toml": "harmonize.overlap_rule"})  # RULES
 
     def with_root(self, root: Path) -> Programme:
         """The same programme with its data folders moved under another root."""
@@ -212,6 +214,18 @@ class Programme:
             reference_boundaries=root / "data" / "reference" / "boundaries.gpkg",
             ledger_path=root / "data" / "processed" / "ledger.sqlite",
         )
+
+
+SOIL_LEGACY_MODES = ("correlate", "provisional")
+OVERLAP_RULES = ("longest_boundary", "smaller_unit", "first_feature")  # atlas.borders.overlaps.RULES
+
+
+def _choice(table: dict, key: str, default: str, allowed: tuple[str, ...], path) -> str:
+    """A setting that takes one of a few names; a mistyped one is refused, never ignored."""
+    value = table.get(key, default)
+    if value not in allowed:
+        raise ConfigError(f"{path}: {key} = {value!r} is not one of {', '.join(allowed)}")
+    return value
 
 
 def check_selection(programme: Programme, country: str | None, deliverable: str | None) -> None:
@@ -360,6 +374,8 @@ def load_programme(path: Path | str | None = None) -> Programme:
             status=section(StatusSettings, raw.get("status", {})),
             intake=_intake(raw.get("intake", {})),
             metafile=_metafile_spec(sal.get("metafile", {})),
+            soil_legacy=_choice(raw["soil_map"], "legacy", "correlate", SOIL_LEGACY_MODES, path),
+            overlap_rule=_choice(raw["harmonize"], "overlap_rule", "longest_boundary", OVERLAP_RULES, path),
         )
     except KeyError as exc:
         raise ConfigError(f"{path}: missing setting {exc}") from exc

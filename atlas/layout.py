@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+SOIL_MAP_FILE = "soil_map.gpkg"  # the harmonized national soil map, in its version folder (layer "map_units")
+
 
 def national_dir(processed: Path, country: str, deliverable: str, version: int) -> Path:
     """Harmonized copy and reports of one submission version."""

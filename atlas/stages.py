@@ -8,9 +8,9 @@ caught per submission and recorded as ``pipeline.internal_error`` findings.
 from __future__ import annotations
 
 import logging
-import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 
@@ -18,12 +18,15 @@ from atlas import layout
 from atlas.atomic import write_atomic
 from atlas.config import Programme
 from atlas.intake.inbox import Submission, discover
-from checks.finding import Finding, Location, Severity, counts, verdict
+from atlas.layout import SOIL_MAP_FILE
+from checks.finding import Finding, Location, Severity, counts, internal_error, verdict
+
+if TYPE_CHECKING:
+    from atlas.intake.readers import Reads
 
 log = logging.getLogger(__name__)
 
 ACCEPTED = ("accepted", "accepted_with_warnings")
-SOIL_MAP_FILE = "soil_map.gpkg"
 
 
 @dataclass
@@ -36,20 +39,6 @@ class SubmissionOutcome:
     findings: list[Finding]
     outputs: dict = field(default_factory=dict)
     skipped: bool = False
-
-
-def internal_error(sub: Submission | None, stage: str, exc: BaseException) -> Finding:
-    """A bug or an unforeseen failure, turned into a finding so the run goes on."""
-    where = Location(file=sub.key if sub else None)
-    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    log.error("%s failed for %s: %s\n%s", stage, sub.key if sub else "region", detail, traceback.format_exc())
-    return Finding(
-        "pipeline.internal_error",
-        Severity.ERROR,
-        f"the {stage} stage failed unexpectedly: {detail}",
-        where,
-        hint="a pipeline defect, not necessarily a problem in the file: report it to the secretariat's GIS team",
-    )
 
 
 def discover_submissions(programme: Programme, settle: bool = False) -> tuple[list[Submission], list[Finding]]:
@@ -95,23 +84,30 @@ def check_submission(
     ``carried``: salinity layers ("ECe_0-30") the version keeps from the last accepted one (the ledger's).
     """
     from atlas.intake.archives import prepare_submission
+    from atlas.intake.containment import Limits
+    from atlas.intake.readers import Reads
     from checks.run import validate_submission
 
     findings: list[Finding] = []
+    reads = Reads(Limits.from_programme(programme))  # each file is read once: validation keeps it for harmonization
     try:  # untrusted files: links dropped, archives extracted safely into out_dir/intake
-        sub, findings = prepare_submission(sub, programme, out_dir, root=root)
-        findings += validate_submission(sub, programme, boundaries, carried)
+        sub, findings = prepare_submission(sub, programme, out_dir, root=root, limits=reads.limits)
+        findings += validate_submission(sub, programme, boundaries, reads, carried)
     except Exception as exc:  # noqa: BLE001 - a failed check must not stop the run; what was found is kept
         findings.append(internal_error(sub, "validation", exc))
     outputs: dict = {}
     result = verdict(findings)
     if result in ACCEPTED:
         try:
-            outputs, fixes = harmonize_national(sub, programme, out_dir)
+            outputs, fixes = harmonize_national(sub, programme, out_dir, reads)
             findings += fixes
         except Exception as exc:  # noqa: BLE001
             findings.append(internal_error(sub, "harmonization", exc))
         result = verdict(findings)
+    if sub.deliverable == "soil_map":  # the crosswalk the report asks for, as a CSV the country fills in
+        from checks.crosswalk import write_template
+
+        write_template(findings, out_dir)
     return CheckedSubmission(sub, findings, result, outputs)
 
 
@@ -215,16 +211,21 @@ def older_delivery_findings(sub: Submission, ledger) -> list[Finding]:
     )]
 
 
-def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> tuple[dict, list[Finding]]:
-    """The processed national copy: salinity layers on the common grid, a repaired soil map."""
+def harmonize_national(sub: Submission, programme: Programme, out_dir: Path,
+                       reads: Reads | None = None) -> tuple[dict, list[Finding]]:
+    """The processed national copy: salinity layers on the common grid, a repaired soil map.
+
+    ``reads`` (``atlas.intake.readers.Reads``) holds what validation read; a file missing there is read now.
+    """
     if sub.deliverable == "salinity_map":
         from atlas.borders.raster import harmonize_salinity
         from atlas.products.class_consistency import class_disagreement
 
-        layers, findings = harmonize_salinity(sub, programme, out_dir)
+        layers, findings = harmonize_salinity(sub, programme, out_dir, reads)
         findings += class_disagreement(layers, programme, out_dir)  # delivered classes against ECe/ESP/pH
         return {"layers": layers}, findings
     if sub.deliverable == "soil_map":
+        from atlas.intake.containment import Limits
         from atlas.intake.readers import read_soil_map, repair_soil_map
 
         soil_files = [
@@ -232,44 +233,19 @@ def harmonize_national(sub: Submission, programme: Programme, out_dir: Path) -> 
         ]
         if not soil_files:
             return {}, []
-        from atlas.intake.containment import Limits
-
-        # validation has read this file and reported what the reader found; only the repairs are new here
-        gdf, _ = read_soil_map(soil_files[0], Limits.from_programme(programme))
+        if reads is not None and soil_files[0] in reads.soil_maps:
+            gdf = reads.soil_maps[soil_files[0]]
+        else:  # validation has reported what the reader found; only the repairs are new here
+            gdf, _ = read_soil_map(soil_files[0], Limits.from_programme(programme))
         if gdf is None:
             return {}, []
         gdf, fixes = repair_soil_map(gdf)
+        from checks.crosswalk import is_crosswalk
+        from checks.wrb_columns import canonical_copy
+
+        # canonical rsgN_code/rsgN_name columns, the delivered values kept under delivered_*
+        gdf = canonical_copy(gdf, programme, next((p for p in sub.files if is_crosswalk(p)), None))
         target = out_dir / SOIL_MAP_FILE
         write_atomic(target, lambda tmp: gdf.to_file(tmp, driver="GPKG", layer="map_units"))
         return {"soil_map": target}, fixes
     return {}, []  # documents have no processed copy
-
-
-def salinity_inputs(programme: Programme, versions: dict[str, int],
-                    layer_versions: dict[str, dict[str, int]] | None = None) -> dict[str, dict[tuple[str, str], Path]]:
-    """Harmonized national layers of the chosen versions, read back from data/processed.
-
-    ``layer_versions`` ({iso3: {"ECe_0-30": version}}, from the ledger) takes each layer from the version
-    it is recorded to come from (carried over from an earlier delivery); otherwise the version's own files.
-    """
-    inputs: dict[str, dict[tuple[str, str], Path]] = {}
-    for iso3, version in versions.items():
-        found = {}
-        for layer, depth in programme.salinity.layer_keys():
-            source = (layer_versions or {}).get(iso3, {}).get(f"{layer}_{depth}", version)
-            folder = layout.national_dir(programme.processed_dir, iso3, "salinity_map", source)
-            path = folder / programme.salinity.file_name(iso3, layer, depth)
-            if path.is_file():
-                found[(layer, depth)] = path
-        if found:
-            inputs[iso3] = found
-    return inputs
-
-
-def soil_inputs(programme: Programme, versions: dict[str, int]) -> dict[str, gpd.GeoDataFrame]:
-    maps = {}
-    for iso3, version in versions.items():
-        path = layout.national_dir(programme.processed_dir, iso3, "soil_map", version) / SOIL_MAP_FILE
-        if path.is_file():
-            maps[iso3] = gpd.read_file(path, layer="map_units")
-    return maps

@@ -6,9 +6,13 @@ finding means for the run (after rio-cogeo's ``cog_validate``).
 
 from __future__ import annotations
 
+import logging
+import traceback
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class Severity(StrEnum):
@@ -50,6 +54,22 @@ class Location:
         if self.lon is not None and self.lat is not None:
             parts.append(f"at {self.lon:.5f}, {self.lat:.5f}")
         return ", ".join(parts) or "whole submission"
+
+
+def plain(value: Any) -> Any:
+    """JSON-friendly copy of observed/expected values (numpy scalars, tuples, sets)."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if value == value else "NaN"
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+        return [plain(v) for v in items]
+    if hasattr(value, "item"):  # numpy scalar
+        return plain(value.item())
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -99,3 +119,18 @@ def counts(findings: list[Finding]) -> dict[str, int]:
     for f in findings:
         out[f.severity.value] += 1
     return out
+
+
+def internal_error(sub: Any, stage: str, exc: BaseException) -> Finding:
+    """A bug or an unforeseen failure in a pipeline stage (``sub``: the submission, or None for the region),
+    turned into a finding so the run goes on."""
+    key = getattr(sub, "key", None)
+    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    log.error("%s failed for %s: %s\n%s", stage, key or "region", detail, traceback.format_exc())
+    return Finding(
+        "pipeline.internal_error",
+        Severity.ERROR,
+        f"the {stage} stage failed unexpectedly: {detail}",
+        Location(file=key),
+        hint="a pipeline defect, not necessarily a problem in the file: report it to the secretariat's GIS team",
+    )

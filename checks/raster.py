@@ -325,23 +325,27 @@ from checks import raster_values  # noqa: E402,F401  (registers the value checks
 
 
 def raster_findings(path: Path, programme: Programme, country: str | None = None, boundary=None,
-                    resolved: LayerFile | None = None) -> list[Finding]:
+                    resolved: LayerFile | None = None, reads=None) -> list[Finding]:
     """Vet, open once and scan once inside GDAL containment, run every raster and naming check; never raises.
 
     ``resolved``: what ``checks.layers.resolve_layers`` made of the file within its delivery (manifest included);
-    without it the file's name alone is read.
+    without it the file's name alone is read. The scan's statistics are kept in ``reads``
+    (``atlas.intake.readers.Reads``) for harmonization.
     """
     path = Path(path)
     if resolved is None:
         resolved = resolve_layers([path], programme.salinity).files[0]
     with contained():
-        ds, error, refused = open_raster_safely(path, Limits.from_programme(programme))
+        ds, error, refused = open_raster_safely(path, reads.limits if reads else Limits.from_programme(programme))
         if refused:
             return refused  # not opened (or closed after the header): no other check can say more
         ctx = RasterContext(path, programme, country, boundary, ds, error,
                             salinity_name(resolved, programme.salinity), {"resolved": resolved})
         try:
-            return sidecar_findings(path) + run_checks("raster", "salinity_map", ctx)
+            findings = sidecar_findings(path) + run_checks("raster", "salinity_map", ctx)
+            if reads is not None and "stats" in vars(ctx):  # the checks' one pass, if they made it
+                reads.raster_stats[path] = ctx.stats
+            return findings
         finally:
             if ds is not None:
                 ds.close()

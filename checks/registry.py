@@ -8,17 +8,19 @@ is one function in one place.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.finding import Finding, Location, Severity
+from atlas.intake.findings import ALL_PRODUCTS
+from atlas.intake.findings import DEFINITIONS as INTAKE_DEFINITIONS
+from checks.finding import Finding, Location, Severity, plain
 
 log = logging.getLogger(__name__)
 
 TARGETS = ("raster", "vector", "document", "submission")
-ALL_PRODUCTS = ("salinity_map", "soil_map", "book_chapter", "country_profile")
 
 
 @dataclass(frozen=True)
@@ -49,33 +51,27 @@ class Check:
 
     def finding(self, hit: Hit) -> Finding:
         return Finding(self.check_id, hit.severity or self.severity, hit.message, hit.location,
-                       _plain(hit.observed), _plain(hit.expected), self.hint)
+                       plain(hit.observed), plain(hit.expected), self.hint)
+
+    def same_text(self, other: Check) -> bool:
+        return (self.severity, self.target, self.products, self.description, self.hint) == (
+            other.severity, other.target, other.products, other.description, other.hint)
 
 
 REGISTRY: dict[str, Check] = {}
-
-
-def _plain(value: Any) -> Any:
-    """JSON-friendly copy of observed/expected values (numpy scalars, tuples, sets)."""
-    if value is None or isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, float):
-        return value if value == value else "NaN"
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
-        return [_plain(v) for v in items]
-    if hasattr(value, "item"):  # numpy scalar
-        return _plain(value.item())
-    return str(value)
+_ORDER = itertools.count()  # registration order: the order checks run and report in
 
 
 def register(check: Check) -> Check:
+    """Add one check; an id may come twice only as one declaration (no function) and one function, same text."""
     if check.target not in TARGETS:
         raise ValueError(f"{check.check_id}: unknown target {check.target!r}")
-    if check.check_id in REGISTRY and REGISTRY[check.check_id].func is not check.func:
-        raise ValueError(f"check id {check.check_id!r} registered twice")
+    known = REGISTRY.get(check.check_id)
+    if known is not None and known.func is not check.func:
+        if None not in (known.func, check.func) or not known.same_text(check):
+            raise ValueError(f"check id {check.check_id!r} registered twice (with different text or functions)")
+        if check.func is None:
+            return known  # the function's registration stands
     REGISTRY[check.check_id] = check
     return check
 
@@ -86,7 +82,7 @@ def check(check_id: str, severity: Severity | str, target: str, products: Iterab
 
     def wrap(func: Callable[[Any], Iterable[Hit]]) -> Callable[[Any], Iterable[Hit]]:
         register(Check(check_id, Severity(severity), target, tuple(products), description, hint, func,
-                       order=len(REGISTRY)))
+                       order=next(_ORDER)))
         return func
 
     return wrap
@@ -96,7 +92,7 @@ def declare(check_id: str, severity: Severity | str, target: str, products: Iter
             hint: str) -> Check:
     """Register a check that is emitted by a reader or pass rather than a function of its own."""
     return register(Check(check_id, Severity(severity), target, tuple(products), description, hint, None,
-                          order=len(REGISTRY)))
+                          order=next(_ORDER)))
 
 
 def emit(check_id: str, message: str, location: Location | None = None, observed: Any = None,
@@ -127,14 +123,30 @@ def run_checks(target: str, product: str | None, ctx: Any) -> list[Finding]:
 
 
 def load_all() -> dict[str, Check]:
-    """Import every check family so the registry is complete."""
-    import atlas.intake.archives  # noqa: F401
-    import atlas.intake.containment  # noqa: F401  (declares intake findings)
-    import atlas.intake.readers  # noqa: F401  (declares reader findings)
-    from checks import document, legend, metafile, naming, raster, run, vector, wrb  # noqa: F401
+    """Every check family, listed here once, so the registry is complete.
+
+    Intake's findings are declared from intake's own table when this module loads
+    (below); each family of checks registers its checks when imported here.
+    """
+    from checks import (  # noqa: F401
+        crosswalk,
+        document,
+        legend,
+        metafile,
+        naming,
+        raster,
+        raster_values,
+        run,
+        vector,
+        wrb,
+    )
 
     return REGISTRY
 
+
+# intake (atlas.intake.findings) returns findings as values; its definitions are checks like any other
+for _d in INTAKE_DEFINITIONS.values():
+    declare(_d.check_id, _d.severity, _d.target, _d.products, _d.description, _d.hint)
 
 # an error: a file a check could not finish on is not known to be sound, so it is not accepted
 declare("internal.check_crashed", Severity.ERROR, "submission", ALL_PRODUCTS,

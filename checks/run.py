@@ -21,6 +21,8 @@ from atlas.intake.inbox import (
     readable_digests,
     sort_delivery,
 )
+from atlas.intake.readers import Reads
+from checks.crosswalk import is_crosswalk
 from checks.document import document_findings
 from checks.finding import Finding, Location, Severity
 from checks.layers import resolve_layers
@@ -64,14 +66,16 @@ def _safely(func, path: Path, *args) -> list[Finding]:
 
 
 def validate_file(path: Path, deliverable: str, programme: Programme, country: str | None, boundary,
-                  resolved=None) -> list[Finding]:
-    """Every check that applies to one file of a deliverable (``resolved``: its layer, see checks.layers)."""
+                  resolved=None, crosswalk: Path | None = None, reads: Reads | None = None) -> list[Finding]:
+    """Every check that applies to one file of a deliverable (``resolved``: its layer, see checks.layers;
+    ``crosswalk``: the crosswalk.csv sent with a soil map). What was read is kept in ``reads`` for harmonization.
+    """
     path = Path(path)
     kind = programme.deliverables[deliverable].kind if deliverable in programme.deliverables else None
     if kind == "raster":
-        return _safely(raster_findings, path, programme, country, boundary, resolved)
+        return _safely(raster_findings, path, programme, country, boundary, resolved, reads)
     if kind == "vector":
-        return _safely(soil_map_findings, path, programme, country, boundary)
+        return _safely(soil_map_findings, path, programme, country, boundary, crosswalk, reads)
     if kind == "document":
         return _safely(document_findings, path)
     return [emit("checks.file_skipped", f"{path.name}: not a deliverable file", Location(file=path.name))]
@@ -101,9 +105,10 @@ def _boundary_note(deliverable: str, programme: Programme, country: str | None, 
 
 
 def validate_submission(sub: Submission, programme: Programme, boundaries: gpd.GeoDataFrame | None,
-                        carried_layers: frozenset[str] = frozenset()) -> list[Finding]:
+                        reads: Reads | None = None, carried_layers: frozenset[str] = frozenset()) -> list[Finding]:
     """Run every registered check that applies to ``sub.deliverable`` over ``sub.files``; never raises.
 
+    ``reads`` (built once per submission) receives what was read, for harmonization to use.
     ``carried_layers``: salinity layers ("ECe_0-30") this version keeps from the last accepted one.
     """
     findings: list[Finding] = []
@@ -112,13 +117,14 @@ def validate_submission(sub: Submission, programme: Programme, boundaries: gpd.G
         findings += _boundary_note(sub.deliverable, programme, sub.country, boundaries, boundary)
         files = [Path(f) for f in sub.files]
         resolution = resolve_layers(files, programme.salinity) if sub.deliverable == "salinity_map" else None
+        crosswalk = next((f for f in files if is_crosswalk(f)), None) if sub.deliverable == "soil_map" else None
         for path in files:
             if sub.deliverable == "soil_map" and path.suffix.lower() not in MAP_SUFFIXES:
                 continue  # shapefile sidecars are read with their .shp
             if classify(path) is None:
                 continue
             findings += validate_file(path, sub.deliverable, programme, sub.country, boundary,
-                                      resolution.of(path) if resolution else None)
+                                      resolution.of(path) if resolution else None, crosswalk, reads)
         if sub.deliverable == "salinity_map":
             findings += run_checks("submission", "salinity_map",
                                    SubmissionContext(tuple(files), programme, sub.country,
@@ -130,30 +136,18 @@ def validate_submission(sub: Submission, programme: Programme, boundaries: gpd.G
                                 Location(file=sub.key), observed=type(exc).__name__)]
 
 
-def _load_boundaries(programme: Programme):
-    if not programme.reference_boundaries.is_file():
-        return None
-    try:
-        from atlas.borders.boundaries import load_boundaries
-
-        return load_boundaries(programme)[0]
-    except Exception:  # the boundary layer is optional for validating a path
-        log.warning("reference boundaries at %s could not be read", programme.reference_boundaries, exc_info=True)
-        return None
-
-
 def validate_path(path: Path, programme: Programme, boundaries=None,
                   country: str | None = None) -> dict[str, list[Finding]]:
     """Findings per file for any file or folder (deliverable guessed per file, country from the ISO3 prefix).
 
     A per-file look at a heterogeneous collection (the real-data tests use it). ``atlas validate`` uses
     ``atlas.validation.validate_path`` instead: submissions grouped as the inbox does, checked as the run does.
+    ``boundaries``: the reference layer (``atlas.borders.boundaries.load_boundaries``, loaded by the caller:
+    validation sits below the borders stage); without it extent and coverage are not checked.
     """
     path = Path(path)
     results: dict[str, list[Finding]] = {}
     try:
-        if boundaries is None:
-            boundaries = _load_boundaries(programme)
         files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
         base = path.parent if path.is_file() else path
         salinity: dict[str, list[Path]] = {}
@@ -170,7 +164,8 @@ def validate_path(path: Path, programme: Programme, boundaries=None,
             boundary = country_boundary(boundaries, iso3)
             key = str(f.relative_to(base))
             results[key] = (_boundary_note(deliverable, programme, iso3, boundaries, boundary)
-                            + validate_file(f, deliverable, programme, iso3, boundary, resolved))
+                            + validate_file(f, deliverable, programme, iso3, boundary, resolved,
+                                            next((c for c in f.parent.iterdir() if is_crosswalk(c)), None)))
             if deliverable == "salinity_map" and resolved is not None and resolved.key:
                 group = salinity.setdefault(country or resolved.iso3 or iso3 or "?", [])
                 group += [f] + [t.path for t in by_folder[f.parent].files

@@ -14,14 +14,17 @@ import shapely
 from pyproj import CRS, Transformer
 
 from atlas.config import Programme
+from checks.crosswalk import Crosswalk, apply_crosswalk, read_crosswalk
 from checks.finding import Finding, Location, Severity
 from checks.registry import Hit, check
 from checks.wrb import classify_values, guess_soil_column
+from checks.wrb_columns import restore_field_names
 
 PRODUCTS = ("soil_map",)
 EQUAL_AREA = "ESRI:54034"
 SHARE_WARN = 0.01  # gaps or spill above 1 % of the area are warnings, below it info
 MAX_LISTED = 20  # per-feature findings beyond this are summarised
+OUTSIDE_SHARE = 0.01  # a map with less than this share inside the territory lies outside it
 
 
 @dataclass
@@ -39,6 +42,10 @@ class VectorContext:
     soil_classes_per_feature: pd.Series = field(default_factory=pd.Series)
     feature_ids: np.ndarray = field(default_factory=lambda: np.array([]))
     valid_ea: np.ndarray | None = None  # valid geometries in the equal-area CRS
+    areas_km2: np.ndarray | None = None  # area of each feature (equal-area CRS); NaN where not a polygon
+    renamed_fields: list = field(default_factory=list)  # (cut, full) shapefile field names restored
+    crosswalk: Crosswalk | None = None  # the country's crosswalk.csv sent with the map
+    crosswalk_converted: dict = field(default_factory=dict)  # delivered class -> {to, features}
 
     @property
     def name(self) -> str:
@@ -61,12 +68,22 @@ class VectorContext:
 
 
 def vector_context(path: Path, gdf: gpd.GeoDataFrame | None, programme: Programme, country: str | None,
-                   boundary) -> VectorContext:
-    """Prepare the shared values once: feature ids, the soil column and its classes, valid equal-area geometry."""
+                   boundary, crosswalk: Path | None = None) -> VectorContext:
+    """Prepare the shared values once: feature ids, the soil column and its classes, valid equal-area geometry.
+
+    Shapefile-cut field names are restored, and a ``crosswalk.csv`` sent with the map converts its legacy
+    classes before the WRB checks look at them (both recorded as findings).
+    """
     ctx = VectorContext(Path(path), gdf, programme, country, boundary)
     if gdf is None:
         return ctx
     ctx.layer = gdf.attrs.get("layer")
+    gdf, ctx.renamed_fields = restore_field_names(gdf, (*programme.soil_required_fields,
+                                                        *programme.soil_optional_fields))
+    if crosswalk is not None:
+        ctx.crosswalk = read_crosswalk(crosswalk)
+        gdf, ctx.crosswalk_converted = apply_crosswalk(gdf, ctx.crosswalk)
+    ctx.gdf = gdf
     ctx.feature_ids = (gdf["unit_id"].astype(str).to_numpy() if "unit_id" in gdf.columns
                        else np.asarray(gdf.index).astype(str))
     ctx.soil_column = "rsg1" if "rsg1" in gdf.columns else guess_soil_column(gdf)
@@ -80,6 +97,7 @@ def vector_context(path: Path, gdf: gpd.GeoDataFrame | None, programme: Programm
         keep = np.isin(polys, [3, 6]) & ~shapely.is_empty(geoms)
         valid = np.where(keep, shapely.make_valid(geoms), None)
         ctx.valid_ea = gpd.GeoSeries(valid, crs=gdf.crs).to_crs(EQUAL_AREA).values
+        ctx.areas_km2 = np.where(keep, shapely.area(ctx.valid_ea) / 1e6, np.nan)
     return ctx
 
 
@@ -151,6 +169,13 @@ def check_geometry_type(ctx):
         return
     types = ctx.gdf.geometry.geom_type
     bad = ~types.isin(["Polygon", "MultiPolygon"]) & types.notna()
+    kinds = {t.removeprefix("Multi").replace("LineString", "line").replace("LinearRing", "line").lower()
+             for t in set(types[bad])}
+    if bad.all() and len(kinds) == 1 and kinds <= {"point", "line"}:
+        kind = kinds.pop()
+        yield Hit(f"this is {kind} data ({len(types)} {kind} features); the soil map must be polygons",
+                  ctx.loc(), observed=sorted(set(types)), expected=["Polygon", "MultiPolygon"])
+        return
     if bad.any():
         yield Hit(f"{int(bad.sum())} feature(s) are {sorted(set(types[bad]))}", ctx.loc(
             feature=",".join(ctx.feature_ids[bad.to_numpy()][:5])), observed=sorted(set(types[bad])),
@@ -213,9 +238,12 @@ def check_overlap(ctx):
         return
     geoms = ctx.valid_ea
     tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="overlaps")
+    # 'intersects' minus 'touches': interiors meet. 'overlaps' alone misses a unit drawn inside another.
+    left, right = tree.query(geoms, predicate="intersects")
     keep = left < right
     left, right = left[keep], right[keep]
+    inner = ~shapely.touches(geoms[left], geoms[right])
+    left, right = left[inner], right[inner]
     if not len(left):
         return
     areas = shapely.area(shapely.intersection(geoms[left], geoms[right])) / 1e6
@@ -245,12 +273,23 @@ def check_slivers(ctx):
                   observed=int(small.sum()), expected=f">= {ctx.programme.sliver_max_km2:g} km²")
 
 
+@check("vector.field_name_truncated", Severity.INFO, "vector", PRODUCTS,
+       "Field names cut to 10 characters by the shapefile format, recognised and mapped onto the full names.",
+       "nothing to do; GeoPackage keeps full field names")
+def check_truncated(ctx):
+    if ctx.renamed_fields:
+        pairs = ", ".join(f"{cut} -> {full}" for cut, full in ctx.renamed_fields)
+        yield Hit(f"shapefile field names recognised: {pairs}", ctx.loc(), observed=dict(ctx.renamed_fields))
+
+
 @check("vector.field_missing", Severity.ERROR, "vector", PRODUCTS, "A required attribute (unit_id, rsg1, share1) "
        "is missing.", "add the field with that exact name; see SPEC §3 for the attributes")
 def check_fields(ctx):
     if ctx.gdf is None:
         return
     for name in ctx.programme.soil_required_fields:
+        if name == "rsg1" and ctx.soil_column is None and _has_map(ctx):
+            continue  # said by wrb.no_soil_classes, naming the column it looked at
         if name not in ctx.gdf.columns:
             guess = f"; soil classes were read from column {ctx.soil_column!r}" if (
                 name == "rsg1" and ctx.soil_column) else ""
@@ -270,12 +309,42 @@ def _area_check(ctx, piece, total_km2: float, what: str):
               severity=None if share >= SHARE_WARN else Severity.INFO)
 
 
+def _covers_nothing(ctx) -> bool:
+    """No polygon to measure, or a map wholly outside the territory (said once by vector.outside_territory)."""
+    if ctx.valid_ea is None or ctx.union_ea.is_empty:
+        return True
+    boundary = ctx.boundary_ea
+    return boundary is not None and _inside_share(ctx) < OUTSIDE_SHARE
+
+
+def _inside_share(ctx) -> float:
+    union = ctx.union_ea
+    return float(shapely.area(shapely.intersection(union, ctx.boundary_ea)) / union.area) if union.area else 0.0
+
+
+@check("vector.outside_territory", Severity.ERROR, "vector", PRODUCTS,
+       "The map lies outside the member's territory (less than 1 % of it inside the reference boundary).",
+       "check that the map is the member's own (and its CRS): it should cover the country")
+def check_outside(ctx):
+    if ctx.valid_ea is None or ctx.boundary_ea is None or ctx.union_ea.is_empty:
+        return
+    share = _inside_share(ctx)
+    if share < OUTSIDE_SHARE:
+        pt = shapely.point_on_surface(ctx.union_ea)
+        lon, lat = _lonlat(EQUAL_AREA, pt.x, pt.y)
+        west, south, east, north = gpd.GeoSeries([ctx.union_ea], crs=EQUAL_AREA).to_crs("EPSG:4326").total_bounds
+        yield Hit(f"the map lies outside {ctx.country}'s territory: {share:.1%} of its "
+                  f"{ctx.union_ea.area / 1e6:,.0f} km² falls inside the reference boundary (map spans lon "
+                  f"{west:.2f}..{east:.2f}, lat {south:.2f}..{north:.2f})", ctx.loc(lon=lon, lat=lat),
+                  observed={"inside_share": round(share, 4)}, expected=f"the territory of {ctx.country}")
+
+
 @check("vector.coverage_gap", Severity.WARNING, "vector", PRODUCTS,
        "Part of the country's reference boundary is not covered by the map (km²).",
        "extend the map to the whole country, or explain the gap (e.g. disputed area)")
 def check_gaps(ctx):
     boundary = ctx.boundary_ea
-    if boundary is None:
+    if boundary is None or _covers_nothing(ctx):
         return
     yield from _area_check(ctx, shapely.difference(boundary, ctx.union_ea), boundary.area / 1e6,
                            f"of {ctx.country}'s reference boundary is not covered by the map")
@@ -286,18 +355,24 @@ def check_gaps(ctx):
        "clip the map to the national border agreed with the neighbours")
 def check_spill(ctx):
     boundary = ctx.boundary_ea
-    if boundary is None:
+    if boundary is None or _covers_nothing(ctx):
         return
     yield from _area_check(ctx, shapely.difference(ctx.union_ea, boundary), ctx.union_ea.area / 1e6,
                            f"of the map lies outside {ctx.country}'s reference boundary")
 
 
-def soil_map_findings(path: Path, programme: Programme, country: str | None, boundary) -> list[Finding]:
-    """Read a soil map and run every vector and WRB check on it."""
+def soil_map_findings(path: Path, programme: Programme, country: str | None, boundary,
+                      crosswalk: Path | None = None, reads=None) -> list[Finding]:
+    """Read a soil map and run every vector and WRB check on it (``crosswalk``: the country's crosswalk.csv).
+
+    The map as read is kept in ``reads`` for harmonization.
+    """
     from atlas.intake.containment import Limits
     from atlas.intake.readers import read_soil_map
     from checks.registry import run_checks
 
-    gdf, findings = read_soil_map(path, Limits.from_programme(programme))
-    ctx = vector_context(path, gdf, programme, country, boundary)
+    gdf, findings = read_soil_map(path, reads.limits if reads else Limits.from_programme(programme))
+    if reads is not None:
+        reads.soil_maps[Path(path)] = gdf
+    ctx = vector_context(path, gdf, programme, country, boundary, crosswalk)
     return findings + run_checks("vector", "soil_map", ctx)

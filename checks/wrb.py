@@ -48,8 +48,16 @@ NON_SOIL_CODES: dict[str, str] = {
     "WR": "water", "WAT": "water", "RK": "rock outcrop", "GG": "glaciers", "ND": "no data", "DS": "dunes/shifting sand",
     "UR": "urban", "IS": "island/no data",
 }
+# Canonical non-soil units of the regional map (code -> name); delivered spellings map onto these.
+NON_SOIL_UNITS: dict[str, str] = {"WR": "Water bodies", "RK": "Rock outcrops", "GG": "Glaciers and ice",
+                                  "ND": "No data", "DS": "Dunes and shifting sands", "UR": "Urban areas",
+                                  "SF": "Salt flats"}
+_NON_SOIL_CANONICAL = {"WAT": "WR", "IS": "ND"}
 NON_SOIL_WORDS = ("water", "lake", "river", "reservoir", "sea", "rock", "glacier", "ice", "urban", "no data",
                   "nodata", "shifting sand", "dunes", "salt flat", "built")
+_NON_SOIL_WORD_CODE = {"water": "WR", "lake": "WR", "river": "WR", "reservoir": "WR", "sea": "WR", "rock": "RK",
+                       "glacier": "GG", "ice": "GG", "urban": "UR", "built": "UR", "no data": "ND", "nodata": "ND",
+                       "shifting sand": "DS", "dunes": "DS", "salt flat": "SF"}
 # National legacy terms seen in Asian maps: not recognised as WRB, but a hint helps the country.
 LEGACY_TERMS: dict[str, str] = {"latosol": "FR", "regur": "VR", "grumusol": "VR", "podzolic": "AC",
                                 "hydromorphic": "GL", "alluvial": "FL", "lateritic": "PT", "red-yellow": "AC"}
@@ -61,9 +69,11 @@ _LEGACY_NAMES = {**{n.lower(): ("legacy_fao90", c) for n, c in FAO90_ONLY.values
 _FAO74_SYMBOL = re.compile(r"^([A-Z])([a-z])?(\d+.*)?$")  # E, Ao, Ao82-2/3b
 _FAO90_CODE = re.compile(r"^([A-Z]{2})([a-z])$")  # ACh
 _WORD = re.compile(r"[a-z]+")
-LEGEND_NAMES = {"legacy_fao74": "FAO-74", "legacy_fao90": "FAO-90", "legacy_wrb2006": "WRB 2006"}
+LEGEND_NAMES = {"legacy_fao74": "FAO-74", "legacy_fao90": "FAO-90", "legacy_wrb2006": "WRB 2006",
+                "legacy_national": "national legend"}
+LEGACY_KINDS = tuple(LEGEND_NAMES)
 SOIL_COLUMN_HINTS = ("rsg", "wrb", "soil", "domsoi", "faosoil", "class", "legend", "name", "unit", "taxon")
-KINDS = ("wrb_code", "wrb_name", "legacy_fao74", "legacy_fao90", "legacy_wrb2006", "non_soil", "unknown", "missing")
+KINDS = ("wrb_code", "wrb_name", *LEGACY_KINDS, "non_soil", "unknown", "missing")
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,7 @@ class RsgMatch:
     kind: str
     suggested: str | None
     original: str | None
+    non_soil: str | None = None  # canonical non-soil unit (NON_SOIL_UNITS) when kind is non_soil
 
     @property
     def is_wrb(self) -> bool:
@@ -101,7 +112,7 @@ def normalise_rsg(value: str | None) -> RsgMatch:
         return RsgMatch(None, "missing", None, original)
     upper = text.upper()
     if upper in NON_SOIL_CODES:
-        return RsgMatch(None, "non_soil", None, original)
+        return RsgMatch(None, "non_soil", None, original, _NON_SOIL_CANONICAL.get(upper, upper))
     if len(text) == 2 and text.isalpha() and (text.isupper() or text.islower()):
         if upper in RSG_CODES:
             return RsgMatch(upper, "wrb_code", None, original)
@@ -117,6 +128,9 @@ def normalise_rsg(value: str | None) -> RsgMatch:
     if m := _FAO74_SYMBOL.match(text):
         return RsgMatch(m.group(1) + (m.group(2) or ""), "legacy_fao74", FAO74_GROUPS[m.group(1)][1], original)
     lowered = text.lower()
+    # national names first: "Red-yellow podzols" is a national class, not the WRB group Podzols
+    if national := next((c for term, c in LEGACY_TERMS.items() if term in lowered), None):
+        return RsgMatch(None, "legacy_national", national, original)
     words = _WORD.findall(lowered)
     for word in reversed(words):  # the group name comes last, qualifiers in front
         if key := _singular_match(word, _NAME_TO_CODE):
@@ -127,10 +141,9 @@ def normalise_rsg(value: str | None) -> RsgMatch:
         if key := _singular_match(word, _FAO74_NAMES):
             code, letter = _FAO74_NAMES[key]
             return RsgMatch(letter, "legacy_fao74", code, original)
-    if any(w in lowered for w in NON_SOIL_WORDS):
-        return RsgMatch(None, "non_soil", None, original)
-    suggested = next((c for term, c in LEGACY_TERMS.items() if term in lowered), None)
-    return RsgMatch(None, "unknown", suggested, original)
+    if unit := next((c for w, c in _NON_SOIL_WORD_CODE.items() if w in lowered), None):
+        return RsgMatch(None, "non_soil", None, original, unit)
+    return RsgMatch(None, "unknown", None, original)
 
 
 def classify_values(values: pd.Series) -> pd.DataFrame:
@@ -191,31 +204,37 @@ def check_missing(ctx):
        "use the two-letter WRB code or the WRB name (e.g. CM, Cambisols); correlate national classes to WRB")
 def check_unknown(ctx):
     for row in _by_kind(ctx, ("unknown",)):
-        hint = f"; perhaps {row.suggested} {RSG_CODES[row.suggested]}" if row.suggested else ""
-        yield Hit(f"{ctx.soil_column} value {row.value!r} ({row.count} features) is not a WRB group{hint}",
+        yield Hit(f"{ctx.soil_column} value {row.value!r} ({row.count} features) is not a WRB group; give its WRB "
+                  "group in the crosswalk",
                   Location(file=ctx.name, layer=ctx.layer, feature=",".join(_examples(ctx, row.value))),
                   observed=row.value, expected="one of the 32 WRB Reference Soil Groups")
 
 
-@check("wrb.legacy_code", Severity.WARNING, "vector", PRODUCTS,
-       "A soil class uses a legacy legend (FAO-74, FAO-90, WRB 2006); reported with a suggested WRB group.",
-       "correlate the legacy class to WRB 2022 and resubmit; the suggestion is a starting point, not a conversion")
+@check("wrb.legacy_code", Severity.ERROR, "vector", PRODUCTS,
+       "A soil class uses a legacy legend (FAO-74, FAO-90, WRB 2006, national names): not accepted for the Atlas "
+       "until correlated (programme setting soil_map.legacy = \"provisional\" publishes it provisionally).",
+       "correlate each legacy class to WRB 2022: fill in the crosswalk from this report and send it back as "
+       "crosswalk.csv beside the map; the suggestion is a starting point, not a conversion")
 def check_legacy(ctx):
     if ctx.gdf is None or ctx.soil_column is None:
         return
     table = ctx.soil_classes
-    for kind in ("legacy_fao74", "legacy_fao90", "legacy_wrb2006"):
+    provisional = getattr(ctx.programme, "soil_legacy", "correlate") == "provisional"
+    for kind in LEGACY_KINDS:
         rows = table[table.kind == kind].sort_values("count", ascending=False)
         if rows.empty:
             continue
         legend = LEGEND_NAMES[kind]
         listed = ", ".join(f"{r.value}->{r.suggested or '?'} ({r.count})" for r in rows.head(12).itertuples())
         more = f", ... {len(rows) - 12} more" if len(rows) > 12 else ""
+        outcome = ("published provisionally with the suggested group, flagged provisional" if provisional
+                   else "not accepted for the Atlas until correlated (crosswalk in this report)")
         yield Hit(f"{int(rows['count'].sum())} features carry {len(rows)} {legend} class(es) in {ctx.soil_column}: "
-                  f"{listed}{more}; suggested WRB groups shown, nothing converted",
+                  f"{listed}{more}; {outcome}",
                   Location(file=ctx.name, layer=ctx.layer, feature=",".join(_examples(ctx, rows.iloc[0].value))),
                   observed=[{"value": r.value, "count": r.count, "suggested": r.suggested} for r in rows.itertuples()],
-                  expected="WRB 2022 Reference Soil Groups")
+                  expected="WRB 2022 Reference Soil Groups",
+                  severity=Severity.WARNING if provisional else None)
 
 
 @check("wrb.name_variant", Severity.INFO, "vector", PRODUCTS,
@@ -269,3 +288,35 @@ def check_version(ctx):
     if bad:
         yield Hit(f"wrb_version values {bad} are not 2015 or 2022", Location(file=ctx.name, layer=ctx.layer),
                   observed=bad, expected=["2015", "2022"])
+
+
+def examined_column(gdf: pd.DataFrame) -> str | None:
+    """The text column a reader would take for the map's legend: a soil-like name first, else the fewest values."""
+    text = [c for c in gdf.columns if c != "geometry" and (gdf[c].dtype == object or pd.api.types.is_string_dtype(
+        gdf[c])) and gdf[c].notna().any()]
+    if not text:
+        return None
+    named = [c for c in text if any(h in str(c).lower() for h in SOIL_COLUMN_HINTS)]
+    return min(named or text, key=lambda c: gdf[c].nunique())
+
+
+@check("wrb.no_soil_classes", Severity.ERROR, "vector", PRODUCTS,
+       "The map's attributes hold no soil classification (a fertility, land-capability or land-use map?).",
+       "send the soil classification map: each polygon with its WRB Reference Soil Group in rsg1")
+def check_no_soil_classes(ctx):
+    gdf = ctx.gdf
+    if gdf is None or not len(gdf) or ctx.soil_column is not None:
+        return
+    column = examined_column(gdf)
+    if column is None:
+        yield Hit("the map has no text attribute at all: no soil classification to read",
+                  Location(file=ctx.name, layer=ctx.layer), observed=[c for c in gdf.columns if c != "geometry"],
+                  expected="rsg1 with WRB groups")
+        return
+    values = gdf[column].dropna().astype(str).value_counts()
+    listed = ", ".join(f"{v!r} ({n})" for v, n in values.head(8).items())
+    more = f", ... {len(values) - 8} more" if len(values) > 8 else ""
+    yield Hit(f"this is not a soil classification map: column {column!r} holds {listed}{more}, none of them a WRB "
+              "group, a legacy soil class or a soil name; no rsg1 field", Location(file=ctx.name, layer=ctx.layer),
+              observed={"column": str(column), "values": [str(v) for v in values.index[:20]]},
+              expected="rsg1 with WRB Reference Soil Groups")

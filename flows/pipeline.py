@@ -37,7 +37,13 @@ from atlas.ledger.exports import export_status, status_markdown
 from atlas.ledger.schema import RECEIVED
 from atlas.ledger.store import Ledger
 from atlas.locking import run_lock
-from atlas.products.regional import build_catalogue, build_regional_salinity, build_regional_soil, is_up_to_date
+from atlas.products.regional import (
+    border_pairs,
+    build_catalogue,
+    build_regional_salinity,
+    build_regional_soil,
+    is_up_to_date,
+)
 
 # errno values of failures that often go away on a second try (network shares, busy files, exhausted handles)
 TRANSIENT_ERRNOS = frozenset(
@@ -122,12 +128,12 @@ def process_country(country: str, items: list, programme: Programme, boundaries,
 
 
 @task(cache_policy=NO_CACHE)
-def mosaic_salinity(programme: Programme, versions: dict, boundaries, run_id: str, force: bool):
+def mosaic_salinity(programme: Programme, versions: dict, boundaries, run_id: str, force: bool, pairs=None):
     with Ledger(programme.ledger_path, programme) as ledger:  # which version each layer comes from
         layer_versions = ledger.layer_versions("salinity_map")
     with cluster_map() as map_fn:  # on a Dask worker, the COG conversions spread over the cluster
         return _slim(build_regional_salinity(programme, versions, boundaries, run_id, force, map_fn=map_fn,
-                                             layer_versions=layer_versions))
+                                             pairs=pairs, layer_versions=layer_versions))
 
 
 @contextmanager
@@ -146,8 +152,8 @@ def cluster_map():
 
 
 @task(cache_policy=NO_CACHE)
-def harmonize_soil_atlas(programme: Programme, versions: dict, boundaries, run_id: str, force: bool):
-    return _slim(build_regional_soil(programme, versions, boundaries, run_id, force))
+def harmonize_soil_atlas(programme: Programme, versions: dict, boundaries, run_id: str, force: bool, pairs=None):
+    return _slim(build_regional_soil(programme, versions, boundaries, run_id, force, pairs=pairs))
 
 
 def _slim(outcome):
@@ -377,8 +383,10 @@ def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, for
         (mosaic_salinity, "salinity_map", "GSSmap", layout.regional_salinity_dir(programme.processed_dir)),
         (harmonize_soil_atlas, "soil_map", "Soil Atlas WRB", layout.regional_soil_dir(programme.processed_dir)),
     )
+    versions = {key: ledger.accepted_versions(key) for _, key, _, _ in jobs}
+    pairs = border_pairs(programme, boundaries, versions, force)  # once per run, for both products
     futures = [
-        _with_retries(builder, programme).submit(programme, ledger.accepted_versions(key), boundaries, run_id, force)
+        _with_retries(builder, programme).submit(programme, versions[key], boundaries, run_id, force, pairs)
         for builder, key, _, _ in jobs
     ]
     outcomes, _ = _gather(futures, [product for _, _, product, _ in jobs], logger, run_id)

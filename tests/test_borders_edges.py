@@ -38,3 +38,27 @@ def test_mismatch_of_known_length(programme):
     assert s["matched_km"] == pytest.approx(south_km, abs=0.01)
     assert s["border_km"] == pytest.approx(north_km + south_km, rel=1e-6)
     assert s["match_share"] == pytest.approx(0.5, abs=1e-3)
+
+
+def test_both_countries_get_the_same_segments_each_from_its_side(programme):
+    from atlas.borders.edges import border_feedback
+
+    bnd = gpd.GeoDataFrame({"iso3": ["AAA", "BBB", "CCC"], "name": ["A", "B", "C"]},
+                           geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1), shapely.box(0, 1, 2, 2)],
+                           crs="EPSG:4326")
+    maps = {"AAA": halves(0, 1, "CM", "LP"), "BBB": halves(1, 2, "CM", "FL")}  # CCC sends no map
+    res = harmonize_region(maps, bnd, programme)
+    seg, summary = border_mismatches(res.region, bnd, adjacency(bnd), programme)
+    feedback = border_feedback(seg, summary)
+    a = [f for f in feedback["AAA"] if f.check_id == "border.mismatch"]
+    b = [f for f in feedback["BBB"] if f.check_id == "border.mismatch"]
+    assert [f.observed["segment"] for f in a] == [f.observed["segment"] for f in b] == ["AAA-BBB#1"]
+    assert (a[0].observed["group"], a[0].observed["neighbour_group"]) == ("LP", "FL")
+    assert (b[0].observed["group"], b[0].observed["neighbour_group"]) == ("FL", "LP")
+    assert a[0].location.lat == pytest.approx(0.75, abs=1e-3) and a[0].location.lon == pytest.approx(1.0)
+    to_ccc = next(f for f in feedback["AAA"] if f.check_id == "border.mismatch_summary"
+                  and f.observed["neighbour"] == "CCC")
+    assert "CCC has no map along it" in to_ccc.message and to_ccc.severity.value == "info"
+    to_bbb = next(f for f in feedback["AAA"] if f.check_id == "border.mismatch_summary"
+                  and f.observed["neighbour"] == "BBB")
+    assert to_bbb.severity.value == "warning" and to_bbb.observed["segments"] == 1

@@ -204,3 +204,31 @@ def test_finer_continuous_layer_in_utm_aggregated_by_mean(tmp_path, programme):
     assert ((valid > 2.0) & (valid < 4.0)).any()  # cells across the edge: means of both halves
     finding = next(f for f in findings if f.check_id == "harmonize.aggregated")
     assert "30 x 30 metre" in finding.message and "mean of valid pixels" in finding.message
+
+
+@pytest.mark.parametrize(("dtype", "nodata"), [("float32", float("nan")), ("float32", -3.4028234663852886e38),
+                                               ("float32", -9999.0), ("int16", -32768)])
+def test_validation_statistics_replace_the_counting_pass(tmp_path, programme, monkeypatch, dtype, nodata):
+    """Reprojected layers take the nodata count from validation's scan: same findings, one pass fewer."""
+    import atlas.borders.raster as harmonize
+    from atlas.intake.readers import Reads, scan_raster
+
+    data = np.linspace(0, 10, 60 * 50).reshape(60, 50).astype(dtype)
+    data[:7, :9] = nodata
+    if dtype == "float32" and not np.isnan(nodata):
+        data[10:12, :4] = np.nan  # undeclared NaN beside the declared value
+    t = Affine(250.0, 0, 500000.0, 0, -250.0, 1300000.0)  # UTM 48N: reprojected
+    src = write(tmp_path / "KHM_GSSmap_ECe_0-30.tif", data, t, crs="EPSG:32648", nodata=nodata)
+    _, without = harmonize_salinity(submission([src]), programme, tmp_path / "a")
+    with rasterio.open(src) as ds:
+        reads = Reads()
+        reads.raster_stats[src] = scan_raster(ds)
+    passes = []
+    real = harmonize._count_other_nodata
+    monkeypatch.setattr(harmonize, "_count_other_nodata", lambda *a: passes.append(a) or real(*a))
+    _, with_stats = harmonize_salinity(submission([src]), programme, tmp_path / "b", reads)
+    assert passes == []
+    assert [(f.check_id, f.message) for f in with_stats] == [(f.check_id, f.message) for f in without]
+    expected = (0 if nodata == -9999.0 else 63) + (8 if dtype == "float32" and not np.isnan(nodata) else 0)
+    [recoded] = [f for f in without if f.check_id == "harmonize.nodata_normalised"]
+    assert f"{expected} pixels" in recoded.message

@@ -92,7 +92,7 @@ def test_sliver_merged_into_longest_shared_edge(pair, programme):
     merged = res.changes[res.changes["kind"] == "sliver_merged"]
     assert len(merged) == 1 and merged["unit_id"].iloc[0] == "U9"
     assert merged["area_km2"].iloc[0] == pytest.approx(geodesic_km2(sliver), rel=1e-3)
-    assert "GL" not in res.region["rsg1"].tolist()
+    assert "GL" not in res.region["rsg1_code"].tolist()
     u1 = res.region.loc[res.region["unit_id"] == "U1"]
     assert area_km2(u1.geometry.values.to_numpy())[0] == pytest.approx(geodesic_km2(shapely.box(0.5, 0, 1, 1)) +
                                                                       geodesic_km2(shapely.box(0.495, 0.9995, 0.5, 1)),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from checks.finding import Severity
 from checks.registry import REGISTRY, Check, Hit, checks_markdown, load_all, register, run_checks
 
@@ -43,3 +45,33 @@ def test_a_crashing_check_is_reported_not_raised():
     assert [f.check_id for f in findings] == ["internal.check_crashed", "zz.fine"]
     assert "boom" in findings[0].message
     assert findings[1].hint == "hint" and findings[1].severity == Severity.WARNING
+
+
+def test_intake_findings_are_registered_with_their_text():
+    """Intake makes Finding values without the registry; the registry declares the same definitions."""
+    from atlas.intake.findings import DEFINITIONS, finding
+
+    checks = load_all()
+    for d in DEFINITIONS.values():
+        c = checks[d.check_id]
+        assert (c.severity, c.target, c.products, c.description, c.hint) == (
+            d.severity, d.target, d.products, d.description, d.hint), d.check_id
+        made = finding(d.check_id, "seen", observed={3}, expected=(1, 2))
+        assert (made.severity, made.hint, made.observed, made.expected) == (c.severity, c.hint, [3], [1, 2])
+
+
+def test_an_id_declared_and_checked_must_have_one_text():
+    def func(ctx):
+        return ()
+
+    args = ("zz.shared", Severity.ERROR, "document", ("book_chapter",), "what", "how")
+    try:
+        register(Check(*args))
+        register(Check(*args, func))  # a declaration and a function with the same text merge
+        assert REGISTRY["zz.shared"].func is func
+        register(Check(*args))  # declaring again keeps the function
+        assert REGISTRY["zz.shared"].func is func
+        with pytest.raises(ValueError, match="registered twice"):
+            register(Check(*args[:5], "another hint"))
+    finally:
+        REGISTRY.pop("zz.shared", None)

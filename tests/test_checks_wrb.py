@@ -27,7 +27,9 @@ from checks.wrb import FAO74_GROUPS, RSG_CODES, normalise_rsg
     ("WAT", None, "non_soil", None),
     ("Open Water", None, "non_soil", None),
     ("Glaciers", None, "non_soil", None),
-    ("Latosols", None, "unknown", "FR"),
+    ("Latosols", None, "legacy_national", "FR"),
+    ("Red-yellow podzols", None, "legacy_national", "AC"),  # a national class, not the WRB group Podzols
+    ("Great Lake", None, "non_soil", None),
     ("XX", None, "unknown", None),
     ("", None, "missing", None),
     (None, None, "missing", None),

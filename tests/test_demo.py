@@ -90,8 +90,8 @@ def test_every_file_exists_and_opens(demo):
     assert reloaded.files == manifest.files and reloaded.resubmission == "VNM"
     # reference; KHM and THA: chapter + 16 layers + manifest.csv + soil map, THA also a metafile per layer;
     # VNM v1: chapter + 4 layers (a partial delivery) + manifest.csv + soil map; VNM v2: soil map + one more layer;
-    # VNM v3: 16 layers + manifest.csv + soil map
-    assert len(manifest.files) == 1 + 2 * 19 + 16 + 7 + 2 + 18
+    # VNM v3: 16 layers + manifest.csv + soil map; KHM v2: the same soil map with its crosswalk.csv
+    assert len(manifest.files) == 1 + 2 * 19 + 16 + 7 + 2 + 18 + 2
     assert len([f for f in manifest.files if f.endswith(".txt")]) == 16
     for rel in manifest.files:
         path = programme.root / rel
@@ -206,7 +206,8 @@ def test_inbox_sees_the_resubmissions_and_no_bhutan(demo):
     subs, findings = discover(programme.raw_dir, programme.members)
     versions = {(s.country, s.deliverable): s.version for s in subs}
     assert versions[("VNM", "soil_map")] == 3 and versions[("VNM", "salinity_map")] == 3
-    assert versions[("KHM", "soil_map")] == 1 and ("THA", "book_chapter") in versions
+    assert versions[("KHM", "soil_map")] == 2 and ("THA", "book_chapter") in versions
+    assert manifest.truths["countries"]["KHM"]["deliverables"]["soil_map"]["rejected_versions"] == [1]
     assert not (programme.raw_dir / "BTN").exists()
     for (iso3, deliverable), version in versions.items():
         assert manifest.truths["countries"][iso3]["deliverables"][deliverable]["versions"] == version

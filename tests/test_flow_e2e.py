@@ -3,24 +3,40 @@
 from __future__ import annotations
 
 import csv
+import json
+import sqlite3
+import xml.etree.ElementTree as ET
+from collections import Counter
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 import shapely
+from pyproj import Geod
 from rasterio.windows import from_bounds
 
 from atlas import layout
+from atlas.borders.vector import area_km2
 from atlas.demo.programme import generate_demo
 from atlas.ledger.store import Ledger
+from checks.wrb import NON_SOIL_UNITS, RSG_CODES
 
 WINDOW = (102.0, 10.0, 108.0, 15.0)
 COUNTRIES = ["KHM", "VNM", "THA"]
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory, prefect_harness):
+def calls() -> dict[str, list]:
+    """Arguments of the calls demo_run counted: soil map reads, border adjacency computations."""
+    return {"read_soil_map": [], "adjacency": []}
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory, prefect_harness, calls):
+    import atlas.borders.adjacency
+    import atlas.intake.readers
     from atlas.config import load_programme
     from flows.pipeline import run_pipeline
 
@@ -30,8 +46,32 @@ def demo_run(tmp_path_factory, prefect_harness):
 
     programme = replace(programme, region_bounds=WINDOW)
     manifest = generate_demo(programme, countries=COUNTRIES, window=WINDOW)
-    summary = run_pipeline(programme=programme)
+    with pytest.MonkeyPatch.context() as mp:  # counting wrappers (the flow's tasks run in this process)
+        for module, name in ((atlas.intake.readers, "read_soil_map"), (atlas.borders.adjacency, "adjacency")):
+            mp.setattr(module, name, _counted(getattr(module, name), calls[name]))
+        summary = run_pipeline(programme=programme)
     return programme, manifest, summary
+
+
+def _counted(func, seen: list):
+    def wrapper(*args, **kwargs):
+        seen.append(args[0])
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def test_each_soil_map_is_read_once_in_a_run(demo_run, calls):
+    _, _, summary = demo_run
+    reads = Counter(str(path) for path in calls["read_soil_map"])
+    assert len(reads) >= len(COUNTRIES) and "Soil Atlas WRB" in summary["rebuilt"]
+    assert max(reads.values()) == 1, reads
+
+
+def test_border_adjacency_is_computed_once_for_both_products(demo_run, calls):
+    _, _, summary = demo_run
+    assert {"GSSmap", "Soil Atlas WRB"} <= set(summary["rebuilt"])
+    assert len(calls["adjacency"]) == 1
 
 
 def test_flow_publishes_salinity_mosaics(demo_run):
@@ -195,3 +235,148 @@ def test_metafile_contacts_never_reach_public_outputs(demo_run):
         rows = list(csv.DictReader(fh))
     assert {r["country"] for r in rows} == {"THA"}
     assert {(r["layer"], r["depth"]) for r in rows if r["statistic"] == "Kappa"} == {("SAS", "0-30"), ("SAS", "30-100")}
+
+
+# The Soil Atlas the demo builds: a map in WRB where each place counts once, with two-sided border feedback.
+GEOD = Geod(ellps="WGS84")
+
+
+def _report(programme, iso3, version, sub=""):
+    folder = layout.national_dir(programme.processed_dir, iso3, "soil_map", version)
+    return json.loads(((folder / sub) if sub else folder).joinpath("report.json").read_text(encoding="utf-8"))
+
+
+def _units(programme):
+    return gpd.read_file(layout.regional_soil_dir(programme.processed_dir) / "regional_wrb.gpkg", layer="map_units")
+
+
+def test_khm_legacy_codes_go_through_the_crosswalk_round_trip(demo_run):
+    programme, manifest, _ = demo_run
+    first = _report(programme, "KHM", 1)
+    assert first["verdict"] == "rejected"
+    legacy = [f for f in first["findings"] if f["check_id"] == "wrb.legacy_code"]
+    assert legacy and {f["severity"] for f in legacy} == {"error"}
+    v1 = layout.national_dir(programme.processed_dir, "KHM", "soil_map", 1)
+    template = pd.read_csv(v1 / "crosswalk_template.csv", keep_default_na=False)
+    assert set(template["legacy_class"]) == {"Ao", "Jd", "Gh", "AB"}
+    assert template["area_km2"].gt(0).all() and template["rsg_code"].eq("").all()
+    second = _report(programme, "KHM", 2)
+    assert second["verdict"] in ("accepted", "accepted_with_warnings")
+    applied = next(f for f in second["findings"] if f["check_id"] == "wrb.crosswalk_applied")
+    assert applied["observed"] == {"AB": "RT", "Ao": "AC", "Gh": "GL", "Jd": "FL"}
+    with Ledger(programme.ledger_path, programme) as ledger:
+        assert ledger.accepted_versions("soil_map")["KHM"] == 2
+    khm = _units(programme).query("country == 'KHM'")
+    assert set(khm["submission_version"]) == {2}
+    planted = manifest.truths["countries"]["KHM"]["deliveries"]["2026-02-20"]["soil"]["legacy_units"]
+    converted = khm[khm["delivered_rsg1"].isin(planted.values())]
+    assert set(converted["rsg1_status"]) == {"correlated"} and len(set(converted["delivered_rsg1"])) >= 3
+    assert "wrb_versio" not in khm.columns and set(khm["wrb_version"]) == {"2015"}
+
+
+def test_regional_map_holds_wrb_groups_only(demo_run):
+    programme, _, _ = demo_run
+    units = _units(programme)
+    allowed = set(RSG_CODES) | set(NON_SOIL_UNITS)
+    assert set(units["rsg1_code"]) <= allowed
+    assert set(units["rsg1_name"]) <= set(RSG_CODES.values()) | set(NON_SOIL_UNITS.values())
+    for col in ("rsg2_code", "rsg3_code"):
+        assert set(units[col].dropna()) <= allowed
+    dissolved = gpd.read_file(layout.regional_soil_dir(programme.processed_dir) / "regional_wrb.gpkg",
+                              layer="dissolved_by_rsg")
+    assert set(dissolved["rsg1_code"]) <= allowed and not dissolved["provisional"].any()
+    assert units["harmonization_notes"].str.len().max() < 200  # counts and km² per kind; detail in the log
+
+
+def test_every_soil_product_counts_each_place_once(demo_run):
+    programme, manifest, _ = demo_run
+    folder = layout.regional_soil_dir(programme.processed_dir)
+    # THA drew two units on top of others without a hole: both overlaps resolved in favour of the inclusion
+    nested = manifest.truths["countries"]["THA"]["deliveries"]["2026-04-10"]["soil"]["nested_units"]
+    log = pd.read_csv(folder / "harmonization_log.csv")
+    within = log[(log["kind"] == "overlap_within") & (log["country"] == "THA")]
+    assert sorted(within["unit_id"].astype(int)) == sorted(nested.values())
+    assert (within["area_km2"] > 1).all()
+    units = _units(programme)
+    dissolved = gpd.read_file(folder / "regional_wrb.gpkg", layer="dissolved_by_rsg")
+    tables = pd.read_csv(folder / "rsg_areas.csv")
+    mapped = {}
+    for iso3, mine in units.groupby("country"):
+        geoms = mine.geometry.values.to_numpy()
+        mapped[iso3] = area_km2([shapely.union_all(geoms)])[0]
+        assert area_km2(geoms).sum() == pytest.approx(mapped[iso3], rel=1e-3), iso3
+        assert tables.loc[tables["iso3"] == iso3, "area_km2"].sum() == pytest.approx(mapped[iso3], rel=1e-3), iso3
+    total = sum(mapped.values())
+    assert tables.loc[tables["iso3"] == "REGION", "area_km2"].sum() == pytest.approx(total, rel=1e-3)
+    assert dissolved["area_km2"].sum() == pytest.approx(total, rel=1e-3)
+    assert area_km2(dissolved.geometry.values.to_numpy()).sum() == pytest.approx(
+        area_km2([shapely.union_all(dissolved.geometry.values.to_numpy())])[0], rel=1e-3)
+
+
+def _pixel_km2(transform, height):
+    """Area of one pixel per row on the ellipsoid (pyproj.Geod), independent of the product's own computation."""
+    x0, res_x, top, res_y = transform.c, transform.a, transform.f, transform.e
+    out = np.empty(height)
+    for row in range(height):
+        y0, y1 = top + row * res_y, top + (row + 1) * res_y
+        out[row] = abs(GEOD.polygon_area_perimeter([x0, x0 + res_x, x0 + res_x, x0], [y0, y0, y1, y1])[0]) / 1e6
+    return out
+
+
+def test_every_salinity_class_table_sums_to_the_mapped_area(demo_run):
+    programme, _, _ = demo_run
+    folder = layout.regional_salinity_dir(programme.processed_dir)
+    legend = json.loads((folder / "GSSmap_legend.json").read_text(encoding="utf-8"))
+    codes = legend["country_index"]["codes"]
+    with rasterio.open(folder / legend["country_index"]["raster"]) as src:
+        index = src.read(1)
+    table = pd.read_csv(folder / "salinity_class_areas.csv")
+    checked = 0
+    for product, rows in table.groupby("product"):
+        depth = rows["depth"].iloc[0]
+        name = f"GSSmap_SAS_derived_{depth}.tif" if "derived" in product else f"GSSmap_SAS_{depth}.tif"
+        with rasterio.open(folder / name) as src:
+            cls = src.read(1)
+            px = _pixel_km2(src.transform, src.height)[:, None] * np.ones((1, src.width))
+            valid = cls != src.nodata
+        for k, iso3 in codes.items():
+            mapped = px[valid & (index == int(k))].sum()
+            got = rows.loc[rows["iso3"] == iso3, "area_km2"].sum()
+            assert got == pytest.approx(mapped, rel=1e-3), (product, iso3)
+            checked += 1
+    assert checked >= 4
+
+
+def test_style_validates_as_qgis_style_naming_rsg1_code(demo_run):
+    programme, _, _ = demo_run
+    folder = layout.regional_soil_dir(programme.processed_dir)
+    with sqlite3.connect(folder / "regional_wrb.gpkg") as db:
+        stored = dict(db.execute("SELECT f_table_name, styleQML FROM layer_styles WHERE useAsDefault").fetchall())
+    for text in (stored["map_units"], (folder / "regional_wrb.qml").read_text(encoding="utf-8")):
+        root = ET.fromstring(text.split("\n", 1)[1])
+        assert root.tag == "qgis"
+        renderer = root.find("renderer-v2")
+        assert renderer.get("attr") == "rsg1_code"
+        assert {c.get("value") for c in renderer.iter("category")} >= set(RSG_CODES)
+
+
+def test_border_tables_written_once_and_both_sides_see_the_same_segments(demo_run):
+    programme, _, _ = demo_run
+    assert not (layout.regional_soil_dir(programme.processed_dir) / "border_mismatches.csv").exists()
+    table = pd.read_csv(layout.borders_dir(programme.processed_dir) / "border_mismatches.csv")
+    with Ledger(programme.ledger_path, programme) as ledger:
+        versions = ledger.accepted_versions("soil_map")
+    pair = table[(table["a"] == "KHM") & (table["b"] == "THA")]
+    assert len(pair), "no mismatch along KHM-THA in the demo"
+    sides = {}
+    for iso3 in ("KHM", "THA"):
+        report = _report(programme, iso3, versions[iso3], "harmonization")
+        sides[iso3] = {f["observed"]["segment"]: f["observed"] for f in report["findings"]
+                       if f["check_id"] == "border.mismatch" and f["observed"]["neighbour"] in ("KHM", "THA")}
+        summary = [f for f in report["findings"] if f["check_id"] == "border.mismatch_summary"]
+        assert {f["observed"]["neighbour"] for f in summary} >= ({"THA", "VNM"} if iso3 == "KHM" else {"KHM"})
+    assert set(sides["KHM"]) == set(sides["THA"]) and len(sides["KHM"]) == min(len(pair), 200)
+    for seg, mine in sides["KHM"].items():
+        theirs = sides["THA"][seg]
+        assert (mine["group"], mine["neighbour_group"]) == (theirs["neighbour_group"], theirs["group"])
+        assert mine["group"] != mine["neighbour_group"] and mine["length_km"] == theirs["length_km"]

@@ -39,7 +39,7 @@ def runs(tmp_path_factory, prefect_harness):
         calls[sub.key] = calls.get(sub.key, 0) + 1
         if sub.country == "THA" and sub.deliverable == "salinity_map":
             raise RuntimeError("simulated defect while processing THA")
-        if sub.country == "KHM" and sub.deliverable == "soil_map" and calls[sub.key] == 1:
+        if sub.key == "KHM/soil_map/v1" and calls[sub.key] == 1:
             raise OSError(errno.EIO, "simulated flaky network share")
         return original(sub, *args, **kwargs)
 
@@ -78,7 +78,9 @@ def test_a_failed_country_does_not_stop_the_others_and_is_named(runs):
 def test_transient_errors_are_retried(runs):
     assert runs["calls"]["KHM/soil_map/v1"] == 2  # failed once with EIO, the country task was retried
     assert "KHM" not in runs["first"]["failed_countries"]
-    assert any(p.startswith("KHM/soil_map/v1: accepted") for p in runs["first"]["processed"])
+    # v1 carries legacy codes (rejected until correlated), v2 its crosswalk.csv: both were processed
+    assert "KHM/soil_map/v1: rejected" in runs["first"]["processed"]
+    assert any(p.startswith("KHM/soil_map/v2: accepted") for p in runs["first"]["processed"])
 
 
 def test_the_next_run_finishes_the_failed_country_only(runs):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import xml.etree.ElementTree as ET
+
 import geopandas as gpd
 import pandas as pd
 import pyogrio
@@ -29,7 +32,7 @@ def test_write_soil_atlas(tmp_path, programme):
     units = gpd.read_file(paths["gpkg"], layer="map_units")
     assert dict(zip(units["unit_id"], units["submission_version"], strict=True)) == {"a1": 3, "a2": 3, "b1": 1}
     assert units.loc[units["unit_id"] == "a2", "harmonization_notes"].iloc[0].startswith("overlap_resolved")
-    dissolved = gpd.read_file(paths["gpkg"], layer="dissolved_by_rsg").set_index("rsg")
+    dissolved = gpd.read_file(paths["gpkg"], layer="dissolved_by_rsg").set_index("rsg1_code")
     assert sorted(dissolved.index) == ["CM", "LP"]  # the name and the code of Cambisols are one group
     assert dissolved.loc["CM", "area_km2"] == pytest.approx(units.loc[units["country"] == "AAA", "area_km2"].sum())
     parquet = gpd.read_parquet(paths["parquet"])
@@ -38,3 +41,64 @@ def test_write_soil_atlas(tmp_path, programme):
     assert csv[["rsg_a", "rsg_b"]].values.tolist() == [["CM", "LP"]]
     assert pd.read_csv(paths["border_summary"])["match_share"].iloc[0] == pytest.approx(0.0)
     assert set(pd.read_csv(paths["harmonization_log"])["kind"]) == {"overlap_resolved"}
+
+
+def _one_country(programme, rsg1, **columns):
+    bnd = gpd.GeoDataFrame({"iso3": ["AAA"], "name": ["A"]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:4326")
+    n = len(rsg1)
+    cells = [shapely.box(k / n, 0, (k + 1) / n, 1) for k in range(n)]
+    gdf = gpd.GeoDataFrame({"unit_id": [f"u{k}" for k in range(n)], "rsg1": rsg1, "share1": 100, **columns},
+                           geometry=cells, crs="EPSG:4326")
+    return harmonize_region({"AAA": gdf}, bnd, programme)
+
+
+def test_regional_map_has_canonical_columns_one_each(tmp_path, programme):
+    res = _one_country(programme, ["AC", "Haplic Acrisol", "calcaric cambisols", "WAT"],
+                       wrb_versio=["2015", "2015", "2022", "2022"], qualifiere=["Ferric", "", "", ""])
+    paths = write_soil_atlas(res, {"AAA": 1}, tmp_path)
+    units = gpd.read_file(paths["gpkg"], layer="map_units")
+    assert units["rsg1_code"].tolist() == ["AC", "AC", "CM", "WR"]
+    assert units["rsg1_name"].tolist() == ["Acrisols", "Acrisols", "Cambisols", "Water bodies"]
+    assert units["rsg1_status"].tolist() == ["wrb", "wrb", "wrb", "non_soil"]
+    assert units["delivered_rsg1"].tolist() == ["AC", "Haplic Acrisol", "calcaric cambisols", "WAT"]
+    assert units["wrb_version"].tolist() == ["2015", "2015", "2022", "2022"]
+    assert units["qualifiers"].iloc[0] == "Ferric"
+    assert not {"wrb_versio", "qualifiere", "rsg1"} & set(units.columns)
+    assert {"rsg2_code", "rsg2_name", "rsg3_code", "rsg3_name"} <= set(units.columns)
+    assert set(gpd.read_parquet(paths["parquet"]).columns) == set(units.columns) | {"geometry"} - {"fid"}
+
+
+def test_style_is_stored_in_the_geopackage_and_beside_it(tmp_path, programme):
+    paths = write_soil_atlas(_one_country(programme, ["AC", "LP"]), {"AAA": 1}, tmp_path)
+    with sqlite3.connect(paths["gpkg"]) as db:
+        rows = db.execute("SELECT f_table_name, styleQML, useAsDefault FROM layer_styles").fetchall()
+    assert {r[0] for r in rows} == {"map_units", "dissolved_by_rsg"}
+    for text in [rows[0][1], paths["style"].read_text(encoding="utf-8")]:
+        root = ET.fromstring(text.split("\n", 1)[1])  # after the DOCTYPE line
+        renderer = root.find("renderer-v2")
+        assert renderer.get("type") == "categorizedSymbol" and renderer.get("attr") == "rsg1_code"
+        values = [c.get("value") for c in renderer.iter("category")]
+        assert len(values) >= 32 and set(values) >= {"AC", "AL", "VR", "RT", "TC", "WR"}
+        assert len(list(renderer.iter("symbol"))) == len(values)
+    assert "layer_styles" in {name for name, _ in pyogrio.list_layers(paths["gpkg"])}
+
+
+def test_provisional_units_flagged_in_map_tables_and_legend(tmp_path, programme):
+    from dataclasses import replace
+
+    from atlas.products.area_stats import rsg_areas
+
+    programme = replace(programme, soil_legacy="provisional")
+    res = _one_country(programme, ["Ao", "AC", "Jd"])
+    assert res.region["rsg1_code"].tolist() == ["AC", "AC", "FL"]  # suggested groups, never the legacy codes
+    assert res.region["rsg1_status"].tolist() == ["provisional", "wrb", "provisional"]
+    paths = write_soil_atlas(res, {"AAA": 1}, tmp_path)
+    units = gpd.read_file(paths["gpkg"], layer="map_units")
+    assert units["provisional"].tolist() == [True, False, True]
+    dissolved = gpd.read_file(paths["gpkg"], layer="dissolved_by_rsg")
+    assert sorted(zip(dissolved["rsg1_code"], dissolved["provisional"], strict=True)) == [("AC", False), ("AC", True),
+                                                                             ("FL", True)]
+    table = rsg_areas(res.region.rename(columns={"country": "iso3"}), programme)
+    assert set(table.loc[table["provisional"], "rsg"]) == {"AC", "FL"}
+    style = paths["style"].read_text(encoding="utf-8")
+    assert 'label="AC Acrisols (hatched: provisional)"' in style and 'label="LP Leptosols"' in style

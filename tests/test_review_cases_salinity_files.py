@@ -14,6 +14,7 @@ from shapely.geometry import box
 
 from atlas import layout, stages
 from atlas.intake.inbox import Submission
+from atlas.products import regional
 from atlas.products.mosaic import build_mosaics
 from checks.finding import Severity, verdict
 from checks.naming import SubmissionContext
@@ -46,7 +47,7 @@ def test_case_01_accepted_case_and_tiff_variants_reach_the_regional_inputs(tmp_p
     outputs, _ = stages.harmonize_national(sub, programme, out_dir)
     assert set(outputs["layers"]) >= {("ECe", "0-30"), ("pH", "0-30")}
     # the mosaic reads the national copies back: both accepted layers must be found there
-    inputs = stages.salinity_inputs(programme, {"KHM": 1})
+    inputs = regional.salinity_inputs(programme, {"KHM": 1})
     assert set(inputs["KHM"]) >= {("ECe", "0-30"), ("pH", "0-30")}
     with rasterio.open(inputs["KHM"][("ECe", "0-30")]) as src:
         assert float(src.read(1)[0, 0]) == 2.0

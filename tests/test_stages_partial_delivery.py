@@ -12,6 +12,7 @@ from shapely.geometry import box
 
 from atlas import layout, stages
 from atlas.ledger.store import Ledger
+from atlas.products import regional
 from atlas.products.mosaic import build_mosaics
 
 RES = 1.0 / 120.0
@@ -54,7 +55,7 @@ def test_one_more_layer_is_accepted_and_the_rest_carries_over(programme):
         row = next(r for r in ledger.status_rows() if (r.country, r.deliverable) == ("KHM", "salinity_map"))
     assert layer_versions == {"KHM": {"ECe_0-30": 1, "pH_0-30": 1, "SAS_0-30": 1, "ESP_0-30": 2}}
     assert "4 of 16 layers (3 carried over)" in row.cell() and row.coverage > 0.99
-    inputs = stages.salinity_inputs(programme, {"KHM": 2}, layer_versions)
+    inputs = regional.salinity_inputs(programme, {"KHM": 2}, layer_versions)
     v1 = layout.national_dir(programme.processed_dir, "KHM", "salinity_map", 1)
     assert inputs["KHM"][("ECe", "0-30")].parent == v1 and inputs["KHM"][("ESP", "0-30")].parent != v1
     small = dataclasses.replace(programme, region_bounds=(104.0, 12.0, 104.5, 12.5))  # a small region: fast

@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from atlas.borders.adjacency import border_lines, geodesic_length_km, linear_part
+from checks.finding import Finding, Location, Severity
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def border_mismatches(
     tol_deg = tolerance_km / KM_PER_DEG
     geoms = region.to_crs("EPSG:4326").geometry.values.to_numpy()
     country = region["country"].to_numpy()
-    codes = dominant_rsg_codes(region["rsg1"]).to_numpy()
+    codes = (region["rsg1_code"] if "rsg1_code" in region.columns else dominant_rsg_codes(region["rsg1"])).to_numpy()
     units = region["unit_id"].astype(str).to_numpy()
     terr = boundaries.to_crs("EPSG:4326").set_index("iso3").geometry
     segments, summary = [], []
@@ -107,3 +108,46 @@ def border_mismatches(
     seg = gpd.GeoDataFrame(seg[SEGMENT_COLUMNS + ["geometry"]], geometry="geometry", crs="EPSG:4326")
     log.info("edge matching: %d pairs, %d mismatch segments", len(summary), len(seg))
     return seg, pd.DataFrame(summary, columns=SUMMARY_COLUMNS)
+
+
+MAX_SEGMENT_FINDINGS = 200  # per border; the full list is the border_mismatches table
+
+
+def border_feedback(segments: gpd.GeoDataFrame, summary: pd.DataFrame) -> dict[str, list[Finding]]:
+    """Per country, its border mismatches with every neighbour, as findings for its report.
+
+    Both countries of a border get the same segments (same ids), each told from its own side: its unit and
+    group, the neighbour's unit and group, the length and where (lon/lat of the segment's middle).
+    """
+    out: dict[str, list[Finding]] = {}
+    seg = segments.reset_index(drop=True)
+    ids = seg["pair"] + "#" + (seg.groupby("pair").cumcount() + 1).astype(str) if len(seg) else seg["pair"]
+    for row in summary.itertuples(index=False):
+        mine = seg[seg["pair"] == row.pair]
+        mine_ids = ids[mine.index]
+        for me, other, unit, group, their_unit, their_group in (
+                (row.a, row.b, "unit_a", "rsg_a", "unit_b", "rsg_b"),
+                (row.b, row.a, "unit_b", "rsg_b", "unit_a", "rsg_a")):
+            found = out.setdefault(me, [])
+            said = (f"{me}-{other} border: {len(mine)} segment(s), {row.mismatched_km:.1f} km of "
+                    f"{row.compared_km:.1f} km compared, where the dominant group differs across the border; "
+                    f"{other} sees the same segments") if row.compared_km > 0 else (
+                f"{me}-{other} border: nothing compared ({other} has no map along it in the Atlas)")
+            found.append(Finding(
+                "border.mismatch_summary", Severity.WARNING if len(mine) else Severity.INFO, said,
+                Location(feature=me), observed={"neighbour": other, "pair": row.pair, "segments": len(mine),
+                                                "mismatched_km": round(float(row.mismatched_km), 3),
+                                                "compared_km": round(float(row.compared_km), 3)},
+                expected=0, hint=f"agree the dominant groups along the border with {other}; the segments are listed "
+                "in this report and in regional/borders/border_mismatches.csv"))
+            longest = mine.sort_values("length_km", ascending=False).head(MAX_SEGMENT_FINDINGS)
+            for k, s in longest.iterrows():
+                found.append(Finding(
+                    "border.mismatch", Severity.INFO,
+                    f"{mine_ids[k]}: {me} unit {s[unit]} ({s[group]}) faces {other} unit {s[their_unit]} "
+                    f"({s[their_group]}) over {s['length_km']:.2f} km",
+                    Location(feature=str(s[unit]), lon=float(s["lon"]), lat=float(s["lat"])),
+                    observed={"segment": mine_ids[k], "neighbour": other, "unit": str(s[unit]), "group": s[group],
+                              "neighbour_unit": str(s[their_unit]), "neighbour_group": s[their_group],
+                              "length_km": round(float(s["length_km"]), 3)}))
+    return out

@@ -229,11 +229,28 @@ def majority_share_path(out_dir: Path, name: str) -> Path:
     return Path(out_dir) / (Path(name).stem + SHARE_SUFFIX)
 
 
+def other_nodata_from_stats(stats, src, target) -> int | None:
+    """``_count_other_nodata`` from validation's one-pass statistics (None when they are incomplete).
+
+    The scan counted NaN pixels and valid ones; what is neither equals the declared nodata value.
+    """
+    if stats is None or stats.read_errors or stats.stopped_early or stats.n_pixels != src.width * src.height:
+        return None
+    declared = src.nodata
+    is_float = np.dtype(src.dtypes[0]).kind == "f"
+    count = stats.n_nan if is_float else 0
+    if declared is not None and not np.isnan(declared) and declared != target:
+        count += stats.n_pixels - stats.n_valid - stats.n_nan
+    return int(count)
+
+
 def harmonize_file(path: Path, layer: str, programme, out_dir: Path, dst_name: str | None = None,
-                   class_lut: np.ndarray | None = None) -> tuple[Path | None, list[Finding]]:
+                   class_lut: np.ndarray | None = None, limits: Limits | None = None,
+                   stats=None) -> tuple[Path | None, list[Finding]]:
     """One submitted layer onto the common grid as ``dst_name``; (output path or None, findings).
 
     ``class_lut``: for the class layer, the country's codes onto the programme legend (``checks.legend``).
+    ``stats``: validation's ``RasterStats`` of this file, which spare a second counting pass when reprojecting.
     """
     sal = programme.salinity
     res = programme.resolution_deg
@@ -241,7 +258,7 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path, dst_name: s
     loc = Location(file=path.name, layer=layer, band=1)
     findings: list[Finding] = []
     dst_path = Path(out_dir) / (dst_name or path.name)
-    ds, refused, error = open_raster(path, Limits.from_programme(programme))
+    ds, refused, error = open_raster(path, limits or Limits.from_programme(programme))
     if refused:
         return None, refused
     if error:
@@ -287,7 +304,10 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path, dst_name: s
                     method = Resampling.nearest if is_class else Resampling.bilinear
                     with atomic_path(dst_path) as tmp:
                         _reproject_to_grid(src, tmp, layer, grid, sal, method, class_lut)
-                    recoded, dropped = _count_other_nodata(src, target_nodata), 0
+                    recoded = other_nodata_from_stats(stats, src, target_nodata)
+                    if recoded is None:
+                        recoded = _count_other_nodata(src, target_nodata)
+                    dropped = 0
                     findings.append(_reprojected(src, path, grid, programme, loc, method, same_crs, factor))
             src_nodata = src.nodata
     except (RasterioError, OSError, ValueError) as exc:
@@ -309,12 +329,13 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path, dst_name: s
     return dst_path, findings
 
 
-def harmonize_salinity(sub, programme, out_dir: Path) -> tuple[dict[tuple[str, str], Path], list[Finding]]:
+def harmonize_salinity(sub, programme, out_dir: Path, reads=None) -> tuple[dict[tuple[str, str], Path], list[Finding]]:
     """Harmonized copies of every salinity layer of a submission, keyed by (layer, depth).
 
     Which file is which layer is decided by ``checks.layers`` (the same resolver validation used); each copy is
     written under the canonical name ``{ISO3}_GSSmap_{layer}_{depth}.tif`` whatever the delivered name was, so
     the mosaic finds every accepted layer. Class maps are recoded onto the programme legend through their own.
+    ``reads`` (``atlas.intake.readers.Reads``): the submission's limits and validation's raster statistics.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -352,8 +373,10 @@ def harmonize_salinity(sub, programme, out_dir: Path) -> tuple[dict[tuple[str, s
                     f"{lf.path.name}: class codes mapped onto the programme legend through {legend.source}",
                     Location(file=lf.path.name, layer=f"{layer} {depth}"), observed=legend.describe(sal),
                     expected={str(k): v for k, v in sal.classes.items()}))
+        stats = reads.raster_stats.get(Path(lf.path)) if reads else None
         out, file_findings = harmonize_file(lf.path, layer, programme, out_dir,
-                                            sal.file_name(sub.country, layer, depth), class_lut)
+                                            sal.file_name(sub.country, layer, depth), class_lut,
+                                            reads and reads.limits, stats)
         findings.extend(file_findings)
         if out is not None:
             outputs[(layer, depth)] = out

@@ -21,7 +21,9 @@ import shapely
 
 from atlas.borders.adjacency import geodesic_length_km
 from atlas.borders.boundaries import polygonal_part
+from atlas.borders.overlaps import resolve_overlaps
 from checks.finding import Finding, Location, Severity
+from checks.wrb_columns import canonical_copy
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ NOISE_KM2 = 1e-6  # pieces below this (1 m2) are floating-point noise of the ove
 
 @dataclass(frozen=True)
 class HarmonizeResult:
-    region: gpd.GeoDataFrame  # EPSG:4326: country, source_feature, unit_id, rsg1..., harmonization_notes
+    region: gpd.GeoDataFrame  # EPSG:4326: country, source_feature, canonical columns, harmonization_notes
     changes: pd.DataFrame  # CHANGE_COLUMNS
     findings: list[Finding] = field(default_factory=list)
 
@@ -295,36 +297,70 @@ def _harmonize_country(country, units, inside, territory, ea, sliver_km2, max_wi
 
 
 def _notes(changes: pd.DataFrame) -> pd.DataFrame:
-    """One text per (country, feature) summarising the changes that touched it."""
+    """One short text per (country, feature): count and km² per kind of change (detail: the change log).
+
+    e.g. ``clip_spill 1 (0.412 km2); gap_filled 3 (2.100 km2); received sliver_merged 1 (0.020 km2)``.
+    """
     if changes.empty:
         return pd.DataFrame(columns=["country", "feature", "harmonization_notes"])
     c = changes[changes["feature"] >= 0]
-    own = c.assign(note=c["kind"] + " " + c["area_km2"].round(4).astype(str) + " km2")[["country", "feature", "note"]]
+    own = c[["country", "feature", "kind", "area_km2"]]
     got = c[c["target_feature"] >= 0]
-    got = got.assign(feature=got["target_feature"], note="received sliver of feature " + got["feature"].astype(str)
-                     + " " + got["area_km2"].round(4).astype(str) + " km2")[["country", "feature", "note"]]
+    got = got.assign(feature=got["target_feature"], kind="received " + got["kind"])[own.columns]
     both = pd.concat([own, got], ignore_index=True)
-    return both.groupby(["country", "feature"], as_index=False)["note"].agg("; ".join).rename(
+    per = both.groupby(["country", "feature", "kind"], as_index=False).agg(n=("area_km2", "size"),
+                                                                          km2=("area_km2", "sum"))
+    per["note"] = [f"{k} {n} ({a:.3f} km2)" for k, n, a in zip(per["kind"], per["n"], per["km2"], strict=True)]
+    return per.groupby(["country", "feature"], as_index=False)["note"].agg("; ".join).rename(
         columns={"note": "harmonization_notes"})
+
+
+def _resolve_within(country: str, units: gpd.GeoDataFrame, rule: str, ea: str):
+    """Overlapping units of one map resolved by the programme's rule: (units, change rows, findings)."""
+    geoms, rows = resolve_overlaps(units.geometry.values.to_numpy(), rule,
+                                   lambda g: area_km2(g, equal_area_crs=ea))
+    if rows.empty:
+        return units, pd.DataFrame(columns=CHANGE_COLUMNS), []
+    units = units.set_geometry(geoms)
+    feature = rows["feature"].to_numpy(dtype=int)
+    frame = pd.DataFrame({"country": country, "kind": "overlap_within",
+                          "unit_id": units["unit_id"].to_numpy()[feature] if "unit_id" in units else feature,
+                          "feature": feature, "area_km2": rows["area_km2"].to_numpy(), "lon": rows["lon"].to_numpy(),
+                          "lat": rows["lat"].to_numpy(), "detail": rows["detail"].to_numpy(),
+                          "target_feature": rows["target_feature"].to_numpy(dtype=int)})
+    total = float(frame["area_km2"].sum())
+    k = int(frame["area_km2"].to_numpy().argmax())
+    finding = Finding("harmonize.overlaps_within", Severity.FIXED,
+                      f"{country}: {len(frame)} pair(s) of overlapping map units ({total:.3f} km2) resolved by the "
+                      f"'{rule}' rule, so each place counts once", Location(feature=country, lon=float(frame.lon[k]),
+                                                                           lat=float(frame.lat[k])),
+                      observed={"pairs": len(frame), "area_km2": round(total, 4), "rule": rule}, expected=0,
+                      hint="remove the overlaps at source so every place belongs to one map unit")
+    return units, frame, [finding]
 
 
 def harmonize_region(maps: dict[str, gpd.GeoDataFrame], boundaries: gpd.GeoDataFrame, programme) -> HarmonizeResult:
     """Harmonize every national map at its reference border; the region, the change log and findings."""
     ea, sliver_km2, max_width_km = _settings(programme)
+    rule = getattr(programme, "overlap_rule", "longest_boundary")
     territories = boundaries.set_index("iso3").geometry
     findings: list[Finding] = []
     clipped, spills, units_of = {}, {}, {}
+    overlap_frames: list[pd.DataFrame] = []
     for country, gdf in maps.items():  # loop over countries, never over polygons
         if country not in territories.index:
             findings.append(_no_reference(country))
             continue
-        gdf, f = _to_4326(gdf, country)
+        gdf, f = _to_4326(canonical_copy(gdf, programme), country)
         findings += f
-        units = gdf.reset_index(drop=True)
+        # each place counts once: overlaps inside the map are resolved before any area is computed
+        units, within, f = _resolve_within(country, gdf.reset_index(drop=True), rule, ea)
+        findings += f
+        overlap_frames.append(within)
         inside, spilled, spill = _clip(units.geometry.values.to_numpy(), territories[country])
         clipped[country], spills[country], units_of[country] = inside, (spilled, spill), units
     covered = _overlaps(spills, clipped)
-    frames, parts = [], []
+    frames, parts = list(overlap_frames), []
     for country, units in units_of.items():
         spilled, spill = spills[country]
         spill_km2 = area_km2(spill, equal_area_crs=ea)

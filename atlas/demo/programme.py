@@ -33,7 +33,7 @@ from atlas.demo.boundaries import (
 )
 from atlas.demo.documents import chapter_text, profile_text, write_docx, write_pdf
 from atlas.demo.salinity import RasterStyle, write_salinity
-from atlas.demo.soil import LEGACY_MEANING, SoilStyle, dominant_at, soil_units, write_soil_map
+from atlas.demo.soil import LEGACY_MEANING, SoilStyle, dominant_at, soil_units, write_crosswalk, write_soil_map
 from atlas.errors import AtlasError
 from atlas.intake.inbox import sha256_file
 
@@ -76,9 +76,10 @@ SCENARIO: dict[str, CountryScenario] = {
             boundary_plan=BoundaryPlan(spill_into=("VNM", "LAO", "MMR")),
         ),
         CountryScenario(
-            "KHM", "everything in one delivery; salinity at 10 arc-seconds in EPSG:4326 (aggregated onto the 30 "
-            "arc-second grid); zipped shapefile with Mac junk and legacy FAO-74/WRB-2006 codes",
-            (("2026-02-20", ("chapter", "salinity", "soil")),),
+            "KHM", "everything in one delivery, salinity at 10 arc-seconds in EPSG:4326 (aggregated onto the 30 "
+            "arc-second grid); zipped shapefile with Mac junk and legacy FAO-74/WRB-2006 codes "
+            "(soil map v1 not accepted until correlated; v2 sends the same map with its crosswalk.csv)",
+            (("2026-02-20", ("chapter", "salinity", "soil:legacy")), ("2026-04-02", ("soil:crosswalk",))),
             soil_suffix="zip", raster_style=RasterStyle(finer=3),
             soil_style=SoilStyle("code", 2015, palettes={"humid_lowland": ("AC", "PT", "AR", "GL")},
                                  legacy_codes=("Ao", "Jd", "Gh", "AB")),
@@ -86,11 +87,12 @@ SCENARIO: dict[str, CountryScenario] = {
         ),
         CountryScenario(
             "THA", "chapter early; salinity (float32-lowest nodata) with a metafile per layer holding contact "
-            "details, and a UTM 47N soil map with bad shares",
+            "details, and a UTM 47N soil map with bad shares and two units drawn on top of others without a hole",
             (("2026-02-25", ("chapter",)), ("2026-04-10", ("salinity", "soil"))),
             soil_crs="EPSG:32647",
             soil_style=SoilStyle("code", 2022, palettes={"humid_lowland": ("LX", "LV", "AC"),
-                                                         "upland": ("LV", "CM", "AC")}, share_defects=2),
+                                                         "upland": ("LV", "CM", "AC")}, share_defects=2,
+                                 nested_units=2),
             raster_style=RasterStyle(float_nodata=float(np.finfo(np.float32).min),
                                      metafile_contact=("Dr. Somchai Dee", "somchai.dee@ldd.example", "+66 2 579 0111")),
             boundary_plan=BoundaryPlan(spill_into=("KHM", "LAO", "MMR", "MYS")),
@@ -206,7 +208,7 @@ def _deliverable_truths(programme: Programme, deliveries: list[tuple[str, tuple[
             entry = out.setdefault(key, {"versions": 0, "first": date, "rejected_versions": []})
             entry["versions"] += 1
             entry["last"] = date
-            if item.endswith(":defective"):
+            if item.endswith((":defective", ":legacy")):  # legacy: not accepted until correlated
                 entry["rejected_versions"].append(entry["versions"])
     for key, entry in out.items():
         deadline = programme.deliverables[key].deadline if key in programme.deliverables else None
@@ -286,6 +288,9 @@ def _write_delivery(
             gdf, truths["soil"] = soil_units(sc.iso3, boundary, coast, seed, n_units, style, variant)
             truths["soil"].update(format=sc.soil_suffix, crs=sc.soil_crs)
             files.append(write_soil_map(gdf, folder / f"{sc.iso3}_soil.{sc.soil_suffix}", sc.soil_crs))
+            if flavour == "crosswalk":  # the same map again, with the country's correlation of its legacy classes
+                files.append(write_crosswalk(folder, sorted(set(truths["soil"]["legacy_units"].values()))))
+                truths["soil"]["crosswalk"] = files[-1].name
     return files, truths
 
 

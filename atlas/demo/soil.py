@@ -44,6 +44,8 @@ SUPPLEMENTARY = ("Loamic", "Clayic", "Arenic", "Siltic", "Humic", "Ochric")
 # Legacy codes planted on purpose: FAO-74 (one capital + subunit) and WRB 2006 Albeluvisols.
 LEGACY_MEANING = {"Ao": "Orthic Acrisols (FAO-74)", "Jd": "Dystric Fluvisols (FAO-74)",
                   "Gh": "Humic Gleysols (FAO-74)", "AB": "Albeluvisols (WRB 2006, now Retisols)"}
+# How the country correlates them when the report asks (the crosswalk.csv it sends back).
+LEGACY_CORRELATION = {"Ao": "AC", "Jd": "FL", "Gh": "GL", "AB": "RT"}
 FIXED_ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 
 
@@ -56,6 +58,7 @@ class SoilStyle:
     palettes: dict = field(default_factory=dict)  # overrides of DEFAULT_PALETTES
     legacy_codes: tuple[str, ...] = ()
     share_defects: int = 0  # units whose shares do not sum to 100
+    nested_units: int = 0  # small units drawn on top of another unit without a hole in it (overlaps)
     drop_fields: tuple[str, ...] = ()
 
 
@@ -191,6 +194,8 @@ def soil_units(
         extra = extra.set_geometry(slivers)
         truths["sliver_units"] = [int(u) for u in extra["unit_id"]]
         gdf = pd.concat([gdf, extra], ignore_index=True)
+    if style.nested_units:
+        gdf, truths["nested_units"] = _nest_units(gdf, n, style.nested_units, rng)
     gdf = gdf.drop(columns=list(style.drop_fields))
     truths.update(
         n_units=len(gdf),
@@ -200,6 +205,19 @@ def soil_units(
         dropped_fields=list(style.drop_fields),
     )
     return gdf, truths
+
+
+def _nest_units(gdf: gpd.GeoDataFrame, n: int, count: int, rng: np.random.Generator):
+    """Inclusions drawn on top of a unit without cutting a hole in it: the overlap a real map often has."""
+    hosts = rng.choice(n, size=count, replace=False)
+    geoms = gdf.geometry.values[hosts]
+    squares = shapely.buffer(shapely.point_on_surface(geoms), 0.03, cap_style="square")
+    extra = gdf.iloc[hosts].copy()
+    extra["rsg1"] = extra["rsg2"].to_numpy()  # the associated soil, mapped as its own small unit
+    extra["unit_id"] = np.arange(len(gdf) + 1, len(gdf) + 1 + count, dtype=np.int32)
+    extra = extra.set_geometry(shapely.intersection(squares, geoms))
+    nested = {int(u): int(h) for u, h in zip(extra["unit_id"], gdf["unit_id"].to_numpy()[hosts], strict=True)}
+    return pd.concat([gdf, extra], ignore_index=True), nested
 
 
 def dominant_at(seed: int, style: SoilStyle, lon: np.ndarray, lat: np.ndarray, coast: shapely.Geometry) -> np.ndarray:
@@ -245,4 +263,13 @@ def _write_zipped_shapefile(gdf: gpd.GeoDataFrame, path: Path) -> Path:
             # an AppleDouble resource fork, as macOS Finder adds to archives
             info = zipfile.ZipInfo(f"__MACOSX/._{stem}.shp", date_time=FIXED_ZIP_TIME)
             zf.writestr(info, b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(8))
+    return path
+
+
+def write_crosswalk(folder: Path, legacy_codes) -> Path:
+    """The crosswalk.csv a country sends back: each legacy class of its map with the WRB group it chose."""
+    rows = [{"legacy_class": code, "rsg_code": LEGACY_CORRELATION[code]} for code in legacy_codes
+            if code in LEGACY_CORRELATION]
+    path = Path(folder) / "crosswalk.csv"
+    pd.DataFrame(rows, columns=["legacy_class", "rsg_code"]).to_csv(path, index=False, lineterminator="\n")
     return path

@@ -21,9 +21,9 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from atlas.intake.containment import Limits, regular_file_inside
+from atlas.intake.findings import finding
 from atlas.intake.inbox import Submission
 from checks.finding import Finding, Location, Severity
-from checks.registry import ALL_PRODUCTS, declare, emit
 
 log = logging.getLogger(__name__)
 
@@ -33,34 +33,6 @@ JUNK = re.compile(r"(^|/)(__MACOSX/|\._)|~$|(^|/)(\.DS_Store|Thumbs\.db|desktop\
 MAP_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".fgb")
 INTAKE_DIR = "intake"
 COPY_CHUNK = 1 << 20
-
-_A = ALL_PRODUCTS
-declare("vector.junk_ignored", Severity.FIXED, "vector", ("soil_map",),
-        "Junk inside an archive (__MACOSX/, AppleDouble ._ files, backups such as *.dbf~) was ignored.",
-        "nothing to do; zip only the shapefile's own files next time")
-declare("intake.archive_unsafe_member", Severity.ERROR, "submission", _A,
-        "An archive member has an absolute path, '..', or is a link or device file; the archive was not used.",
-        "zip only the map's own files, from their folder (no links, no paths)")
-declare("intake.archive_too_large", Severity.ERROR, "submission", _A,
-        "The archive has too many members, expands beyond the size limit, or compresses implausibly well "
-        "(a zip bomb); it was not extracted.", "send the files themselves or a zip of only the map's files")
-declare("intake.archive_unreadable", Severity.ERROR, "submission", _A,
-        "The archive is damaged, encrypted or not a zip file.", "zip the files again (no password) and resend")
-declare("intake.name_normalised", Severity.FIXED, "submission", _A,
-        "File names from the archive were normalised (Unicode NFC, spaces and unusual characters to '_').",
-        "nothing to do; plain ASCII names without spaces avoid this")
-declare("intake.name_collision", Severity.ERROR, "submission", _A,
-        "Two archive members have the same name after normalisation (case, Unicode, spaces); the second was dropped.",
-        "keep one file per name in the archive")
-declare("intake.link_refused", Severity.ERROR, "submission", _A,
-        "A file in the inbox is a symbolic link or lies outside the country's folder; it was not read.",
-        "copy the file itself into the delivery folder")
-declare("intake.unsafe_name", Severity.ERROR, "submission", _A,
-        "A country or deliverable name that cannot become a folder name safely was refused.",
-        "use the member's ISO3 code (e.g. KHM) as the folder name")
-declare("intake.output_unsafe", Severity.ERROR, "submission", _A,
-        "The processed folder of this submission is (or passes through) a symbolic link; nothing was written.",
-        "the secretariat must replace the link under data/processed by a real folder")
 
 
 def sanitise_name(name: str) -> str:
@@ -106,8 +78,8 @@ def extract_archive(archive: Path, dest: Path, limits: Limits | None = None) -> 
                 return [], [refusal]
             junk = [i.filename for i in infos if JUNK.search(i.filename)]
             if junk:
-                findings.append(emit("vector.junk_ignored", f"{len(junk)} junk file(s) in the archive ignored: "
-                                     + ", ".join(junk[:6]) + (" ..." if len(junk) > 6 else ""), loc, observed=junk))
+                findings.append(finding("vector.junk_ignored", f"{len(junk)} junk file(s) in the archive ignored: "
+                                        + ", ".join(junk[:6]) + (" ..." if len(junk) > 6 else ""), loc, observed=junk))
             if dest.is_symlink():
                 dest.unlink()
             if dest.exists():
@@ -123,26 +95,26 @@ def extract_archive(archive: Path, dest: Path, limits: Limits | None = None) -> 
                     renamed.append((info.filename, rel))
                 key = rel.casefold()
                 if key in seen:
-                    findings.append(emit("intake.name_collision", f"{info.filename!r} and {seen[key]!r} have the "
-                                         f"same name once normalised ({rel}); the second was dropped", loc,
-                                         observed=[seen[key], info.filename]))
+                    findings.append(finding("intake.name_collision", f"{info.filename!r} and {seen[key]!r} have the "
+                                            f"same name once normalised ({rel}); the second was dropped", loc,
+                                            observed=[seen[key], info.filename]))
                     continue
                 seen[key] = info.filename
                 target = dest.joinpath(*parts)
                 _extract_member(zf, info, target, dest, limits)
                 files.append(target)
             if renamed:
-                findings.append(emit("intake.name_normalised", f"{len(renamed)} name(s) normalised, e.g. "
-                                     f"{renamed[0][0]!r} -> {renamed[0][1]!r}", loc, observed=dict(renamed[:20])))
+                findings.append(finding("intake.name_normalised", f"{len(renamed)} name(s) normalised, e.g. "
+                                        f"{renamed[0][0]!r} -> {renamed[0][1]!r}", loc, observed=dict(renamed[:20])))
             return sorted(files), findings
     except _TooLarge as exc:
         shutil.rmtree(dest, ignore_errors=True)
-        return [], findings + [emit("intake.archive_too_large", f"{archive.name}: {exc}", loc)]
+        return [], findings + [finding("intake.archive_too_large", f"{archive.name}: {exc}", loc)]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError,
             ValueError) as exc:  # damaged, encrypted (RuntimeError) or an unknown compression method
         shutil.rmtree(dest, ignore_errors=True)
-        return [], findings + [emit("intake.archive_unreadable", f"{archive.name}: cannot be extracted: {exc}", loc,
-                                    observed=type(exc).__name__)]
+        return [], findings + [finding("intake.archive_unreadable", f"{archive.name}: cannot be extracted: {exc}", loc,
+                                       observed=type(exc).__name__)]
 
 
 class _TooLarge(Exception):
@@ -154,22 +126,22 @@ def _archive_refusal(name: str, infos: list[zipfile.ZipInfo], limits: Limits) ->
     loc = Location(file=name)
     bad = [(i.filename, why) for i in infos if (why := _member_problem(i))]
     if bad:
-        return emit("intake.archive_unsafe_member", f"{name}: {len(bad)} unsafe member(s): "
-                    + "; ".join(f"{n!r} ({w})" for n, w in bad[:5]), loc, observed=[n for n, _ in bad[:20]])
+        return finding("intake.archive_unsafe_member", f"{name}: {len(bad)} unsafe member(s): "
+                       + "; ".join(f"{n!r} ({w})" for n, w in bad[:5]), loc, observed=[n for n, _ in bad[:20]])
     if len(infos) > limits.max_archive_members:
-        return emit("intake.archive_too_large", f"{name}: {len(infos):,} members > {limits.max_archive_members:,}",
-                    loc, observed=len(infos), expected=limits.max_archive_members)
+        return finding("intake.archive_too_large", f"{name}: {len(infos):,} members > {limits.max_archive_members:,}",
+                       loc, observed=len(infos), expected=limits.max_archive_members)
     total = sum(i.file_size for i in infos)
     if total > limits.max_archive_bytes:
-        return emit("intake.archive_too_large", f"{name}: expands to {total / 2**20:,.0f} MiB > "
-                    f"{limits.max_archive_bytes / 2**20:,.0f} MiB", loc, observed=total,
-                    expected=limits.max_archive_bytes)
+        return finding("intake.archive_too_large", f"{name}: expands to {total / 2**20:,.0f} MiB > "
+                       f"{limits.max_archive_bytes / 2**20:,.0f} MiB", loc, observed=total,
+                       expected=limits.max_archive_bytes)
     for i in infos:
         ratio = i.file_size / max(i.compress_size, 1)
         if i.file_size > COPY_CHUNK and ratio > limits.max_compression_ratio:
-            return emit("intake.archive_too_large", f"{name}: member {i.filename!r} expands {ratio:,.0f}-fold "
-                        f"({i.compress_size:,} -> {i.file_size:,} bytes; limit {limits.max_compression_ratio:g})",
-                        loc, observed=round(ratio, 1), expected=limits.max_compression_ratio)
+            return finding("intake.archive_too_large", f"{name}: member {i.filename!r} expands {ratio:,.0f}-fold "
+                           f"({i.compress_size:,} -> {i.file_size:,} bytes; limit {limits.max_compression_ratio:g})",
+                           loc, observed=round(ratio, 1), expected=limits.max_compression_ratio)
     return None
 
 
@@ -197,8 +169,8 @@ def pick_map(files: list[Path], archive_name: str) -> tuple[Path | None, list[Fi
         return None, []
     findings = []
     if len(maps) > 1:
-        findings.append(emit("vector.multiple_layers", f"archive holds {len(maps)} maps; read {maps[0].name}",
-                             Location(file=archive_name), observed=[p.name for p in maps]))
+        findings.append(finding("vector.multiple_layers", f"archive holds {len(maps)} maps; read {maps[0].name}",
+                                Location(file=archive_name), observed=[p.name for p in maps]))
     return maps[0], findings
 
 
@@ -225,24 +197,25 @@ def safe_output_dir(out_dir: Path, processed_dir: Path) -> Finding | None:
         bad = any(p.is_symlink() for p in out_dir.iterdir())
     if not bad:
         return None
-    return emit("intake.output_unsafe", f"{out_dir} passes through a symbolic link or leaves {processed_dir}; "
-                "nothing written", Location(file=str(rel or out_dir)))
+    return finding("intake.output_unsafe", f"{out_dir} passes through a symbolic link or leaves {processed_dir}; "
+                   "nothing written", Location(file=str(rel or out_dir)))
 
 
 def prepare_submission(sub: Submission, programme, out_dir: Path,
-                       root: Path | None = None) -> tuple[Submission, list[Finding]]:
+                       root: Path | None = None, limits: Limits | None = None) -> tuple[Submission, list[Finding]]:
     """The submission with only safe files: inbox links dropped, archives extracted into ``out_dir/intake``.
 
     ``root``: the folder every file must lie inside; by default the country's inbox folder. ``atlas validate``
     passes the folder it was given (outside the inbox, the country may be unknown: nothing is named after it).
+    ``limits``: the submission's ``[limits]`` (built once per submission by the caller).
     """
-    limits = Limits.from_programme(programme)
+    limits = limits or Limits.from_programme(programme)
     findings: list[Finding] = []
     if root is None and (not ISO3.match(sub.country or "") or sub.country not in programme.members) \
             or sub.deliverable not in programme.deliverables:
-        return replace(sub, files=()), [emit("intake.unsafe_name", f"country {sub.country!r} / deliverable "
-                                             f"{sub.deliverable!r} refused as a folder name",
-                                             Location(file=str(sub.country)), observed=sub.country)]
+        return replace(sub, files=()), [finding("intake.unsafe_name", f"country {sub.country!r} / deliverable "
+                                                f"{sub.deliverable!r} refused as a folder name",
+                                                Location(file=str(sub.country)), observed=sub.country)]
     raw_dir = Path(programme.raw_dir)
     try:  # the country's own inbox folder, as spelled on disk (a folder "khm" holds KHM's deliveries)
         country_root = Path(root) if root is not None else raw_dir / Path(sub.folder).relative_to(raw_dir).parts[0]
@@ -251,8 +224,8 @@ def prepare_submission(sub: Submission, programme, out_dir: Path,
     kept: list[Path] = []
     for path in map(Path, sub.files):
         if not regular_file_inside(path, country_root):
-            findings.append(emit("intake.link_refused", f"{path.name} is a link or lies outside {sub.country}'s "
-                                 "inbox folder; not read", Location(file=path.name)))
+            findings.append(finding("intake.link_refused", f"{path.name} is a link or lies outside {sub.country}'s "
+                                    "inbox folder; not read", Location(file=path.name)))
             continue
         if path.suffix.lower() != ".zip" or sub.deliverable != "soil_map":
             kept.append(path)
@@ -265,8 +238,8 @@ def prepare_submission(sub: Submission, programme, out_dir: Path,
         findings += notes
         if main is None:
             if not refused:
-                findings.append(emit("vector.unreadable", f"{path.name}: the archive holds no shapefile or "
-                                     "GeoPackage/GeoJSON/FlatGeobuf", Location(file=path.name)))
+                findings.append(finding("vector.unreadable", f"{path.name}: the archive holds no shapefile or "
+                                        "GeoPackage/GeoJSON/FlatGeobuf", Location(file=path.name)))
             continue
         kept += map_with_sidecars(main, files)
     return replace(sub, files=tuple(kept)), findings

@@ -25,8 +25,8 @@ import rasterio
 from rasterio.errors import RasterioError
 
 from atlas.config import Limits  # declared with the other programme.toml sections
-from checks.finding import Finding, Location, Severity
-from checks.registry import ALL_PRODUCTS, declare, emit
+from atlas.intake.findings import finding
+from checks.finding import Finding, Location
 
 log = logging.getLogger(__name__)
 
@@ -62,30 +62,6 @@ NETWORK_PATH = re.compile(r"^(/vsi|\\\\|[a-z][a-z0-9+.-]*://)", re.IGNORECASE)
 # A view or trigger with these in its SQL could reach outside the file (GDAL's SQL functions, extensions).
 SQL_ESCAPES = re.compile(r"\b(gdal_\w*|ogr_\w*|readfile|writefile|load_extension|edit|fileio_\w*|import_\w*|"
                          r"export_\w*)\s*\(|\battach\b|virtualogr|virtualshape|://|/vsi", re.IGNORECASE)
-
-_P = ALL_PRODUCTS[:2]
-declare("intake.empty_file", Severity.ERROR, "submission", _P, "The file is empty (0 bytes).",
-        "send the file again; the upload or copy failed")
-declare("intake.content_mismatch", Severity.ERROR, "submission", _P,
-        "The file's content is not the format its extension names (wrong extension, truncated or another format).",
-        "export again in the named format (GeoTIFF .tif, GeoPackage .gpkg, ...) and keep the matching extension")
-declare("intake.reference_refused", Severity.ERROR, "submission", _P,
-        "The file refers to other files or URLs (VRT/XML, a GeoPackage with virtual tables or SQL that reaches "
-        "outside); it was not opened.",
-        "send the data itself (gdal_translate -of GTiff, ogr2ogr -f GPKG), not a file that points to it")
-declare("intake.path_refused", Severity.ERROR, "submission", _P,
-        "A network or virtual-file path (/vsi*, URL, UNC) was refused; only files in the submission are read.",
-        "place the file itself in the submission folder")
-declare("intake.sidecar_refused", Severity.WARNING, "submission", ("salinity_map",),
-        "A sidecar beside a GeoTIFF (.aux.xml, .ovr, .msk) points at other files or URLs or is not what its name "
-        "says; it was ignored (the pipeline never reads sidecars).",
-        "delete the sidecar before sending; the GeoTIFF must hold everything itself")
-declare("intake.raster_too_large", Severity.ERROR, "submission", ("salinity_map",),
-        "The raster's header announces more pixels, bands or bytes than [limits] allow; no pixel was read.",
-        "check the file's size and extent (a national map at 30 arc-seconds is a few million pixels)")
-declare("intake.vector_too_large", Severity.ERROR, "submission", ("soil_map",),
-        "The vector file has more bytes, features or vertices (per feature or in total) than [limits] allow.",
-        "simplify or split the map; a national soil map needs far fewer vertices")
 
 
 _LOCK = threading.Lock()
@@ -158,16 +134,16 @@ def vet_content(path: Path) -> list[Finding]:
     path = Path(path)
     loc = Location(file=path.name)
     if why := check_path(path):
-        return [emit("intake.path_refused", why, loc, observed=str(path))]
+        return [finding("intake.path_refused", why, loc, observed=str(path))]
     if not path.is_file():  # links inside the inbox are refused earlier, by atlas.intake.archives
-        return [emit("intake.path_refused", f"{path.name} is not a regular file", loc)]
+        return [finding("intake.path_refused", f"{path.name} is not a regular file", loc)]
     kind = sniff(path)
     expected = EXPECTED_CONTENT.get(path.suffix.lower())
     if kind == "empty":
-        return [emit("intake.empty_file", f"{path.name} is empty (0 bytes)", loc, observed=0)]
+        return [finding("intake.empty_file", f"{path.name} is empty (0 bytes)", loc, observed=0)]
     if kind in REFERENCING:
-        return [emit("intake.reference_refused", f"{path.name} holds XML (e.g. a VRT), which can point at other "
-                     "files or URLs; not opened", loc, observed=kind, expected=expected)]
+        return [finding("intake.reference_refused", f"{path.name} holds XML (e.g. a VRT), which can point at other "
+                        "files or URLs; not opened", loc, observed=kind, expected=expected)]
     if expected is not None and kind != expected:
         return [_mismatch(path, kind, expected, loc)]
     if kind == "sqlite":
@@ -179,13 +155,13 @@ def _mismatch(path: Path, kind: str, expected: str, loc: Location) -> Finding:
     """Content that is not what the extension names: another raster format, garbage, or a wrong extension."""
     raster = expected == "tiff"
     if raster and kind in OTHER_RASTERS:
-        return emit("raster.not_geotiff", f"{path.name}: content is {kind.upper()}, not GeoTIFF", loc,
-                    observed=kind, expected="GTiff")
+        return finding("raster.not_geotiff", f"{path.name}: content is {kind.upper()}, not GeoTIFF", loc,
+                       observed=kind, expected="GTiff")
     if kind == "unknown":
         family = "raster" if raster else "vector"
-        return emit(f"{family}.unreadable", f"{path.name}: content is not a {expected} file (damaged or another "
-                    "format); not opened", loc, observed=kind, expected=expected)
-    return emit("intake.content_mismatch", f"{path.name}: content is {kind}, not the {expected} its "
+        return finding(f"{family}.unreadable", f"{path.name}: content is not a {expected} file (damaged or another "
+                       "format); not opened", loc, observed=kind, expected=expected)
+    return finding("intake.content_mismatch", f"{path.name}: content is {kind}, not the {expected} its "
                     "extension names", loc, observed=kind, expected=expected)
 
 
@@ -203,8 +179,8 @@ def gpkg_references(path: Path) -> list[Finding]:
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
-        return [emit("vector.unreadable", f"{Path(path).name}: damaged GeoPackage ({exc}); not opened", loc,
-                     observed="damaged sqlite", expected="sqlite")]
+        return [finding("vector.unreadable", f"{Path(path).name}: damaged GeoPackage ({exc}); not opened", loc,
+                        observed="damaged sqlite", expected="sqlite")]
     bad = []
     for kind, name, sql in rows:
         sql = sql or ""
@@ -216,8 +192,8 @@ def gpkg_references(path: Path) -> list[Finding]:
     if not bad:
         return []
     listed = ", ".join(f"{k} {n!r}" for k, n, _ in bad[:5])
-    return [emit("intake.reference_refused", f"{Path(path).name}: {len(bad)} schema object(s) could read outside "
-                 f"the file ({listed}); not opened", loc, observed=[s[:200] for _, _, s in bad[:5]])]
+    return [finding("intake.reference_refused", f"{Path(path).name}: {len(bad)} schema object(s) could read outside "
+                    f"the file ({listed}); not opened", loc, observed=[s[:200] for _, _, s in bad[:5]])]
 
 
 RASTER_SIDECARS = (".aux.xml", ".ovr", ".msk")
@@ -240,8 +216,8 @@ def sidecar_findings(path: Path) -> list[Finding]:
         else:
             why = None if sniff(side) == "tiff" else f"is {sniff(side)}, not a TIFF"
         if why:
-            found.append(emit("intake.sidecar_refused", f"{side.name} {why}; ignored", Location(file=side.name),
-                              observed=why))
+            found.append(finding("intake.sidecar_refused", f"{side.name} {why}; ignored", Location(file=side.name),
+                                 observed=why))
     return found
 
 
@@ -258,10 +234,10 @@ def raster_header_limits(ds, limits: Limits, name: str) -> list[Finding]:
         over.append(f"{nbytes / 2**30:.3g} GiB uncompressed > {limits.max_raster_bytes / 2**30:.3g} GiB")
     if not over:
         return []
-    return [emit("intake.raster_too_large", f"{name}: header announces " + "; ".join(over) + "; no pixel read",
-                 Location(file=name), observed={"width": ds.width, "height": ds.height, "bands": ds.count,
+    return [finding("intake.raster_too_large", f"{name}: header announces " + "; ".join(over) + "; no pixel read",
+                    Location(file=name), observed={"width": ds.width, "height": ds.height, "bands": ds.count,
                                                 "bytes": nbytes},
-                 expected={"pixels": limits.max_raster_pixels, "bands": limits.max_raster_bands,
+                    expected={"pixels": limits.max_raster_pixels, "bands": limits.max_raster_bands,
                            "bytes": limits.max_raster_bytes})]
 
 
@@ -292,17 +268,17 @@ def vet_vector(path: Path, layer: str | None, limits: Limits) -> list[Finding]:
     loc = Location(file=path.name, layer=layer)
     size = path.stat().st_size
     if size > limits.max_vector_file_bytes:
-        return [emit("intake.vector_too_large", f"{path.name}: {size / 2**20:.1f} MiB > "
-                     f"{limits.max_vector_file_bytes / 2**20:.0f} MiB", loc, observed=size,
-                     expected=limits.max_vector_file_bytes)]
+        return [finding("intake.vector_too_large", f"{path.name}: {size / 2**20:.1f} MiB > "
+                        f"{limits.max_vector_file_bytes / 2**20:.0f} MiB", loc, observed=size,
+                        expected=limits.max_vector_file_bytes)]
     with contained():
         info = pyogrio.read_info(path, layer=layer)
         n = int(info.get("features", -1))
         if n < 0:  # the driver cannot tell cheaply: count, still without geometry
             n = int(pyogrio.read_info(path, layer=layer, force_feature_count=True).get("features", 0))
         if n > limits.max_vector_features:
-            return [emit("intake.vector_too_large", f"{path.name}: {n:,} features > {limits.max_vector_features:,}",
-                         loc, observed=n, expected=limits.max_vector_features)]
+            return [finding("intake.vector_too_large", f"{path.name}: {n:,} features > {limits.max_vector_features:,}",
+                            loc, observed=n, expected=limits.max_vector_features)]
         return _vertex_limits(path, layer, size, loc, limits)
 
 
@@ -329,15 +305,15 @@ def _vertex_limits(path: Path, layer: str | None, size: int, loc: Location, limi
         counts = shapely.get_num_coordinates(shapely.from_wkb(wkb, on_invalid="ignore"))
         worst = int(np.argmax(counts))
         if counts[worst] > limits.max_vertices_per_feature:
-            return [emit("intake.vector_too_large", f"{path.name}: feature {skip + worst} has "
-                         f"{int(counts[worst]):,} vertices > {limits.max_vertices_per_feature:,} per feature", Location(
-                             file=path.name, layer=layer, feature=str(skip + worst)),
-                         observed=int(counts[worst]), expected=limits.max_vertices_per_feature)]
+            return [finding("intake.vector_too_large", f"{path.name}: feature {skip + worst} has "
+                            f"{int(counts[worst]):,} vertices > {limits.max_vertices_per_feature:,} per feature",
+                            Location(file=path.name, layer=layer, feature=str(skip + worst)),
+                            observed=int(counts[worst]), expected=limits.max_vertices_per_feature)]
         total += int(counts.sum())
         if total > limits.max_vector_vertices:
-            return [emit("intake.vector_too_large", f"{path.name}: more than {limits.max_vector_vertices:,} "
-                         f"vertices in the first {skip + len(wkb):,} features", loc, observed=total,
-                         expected=limits.max_vector_vertices)]
+            return [finding("intake.vector_too_large", f"{path.name}: more than {limits.max_vector_vertices:,} "
+                            f"vertices in the first {skip + len(wkb):,} features", loc, observed=total,
+                            expected=limits.max_vector_vertices)]
         skip += len(wkb)
         if len(wkb) < VERTEX_BATCH:
             return []

@@ -32,6 +32,7 @@ RASTER_SIDECARS = (".aux.xml", ".ovr", ".msk", ".tfw", ".tifw", ".wld")
 JUNK_NAME = re.compile(r"^(\._|~\$|\.~lock\.)|~$|\.(bak|tmp)$", re.IGNORECASE)
 # text beside GeoTIFFs: manifest.csv, lookup tables of class codes, metafiles (checks.layers tells them apart)
 SALINITY_COMPANIONS = {".txt", ".csv"}
+CROSSWALK_NAME = "crosswalk.csv"  # checks.crosswalk.CROSSWALK_NAME (intake does not import checks)
 DATE_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T_ ].*)?$")
 
 
@@ -271,6 +272,8 @@ def skip_reason(path: Path, files: list[Path]) -> tuple[str, str] | None:
         return "inbox.lone_sidecar", f"raster sidecar without its GeoTIFF ({main}); not read"
     if classify(path) is not None:
         return None
+    if is_crosswalk(path, files):
+        return None  # the correlation of a soil map's legacy classes: travels with the soil map
     if path.suffix.lower() in SALINITY_COMPANIONS and any(classify(p) == "salinity_map" for p in files):
         return None  # manifest, lookup table or metafile: travels with the salinity map
     if path.suffix.lower() in SHAPEFILE_SIDECARS:
@@ -280,6 +283,11 @@ def skip_reason(path: Path, files: list[Path]) -> tuple[str, str] | None:
             return "inbox.lone_sidecar", (f"shapefile sidecar without its .shp ({_shapefile_stem(path).name}.shp); "
                                           "not read: send the .shp, .shx, .dbf and .prj together (or zipped)")
     return "inbox.unknown_file", "not a file type of any deliverable; ignored"
+
+
+def is_crosswalk(path: Path, files: list[Path]) -> bool:
+    """A ``crosswalk.csv`` delivered with a soil map (docs/HARMONIZATION.md: legacy classes)."""
+    return path.name.lower() == CROSSWALK_NAME and any(classify(p) == "soil_map" for p in files)
 
 
 def is_junk(path: Path) -> bool:
@@ -312,13 +320,14 @@ def sort_delivery(files: list[Path], base: Path) -> tuple[dict[str, list[Path]],
         deliverable = classify(path)
         if deliverable is not None:
             by_deliverable.setdefault(deliverable, []).append(path)
-    if "soil_map" in by_deliverable:  # shapefile sidecars travel with their .shp
+    if "soil_map" in by_deliverable:  # shapefile sidecars travel with their .shp, a crosswalk.csv with the map
         stems = {p.with_suffix("") for p in by_deliverable["soil_map"] if p.suffix.lower() == ".shp"}
         by_deliverable["soil_map"] += [p for p in files if classify(p) is None and not is_junk(p)
                                        and p.suffix.lower() in SHAPEFILE_SIDECARS and _shapefile_stem(p) in stems]
+        by_deliverable["soil_map"] += [p for p in files if is_crosswalk(p, files)]
     if "salinity_map" in by_deliverable:  # text beside the GeoTIFFs: checks.layers tells them apart
         by_deliverable["salinity_map"] += [p for p in files if classify(p) is None and not is_junk(p)
-                                           and p.suffix.lower() in SALINITY_COMPANIONS]
+                                           and p.suffix.lower() in SALINITY_COMPANIONS and not is_crosswalk(p, files)]
     return by_deliverable, skipped
 
 

@@ -21,30 +21,11 @@ import shapely
 
 from atlas.intake.archives import extract_archive, pick_map
 from atlas.intake.containment import Limits, contained, open_raster, sidecar_findings, vet_content, vet_vector
+from atlas.intake.findings import finding
 from checks.finding import Finding, Location, Severity
-from checks.registry import declare, emit
 
 log = logging.getLogger(__name__)
 
-SOIL = ("soil_map",)
-declare("vector.unreadable", Severity.ERROR, "vector", SOIL, "The soil map cannot be opened or read.",
-        "export the map again as a GeoPackage (preferred), GeoJSON, FlatGeobuf or zipped shapefile")
-declare("vector.format", Severity.ERROR, "vector", SOIL, "The file is not an accepted soil-map format.",
-        "send a GeoPackage (preferred), GeoJSON, FlatGeobuf or a zipped shapefile")
-declare("vector.encoding", Severity.INFO, "vector", SOIL, "The attribute encoding declared in a .cpg was honoured.",
-        "nothing to do; UTF-8 is preferred")
-declare("vector.encoding_undeclared", Severity.WARNING, "vector", SOIL,
-        "A shapefile has no .cpg and its text is not valid UTF-8; read as Windows-1252.",
-        "add a .cpg file stating the encoding (UTF-8) or export as GeoPackage")
-declare("vector.encoding_mismatch", Severity.WARNING, "vector", SOIL,
-        "The .cpg declares an encoding the attribute text does not decode with; read as Windows-1252.",
-        "write the .cpg that matches the data (or export as GeoPackage, which is always UTF-8)")
-declare("vector.multiple_layers", Severity.WARNING, "vector", SOIL,
-        "The file holds several layers or shapefiles; only the first polygon layer was read.",
-        "send one soil map per file")
-declare("vector.geometry_repaired", Severity.FIXED, "vector", SOIL,
-        "Invalid geometries were repaired with make_valid in the processed copy (area change measured).",
-        "fix the geometries at source so the repair is not needed")
 
 ACCEPTED_SUFFIXES = {".gpkg", ".geojson", ".json", ".fgb", ".zip", ".shp"}
 # .cpg texts GDAL may not map exactly (it reads "ANSI 1252" as ISO-8859-1, which differs in 0x80-0x9F).
@@ -70,15 +51,15 @@ def _declared_encoding(path: Path, gdal_path: str, cpg_bytes: bytes | None, find
         declared = cpg_bytes.decode("ascii", "replace").strip()
         encoding = _cpg_encoding(declared)
         if encoding and encoding != "utf-8":
-            findings.append(emit("vector.encoding", f".cpg declares {declared!r}; attributes read as {encoding}",
-                                 Location(file=path.name), observed=declared, expected="UTF-8"))
+            findings.append(finding("vector.encoding", f".cpg declares {declared!r}; attributes read as {encoding}",
+                                    Location(file=path.name), observed=declared, expected="UTF-8"))
         return encoding
     try:  # no .cpg: accept UTF-8 if the text decodes, else Windows-1252 with a warning
         pyogrio.read_dataframe(gdal_path, read_geometry=False, encoding="utf-8", max_features=5000)
         return None
     except (UnicodeDecodeError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
-        findings.append(emit("vector.encoding_undeclared", "no .cpg and attributes are not UTF-8; read as cp1252",
-                             Location(file=path.name), observed="no .cpg", expected="UTF-8"))
+        findings.append(finding("vector.encoding_undeclared", "no .cpg and attributes are not UTF-8; read as cp1252",
+                                Location(file=path.name), observed="no .cpg", expected="UTF-8"))
         return "cp1252"
 
 
@@ -93,8 +74,8 @@ def read_soil_map(path: Path, limits: Limits | None = None) -> tuple[gpd.GeoData
     loc = Location(file=path.name)
     suffix = path.suffix.lower()
     if suffix not in ACCEPTED_SUFFIXES:
-        return None, [emit("vector.format", f"{path.name}: {suffix or 'no extension'} is not a soil-map format",
-                           loc, observed=suffix, expected=sorted(ACCEPTED_SUFFIXES))]
+        return None, [finding("vector.format", f"{path.name}: {suffix or 'no extension'} is not a soil-map format",
+                              loc, observed=suffix, expected=sorted(ACCEPTED_SUFFIXES))]
     if suffix != ".zip":
         return _read_map(path, limits)
     refused = vet_content(path)
@@ -107,8 +88,8 @@ def read_soil_map(path: Path, limits: Limits | None = None) -> tuple[gpd.GeoData
         main, notes = pick_map(files, path.name)
         findings += notes
         if main is None:
-            findings.append(emit("vector.unreadable", f"{path.name}: the archive holds no shapefile or "
-                                 "GeoPackage/GeoJSON/FlatGeobuf", loc))
+            findings.append(finding("vector.unreadable", f"{path.name}: the archive holds no shapefile or "
+                                    "GeoPackage/GeoJSON/FlatGeobuf", loc))
             return None, findings
         gdf, more = _read_map(main, limits)
         return gdf, findings + more
@@ -131,22 +112,22 @@ def _read_map(path: Path, limits: Limits) -> tuple[gpd.GeoDataFrame | None, list
                 polys = [name for name, gtype in layers if gtype and "polygon" in str(gtype).lower()]
                 layer = (polys or [layers[0][0]])[0]
                 if len(layers) > 1:
-                    findings.append(emit("vector.multiple_layers", f"{len(layers)} layers; read {layer!r}", loc,
-                                         observed=[str(n) for n, _ in layers]))
+                    findings.append(finding("vector.multiple_layers", f"{len(layers)} layers; read {layer!r}", loc,
+                                            observed=[str(n) for n, _ in layers]))
             refused = vet_vector(path, layer, limits)
             if refused:
                 return None, findings + refused
             try:
                 gdf = gpd.read_file(gdal_path, layer=layer or None, encoding=encoding, engine="pyogrio")
             except UnicodeDecodeError as exc:  # a .cpg that lies: fall back to the usual Windows code page
-                findings.append(emit("vector.encoding_mismatch", f"text is not valid {encoding or 'UTF-8'} "
-                                     f"({exc.reason} at byte {exc.start}); read as cp1252", loc,
-                                     observed=encoding or "UTF-8", expected="cp1252"))
+                findings.append(finding("vector.encoding_mismatch", f"text is not valid {encoding or 'UTF-8'} "
+                                        f"({exc.reason} at byte {exc.start}); read as cp1252", loc,
+                                        observed=encoding or "UTF-8", expected="cp1252"))
                 gdf = gpd.read_file(gdal_path, layer=layer or None, encoding="cp1252", engine="pyogrio")
     except Exception as exc:  # GDAL/pyogrio raise many types for broken files
         log.info("cannot read %s: %s", path, exc)
-        findings.append(emit("vector.unreadable", f"{path.name}: cannot be read: {exc}", loc,
-                             observed=type(exc).__name__))
+        findings.append(finding("vector.unreadable", f"{path.name}: cannot be read: {exc}", loc,
+                                observed=type(exc).__name__))
         return None, findings
     gdf.attrs["layer"] = layer or (path.stem if suffix == ".shp" else None)
     return gdf, findings
@@ -166,11 +147,11 @@ def repair_soil_map(gdf: gpd.GeoDataFrame, file: str | None = None) -> tuple[gpd
     out = gdf.copy()
     out.loc[invalid, out.geometry.name] = fixed
     ids = [str(i) for i in np.asarray(gdf.index)[invalid][:10]]
-    return out, [emit("vector.geometry_repaired",
-                      f"{int(invalid.sum())} invalid geometr{'y' if invalid.sum() == 1 else 'ies'} made valid; "
-                      f"area {before:.3f} km² -> {after:.3f} km²",
-                      Location(file=file, feature=",".join(ids)),
-                      observed={"features": int(invalid.sum()), "area_before_km2": round(before, 4),
+    return out, [finding("vector.geometry_repaired",
+                         f"{int(invalid.sum())} invalid geometr{'y' if invalid.sum() == 1 else 'ies'} made valid; "
+                         f"area {before:.3f} km² -> {after:.3f} km²",
+                         Location(file=file, feature=",".join(ids)),
+                         observed={"features": int(invalid.sum()), "area_before_km2": round(before, 4),
                                 "area_after_km2": round(after, 4)})]
 
 
@@ -390,3 +371,16 @@ def _floats(values: dict) -> dict[str, float]:
         with contextlib.suppress(TypeError, ValueError):
             out[k] = float(v)
     return out
+
+
+@dataclass
+class Reads:
+    """What a run read from one submission's files, so no file is opened and parsed twice.
+
+    Built once per submission with the programme's ``[limits]``; validation fills it (each soil map's
+    GeoDataFrame, each raster's one-pass statistics, keyed by path) and harmonization takes from it.
+    """
+
+    limits: Limits = field(default_factory=Limits)
+    soil_maps: dict[Path, gpd.GeoDataFrame | None] = field(default_factory=dict)
+    raster_stats: dict[Path, RasterStats] = field(default_factory=dict)

@@ -106,27 +106,34 @@ def _with_country_names(frame: pd.DataFrame, programme) -> pd.DataFrame:
 
 
 def _rsg_code(value) -> str:
-    try:
-        from checks.wrb import normalise_rsg
-    except ImportError:  # the WRB checks are optional here: fall back to the value as given
-        return str(value).strip().upper()
+    """A delivered value as a comparable code, for frames without canonical columns (WRB groups only)."""
+    from checks.wrb import normalise_rsg
+
     match = normalise_rsg(value)
     if match.is_wrb:
         return match.code
-    return f"{match.kind}:{match.original}" if match.original else match.kind
+    if match.kind == "non_soil":
+        return match.non_soil
+    return "unclassified"  # never a legacy code in a WRB column
 
 
-def rsg_areas(region_gdf, programme, rsg_column: str = "rsg1", country_column: str = "iso3") -> pd.DataFrame:
-    """km2 of each dominant Reference Soil Group by country, plus the region's totals (equal-area CRS)."""
-    gdf = region_gdf[[country_column, rsg_column, region_gdf.geometry.name]].copy()
-    gdf = gdf[~gdf.geometry.is_empty & gdf.geometry.notna()]
+def rsg_areas(region_gdf, programme, rsg_column: str = "rsg1_code", country_column: str = "iso3") -> pd.DataFrame:
+    """km2 of each dominant group by country, plus the region's totals (equal-area CRS).
+
+    Rows: iso3, rsg (WRB code or non-soil unit), provisional (units published with a suggested group),
+    area_km2, share_pct. Each country's rows sum to its mapped area (each place counts once upstream).
+    """
+    gdf = region_gdf[~region_gdf.geometry.is_empty & region_gdf.geometry.notna()]
     area = gdf.geometry.to_crs(programme.equal_area_crs).area / 1e6
-    codes = gdf[rsg_column].map(_rsg_code)
-    frame = pd.DataFrame({"iso3": gdf[country_column].to_numpy(), "rsg": codes.to_numpy(),
-                          "area_km2": area.to_numpy()})
-    by_country = frame.groupby(["iso3", "rsg"], as_index=False)["area_km2"].sum()
-    region = frame.groupby("rsg", as_index=False)["area_km2"].sum().assign(iso3=REGION)
-    out = pd.concat([by_country, region[["iso3", "rsg", "area_km2"]]], ignore_index=True)
+    codes = gdf[rsg_column] if rsg_column in gdf.columns else gdf["rsg1"].map(_rsg_code)
+    provisional = (gdf["rsg1_status"].eq("provisional") if "rsg1_status" in gdf.columns
+                   else pd.Series(False, index=gdf.index))
+    frame = pd.DataFrame({"iso3": gdf[country_column].to_numpy(), "rsg": codes.fillna("unclassified").to_numpy(),
+                          "provisional": provisional.to_numpy(dtype=bool), "area_km2": area.to_numpy()})
+    keys = ["rsg", "provisional"]
+    by_country = frame.groupby(["iso3", *keys], as_index=False)["area_km2"].sum()
+    region = frame.groupby(keys, as_index=False)["area_km2"].sum().assign(iso3=REGION)
+    out = pd.concat([by_country, region[["iso3", *keys, "area_km2"]]], ignore_index=True)
     totals = out.groupby("iso3")["area_km2"].transform("sum")
     out["share_pct"] = 100 * out["area_km2"] / totals
     out = out.sort_values(["iso3", "area_km2"], ascending=[True, False], ignore_index=True)

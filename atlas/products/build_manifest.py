@@ -23,6 +23,7 @@ def product_settings(programme: Programme, deliverable: str) -> dict:
                     "soil_optional_fields": list(programme.soil_optional_fields),
                     "sliver_max_km2": programme.sliver_max_km2,
                     "gap_fill_max_width_km": programme.gap_fill_max_width_km,
+                    "soil_legacy": programme.soil_legacy, "overlap_rule": programme.overlap_rule,
                     # settings tables read straight from programme.toml by the soil stages
                     **{key: programme.extra[key] for key in ("soil_map", "harmonize", "wrb") if key in programme.extra}}
     return json.loads(json.dumps(settings, default=str))  # as the manifest stores them (tuples become lists)

@@ -10,14 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 from shapely.geometry import box
 
 from atlas import layout
-from atlas.atomic import copy_atomic, publish, sweep_temporaries, write_atomic, write_text_atomic
+from atlas.atomic import publish, sweep_temporaries, write_atomic, write_text_atomic
 from atlas.config import Programme
+from atlas.layout import SOIL_MAP_FILE
 from atlas.products.build_manifest import BUILD_MANIFEST, _read_manifest, is_up_to_date, product_settings
-from atlas.stages import internal_error, salinity_inputs, soil_inputs
-from checks.finding import Finding
+from checks.finding import Finding, internal_error
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,70 @@ class RegionalOutcome:
     def included(self) -> dict[str, int]:
         """The national versions whose data the product holds: only these are published in it."""
         return {iso3: v for iso3, v in self.versions.items() if iso3 not in self.left_out}
+
+
+def salinity_inputs(programme: Programme, versions: dict[str, int],
+                    layer_versions: dict[str, dict[str, int]] | None = None) -> dict[str, dict[tuple[str, str], Path]]:
+    """Harmonized national layers of the chosen versions, read back from data/processed.
+
+    ``layer_versions`` ({iso3: {"ECe_0-30": version}}, from the ledger) takes each layer from the version
+    it is recorded to come from (carried over from an earlier delivery); otherwise the version's own files.
+    """
+    inputs: dict[str, dict[tuple[str, str], Path]] = {}
+    for iso3, version in versions.items():
+        found = {}
+        for layer, depth in programme.salinity.layer_keys():
+            source = (layer_versions or {}).get(iso3, {}).get(f"{layer}_{depth}", version)
+            folder = layout.national_dir(programme.processed_dir, iso3, "salinity_map", source)
+            path = folder / programme.salinity.file_name(iso3, layer, depth)
+            if path.is_file():
+                found[(layer, depth)] = path
+        if found:
+            inputs[iso3] = found
+    return inputs
+
+
+def soil_paths(programme: Programme, versions: dict[str, int]) -> dict[str, Path]:
+    """Harmonized national soil maps of the chosen versions that exist in data/processed."""
+    paths = {}
+    for iso3, version in versions.items():
+        path = layout.national_dir(programme.processed_dir, iso3, "soil_map", version) / SOIL_MAP_FILE
+        if path.is_file():
+            paths[iso3] = path
+    return paths
+
+
+def soil_inputs(programme: Programme, versions: dict[str, int]) -> dict[str, gpd.GeoDataFrame]:
+    return {iso3: gpd.read_file(path, layer="map_units") for iso3, path in soil_paths(programme, versions).items()}
+
+
+def will_rebuild(programme: Programme, deliverable: str, versions: dict[str, int], force: bool) -> bool:
+    """Whether building the product of ``deliverable`` from these versions would rebuild it (see ``_start``)."""
+    if deliverable == "salinity_map":
+        available, out_dir = salinity_inputs(programme, versions), layout.regional_salinity_dir(programme.processed_dir)
+    else:
+        available, out_dir = soil_paths(programme, versions), layout.regional_soil_dir(programme.processed_dir)
+    built_from = {iso3: v for iso3, v in versions.items() if iso3 in available}
+    settings = product_settings(programme, deliverable)
+    return bool(available) and (force or not is_up_to_date(out_dir, built_from, settings))
+
+
+def border_pairs(programme: Programme, boundaries: gpd.GeoDataFrame, versions: dict[str, dict[str, int]],
+                 force: bool = False) -> pd.DataFrame | None:
+    """Which members share a border, computed once per run for both products (salinity seams, Soil Atlas).
+
+    ``versions``: the accepted versions per deliverable. None when no product will be rebuilt (a re-run
+    with an unchanged inbox computes nothing) or when it fails: each product then tries and reports it.
+    """
+    from atlas.borders.adjacency import adjacency
+
+    if boundaries is None or not any(will_rebuild(programme, key, v, force) for key, v in versions.items()):
+        return None
+    try:
+        return adjacency(boundaries, programme.equal_area_crs)
+    except Exception:  # noqa: BLE001 - the products compute it themselves and report the failure
+        log.warning("border adjacency could not be computed once for the run", exc_info=True)
+        return None
 
 
 def _unchanged(outcome: RegionalOutcome, out_dir: Path, force: bool, settings: dict) -> bool:
@@ -128,10 +193,14 @@ def build_regional_salinity(
     run_id: str = "local",
     force: bool = False,
     map_fn=map,
+    pairs: pd.DataFrame | None = None,
     layer_versions: dict[str, dict[str, int]] | None = None,
 ) -> RegionalOutcome:
-    """One COG per salinity layer and depth, from the given national versions (``map_fn``: see build_mosaics);
-    ``layer_versions`` (the ledger's) names the version each layer comes from in partial deliveries."""
+    """One COG per salinity layer and depth, from the given national versions (``map_fn``: see build_mosaics).
+
+    ``pairs``: the run's border adjacency (``border_pairs``); computed here when not given.
+    ``layer_versions`` (the ledger's) names the version each layer comes from in partial deliveries.
+    """
     from atlas.products.mosaic import build_mosaics
 
     layer_versions = {iso3: v for iso3, v in (layer_versions or {}).items() if iso3 in versions}
@@ -149,18 +218,19 @@ def build_regional_salinity(
     outcome.paths = list(result.paths)
     outcome.findings += list(result.findings)
     outcome.extra["result"] = result
-    present = {iso3 for pairs in result.used.values() for iso3, _ in pairs}
+    present = {iso3 for used in result.used.values() for iso3, _ in used}
     outcome.left_out = left_out(present, outcome.versions, boundaries, programme)
     write_country_notes(programme, "salinity_map", outcome.versions, outcome.findings)
     try:
-        outcome.paths += salinity_tables(programme, result, boundaries, out_dir)
+        outcome.paths += salinity_tables(programme, result, boundaries, out_dir, pairs)
     except Exception as exc:  # noqa: BLE001 - the mosaics stand without their tables
         outcome.findings.append(internal_error(None, "salinity area statistics and seams", exc))
     write_build_manifest(out_dir, outcome.versions, outcome.paths, run_id, settings, outcome.left_out)
     return outcome
 
 
-def salinity_tables(programme: Programme, result, boundaries: gpd.GeoDataFrame, out_dir: Path) -> list[Path]:
+def salinity_tables(programme: Programme, result, boundaries: gpd.GeoDataFrame, out_dir: Path,
+                    pairs: pd.DataFrame | None = None) -> list[Path]:
     """Area of each salinity class per country and depth, and the seams across every border."""
     from atlas.borders.adjacency import adjacency
     from atlas.borders.raster_rules import seams
@@ -189,7 +259,8 @@ def salinity_tables(programme: Programme, result, boundaries: gpd.GeoDataFrame, 
         for layer, depth in sal.layer_keys()
         if f"{layer}_{depth}" in result.products
     }
-    pairs = adjacency(boundaries, programme.equal_area_crs)
+    if pairs is None:
+        pairs = adjacency(boundaries, programme.equal_area_crs)
     seam_table = seams(layers, country_index, list(zip(pairs.a, pairs.b, strict=True)), codes)
     borders = layout.borders_dir(programme.processed_dir)
     borders.mkdir(parents=True, exist_ok=True)
@@ -215,10 +286,14 @@ def build_regional_soil(
     boundaries: gpd.GeoDataFrame,
     run_id: str = "local",
     force: bool = False,
+    pairs: pd.DataFrame | None = None,
 ) -> RegionalOutcome:
-    """Harmonize the national WRB maps at the reference borders and write the Soil Atlas layers."""
+    """Harmonize the national WRB maps at the reference borders and write the Soil Atlas layers.
+
+    ``pairs``: the run's border adjacency (``border_pairs``); computed here when not given.
+    """
     from atlas.borders.adjacency import adjacency
-    from atlas.borders.edges import border_mismatches
+    from atlas.borders.edges import border_feedback, border_mismatches
     from atlas.borders.vector import harmonize_region
     from atlas.products.soil_atlas import write_soil_atlas
 
@@ -229,55 +304,52 @@ def build_regional_soil(
         return outcome
     try:
         result = harmonize_region(maps, boundaries, programme)
-        pairs = adjacency(boundaries, programme.equal_area_crs)
+        if pairs is None:
+            pairs = adjacency(boundaries, programme.equal_area_crs)
         mismatches, summary = border_mismatches(result.region, boundaries, pairs, programme)
         invalidate_build_manifest(out_dir)
-        written = write_soil_atlas(result, outcome.versions, out_dir, mismatches, summary)
+        written = write_soil_atlas(result, outcome.versions, out_dir, mismatches, summary, programme.equal_area_crs,
+                                   borders_dir=layout.borders_dir(programme.processed_dir))
     except Exception as exc:  # noqa: BLE001
         outcome.findings.append(internal_error(None, "soil atlas harmonization", exc))
         return outcome
     outcome.paths = list(written.values())
     outcome.findings += list(result.findings)
     outcome.left_out = left_out(set(result.region["country"]), outcome.versions, boundaries, programme)
-    write_country_notes(programme, "soil_map", outcome.versions, outcome.findings)
+    # each country's report lists its border mismatches with every neighbour (both sides see the same segments)
+    write_country_notes(programme, "soil_map", outcome.versions, outcome.findings,
+                        extra=border_feedback(mismatches, summary))
     outcome.extra.update(result=result, summary=summary, adjacency=pairs)
     try:
         from atlas.products.area_stats import rsg_areas
 
         region = result.region.rename(columns={"country": "iso3"})
         outcome.paths += write_tables_atomically({"rsg_areas": rsg_areas(region, programme)}, out_dir)
-        outcome.paths += copy_border_tables(out_dir, layout.borders_dir(programme.processed_dir))
     except Exception as exc:  # noqa: BLE001
         outcome.findings.append(internal_error(None, "soil group area statistics", exc))
     write_build_manifest(out_dir, outcome.versions, outcome.paths, run_id, settings, outcome.left_out)
     return outcome
 
 
-def write_country_notes(programme: Programme, deliverable: str, versions: dict[str, int], findings) -> list[Path]:
-    """What the regional stage changed for each country, as a report beside that country's submission."""
+def write_country_notes(programme: Programme, deliverable: str, versions: dict[str, int], findings,
+                        extra: dict[str, list[Finding]] | None = None) -> list[Path]:
+    """What the regional stage changed for each country, as a report beside that country's submission.
+
+    ``extra``: findings addressed to one country (e.g. its border mismatches), by ISO3 code.
+    """
     from checks.finding import counts
     from checks.report import write_reports
 
     written = []
     for iso3, version in sorted(versions.items()):
         mine = [f for f in findings if f.location.feature == iso3 or (f.location.file or "").startswith(iso3)]
+        mine += (extra or {}).get(iso3, [])
         out_dir = layout.national_dir(programme.processed_dir, iso3, deliverable, version) / "harmonization"
         meta = {"country": iso3, "country_name": programme.members.get(iso3, iso3), "deliverable": deliverable,
                 "version": version, "stage": "regional harmonization", "verdict": "harmonized",
                 "counts": counts(mine)}
         written += list(write_reports(mine, out_dir, meta).values())
     return written
-
-
-def copy_border_tables(soil_dir: Path, borders: Path) -> list[Path]:
-    """The border mismatch tables also go to regional/borders, where the two countries find them."""
-    borders.mkdir(parents=True, exist_ok=True)
-    copied = []
-    for name in ("border_mismatches.csv", "border_summary.csv"):
-        if (soil_dir / name).is_file():
-            copy_atomic(soil_dir / name, borders / name)
-            copied.append(borders / name)
-    return copied
 
 
 def build_catalogue(programme: Programme, outcomes: list[RegionalOutcome], run_id: str) -> Path | None:

@@ -1,4 +1,5 @@
-"""Write the regional WRB map: every map unit with country, version and notes; a layer dissolved by group."""
+"""Write the regional WRB map: every map unit with canonical WRB columns, country, version and notes;
+a layer dissolved by group; the QGIS style stored with it."""
 
 from __future__ import annotations
 
@@ -8,22 +9,42 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from atlas.atomic import write_atomic
-from atlas.borders.edges import dominant_rsg_codes
+from atlas.atomic import write_atomic, write_text_atomic
 from atlas.borders.vector import HarmonizeResult, area_km2
+from atlas.products.wrb_style import qml, store_layer_style
+from checks.wrb_columns import CANONICAL_COLUMNS
 
 log = logging.getLogger(__name__)
 
 GPKG = "regional_wrb.gpkg"
+STYLE_FILE = "regional_wrb.qml"  # beside the GeoPackage: QGIS also finds it by name
+
+
+REGIONAL_COLUMNS = ["country", "source_feature", *CANONICAL_COLUMNS[:-3], "provisional", "submission_version",
+                    "area_km2", "harmonization_notes", *CANONICAL_COLUMNS[-3:]]
 
 
 def dissolve_by_rsg(region: gpd.GeoDataFrame, equal_area_crs: str = "ESRI:54034") -> gpd.GeoDataFrame:
-    """One (multi)polygon per dominant Reference Soil Group, with its area and countries."""
-    frame = region.assign(rsg=dominant_rsg_codes(region["rsg1"]).fillna("unknown"))
-    out = frame.dissolve(by="rsg", aggfunc={"country": lambda s: ",".join(sorted(set(s)))}, as_index=False)
+    """One (multi)polygon per dominant group (WRB code or non-soil unit), provisional units apart."""
+    frame = region.assign(rsg1_code=region["rsg1_code"].fillna("unclassified"),
+                          provisional=region["rsg1_status"].eq("provisional"))
+    out = frame.dissolve(by=["rsg1_code", "provisional"], as_index=False,
+                         aggfunc={"country": lambda s: ",".join(sorted(set(s))), "rsg1_name": "first"})
     out = out.rename(columns={"country": "countries"})
     out["area_km2"] = area_km2(out.geometry.values.to_numpy(), equal_area_crs=equal_area_crs)
-    return out[["rsg", "countries", "area_km2", "geometry"]]
+    return out[["rsg1_code", "rsg1_name", "provisional", "countries", "area_km2", "geometry"]]
+
+
+def regional_units(result: HarmonizeResult, versions: dict[str, int], equal_area_crs: str) -> gpd.GeoDataFrame:
+    """The map units of the regional layer: canonical columns, country, version, area and short notes."""
+    units = result.region.copy()
+    for col in REGIONAL_COLUMNS:
+        if col not in units.columns:
+            units[col] = None
+    units["provisional"] = units["rsg1_status"].eq("provisional")
+    units["submission_version"] = units["country"].map(versions).astype("Int64")
+    units["area_km2"] = area_km2(units.geometry.values.to_numpy(), equal_area_crs=equal_area_crs)
+    return gpd.GeoDataFrame(units[REGIONAL_COLUMNS], geometry=units.geometry.values, crs="EPSG:4326")
 
 
 def write_soil_atlas(
@@ -33,15 +54,21 @@ def write_soil_atlas(
     mismatches: gpd.GeoDataFrame | None = None,
     summary: pd.DataFrame | None = None,
     equal_area_crs: str = "ESRI:54034",
+    borders_dir: Path | None = None,
 ) -> dict[str, Path]:
-    """regional_wrb.gpkg (+ .parquet) and CSV tables; every unit carries its country and submission version."""
+    """regional_wrb.gpkg (+ .parquet, + .qml style) and the harmonization log; border tables in ``borders_dir``.
+
+    Every unit carries its country, submission version and canonical WRB columns. The border tables
+    (mismatch segments and per-pair summary) are written once, to ``borders_dir`` (default: ``out_dir``),
+    where the two countries of each border find them; the segments are also a layer of the GeoPackage.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    units = result.region.copy()
-    units["submission_version"] = units["country"].map(versions).astype("Int64")
-    units["area_km2"] = area_km2(units.geometry.values.to_numpy(), equal_area_crs=equal_area_crs)
+    units = regional_units(result, versions, equal_area_crs)
+    dissolved = dissolve_by_rsg(units, equal_area_crs)
+    style = qml(sorted(set(units.loc[units["provisional"], "rsg1_code"].dropna())))
     gpkg = out_dir / GPKG
-    paths = {"gpkg": gpkg, "parquet": out_dir / "regional_wrb.parquet",
+    paths = {"gpkg": gpkg, "parquet": out_dir / "regional_wrb.parquet", "style": out_dir / STYLE_FILE,
              "harmonization_log": out_dir / "harmonization_log.csv"}
     log_table = result.changes.copy()
     log_geo = gpd.GeoDataFrame(log_table, geometry=gpd.points_from_xy(log_table["lon"], log_table["lat"]),
@@ -50,22 +77,27 @@ def write_soil_atlas(
     def write_gpkg(tmp: Path) -> None:
         # layers are written as a set into a fresh file, never appended to a stale one
         units.to_file(tmp, layer="map_units", driver="GPKG")
-        dissolve_by_rsg(units, equal_area_crs).to_file(tmp, layer="dissolved_by_rsg", driver="GPKG")
+        dissolved.to_file(tmp, layer="dissolved_by_rsg", driver="GPKG")
         if len(log_geo):
             log_geo.to_file(tmp, layer="harmonization_log", driver="GPKG")
         if mismatches is not None and len(mismatches):
             mismatches.to_file(tmp, layer="border_mismatches", driver="GPKG")
+        store_layer_style(tmp, "map_units", style)
+        store_layer_style(tmp, "dissolved_by_rsg", style)
 
     # every file is finished under a temporary name and moved in: a killed run leaves the previous atlas whole
     write_atomic(gpkg, write_gpkg)
     write_atomic(paths["parquet"], units.to_parquet)
+    write_text_atomic(paths["style"], style)
     write_atomic(paths["harmonization_log"], lambda p: log_table.to_csv(p, index=False))
+    borders = Path(borders_dir) if borders_dir is not None else out_dir
+    borders.mkdir(parents=True, exist_ok=True)
     if mismatches is not None:
-        paths["border_mismatches"] = out_dir / "border_mismatches.csv"
+        paths["border_mismatches"] = borders / "border_mismatches.csv"
         table = pd.DataFrame(mismatches.drop(columns=mismatches.geometry.name))
         write_atomic(paths["border_mismatches"], lambda p: table.to_csv(p, index=False))
     if summary is not None:
-        paths["border_summary"] = out_dir / "border_summary.csv"
+        paths["border_summary"] = borders / "border_summary.csv"
         write_atomic(paths["border_summary"], lambda p: summary.to_csv(p, index=False))
     log.info("regional WRB map: %d units written to %s", len(units), out_dir)
     return paths
