@@ -64,14 +64,6 @@ class SalinitySpec:
     def file_name(self, iso3: str, layer: str, depth: str) -> str:
         return self.file_pattern.format(iso3=iso3, layer=layer, depth=depth)
 
-    def layer_aliases(self) -> dict[str, str]:
-        """Other names of layers: ``X_sd`` for the uncertainty layer ``X_unc`` (SPEC §2)."""
-        return {f"{layer[:-4]}_sd": layer for layer in self.layers if layer.endswith("_unc")}
-
-    def layer_key_names(self) -> list[str]:
-        """Every layer of a complete submission as "layer_depth" ("ECe_0-30"), depth by depth."""
-        return [f"{layer}_{depth}" for layer, depth in self.layer_keys()]
-
     def layer_keys(self) -> list[tuple[str, str]]:
         """Every (layer, depth) pair a complete submission delivers."""
         return [(layer, depth) for depth in self.depths for layer in self.layers]
