@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 
 from atlas.errors import ConfigError
@@ -54,6 +54,12 @@ class SalinitySpec:
     ece_intensity_dsm: dict[str, tuple[float, ...]] = field(
         default_factory=lambda: {"FAO": (0.75, 2.0, 4.0, 8.0, 15.0), "USDA": (2.0, 4.0, 8.0, 16.0)})
     esp_intensity_pct: tuple[float, ...] = (15.0, 30.0, 50.0, 70.0)
+    # a later delivery without some layers keeps them from the last accepted version (the ledger says which)
+    carry_over_layers: bool = True
+    # a layer whose valid pixels cover less than this share of its country is held back ("hold": an error,
+    # not published) or published with a warning ("warn")
+    min_coverage_share: float = 0.5
+    low_coverage: str = "hold"
 
     def file_name(self, iso3: str, layer: str, depth: str) -> str:
         return self.file_pattern.format(iso3=iso3, layer=layer, depth=depth)
@@ -240,6 +246,21 @@ def _date(value) -> dt.date | None:
         raise ConfigError(f"deadline {value!r} is not an ISO date (YYYY-MM-DD)") from exc
 
 
+def _partial_delivery_settings(sal: dict, path: Path) -> dict:
+    """carry_over_layers, min_coverage_share and low_coverage of [salinity], checked."""
+    defaults = {f.name: f.default for f in fields(SalinitySpec) if f.default is not MISSING}
+    out = {key: sal.get(key, defaults[key]) for key in ("carry_over_layers", "min_coverage_share", "low_coverage")}
+    if out["low_coverage"] not in ("hold", "warn"):
+        raise ConfigError(f"{path}: [salinity] low_coverage = {out['low_coverage']!r}; use \"hold\" (not "
+                          "published) or \"warn\" (published with a warning)")
+    if isinstance(out["min_coverage_share"], bool) or not 0.0 <= float(out["min_coverage_share"]) <= 1.0:
+        raise ConfigError(f"{path}: [salinity] min_coverage_share must be a share between 0 and 1")
+    if not isinstance(out["carry_over_layers"], bool):
+        raise ConfigError(f"{path}: [salinity] carry_over_layers must be true or false")
+    out["min_coverage_share"] = float(out["min_coverage_share"])
+    return out
+
+
 def _salinity_options(sal: dict, path: Path) -> dict:
     """The optional [salinity] settings of issue 12 (layer set, derived-class criterion), checked."""
     out: dict = {}
@@ -314,6 +335,7 @@ def load_programme(path: Path | str | None = None) -> Programme:
             ece_saline_dsm=float(sal["thresholds"]["ece_saline_dsm"]),
             esp_sodic_pct=float(sal["thresholds"]["esp_sodic_pct"]),
             **_salinity_options(sal, path),
+            **_partial_delivery_settings(sal, path),
         )
         return Programme(
             name=raw["programme"]["name"],

@@ -16,6 +16,9 @@ from rasterio.windows import Window
 from atlas.errors import GridError
 
 ARC_SECONDS_30 = 1.0 / 120.0
+# A raster with at least this many pixels per grid cell along each axis is aggregated onto the grid (mean,
+# majority for classes); one this many times coarser is resampled with a warning; in between it is warped.
+AGGREGATE_FROM_FACTOR = 1.5
 
 
 @dataclass(frozen=True)
@@ -71,11 +74,18 @@ class Grid:
             raise GridError(f"resolution {other.res} differs from {self.res}")
         col = (other.transform.c - self.transform.c) / self.transform.a
         row = (other.transform.f - self.transform.f) / self.transform.e
-        if self.crosses_antimeridian and col < 0:
-            col += 360.0 / self.transform.a
+        if self.crosses_antimeridian:
+            # a raster west of the antimeridian keeps its column; one east of it (longitudes -180..) sits
+            # 360 degrees further east: take whichever placement overlaps this grid more
+            shifted = col + 360.0 / self.transform.a
+            if self._overlap_cols(shifted, other.width) > self._overlap_cols(col, other.width):
+                col = shifted
         if abs(col - round(col)) > 1e-3 or abs(row - round(row)) > 1e-3:
             raise GridError(f"grid origin is off by ({col % 1:.4f}, {row % 1:.4f}) pixels")
         return Window(round(col), round(row), other.width, other.height)
+
+    def _overlap_cols(self, col: float, width: int) -> float:
+        return max(0.0, min(col + width, self.width) - max(col, 0.0))
 
     def same_resolution(self, other: Grid, tolerance_px: float = 1e-3) -> bool:
         return all(

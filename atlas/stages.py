@@ -74,13 +74,15 @@ class CheckedSubmission:
 
 
 def check_submission(
-    sub: Submission, programme: Programme, boundaries: gpd.GeoDataFrame | None, out_dir: Path, root: Path | None = None
+    sub: Submission, programme: Programme, boundaries: gpd.GeoDataFrame | None, out_dir: Path, root: Path | None = None,
+    carried: frozenset[str] = frozenset(),
 ) -> CheckedSubmission:
     """Findings and verdict of one submission version; ``atlas run`` and ``atlas validate`` both come here.
 
     Archives are extracted and the harmonized national copy written into ``out_dir`` (the version's processed
     folder in a run, a temporary folder for ``atlas validate``), so the findings of both are the same. ``root``:
     the folder the files must lie inside, when it is not the country's inbox folder (see ``prepare_submission``).
+    ``carried``: salinity layers ("ECe_0-30") the version keeps from the last accepted one (the ledger's).
     """
     from atlas.intake.archives import prepare_submission
     from atlas.intake.containment import Limits
@@ -91,7 +93,7 @@ def check_submission(
     reads = Reads(Limits.from_programme(programme))  # each file is read once: validation keeps it for harmonization
     try:  # untrusted files: links dropped, archives extracted safely into out_dir/intake
         sub, findings = prepare_submission(sub, programme, out_dir, root=root, limits=reads.limits)
-        findings += validate_submission(sub, programme, boundaries, reads)
+        findings += validate_submission(sub, programme, boundaries, reads, carried)
     except Exception as exc:  # noqa: BLE001 - a failed check must not stop the run; what was found is kept
         findings.append(internal_error(sub, "validation", exc))
     outputs: dict = {}
@@ -141,7 +143,8 @@ def process_submission(
         ledger.record_validation(record_id, verdict([unsafe]), counts([unsafe]), None, [unsafe.to_dict()])
         return SubmissionOutcome(sub, record_id, verdict([unsafe]), [unsafe])
     out_dir.mkdir(parents=True, exist_ok=True)
-    checked = check_submission(sub, programme, boundaries, out_dir)
+    carried = ledger.carried_layers(sub.country, sub.version) if sub.deliverable == "salinity_map" else {}
+    checked = check_submission(sub, programme, boundaries, out_dir, carried=frozenset(carried))
     # what only the ledger knows: a delivery filed after a newer one (atlas validate cannot say this)
     checked.findings += older_delivery_findings(sub, ledger)
     checked.verdict = verdict(checked.findings)
@@ -150,6 +153,9 @@ def process_submission(
     reports = write_national_reports(checked.submission, findings, out_dir, meta, outputs, programme, boundaries,
                                      checked.reads)
     ledger.record_validation(record_id, result, counts(findings), reports.get("json"), [f.to_dict() for f in findings])
+    if result in ACCEPTED and outputs.get("layers"):
+        # partial deliveries: which version each layer comes from (its own, or carried over)
+        ledger.record_layers(record_id, sorted(f"{layer}_{depth}" for layer, depth in outputs["layers"]))
     if result in ACCEPTED and outputs:
         ledger.mark(record_id, "harmonized", note=f"national copy in {out_dir.relative_to(programme.processed_dir)}")
     log.info("%s: %s (%s)", checked.submission.key, result,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atlas.config import Programme
+from atlas.ledger.layers import carried_read_only
 from atlas.stages import check_submission, report_meta
 from checks.finding import Finding, counts
 from checks.run import checks_not_made, country_boundary, plan_path, submission_label
@@ -69,7 +70,11 @@ def validate_path(path: Path, programme: Programme, boundaries=None, country: st
     with tempfile.TemporaryDirectory(prefix="atlas-validate-") as tmp:
         for number, sub in enumerate(plan.submissions):
             # archives are extracted and the national copy harmonized here, as in data/processed during a run
-            checked = check_submission(sub, programme, boundaries, Path(tmp) / str(number), root=plan.root)
+            # layers a partial delivery keeps from the last accepted version, as the run would (ledger read only)
+            carried = carried_read_only(programme.ledger_path, sub.country, sub.deliverable, sub.checksum) \
+                if programme.salinity.carry_over_layers else {}
+            checked = check_submission(sub, programme, boundaries, Path(tmp) / str(number), root=plan.root,
+                                       carried=frozenset(carried))
             label = submission_label(sub)
             base = programme.raw_dir if sub.folder.is_relative_to(programme.raw_dir) else plan.root
             not_made = checks_not_made(sub.deliverable, sub.country, country_boundary(boundaries, sub.country))

@@ -104,6 +104,7 @@ class SubmissionContext:
     programme: Programme
     country: str | None
     name: str = "submission"
+    carried: frozenset[str] = frozenset()  # layers ("ECe_0-30") kept from the last accepted version
 
     @cached_property
     def resolution(self) -> Resolution:
@@ -120,11 +121,19 @@ def _found_layers(ctx) -> set[tuple[str, str]]:
 def check_layer_missing(ctx):
     spec = ctx.programme.salinity
     found = _found_layers(ctx)
+    found |= _carried(ctx)  # layers kept from the last accepted version count (carry-over)
     missing = [f"{layer} {depth}" for layer, depth in spec.layer_keys()
                if spec.is_required(layer, depth) and (layer, depth) not in found]
     if missing:
-        yield Hit(f"{len(missing)} of {len(spec.required_layers)} required layers missing: {', '.join(missing)}",
-                  Location(file=ctx.country), observed=sorted(f"{a} {b}" for a, b in found), expected=missing)
+        carried = f" ({len(ctx.carried)} carried over from the last accepted version)" if ctx.carried else ""
+        yield Hit(f"{len(missing)} of {len(spec.required_layers)} required layers missing: {', '.join(missing)}"
+                  + carried, Location(file=ctx.country), observed=sorted(f"{a} {b}" for a, b in found),
+                  expected=missing)
+
+
+def _carried(ctx) -> set[tuple[str, str]]:
+    """(layer, depth) of the layers this version keeps from the last accepted one."""
+    return {tuple(key.rsplit("_", 1)) for key in ctx.carried}
 
 
 @check("naming.layer_optional_missing", Severity.INFO, "submission", PRODUCTS,
@@ -135,9 +144,12 @@ def check_optional_missing(ctx):
     found = _found_layers(ctx)
     missing = [f"{layer} {depth}" for layer, depth in spec.layer_keys()
                if not spec.is_required(layer, depth) and (layer, depth) not in found]
+    kept = sorted(f"{layer} {depth}" for layer, depth in _carried(ctx) - found)
     if missing and found:
         yield Hit(f"{len(found)} of {len(spec.layer_keys())} layers delivered; optional layers not sent: "
-                  f"{', '.join(missing)}", Location(file=ctx.country), observed=len(found), expected=missing)
+                  f"{', '.join(missing)}" + (f"; kept from the last accepted version: {', '.join(kept)}"
+                                             if kept else ""),
+                  Location(file=ctx.country), observed=len(found), expected=missing)
 
 
 @check("naming.class_layer_missing", Severity.WARNING, "submission", PRODUCTS,
@@ -145,8 +157,9 @@ def check_optional_missing(ctx):
        "send {ISO3}_GSSmap_SAS_{depth}.tif if the country has its own class map; otherwise nothing to do")
 def check_class_layer_missing(ctx):
     spec = ctx.programme.salinity
-    found = _found_layers(ctx)
+    found = _found_layers(ctx) | _carried(ctx)
     # a required class layer is reported by naming.layer_missing; this note is for depths where it is optional
+    # and classes can be derived (ECe and ESP sent or carried over)
     missing = [d for d in spec.depths if (spec.class_layer, d) not in found
                and not spec.is_required(spec.class_layer, d) and ("ECe", d) in found and ("ESP", d) in found]
     if missing:

@@ -16,6 +16,7 @@ import shapely
 from pyproj import CRS
 
 from atlas.config import Programme
+from atlas.grid import AGGREGATE_FROM_FACTOR
 from atlas.intake.containment import Limits, contained, sidecar_findings
 from atlas.intake.readers import RasterStats, open_raster_safely, scan_raster
 from checks.finding import Finding, Location, Severity
@@ -244,7 +245,8 @@ def _grid_applies(ctx) -> bool:
 
 
 @check("raster.pixel_size", Severity.ERROR, "raster", PRODUCTS,
-       "The pixel size is not 30 arc-seconds (1/120 degree) within the tolerance.",
+       "The pixel size is not 30 arc-seconds (1/120 degree) within the tolerance: finer maps (1.5x or more) are "
+       "aggregated (info), coarser ones resampled (warning); a size close to but not 30 arc-seconds is an error.",
        "resample to 1/120 degree on the global 30 arc-second grid (gdalwarp -tr 0.00833333333333333 ... -tap)")
 def check_pixel_size(ctx):
     if not _grid_applies(ctx):
@@ -253,9 +255,19 @@ def check_pixel_size(ctx):
     tol = ctx.programme.alignment_tolerance_px
     if drift > tol:
         res = ctx.ds.res
-        yield Hit(f"pixel size {res[0]:.12g} x {res[1]:.12g} degrees, expected {ctx.programme.resolution_deg:.12g}"
-                  f" (drift {drift:.3g} px across the raster)", ctx.loc(), observed=list(res),
-                  expected=ctx.programme.resolution_deg)
+        grid_res = ctx.programme.resolution_deg
+        factor = grid_res / max(res[0], res[1])  # pixels per 30 arc-second cell along the coarser axis
+        text = f"pixel size {res[0]:.12g} x {res[1]:.12g} degrees, expected {grid_res:.12g}"
+        if factor >= AGGREGATE_FROM_FACTOR:  # finer maps are normal (SPEC §2): aggregated, not refused
+            yield Hit(f"{text}: {factor:.1f} times finer; aggregated onto the grid when harmonized "
+                      "(mean, or majority for classes)", ctx.loc(), observed=list(res), expected=grid_res,
+                      severity=Severity.INFO)
+        elif factor <= 1.0 / AGGREGATE_FROM_FACTOR:
+            yield Hit(f"{text}: {1 / factor:.1f} times coarser; resampled onto the grid when harmonized",
+                      ctx.loc(), observed=list(res), expected=grid_res, severity=Severity.WARNING)
+        else:
+            yield Hit(f"{text} (drift {drift:.3g} px across the raster)", ctx.loc(), observed=list(res),
+                      expected=grid_res)
 
 
 @check("raster.grid_misaligned", Severity.ERROR, "raster", PRODUCTS,

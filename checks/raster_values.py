@@ -157,18 +157,46 @@ def check_class_legend(ctx):
               expected=ctx.programme.salinity.classes)
 
 
+def _coverage_share(ctx) -> float | None:
+    if not _opened(ctx) or ctx.land is None or not ctx.country_km2 or ctx.stats.read_errors:
+        return None
+    return ctx.stats.valid_land_km2 / ctx.country_km2
+
+
+def _coverage_text(ctx, share: float) -> str:
+    return (f"valid pixels cover {ctx.stats.valid_land_km2:,.0f} km² = {share:.1%} of {ctx.country}'s land "
+            f"({ctx.country_km2:,.0f} km², areas on the ellipsoid)")
+
+
 @check("raster.coverage_low", Severity.WARNING, "raster", PRODUCTS,
-       "Valid pixels cover too little of the country's land (share of the reference boundary's area).",
+       "Valid pixels cover too little of the country's land (share of the reference boundary's area): below "
+       "[salinity] min_coverage_share (default 50 %) the layer is not published (an error; a warning with "
+       "low_coverage = \"warn\"), below 90 % a warning.",
        "deliver the whole country; areas without an estimate are nodata")
 def check_coverage(ctx):
-    if not _opened(ctx) or ctx.land is None or not ctx.country_km2 or ctx.stats.read_errors:
+    share = _coverage_share(ctx)
+    if share is None:
         return
-    share = ctx.stats.valid_land_km2 / ctx.country_km2
-    if share < COVERAGE_MIN:
-        yield Hit(f"valid pixels cover {ctx.stats.valid_land_km2:,.0f} km² = {share:.1%} of {ctx.country}'s land "
-                  f"({ctx.country_km2:,.0f} km²)", ctx.loc(band=1),
-                  observed={"valid_km2": round(ctx.stats.valid_land_km2, 1), "share": round(share, 4)},
-                  expected=f">= {COVERAGE_MIN:.0%}")
+    spec = ctx.programme.salinity
+    observed = {"valid_km2": round(ctx.stats.valid_land_km2, 1), "share": round(share, 4)}
+    if share < spec.min_coverage_share:
+        hold = spec.low_coverage == "hold"
+        yield Hit(f"{_coverage_text(ctx, share)}: less than the programme's minimum {spec.min_coverage_share:.0%}"
+                  + ("; not published as the country's map" if hold else "; published anyway (low_coverage = warn)"),
+                  ctx.loc(band=1), observed=observed, expected=f">= {spec.min_coverage_share:.0%}",
+                  severity=Severity.ERROR if hold else Severity.WARNING)
+    elif share < COVERAGE_MIN:
+        yield Hit(_coverage_text(ctx, share), ctx.loc(band=1), observed=observed, expected=f">= {COVERAGE_MIN:.0%}")
+
+
+@check("raster.coverage", Severity.INFO, "raster", PRODUCTS,
+       "The share of the country's land the layer's valid pixels cover (shown in the status table).",
+       "nothing to do")
+def check_coverage_share(ctx):
+    share = _coverage_share(ctx)
+    if share is not None and share >= COVERAGE_MIN:
+        yield Hit(_coverage_text(ctx, share), ctx.loc(band=1),
+                  observed={"valid_km2": round(ctx.stats.valid_land_km2, 1), "share": round(share, 4)})
 
 
 @check("raster.stale_statistics", Severity.WARNING, "raster", PRODUCTS,

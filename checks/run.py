@@ -105,10 +105,11 @@ def _boundary_note(deliverable: str, programme: Programme, country: str | None, 
 
 
 def validate_submission(sub: Submission, programme: Programme, boundaries: gpd.GeoDataFrame | None,
-                        reads: Reads | None = None) -> list[Finding]:
+                        reads: Reads | None = None, carried_layers: frozenset[str] = frozenset()) -> list[Finding]:
     """Run every registered check that applies to ``sub.deliverable`` over ``sub.files``; never raises.
 
     ``reads`` (built once per submission) receives what was read, for harmonization to use.
+    ``carried_layers``: salinity layers ("ECe_0-30") this version keeps from the last accepted one.
     """
     findings: list[Finding] = []
     try:
@@ -126,7 +127,8 @@ def validate_submission(sub: Submission, programme: Programme, boundaries: gpd.G
                                       resolution.of(path) if resolution else None, crosswalk, reads)
         if sub.deliverable == "salinity_map":
             findings += run_checks("submission", "salinity_map",
-                                   SubmissionContext(tuple(files), programme, sub.country))
+                                   SubmissionContext(tuple(files), programme, sub.country,
+                                                     carried=frozenset(carried_layers)))
         return findings
     except Exception as exc:
         log.exception("validation of %s crashed", sub.key)

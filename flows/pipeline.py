@@ -129,9 +129,11 @@ def process_country(country: str, items: list, programme: Programme, boundaries,
 
 @task(cache_policy=NO_CACHE)
 def mosaic_salinity(programme: Programme, versions: dict, boundaries, run_id: str, force: bool, pairs=None):
+    with Ledger(programme.ledger_path, programme) as ledger:  # which version each layer comes from
+        layer_versions = ledger.layer_versions("salinity_map")
     with cluster_map() as map_fn:  # on a Dask worker, the COG conversions spread over the cluster
         return _slim(build_regional_salinity(programme, versions, boundaries, run_id, force, map_fn=map_fn,
-                                             pairs=pairs))
+                                             pairs=pairs, layer_versions=layer_versions))
 
 
 @contextmanager

@@ -76,7 +76,7 @@ def test_other_nodata_normalised_with_count(tmp_path, programme, nodata):
 
 def test_other_crs_reprojected_bilinear_onto_the_lattice(tmp_path, programme):
     data = np.linspace(0, 10, 100 * 100, dtype="float32").reshape(100, 100)
-    t = Affine(250.0, 0, 500000.0, 0, -250.0, 1300000.0)  # UTM 48N, 25 x 25 km near 105E 11.7N
+    t = Affine(900.0, 0, 500000.0, 0, -900.0, 1300000.0)  # UTM 48N, 90 x 90 km near 105E 11.7N, about 30"
     src = write(tmp_path / "KHM_GSSmap_ECe_0-30.tif", data, t, crs="EPSG:32648", nodata=-9999.0)
     out, findings = harmonize_salinity(submission([src]), programme, tmp_path / "out")
     with rasterio.open(out[("ECe", "0-30")]) as dst:
@@ -91,7 +91,7 @@ def test_other_crs_reprojected_bilinear_onto_the_lattice(tmp_path, programme):
 
 def test_off_grid_class_layer_uses_nearest(tmp_path, programme):
     data = np.random.default_rng(0).integers(1, 5, (40, 40)).astype("uint8")
-    t = Affine(RES / 3, 0, 104.0 + 0.37 * RES, 0, -RES / 3, 12.0)
+    t = Affine(RES * 0.9, 0, 104.0 + 0.37 * RES, 0, -RES * 0.9, 12.0)  # near 30 arc-seconds, off the lattice
     src = write(tmp_path / "KHM_GSSmap_SAS_0-30.tif", data, t, nodata=255)
     manifest = tmp_path / "manifest.csv"
     manifest.write_text("file,layer,depth,legend\nKHM_GSSmap_SAS_0-30.tif,SAS,0-30,programme\n")
@@ -132,6 +132,78 @@ def test_real_files_that_fail_on_read_or_use_float_lowest_nodata(tmp_path, progr
     assert "harmonize.classes_recoded" in ids(findings)
     recoded = next(f for f in findings if f.check_id == "harmonize.nodata_normalised")
     assert recoded.observed == pytest.approx(-3.4e38, rel=1e-6) and "pixels" in recoded.message
+
+
+def test_finer_raster_in_epsg4326_aggregated_by_mean(tmp_path, programme):
+    # 3 arc-second pixels on the lattice: 10 x 10 pixels per grid cell
+    data = np.arange(60 * 40, dtype="float32").reshape(60, 40)
+    data[:10, :10] = -9999.0  # one whole cell without data, one cell half empty
+    data[10:15, 10:20] = -9999.0
+    t = Affine(RES / 10, 0, 104.0, 0, -RES / 10, 12.0)
+    src = write(tmp_path / "KHM_GSSmap_ECe_0-30.tif", data, t, nodata=-9999.0)
+    out, findings = harmonize_salinity(submission([src]), programme, tmp_path / "out")
+    with rasterio.open(out[("ECe", "0-30")]) as dst:
+        values = dst.read(1)
+        assert dst.res == pytest.approx((RES, RES)) and Grid(dst.crs.to_string(), dst.transform, dst.width,
+                                                             dst.height).is_aligned()
+    assert values.shape == (6, 4) and values[0, 0] == -9999.0
+    cell = data[:10, 10:20]
+    assert values[0, 1] == pytest.approx(cell.mean())
+    half = data[10:20, 10:20]
+    assert values[1, 1] == pytest.approx(half[half != -9999.0].mean())
+    finding = next(f for f in findings if f.check_id == "harmonize.aggregated")
+    assert finding.severity.value == "fixed" and "3 x 3 arc-seconds" in finding.message and "30 arc" in finding.message
+
+
+def test_finer_class_layer_in_utm_aggregated_by_majority_with_its_share(tmp_path, programme):
+    # 100 m classes in UTM 48N: about 9 x 9 pixels per cell; left half class 1, right half class 3
+    data = np.ones((180, 180), "uint8")
+    data[:, 90:] = 3
+    t = Affine(100.0, 0, 500000.0, 0, -100.0, 1300000.0)
+    src = write(tmp_path / "KHM_GSSmap_SAS_0-30.tif", data, t, crs="EPSG:32648", nodata=255)
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("file,layer,depth,legend\nKHM_GSSmap_SAS_0-30.tif,SAS,0-30,programme\n")
+    out, findings = harmonize_salinity(submission([src, manifest]), programme, tmp_path / "out")
+    with rasterio.open(out[("SAS", "0-30")]) as dst:
+        classes = dst.read(1)
+    share_path = tmp_path / "out" / "KHM_GSSmap_SAS_0-30_majority_share.tif"
+    with rasterio.open(share_path) as dst:
+        share = dst.read(1)
+        assert dst.nodata == 255
+    assert set(np.unique(classes).tolist()) <= {1, 3, 255} and {1, 3} <= set(np.unique(classes).tolist())
+    has = classes != 255
+    assert (share[has] > 0).all() and (share[has] <= 100).all() and (share[~has] == 255).all()
+    assert (share[has] == 100).sum() > 0 and (share[has] < 100).sum() > 0  # cells across the class edge are mixed
+    finding = next(f for f in findings if f.check_id == "harmonize.aggregated")
+    assert "100 x 100 metre" in finding.message and "majority" in finding.message
+
+
+def test_coarser_raster_resampled_with_a_warning(tmp_path, programme):
+    data = np.ones((10, 10), "float32")
+    t = Affine(RES * 4, 0, 104.0, 0, -RES * 4, 12.0)
+    src = write(tmp_path / "KHM_GSSmap_ECe_0-30.tif", data, t, nodata=-9999.0)
+    out, findings = harmonize_salinity(submission([src]), programme, tmp_path / "out")
+    with rasterio.open(out[("ECe", "0-30")]) as dst:
+        assert dst.width == 40 and dst.height == 40
+    finding = next(f for f in findings if f.check_id == "harmonize.resampled_coarser")
+    assert finding.severity.value == "warning" and "4.0 times coarser" in finding.message
+
+
+def test_finer_continuous_layer_in_utm_aggregated_by_mean(tmp_path, programme):
+    # 30 m in UTM 48N: about 30 x 30 pixels per cell; left half 2.0, right half 4.0, a nodata strip
+    data = np.full((300, 300), 2.0, "float32")
+    data[:, 150:] = 4.0
+    data[:, 140:145] = -9999.0
+    t = Affine(30.0, 0, 500000.0, 0, -30.0, 1300000.0)
+    src = write(tmp_path / "KHM_GSSmap_ECe_0-30.tif", data, t, crs="EPSG:32648", nodata=-9999.0)
+    out, findings = harmonize_salinity(submission([src]), programme, tmp_path / "out")
+    with rasterio.open(out[("ECe", "0-30")]) as dst:
+        values = dst.read(1)
+    valid = values[values != -9999.0]
+    assert valid.size > 50 and valid.min() == pytest.approx(2.0) and valid.max() == pytest.approx(4.0)
+    assert ((valid > 2.0) & (valid < 4.0)).any()  # cells across the edge: means of both halves
+    finding = next(f for f in findings if f.check_id == "harmonize.aggregated")
+    assert "30 x 30 metre" in finding.message and "mean of valid pixels" in finding.message
 
 
 @pytest.mark.parametrize(("dtype", "nodata"), [("float32", float("nan")), ("float32", -3.4028234663852886e38),

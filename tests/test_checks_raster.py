@@ -112,6 +112,7 @@ FAILING = {
     "raster.class_legend_unconfirmed": lambda d: write_raster(d, "classes.tif", dtype="uint8", nodata=255,
                                                               data=classes((0, 1, 2))),
     "raster.coverage_low": lambda d: write_raster(d, data=_half_nodata()),
+    "raster.coverage": lambda d: write_raster(d),  # info: the covered share, when not low
     "naming.layer_ambiguous": lambda d: write_raster(d, "KHM_EC_pH_0-30.tif"),
     "naming.layer_identified": lambda d: write_raster(d, "Top0_30ECse.tif"),
     # issue 12: values that are not what their slot says
@@ -128,6 +129,7 @@ PASSING = {  # where the base file is not the natural pass case
                                                              nodata=255, data=classes()),
     "raster.class_legend_unconfirmed": lambda d: write_raster(d, "KHM_GSSmap_SAS_0-30.tif", dtype="uint8",
                                                               nodata=255, data=classes()),
+    "raster.coverage": lambda d: write_raster(d, data=_half_nodata()),
 }
 
 
@@ -170,6 +172,32 @@ def test_coverage_share_is_measured(programme, tmp_path):
     path = write_raster(tmp_path, data=_half_nodata())
     hit = next(f for f in raster_findings(path, programme, COUNTRY, BOUNDARY) if f.check_id == "raster.coverage_low")
     assert hit.observed["share"] == pytest.approx(50 / 120, abs=0.01)
+
+
+def test_coverage_below_the_minimum_share_is_held_back_or_warned_by_configuration(programme, tmp_path):
+    import dataclasses
+
+    path = write_raster(tmp_path, data=_half_nodata())  # 42 % of the country
+    hit = next(f for f in raster_findings(path, programme, COUNTRY, BOUNDARY) if f.check_id == "raster.coverage_low")
+    assert hit.severity.value == "error" and "not published" in hit.message
+    warn = dataclasses.replace(programme, salinity=dataclasses.replace(programme.salinity, low_coverage="warn"))
+    hit = next(f for f in raster_findings(path, warn, COUNTRY, BOUNDARY) if f.check_id == "raster.coverage_low")
+    assert hit.severity.value == "warning" and "published anyway" in hit.message
+    data = np.linspace(0.5, 50.0, 120 * 120).reshape(120, 120)
+    data[:, :36] = -9999.0  # 70 %: above the minimum, below 90 %: a warning as before
+    path = write_raster(tmp_path, "KHM_GSSmap_pH_0-30.tif", data=np.clip(data, -9999.0, 12.0))
+    hit = next(f for f in raster_findings(path, programme, COUNTRY, BOUNDARY) if f.check_id == "raster.coverage_low")
+    assert hit.severity.value == "warning" and hit.observed["share"] == pytest.approx(0.7, abs=0.01)
+
+
+def test_finer_pixels_are_a_note_coarser_a_warning(programme, tmp_path):
+    fine = write_raster(tmp_path, data=np.ones((360, 360)), transform=Affine(RES / 3, 0, 104.0, 0, -RES / 3, 13.0))
+    hit = next(f for f in raster_findings(fine, programme, COUNTRY, BOUNDARY) if f.check_id == "raster.pixel_size")
+    assert hit.severity.value == "info" and "aggregated" in hit.message
+    coarse = write_raster(tmp_path, "KHM_GSSmap_pH_0-30.tif", data=np.full((30, 30), 7.0),
+                          transform=Affine(RES * 4, 0, 104.0, 0, -RES * 4, 13.0))
+    hit = next(f for f in raster_findings(coarse, programme, COUNTRY, BOUNDARY) if f.check_id == "raster.pixel_size")
+    assert hit.severity.value == "warning" and "4.0 times coarser" in hit.message
 
 
 def test_stale_statistics_compare_with_the_pixels(programme, tmp_path):

@@ -19,6 +19,7 @@ from atlas.intake.inbox import discover
 from atlas.products.salinity_classes import derive_with_programme
 
 WINDOW = (102.0, 10.0, 108.0, 15.0)
+RES_30 = 1.0 / 120.0
 COUNTRIES = ["KHM", "VNM", "THA"]
 
 
@@ -87,10 +88,10 @@ def test_every_file_exists_and_opens(demo):
     assert (programme.reference_boundaries.parent / MANIFEST_NAME).is_file()
     reloaded = DemoManifest.from_json((programme.reference_boundaries.parent / MANIFEST_NAME).read_text())
     assert reloaded.files == manifest.files and reloaded.resubmission == "VNM"
-    # reference; KHM, THA and VNM v1: chapter + 16 layers + manifest.csv + soil map, THA also a metafile per
-    # layer; VNM v2: soil map; VNM v3: 16 layers + manifest.csv + soil map; KHM v2: the same soil map with its
-    # crosswalk.csv
-    assert len(manifest.files) == 1 + 3 * 19 + 16 + 1 + 18 + 2
+    # reference; KHM and THA: chapter + 16 layers + manifest.csv + soil map, THA also a metafile per layer;
+    # VNM v1: chapter + 4 layers (a partial delivery) + manifest.csv + soil map; VNM v2: soil map + one more layer;
+    # VNM v3: 16 layers + manifest.csv + soil map; KHM v2: the same soil map with its crosswalk.csv
+    assert len(manifest.files) == 1 + 2 * 19 + 16 + 7 + 2 + 18 + 2
     assert len([f for f in manifest.files if f.endswith(".txt")]) == 16
     for rel in manifest.files:
         path = programme.root / rel
@@ -115,10 +116,11 @@ def test_every_file_exists_and_opens(demo):
 def test_rasters_on_grid_with_declared_nodata(demo):
     programme, manifest = demo
     tifs = [programme.root / f for f in manifest.files if f.endswith(".tif")]
-    assert len(tifs) == 16 * 4
+    assert len(tifs) == 16 * 3 + 4 + 1
     for path in tifs:
         with rasterio.open(path) as ds:
-            assert Grid(str(ds.crs), ds.transform, ds.width, ds.height).is_aligned(), path.name
+            res = RES_30 / 3 if path.name.startswith("KHM") else RES_30  # KHM sends 10 arc-second rasters
+            assert Grid(str(ds.crs), ds.transform, ds.width, ds.height).is_aligned(res), path.name
             assert ds.block_shapes == [(256, 256)] and ds.compression.name == "deflate"
             is_class = re.search(r"_SAS_\d", path.name)
             expected = 255 if is_class else (np.finfo(np.float32).min if "THA" in path.name else -9999)
@@ -203,7 +205,7 @@ def test_inbox_sees_the_resubmissions_and_no_bhutan(demo):
     programme, manifest = demo
     subs, findings = discover(programme.raw_dir, programme.members)
     versions = {(s.country, s.deliverable): s.version for s in subs}
-    assert versions[("VNM", "soil_map")] == 3 and versions[("VNM", "salinity_map")] == 2
+    assert versions[("VNM", "soil_map")] == 3 and versions[("VNM", "salinity_map")] == 3
     assert versions[("KHM", "soil_map")] == 2 and ("THA", "book_chapter") in versions
     assert manifest.truths["countries"]["KHM"]["deliverables"]["soil_map"]["rejected_versions"] == [1]
     assert not (programme.raw_dir / "BTN").exists()

@@ -167,3 +167,23 @@ def test_provenance_legend_json_matches_the_csv(two_countries):
     legend = pd.read_csv(result.products["legend_csv"])
     assert [(e["country"], e["code"], e["version"]) for e in entries] == list(
         zip(legend["iso3"], legend["code"], legend["version"], strict=True))
+
+
+def test_provenance_marks_only_pixels_holding_data(tmp_path, programme):
+    # the country is 60 x 60 pixels; its raster holds data on 20 x 10 of them
+    prog = small_programme(programme, (100.0, 10.0, 100.5, 10.5), layers=("ECe", "pH"))
+    boundaries = gpd.GeoDataFrame({"iso3": ["AAA"]}, geometry=[box(100.0, 10.0, 100.5, 10.5)], crs="EPSG:4326")
+    ece = np.full((60, 60), -9999.0, dtype="float32")
+    ece[:20, :10] = 5.0
+    ph = np.full((60, 60), -9999.0, dtype="float32")
+    ph[:20, :5] = 8.0  # within the ECe patch: the union is still 200 pixels
+    inputs = {"AAA": {("ECe", "0-30"): write_layer(tmp_path / "e.tif", 100.0, 10.5, ece, -9999.0),
+                      ("pH", "0-30"): write_layer(tmp_path / "p.tif", 100.0, 10.5, ph, -9999.0)}}
+    result = build_mosaics(inputs, {"AAA": 3}, prog, tmp_path / "out", boundaries,
+                           layer_versions={"AAA": {"ECe_0-30": 3, "pH_0-30": 1}})
+    with rasterio.open(result.products["provenance"]) as src:
+        prov = src.read(1)
+    assert int((prov != 0).sum()) == 200 and (prov[:20, :10] != 0).all()
+    legend = pd.read_csv(result.products["legend_csv"])
+    assert legend.loc[0, "layer_versions"] == "ECe_0-30:v3 pH_0-30:v1"
+    assert dict(result.used["pH_0-30"]) == {"AAA": 1}

@@ -22,7 +22,14 @@ from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 
 from atlas.atomic import atomic_path, write_text_atomic
-from atlas.grid import Grid
+from atlas.borders.aggregate import (
+    MAJORITY_SHARE_NODATA,
+    Aggregation,
+    aggregate_majority,
+    aggregate_mean,
+    linear_factor,
+)
+from atlas.grid import AGGREGATE_FROM_FACTOR, Grid
 from atlas.intake.containment import Limits, contained, open_raster
 from checks.finding import Finding, Location, Severity
 from checks.layers import resolve_layers
@@ -32,6 +39,7 @@ log = logging.getLogger(__name__)
 
 CLASS_LEGENDS = "class_legends.json"  # the class maps' codes mapped onto the programme legend, beside the copies
 BLOCK = 512  # tile edge of harmonized copies and of the block loop
+SHARE_SUFFIX = "_majority_share.tif"  # beside an aggregated class layer: share (%) of its majority class
 
 
 def parse_name(name: str, salinity) -> tuple[str | None, str, str] | None:
@@ -121,6 +129,8 @@ def _reproject_to_grid(src, dst_path: Path, layer: str, grid: Grid, salinity, me
     is_class = layer == salinity.class_layer
     profile = output_profile(layer, grid, salinity)
     src_nodata = src.nodata
+    if src_nodata is None and np.dtype(src.dtypes[0]).kind == "f":
+        src_nodata = float("nan")  # NaN is nodata (as validation says), never a value: not class 0 once warped
     with rasterio.open(dst_path, "w", **profile) as dst:
         for win in block_windows(grid.width, grid.height):
             out = np.full((win.height, win.width), profile["nodata"], dtype=profile["dtype"])
@@ -154,6 +164,69 @@ def _count_other_nodata(src, target) -> int:
             missing |= block == declared
         count += int(missing.sum())
     return count
+
+
+def _reprojected(src, path: Path, grid: Grid, programme, loc: Location, method: Resampling, same_crs: bool,
+                 factor: float) -> Finding:
+    """The finding of a warp at about the grid's resolution (fixed), or from a coarser raster (warning)."""
+    why = "a different CRS" if not same_crs else "an off-grid or rotated geotransform"
+    coarser = factor <= 1.0 / AGGREGATE_FROM_FACTOR
+    text = (f"{path.name}: reprojected from {src.crs.to_string()} ({why}) onto the 30 arc-second grid with "
+            f"{method.name} resampling; {src.width}x{src.height} -> {grid.width}x{grid.height} pixels")
+    if coarser:
+        text = (f"{path.name}: pixels about {1 / factor:.1f} times coarser than 30 arc-seconds, resampled "
+                f"({method.name}) onto the grid; {src.width}x{src.height} -> {grid.width}x{grid.height} pixels: "
+                "the regional map shows this country at its coarser resolution")
+    return Finding(
+        "harmonize.resampled_coarser" if coarser else "harmonize.reprojected",
+        Severity.WARNING if coarser else Severity.FIXED, text, loc,
+        observed={"crs": src.crs.to_string(), "transform": list(src.transform)[:6], "resolution": list(src.res)},
+        expected={"crs": programme.crs, "transform": list(grid.transform)[:6], "method": method.name},
+        hint="deliver on the GSSmap grid (EPSG:4326, pixel edges on multiples of 1/120 degree) "
+             "to avoid resampling")
+
+
+def _aggregate(src, tmp: Path, path: Path, dst_name: str, layer: str, grid: Grid, programme, loc: Location,
+               factor: float, class_lut: np.ndarray | None = None) -> tuple[Aggregation, Finding]:
+    """Mean (continuous) or majority with its share (classes, then recoded through ``class_lut``) of a finer
+    raster, and the fixed finding."""
+    sal = programme.salinity
+    profile = output_profile(layer, grid, sal)
+    is_class = layer == sal.class_layer
+    with rasterio.open(tmp, "w", **profile) as dst:
+        if is_class:
+            share_path = majority_share_path(Path(tmp).parent, dst_name)
+            share_profile = {**profile, "nodata": MAJORITY_SHARE_NODATA}
+            with atomic_path(share_path) as share_tmp, rasterio.open(share_tmp, "w", **share_profile) as share:
+                share.set_band_description(1, f"share (%) of the majority class of {path.name} in each cell")
+                done = aggregate_majority(src, grid, dst, share, sal.class_nodata, class_lut)
+        else:
+            done = aggregate_mean(src, grid, dst, sal.continuous_nodata)
+    rule = "majority class (its share in %, per cell, kept beside it)" if is_class else "mean of valid pixels"
+    src_res = _resolution_text(src)
+    text = (f"{path.name}: aggregated from {src_res} ({src.crs.to_string()}, {src.width}x{src.height} pixels) "
+            f"to 30 arc-seconds ({grid.width}x{grid.height} pixels) by {rule}; "
+            f"{done.mean_pixels_per_cell:.1f} source pixels per cell on average")
+    if done.mean_majority_share is not None:
+        text += f", mean majority share {done.mean_majority_share:.0%}"
+    return done, Finding("harmonize.aggregated", Severity.FIXED, text, loc,
+                    observed={"crs": src.crs.to_string(), "resolution": list(src.res), "size": [src.width, src.height],
+                              "factor": round(factor, 2)},
+                    expected={"crs": programme.crs, "resolution": [grid.res[0], grid.res[1]],
+                              "method": "majority" if is_class else "mean",
+                              "mean_majority_share": done.mean_majority_share},
+                    hint="nothing to do: finer maps are welcome; the regional product is at 30 arc-seconds")
+
+
+def _resolution_text(src) -> str:
+    if src.crs is not None and src.crs.is_geographic:
+        return f"{abs(src.res[0]) * 3600:.3g} x {abs(src.res[1]) * 3600:.3g} arc-seconds"
+    return f"{abs(src.res[0]):.4g} x {abs(src.res[1]):.4g} {src.crs.linear_units if src.crs else 'units'}"
+
+
+def majority_share_path(out_dir: Path, name: str) -> Path:
+    """Where the majority share of an aggregated class layer goes: beside its harmonized copy."""
+    return Path(out_dir) / (Path(name).stem + SHARE_SUFFIX)
 
 
 def other_nodata_from_stats(stats, src, target) -> int | None:
@@ -220,22 +293,22 @@ def harmonize_file(path: Path, layer: str, programme, out_dir: Path, dst_name: s
             else:
                 bounds = transform_bounds(src.crs, programme.crs, *_corner_bounds(src), densify_pts=21)
                 grid = Grid.covering(bounds, res, programme.crs)
-                method = Resampling.nearest if is_class else Resampling.bilinear
-                with atomic_path(dst_path) as tmp:
-                    _reproject_to_grid(src, tmp, layer, grid, sal, method, class_lut)
-                recoded = other_nodata_from_stats(stats, src, target_nodata)
-                if recoded is None:
-                    recoded = _count_other_nodata(src, target_nodata)
-                dropped = 0
-                why = "a different CRS" if not same_crs else "an off-grid or rotated geotransform"
-                findings.append(Finding(
-                    "harmonize.reprojected", Severity.FIXED,
-                    f"{path.name}: reprojected from {src.crs.to_string()} ({why}) onto the 30 arc-second grid with "
-                    f"{method.name} resampling; {src.width}x{src.height} -> {grid.width}x{grid.height} pixels",
-                    loc, observed={"crs": src.crs.to_string(), "transform": list(src.transform)[:6]},
-                    expected={"crs": programme.crs, "transform": list(grid.transform)[:6], "method": method.name},
-                    hint="deliver on the GSSmap grid (EPSG:4326, pixel edges on multiples of 1/120 degree) "
-                         "to avoid resampling"))
+                factor = linear_factor(src, grid)
+                if factor >= AGGREGATE_FROM_FACTOR:  # finer than the grid: aggregated, whatever the CRS
+                    with atomic_path(dst_path) as tmp:
+                        done, finding = _aggregate(src, tmp, path, dst_path.name, layer, grid, programme, loc,
+                                                   factor, class_lut)
+                    findings.append(finding)
+                    recoded, dropped = done.other_nodata, done.not_class_codes
+                else:
+                    method = Resampling.nearest if is_class else Resampling.bilinear
+                    with atomic_path(dst_path) as tmp:
+                        _reproject_to_grid(src, tmp, layer, grid, sal, method, class_lut)
+                    recoded = other_nodata_from_stats(stats, src, target_nodata)
+                    if recoded is None:
+                        recoded = _count_other_nodata(src, target_nodata)
+                    dropped = 0
+                    findings.append(_reprojected(src, path, grid, programme, loc, method, same_crs, factor))
             src_nodata = src.nodata
     except (RasterioError, OSError, ValueError) as exc:
         dst_path.unlink(missing_ok=True)

@@ -76,10 +76,11 @@ SCENARIO: dict[str, CountryScenario] = {
             boundary_plan=BoundaryPlan(spill_into=("VNM", "LAO", "MMR")),
         ),
         CountryScenario(
-            "KHM", "everything in one delivery; zipped shapefile with Mac junk and legacy FAO-74/WRB-2006 codes "
+            "KHM", "everything in one delivery, salinity at 10 arc-seconds in EPSG:4326 (aggregated onto the 30 "
+            "arc-second grid); zipped shapefile with Mac junk and legacy FAO-74/WRB-2006 codes "
             "(soil map v1 not accepted until correlated; v2 sends the same map with its crosswalk.csv)",
             (("2026-02-20", ("chapter", "salinity", "soil:legacy")), ("2026-04-02", ("soil:crosswalk",))),
-            soil_suffix="zip",
+            soil_suffix="zip", raster_style=RasterStyle(finer=3),
             soil_style=SoilStyle("code", 2015, palettes={"humid_lowland": ("AC", "PT", "AR", "GL")},
                                  legacy_codes=("Ao", "Jd", "Gh", "AB")),
             boundary_plan=BoundaryPlan(short_of=("VNM", "LAO"), slivers_along=("THA", "LAO"), n_slivers=3),
@@ -97,8 +98,10 @@ SCENARIO: dict[str, CountryScenario] = {
             boundary_plan=BoundaryPlan(spill_into=("KHM", "LAO", "MMR", "MYS")),
         ),
         CountryScenario(
-            "VNM", "soil map v1 rejected (share1 missing), v2 fixes it",
-            (("2026-03-02", ("chapter", "salinity", "soil:defective")), ("2026-05-20", ("soil",))),
+            "VNM", "soil map v1 rejected (share1 missing), v2 fixes it; a partial salinity map (4 layers), "
+            "then one more layer (the other four carry over)",
+            (("2026-03-02", ("chapter", "salinity:only=ECe_0-30+pH_0-30+ESP_0-30+SAS_0-30", "soil:defective")),
+             ("2026-05-20", ("soil", "salinity:only=ECe_unc_0-30"))),
             soil_suffix="geojson",
             # the same lowland legend as Cambodia: the two maps agree across their border
             soil_style=SoilStyle("code", 2015, palettes={"humid_lowland": ("AC", "PT", "AR", "GL")}),
@@ -273,8 +276,9 @@ def _write_delivery(
         elif kind == "profile":
             files.append(write_docx(folder / f"{sc.iso3}_country_profile.docx", *profile_text(country, sc.iso3)))
         elif kind == "salinity":
+            only = tuple(flavour[5:].split("+")) if flavour.startswith("only=") else None  # a partial delivery
             written, truths["salinity"] = write_salinity(
-                folder, sc.iso3, boundary.full, coast, programme.salinity, seed, sc.raster_style, variant)
+                folder, sc.iso3, boundary.full, coast, programme.salinity, seed, sc.raster_style, variant, only)
             files.extend(written)
         elif kind == "soil":
             style = sc.soil_style

@@ -34,6 +34,7 @@ class RasterStyle:
     float_nodata: float | None = None  # None: the programme convention
     pixel_size_noise: bool = False  # pixel size off in the 17th significant digit (still on grid)
     missing: tuple[tuple[str, str], ...] = ()  # (layer, depth) pairs not delivered
+    finer: int = 1  # EPSG:4326 pixels this many times finer than 30 arc-seconds (aggregated by the pipeline)
     # what the class maps' codes are and what says so (issue 12): "programme" codes with a manifest.csv line,
     # "lookup_table" factor-rank codes with the GSP script's lookup table, "none" factor-rank codes and nothing
     class_legend: str = "programme"
@@ -44,7 +45,7 @@ class RasterStyle:
 def country_grid(boundary: shapely.Geometry, style: RasterStyle) -> tuple[Grid, shapely.Geometry]:
     """The pixel grid of a country's rasters and its outline in the raster CRS."""
     if style.crs == "EPSG:4326":
-        grid = Grid.covering(boundary.bounds, ARC_SECONDS_30)
+        grid = Grid.covering(boundary.bounds, ARC_SECONDS_30 / style.finer)
         if style.pixel_size_noise:
             # one ulp larger: the size differs in its last digits, the origin stays on the lattice
             res = np.nextafter(ARC_SECONDS_30, 1.0)
@@ -146,9 +147,10 @@ def lookup_table_text(table: dict[int, str]) -> str:
 
 def write_salinity(
     folder: Path, iso3: str, boundary: shapely.Geometry, coast: shapely.Geometry, spec: SalinitySpec,
-    seed: int, style: RasterStyle, variant: int = 0,
+    seed: int, style: RasterStyle, variant: int = 0, only: tuple[str, ...] | None = None,
 ) -> tuple[list[Path], dict]:
-    """Write a country's salinity layers into ``folder``; return the files and their truths."""
+    """Write a country's salinity layers into ``folder`` (``only``: these "layer_depth" keys, a partial
+    delivery); return the files and their truths."""
     grid, outline = country_grid(boundary, style)
     lon, lat = _pixel_lonlat(grid)
     mask = rasterio.features.rasterize(
@@ -160,7 +162,7 @@ def write_salinity(
     manifest_lines: list[str] = []
     legends: dict[str, dict] = {}
     for (layer, depth), array in values.items():
-        if (layer, depth) in style.missing:
+        if (layer, depth) in style.missing or (only is not None and f"{layer}_{depth}" not in only):
             continue
         is_class = layer == spec.class_layer
         nodata = spec.class_nodata if is_class else float_nodata

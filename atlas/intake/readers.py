@@ -211,14 +211,49 @@ class RasterStats:
         return self.total / self.n_valid if self.n_valid else None
 
 
-def _row_areas_km2(ds, row0: int, nrows: int) -> np.ndarray:
-    """Area of one pixel in each row, exact on the sphere for geographic CRSs."""
+def _pixel_areas_km2(ds, row0: int, nrows: int) -> np.ndarray:
+    """True area of the pixels of rows row0.. (nrows x 1 for geographic CRSs, nrows x width when projected).
+
+    Geographic: exact on the authalic sphere, per row. Projected: the map area of a pixel divided by the
+    projection's areal scale factor at the pixel (pyproj), sampled every AREA_SAMPLE_PX pixels: a conformal
+    projection (Web Mercator, UTM away from its meridian) enlarges areas, and |a*e| alone would count them.
+    """
     t = ds.transform
     if ds.crs is not None and ds.crs.is_geographic:
         top = t.f + t.e * np.arange(row0, row0 + nrows)
         lat0, lat1 = np.radians(top), np.radians(top + t.e)
-        return np.abs(EARTH_RADIUS_KM**2 * np.radians(abs(t.a)) * (np.sin(lat0) - np.sin(lat1)))
-    return np.full(nrows, abs(t.a * t.e) / 1e6)  # projected: metres assumed
+        return np.abs(EARTH_RADIUS_KM**2 * np.radians(abs(t.a)) * (np.sin(lat0) - np.sin(lat1)))[:, None]
+    map_area_m2 = abs(t.a * t.e - t.b * t.d) * _unit_to_m(ds.crs) ** 2
+    if ds.crs is None:
+        return np.full((nrows, 1), map_area_m2 / 1e6)
+    return map_area_m2 / 1e6 / _areal_scale(ds, row0, nrows)
+
+
+def _unit_to_m(crs) -> float:
+    try:
+        return float(crs.linear_units_factor[1]) if crs is not None else 1.0
+    except Exception:  # noqa: BLE001 - a CRS without linear units: metres, as before
+        return 1.0
+
+
+AREA_SAMPLE_PX = 16  # the areal scale varies slowly: one value per 16 x 16 pixels
+
+
+def _areal_scale(ds, row0: int, nrows: int) -> np.ndarray:
+    from pyproj import CRS as ProjCRS
+    from pyproj import Proj, Transformer
+
+    step = AREA_SAMPLE_PX
+    crs = ProjCRS.from_user_input(ds.crs.to_wkt())
+    cols = np.arange(0, ds.width, step) + step / 2
+    rows = np.arange(row0, row0 + nrows, step) + step / 2
+    cc, rr = np.meshgrid(cols, rows)
+    x, y = ds.transform * (cc, rr)
+    lon, lat = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(x, y)
+    scale = np.asarray(Proj(crs).get_factors(lon, lat).areal_scale, dtype="float64").reshape(cc.shape)
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+    full = np.repeat(np.repeat(scale, step, axis=0), step, axis=1)
+    return full[:nrows, :ds.width]
 
 
 def _chunk_rows(ds) -> int:
@@ -296,8 +331,11 @@ def _scan_chunk(ds, stats: RasterStats, row0: int, rows: int, is_float: bool, nd
     if land is not None and not land.is_empty:
         inside = geometry_mask([land], out_shape=band.shape, transform=window_transform(window, ds.transform),
                                invert=True)
-        per_row = (valid & inside).sum(axis=1)
-        stats.valid_land_km2 += float((per_row * _row_areas_km2(ds, row0, band.shape[0])).sum())
+        areas = _pixel_areas_km2(ds, row0, band.shape[0])
+        if areas.shape[1] == 1:
+            stats.valid_land_km2 += float(((valid & inside).sum(axis=1) * areas[:, 0]).sum())
+        else:
+            stats.valid_land_km2 += float(areas[valid & inside].sum())
 
 
 def _first(mask: np.ndarray, band: np.ndarray, row0: int, stats: RasterStats, attr: str) -> int:

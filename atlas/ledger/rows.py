@@ -18,10 +18,20 @@ def country_order(programme: Programme) -> list[str]:
 
 
 def _coverage(version: Mapping) -> float | None:
-    """Covered share of a partial delivery, where the ledger records one (a ``coverage`` column), else None."""
-    keys = version.keys() if hasattr(version, "keys") else ()
-    value = version["coverage"] if "coverage" in keys else None
-    return float(value) if value is not None else None
+    """Covered share of the country: the largest share a layer of the version covers, from its coverage
+    findings (``raster.coverage`` / ``raster.coverage_low``), else None."""
+    keys = version.keys() if hasattr(version, "keys") else ()  # sqlite3.Row: `in` looks at values, not names
+    if "coverage" in keys and version["coverage"] is not None:  # a ledger that records it as a column
+        return float(version["coverage"])
+    stored = version["findings"] if "findings" in keys else None
+    try:
+        findings = json.loads(stored) if stored else []
+    except (TypeError, ValueError):
+        return None
+    shares = [f["observed"]["share"] for f in findings if isinstance(f, dict)
+              and f.get("check_id") in COVERAGE_CHECKS and isinstance(f.get("observed"), dict)
+              and isinstance(f["observed"].get("share"), int | float)]
+    return float(max(shares)) if shares else None
 
 
 def build_status_rows(
@@ -29,6 +39,7 @@ def build_status_rows(
     subs: Mapping[tuple[str, str], Sequence[Mapping]],
     updated: Mapping[tuple[str, str], str],
     today: dt.date,
+    layers: Mapping[tuple[str, str], Mapping[str, int]] | None = None,
 ) -> list[StatusRow]:
     """One row per member x deliverable, countries by name (or configured order); ``subs``: versions, oldest first.
 
@@ -78,6 +89,21 @@ def build_status_rows(
                     days_late=days_late,
                     coverage=_coverage(best) if best is not None else None,
                     kind=deliverable.kind,
+                    **_salinity_layers(programme, key, (layers or {}).get((iso3, key)), accepted),
                 )
             )
     return rows
+
+
+def _salinity_layers(programme: Programme, key: str, composed, accepted: list[int]) -> dict:
+    """Layers in use (of the last accepted version, carried-over ones included) for a salinity row."""
+    if key != "salinity_map":
+        return {}
+    out: dict = {"layers_total": len(programme.salinity.layer_keys())}
+    if composed and accepted:
+        out["layers_in_use"] = len(composed)
+        out["layers_carried"] = sum(1 for v in composed.values() if v != max(accepted))
+    return out
+
+
+COVERAGE_CHECKS = ("raster.coverage", "raster.coverage_low")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from atlas.errors import AtlasError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: layer_sources (atlas.ledger.layers), filled on migration from 1
 
 NOT_RECEIVED = "not_received"
 RECEIVED = "received"
@@ -186,6 +186,9 @@ class StatusRow:
     days_late: int | None = None  # accepted version: arrival - deadline (<= 0 on time); else days past the deadline
     coverage: float | None = None  # share of the country covered by the best version (partial deliveries), 0-1
     kind: str = ""  # raster | vector | document (documents are accepted, never published)
+    layers_in_use: int | None = None  # salinity: layers of the last accepted version, carried-over ones included
+    layers_total: int | None = None  # salinity: layers of a complete delivery (16 by default)
+    layers_carried: int = 0  # of layers_in_use, kept from earlier versions
 
     @property
     def shown_state(self) -> str:
@@ -214,8 +217,12 @@ class StatusRow:
         else:
             date = f" {self.best_received.isoformat()}" if with_date and self.best_received else ""
             parts = [f"{self.label} v{self.best_version}{date}" + (f" ({self.note})" if self.note else "")]
-        if self.coverage is not None and self.coverage < 0.9995:
-            parts.append(f"{self.coverage:.0%} covered")
+        if self.layers_in_use is not None and self.layers_total:  # complete or partial salinity delivery
+            layers = (f"all {self.layers_total} layers" if self.layers_in_use >= self.layers_total
+                      else f"{self.layers_in_use} of {self.layers_total} layers")
+            parts.append(layers + (f" ({self.layers_carried} carried over)" if self.layers_carried else ""))
+        if self.coverage is not None and self.coverage < 0.9995:  # 0.1% rather than 0% for a sliver of a country
+            parts.append(f"{self.coverage:.0%} covered" if self.coverage >= 0.01 else f"{self.coverage:.1%} covered")
         if self.timeliness():
             parts.append(self.timeliness())
         parts += [f"v{v} {STATE_LABELS[s]}" for v, s in self.later]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from atlas.config import Programme
 from atlas.intake.inbox import Submission, file_sha256
+from atlas.ledger import layers
 from atlas.ledger.rows import build_status_rows
 from atlas.ledger.schema import (
     ACCEPTED_STATES,
@@ -99,12 +100,17 @@ class Ledger:
     def _create_schema(self) -> None:
         # executescript would COMMIT on its own; run the statements one by one inside a transaction
         with self._transaction() as db:
-            for statement in SCHEMA.split(";"):
+            for statement in [*SCHEMA.split(";"), layers.LAYER_SCHEMA]:
                 if statement.strip():
                     db.execute(statement)
             db.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
+            stored = int(db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+            if stored == 1:  # migration 1 -> 2: layer records (table created above) filled from stored file names
+                filled = layers.backfill(db, self.programme)
+                db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+                log.info("ledger %s: migrated to schema 2 (layer sources of %d versions)", self.path, filled)
         stored = int(self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
         if stored != SCHEMA_VERSION:
             raise LedgerError(f"ledger {self.path} has schema version {stored}; this pipeline reads {SCHEMA_VERSION}")
@@ -400,7 +406,8 @@ class Ledger:
                 "GROUP BY country, deliverable"
             )
         }
-        rows = build_status_rows(self.programme, subs, updated, today)
+        composed = {(iso3, "salinity_map"): v for iso3, v in layers.current_layers(self._db).items()}
+        rows = build_status_rows(self.programme, subs, updated, today, composed)
         notes = self._not_published_notes()
         # the note belongs to the version the row shows: the best one
         return [replace(r, note=notes.get((r.country, r.deliverable, r.best_version))) if r.best_version else r
@@ -474,6 +481,35 @@ class Ledger:
         ).fetchall()
         # rows come oldest delivery first: the last one per country wins
         return {r["country"]: r["version"] for r in rows if r["country"] in self.programme.members}
+
+    def record_layers(self, record_id: int, own: list[str], run_id: str | None = None) -> dict[str, int]:
+        """Record the layers ("ECe_0-30") a salinity version delivered and, with carry-over, those kept from
+        the last accepted version; returns {layer: source version}."""
+        with self._transaction() as db:
+            row = self._row(record_id)
+            composed = layers.compose(db, row, own, self.programme.salinity.carry_over_layers)
+            carried = sorted({v for v in composed.values() if v != row["version"]})
+            note = f"{len(composed)} of {len(self.programme.salinity.layer_keys())} layers"
+            if carried:
+                n = sum(1 for v in composed.values() if v != row["version"])
+                note += f" ({n} carried over from v{', v'.join(map(str, carried))})"
+            self._event(db, row, row["state"], row["state"], note, run_id)
+        return composed
+
+    def layer_versions(self, deliverable: str = "salinity_map") -> dict[str, dict[str, int]]:
+        """{iso3: {layer: source version}} of the newest accepted version of each country."""
+        return {iso3: v for iso3, v in layers.current_layers(self._db, deliverable).items()
+                if iso3 in self.programme.members}
+
+    def carried_layers(self, country: str, version: int, deliverable: str = "salinity_map") -> dict[str, int]:
+        """{layer: source version} a new version would carry over (empty when carry-over is off)."""
+        if not self.programme.salinity.carry_over_layers:
+            return {}
+        return layers.previous_layers(self._db, country.upper(), deliverable, int(version))
+
+    def layers(self, record_id: int) -> dict[str, int]:
+        """{layer: source version} recorded for one version (empty if none)."""
+        return layers.layers_of(self._db, record_id)
 
     def product_versions(self, product: str) -> dict[tuple[str, str], int]:
         """Which version of each (country, deliverable) the named product used most recently."""

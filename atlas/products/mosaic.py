@@ -124,6 +124,31 @@ def _overlap(block: Window, source: Window) -> tuple[tuple[slice, slice], Window
     return sl, Window(c0 - source.col_off, r0 - source.row_off, c1 - c0, r1 - r0)
 
 
+def _shared_window(block: Window, a: Window, b: Window) -> Window | None:
+    """The part of ``block`` (region pixels) covered by both national windows ``a`` and ``b``."""
+    c0 = max(block.col_off, a.col_off, b.col_off)
+    r0 = max(block.row_off, a.row_off, b.row_off)
+    c1 = min(block.col_off + block.width, a.col_off + a.width, b.col_off + b.width)
+    r1 = min(block.row_off + block.height, a.row_off + a.height, b.row_off + b.height)
+    if c1 <= c0 or r1 <= r0:
+        return None
+    return Window(c0, r0, c1 - c0, r1 - r0)
+
+
+def _source_window(region_win: Window, source: Window) -> Window:
+    """A window in region pixels as a window of the national raster placed at ``source``."""
+    return Window(region_win.col_off - source.col_off, region_win.row_off - source.row_off,
+                  region_win.width, region_win.height)
+
+
+def _part(values: np.ndarray, overlap, shared: Window, block: Window) -> np.ndarray:
+    """The ``shared`` part of values read for ``overlap`` (slices into the block, national window)."""
+    rows, cols = overlap[0]
+    r0 = shared.row_off - block.row_off - rows.start
+    c0 = shared.col_off - block.col_off - cols.start
+    return values[r0:r0 + shared.height, c0:c0 + shared.width]
+
+
 def _temp_profile(grid: Grid, dtype: str, nodata) -> dict:
     # uncompressed tiles: the temporary file is read once by the COG driver, compression would only cost time
     return {"driver": "GTiff", "dtype": dtype, "nodata": nodata, "count": 1, "width": grid.width,
@@ -172,12 +197,16 @@ def build_mosaics(
     block: int = BLOCK,
     float_deflate_level: int = FLOAT_DEFLATE_LEVEL,
     map_fn: Callable = map,
+    layer_versions: dict[str, dict[str, int]] | None = None,
 ) -> MosaicResult:
     """Regional COGs of every salinity layer and depth, derived SAS, provenance raster and legend.
 
     ``map_fn(func, items)`` runs the per-product COG conversions: the built-in ``map`` here, a
     Dask client's map when the flow runs on a cluster (the work folder must be on a shared file system).
+    ``layer_versions`` ({iso3: {"ECe_0-30": version}}) names the version each layer comes from where a
+    partial delivery carries layers over from an earlier one; by default every layer is of ``versions``.
     """
+    layer_versions = layer_versions or {}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     sal = programme.salinity
@@ -271,7 +300,7 @@ def build_mosaics(
                 bgrid = Grid(grid.crs, rasterio.windows.transform(win, grid.transform), win.width, win.height)
                 cidx = country_raster(region_gdf, bgrid, codes)
                 cidx_out.write(cidx, 1, window=win)
-                prov.write(lut[cidx], 1, window=win)
+                has_data = np.zeros((win.height, win.width), bool)  # pixels where a country's layer holds data
                 cache: dict[tuple[Path, Window], np.ndarray] = {}
                 for (layer, depth), srcs in sources.items():
                     dst = outs[f"{layer}_{depth}"]
@@ -286,23 +315,31 @@ def build_mosaics(
                             cache[(src.path, read_win)] = values
                         own = cidx[sl] == src.index
                         data[sl][own] = values[own]
+                        has_data[sl] |= own & (values != dst.nodata)
                         outside = int(((values != dst.nodata) & ~own).sum())
                         if outside:
                             dropped[(src.iso3, f"{layer}_{depth}")] = dropped.get((src.iso3, f"{layer}_{depth}"), 0) \
                                 + outside
                     dst.write(data, 1, window=win)
+                # provenance marks only pixels that hold data from the submission, not the whole territory
+                prov.write(np.where(has_data, lut[cidx], PROVENANCE_NODATA).astype("uint16"), 1, window=win)
                 for depth, pairs in derived.items():
                     dst = outs[f"SAS_derived_{depth}"]
                     data = np.full((win.height, win.width), sal.class_nodata, dtype="uint8")
                     for ece_src, esp_src in pairs:
+                        # ECe and ESP of a country may cover different extents: classes where both exist
+                        shared = _shared_window(win, ece_src.window, esp_src.window)
+                        if shared is None:
+                            continue
                         ov_e, ov_s = _overlap(win, ece_src.window), _overlap(win, esp_src.window)
-                        if ov_e is None or ov_s is None or ov_e[0] != ov_s[0]:
-                            continue  # ECe and ESP of a country on different extents: only the shared part
-                        sl = ov_e[0]
-                        ece = cache.get((ece_src.path, ov_e[1]))
-                        esp = cache.get((esp_src.path, ov_s[1]))
-                        ece = read(ece_src, ov_e[1]) if ece is None else ece
-                        esp = read(esp_src, ov_s[1]) if esp is None else esp
+                        ece = _part(cache.get((ece_src.path, ov_e[1])), ov_e, shared, win) \
+                            if (ece_src.path, ov_e[1]) in cache else None
+                        esp = _part(cache.get((esp_src.path, ov_s[1])), ov_s, shared, win) \
+                            if (esp_src.path, ov_s[1]) in cache else None
+                        ece = read(ece_src, _source_window(shared, ece_src.window)) if ece is None else ece
+                        esp = read(esp_src, _source_window(shared, esp_src.window)) if esp is None else esp
+                        sl = (slice(shared.row_off - win.row_off, shared.row_off - win.row_off + shared.height),
+                              slice(shared.col_off - win.col_off, shared.col_off - win.col_off + shared.width))
                         own = cidx[sl] == ece_src.index
                         ph = None  # pH only adds the FAO alkaline test; read where it covers the same block part
                         if (ph_src := ph_of.get(depth, {}).get(ece_src.iso3)) is not None:
@@ -329,13 +366,16 @@ def build_mosaics(
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
+    def version_of(iso3: str, key: str) -> int:
+        return int(layer_versions.get(iso3, {}).get(key, versions.get(iso3, 0)))
+
     for (layer, depth), srcs in sources.items():
-        used[f"{layer}_{depth}"] = tuple((s.iso3, int(versions.get(s.iso3, 0))) for s in srcs)
+        used[f"{layer}_{depth}"] = tuple((s.iso3, version_of(s.iso3, f"{layer}_{depth}")) for s in srcs)
     for depth, pairs in derived.items():
-        used[f"SAS_derived_{depth}"] = tuple((e.iso3, int(versions.get(e.iso3, 0))) for e, _ in pairs)
+        used[f"SAS_derived_{depth}"] = tuple((e.iso3, version_of(e.iso3, f"ECe_{depth}")) for e, _ in pairs)
     findings.extend(_dropped_findings(dropped, grid))
     legend = write_legend(out_dir, contributors, prov_code, codes, sources, derived, versions, programme,
-                          _country_legends(sources, sal.class_layer))
+                          _country_legends(sources, sal.class_layer), version_of)
     paths.update(legend)
     log.info("mosaicked %d products on %dx%d pixels", len(paths), grid.width, grid.height)
     return MosaicResult(paths=tuple(paths.values()), products=paths, used=used, grid=grid, findings=tuple(findings))
@@ -368,12 +408,16 @@ def _country_legends(sources, class_layer: str) -> dict:
 
 
 def write_legend(out_dir: Path, contributors, prov_code, codes, sources, derived, versions, programme,
-                 country_legends: dict | None = None) -> dict:
+                 country_legends: dict | None = None,
+                 version_of: Callable[[str, str], int] | None = None) -> dict:
     """Provenance legend (CSV + JSON entries): code -> country, version, layers delivered, class-layer source.
 
+    ``layer_versions`` says which version each layer comes from (``ECe_0-30:v2 pH_0-30:v1``): a partial
+    delivery carries the layers it did not send over from the last accepted version.
     GSSmap_legend.json holds the whole legend: provenance, country index, classes, units.
     """
     sal = programme.salinity
+    version_of = version_of or (lambda iso3, key: int(versions.get(iso3, 0)))
     rows = []
     for iso3 in contributors:
         layers = sorted(f"{layer}_{depth}" for (layer, depth), srcs in sources.items()
@@ -383,8 +427,9 @@ def write_legend(out_dir: Path, contributors, prov_code, codes, sources, derived
                for depth in sal.depths}
         rows.append({"code": prov_code[iso3], "iso3": iso3, "name": programme.members.get(iso3, iso3),
                      "version": int(versions.get(iso3, 0)), "layers": " ".join(layers),
+                     "layer_versions": " ".join(f"{key}:v{version_of(iso3, key)}" for key in layers),
                      **{f"SAS_{depth}": sas[depth] for depth in sal.depths}})
-    frame = pd.DataFrame(rows, columns=["code", "iso3", "name", "version", "layers",
+    frame = pd.DataFrame(rows, columns=["code", "iso3", "name", "version", "layers", "layer_versions",
                                         *[f"SAS_{d}" for d in sal.depths]])
     csv_path = write_atomic(out_dir / "GSSmap_provenance_legend.csv", lambda p: frame.to_csv(p, index=False))
     prov_json = out_dir / "GSSmap_provenance_legend.json"

@@ -69,13 +69,19 @@ class RegionalOutcome:
         return {iso3: v for iso3, v in self.versions.items() if iso3 not in self.left_out}
 
 
-def salinity_inputs(programme: Programme, versions: dict[str, int]) -> dict[str, dict[tuple[str, str], Path]]:
-    """Harmonized national layers of the chosen versions, read back from data/processed."""
+def salinity_inputs(programme: Programme, versions: dict[str, int],
+                    layer_versions: dict[str, dict[str, int]] | None = None) -> dict[str, dict[tuple[str, str], Path]]:
+    """Harmonized national layers of the chosen versions, read back from data/processed.
+
+    ``layer_versions`` ({iso3: {"ECe_0-30": version}}, from the ledger) takes each layer from the version
+    it is recorded to come from (carried over from an earlier delivery); otherwise the version's own files.
+    """
     inputs: dict[str, dict[tuple[str, str], Path]] = {}
     for iso3, version in versions.items():
-        folder = layout.national_dir(programme.processed_dir, iso3, "salinity_map", version)
         found = {}
         for layer, depth in programme.salinity.layer_keys():
+            source = (layer_versions or {}).get(iso3, {}).get(f"{layer}_{depth}", version)
+            folder = layout.national_dir(programme.processed_dir, iso3, "salinity_map", source)
             path = folder / programme.salinity.file_name(iso3, layer, depth)
             if path.is_file():
                 found[(layer, depth)] = path
@@ -188,20 +194,24 @@ def build_regional_salinity(
     force: bool = False,
     map_fn=map,
     pairs: pd.DataFrame | None = None,
+    layer_versions: dict[str, dict[str, int]] | None = None,
 ) -> RegionalOutcome:
     """One COG per salinity layer and depth, from the given national versions (``map_fn``: see build_mosaics).
 
     ``pairs``: the run's border adjacency (``border_pairs``); computed here when not given.
+    ``layer_versions`` (the ledger's) names the version each layer comes from in partial deliveries.
     """
     from atlas.products.mosaic import build_mosaics
 
-    inputs = salinity_inputs(programme, versions)
+    layer_versions = {iso3: v for iso3, v in (layer_versions or {}).items() if iso3 in versions}
+    inputs = salinity_inputs(programme, versions, layer_versions)
     outcome, out_dir = _start("GSSmap", versions, inputs, layout.regional_salinity_dir(programme.processed_dir))
     settings = product_settings(programme, "salinity_map")
     if out_dir is None or _unchanged(outcome, out_dir, force, settings):
         return outcome
     try:
-        result = build_mosaics(inputs, outcome.versions, programme, out_dir, boundaries, map_fn=map_fn)
+        result = build_mosaics(inputs, outcome.versions, programme, out_dir, boundaries, map_fn=map_fn,
+                               layer_versions=layer_versions)
     except Exception as exc:  # noqa: BLE001 - the soil atlas and the status table still get built
         outcome.findings.append(internal_error(None, "salinity mosaic", exc))
         return outcome
