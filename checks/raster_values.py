@@ -169,9 +169,9 @@ def _coverage_text(ctx, share: float) -> str:
 
 
 @check("raster.coverage_low", Severity.WARNING, "raster", PRODUCTS,
-       "Valid pixels cover too little of the country's land (share of the reference boundary's area): below "
-       "[salinity] min_coverage_share (default 50 %) the layer is not published (an error; a warning with "
-       "low_coverage = \"warn\"), below 90 % a warning.",
+       "Valid pixels cover too little of the country's land (share of the reference boundary's area): below the "
+       "programme's minimum share (50 % by default) the layer is not published (an error, or a warning where the "
+       "programme accepts partial coverage), below 90 % a warning.",
        "deliver the whole country; areas without an estimate are nodata")
 def check_coverage(ctx):
     share = _coverage_share(ctx)
