@@ -108,6 +108,9 @@ def test_artifacts_and_the_per_country_summary_are_on_the_deployment_run(config,
     state = process_inbox(deliverable="book_chapter", return_state=True)
     assert state.is_completed(), state.message
     run_id = state.state_details.flow_run_id
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler().flush()  # logs reach the API in batches: send what is queued before reading it back
     with get_client(sync_client=True) as client:
         keys = {a.key for a in client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))}
