@@ -332,7 +332,7 @@ def guide(
                                              "data/processed/guide)")] = None,
 ) -> None:
     """Write the submission guide for countries (HTML and Markdown) from the programme configuration."""
-    from checks.guide import write_guide
+    from atlas.reports.guide import write_guide
 
     programme = _programme(config)
     paths = write_guide(programme, out or programme.processed_dir / "guide")

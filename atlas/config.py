@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 
+from atlas.config_schema import section, validate_settings
 from atlas.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -309,9 +310,7 @@ def load_programme(path: Path | str | None = None) -> Programme:
         raise ConfigError(f"configuration file not found: {path}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    from atlas.config_schema import section, validate_settings  # the schema is built from these dataclasses
-
-    validate_settings(raw, path)
+    validate_settings(raw, Programme, path)  # the schema is built from these dataclasses
     root = path.resolve().parent
     try:
         paths = raw["paths"]

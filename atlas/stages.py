@@ -17,9 +17,9 @@ import geopandas as gpd
 from atlas import layout
 from atlas.atomic import write_atomic
 from atlas.config import Programme
+from atlas.finding import Finding, Location, Severity, counts, internal_error, verdict
 from atlas.intake.inbox import Submission, discover
 from atlas.layout import SOIL_MAP_FILE
-from checks.finding import Finding, Location, Severity, counts, internal_error, verdict
 
 if TYPE_CHECKING:
     from atlas.intake.readers import Reads
@@ -167,8 +167,8 @@ def write_national_reports(sub: Submission, findings: list[Finding], out_dir: Pa
                            programme: Programme, boundaries, reads=None) -> dict[str, Path]:
     """The version's reports, with its map (country, neighbours, footprint) and what changed since the last one."""
     from atlas.products.national_summary import national_summary
-    from checks.report import write_reports
-    from checks.report_changes import previous_report
+    from atlas.reports.changes import previous_report
+    from atlas.reports.report import write_reports
 
     footprint, areas = national_summary(sub, outputs, programme, reads) if sub.deliverable in (
         "salinity_map", "soil_map") else (None, None)

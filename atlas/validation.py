@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atlas.config import Programme
+from atlas.finding import Finding, counts
 from atlas.ledger.layers import carried_read_only
 from atlas.stages import check_submission, report_meta
-from checks.finding import Finding, counts
 from checks.run import checks_not_made, country_boundary, plan_path, submission_label
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,8 @@ def validate_path(path: Path, programme: Programme, boundaries=None, country: st
 
 
 def result_json(result: ValidationResult) -> dict:
-    """The machine output of ``atlas validate --json`` (docs/REPORT_SCHEMA.md, checks/validate_schema.json)."""
-    from checks.report import report_dict
+    """The machine output of ``atlas validate --json`` (docs/REPORT_SCHEMA.md, atlas/reports/validate_schema.json)."""
+    from atlas.reports.report import report_dict
 
     return {
         "schema_version": JSON_SCHEMA_VERSION,
@@ -107,7 +107,7 @@ def result_json(result: ValidationResult) -> dict:
 
 def write_html(result: ValidationResult, out_dir: Path) -> list[Path]:
     """The reports the secretariat sends (HTML, Markdown, JSON), one folder per submission under ``out_dir``."""
-    from checks.report import write_reports
+    from atlas.reports.report import write_reports
 
     written = []
     several = len({s.meta["delivery"] for s in result.submissions}) > 1
@@ -122,7 +122,7 @@ def write_html(result: ValidationResult, out_dir: Path) -> list[Path]:
 
 def render(result: ValidationResult) -> str:
     """The terminal report: each submission's findings, which checks were not made, and every skipped file."""
-    from checks.report import VERDICT_TEXT, render_text
+    from atlas.reports.report import VERDICT_TEXT, render_text
 
     blocks = []
     for s in result.submissions:

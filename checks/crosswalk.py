@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from checks.finding import Location, Severity
+from atlas.finding import Location, Severity
 from checks.registry import Hit, check
 from checks.wrb import LEGEND_NAMES, RSG_CODES, normalise_rsg
 

@@ -214,7 +214,7 @@ def class_value_counts(path: Path) -> dict[int, int] | None:
 
 # ------------------------------------------------------------------------------------------ checks
 
-from checks.finding import Location, Severity  # noqa: E402
+from atlas.finding import Location, Severity  # noqa: E402
 from checks.registry import Hit, check  # noqa: E402
 
 PRODUCTS = ("salinity_map",)

@@ -16,7 +16,7 @@ from pathlib import Path
 from pyproj import CRS
 from rasterio.warp import transform_bounds
 
-from checks.finding import Location, Severity
+from atlas.finding import Location, Severity
 from checks.metafile_text import (
     Metafile,
     accuracy_statistics,

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from atlas.config import Programme, SalinitySpec
-from checks.finding import Location, Severity
+from atlas.finding import Location, Severity
 from checks.layers import LayerFile, Resolution, manifest_line, resolve_layers
 from checks.registry import Hit, check
 

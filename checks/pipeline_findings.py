@@ -7,7 +7,7 @@ and lists them in docs/CHECKS.md with the validation checks.
 
 from __future__ import annotations
 
-from checks.finding import Severity
+from atlas.finding import Severity
 from checks.registry import ALL_PRODUCTS, declare
 
 SAL = ("salinity_map",)

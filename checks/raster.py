@@ -16,10 +16,10 @@ import shapely
 from pyproj import CRS
 
 from atlas.config import Programme
+from atlas.finding import Finding, Location, Severity
 from atlas.grid import AGGREGATE_FROM_FACTOR
 from atlas.intake.containment import Limits, contained, sidecar_findings
 from atlas.intake.readers import RasterStats, open_raster_safely, scan_raster
-from checks.finding import Finding, Location, Severity
 from checks.layers import LayerFile, resolve_layers
 from checks.naming import SalinityName, salinity_name
 from checks.registry import Hit, check, run_checks

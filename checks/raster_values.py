@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
+from atlas.finding import Severity
 from atlas.intake.readers import sidecar_statistics
-from checks.finding import Severity
 from checks.raster import COVERAGE_MIN, PRODUCTS, _has_pixels, _opened, _pixel_loc
 from checks.registry import Hit, check
 

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from atlas.finding import Finding, Location, Severity, plain
 from atlas.intake.findings import ALL_PRODUCTS
 from atlas.intake.findings import DEFINITIONS as INTAKE_DEFINITIONS
-from checks.finding import Finding, Location, Severity, plain
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ import geopandas as gpd
 import shapely
 
 from atlas.config import Programme
+from atlas.finding import Finding, Location, Severity
 from atlas.intake.inbox import (
     DATE_FOLDER,
     Submission,
@@ -24,7 +25,6 @@ from atlas.intake.inbox import (
 from atlas.intake.readers import Reads
 from checks.crosswalk import is_crosswalk
 from checks.document import document_findings
-from checks.finding import Finding, Location, Severity
 from checks.layers import resolve_layers
 from checks.naming import SubmissionContext, country_from_name
 from checks.raster import raster_findings

@@ -14,8 +14,8 @@ import shapely
 from pyproj import CRS, Transformer
 
 from atlas.config import Programme
+from atlas.finding import Finding, Location, Severity
 from checks.crosswalk import Crosswalk, apply_crosswalk, read_crosswalk
-from checks.finding import Finding, Location, Severity
 from checks.registry import Hit, check
 from checks.wrb import classify_values, guess_soil_column
 from checks.wrb_columns import restore_field_names

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from checks.finding import Location, Severity
+from atlas.finding import Location, Severity
 from checks.registry import Hit, check
 
 RSG_CODES: dict[str, str] = {

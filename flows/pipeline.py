@@ -44,6 +44,7 @@ from atlas.products.regional import (
     build_regional_soil,
     is_up_to_date,
 )
+from atlas.reports.country_notes import write_country_notes
 
 # errno values of failures that often go away on a second try (network shares, busy files, exhausted handles)
 TRANSIENT_ERRNOS = frozenset(
@@ -132,8 +133,10 @@ def mosaic_salinity(programme: Programme, versions: dict, boundaries, run_id: st
     with Ledger(programme.ledger_path, programme) as ledger:  # which version each layer comes from
         layer_versions = ledger.layer_versions("salinity_map")
     with cluster_map() as map_fn:  # on a Dask worker, the COG conversions spread over the cluster
-        return _slim(build_regional_salinity(programme, versions, boundaries, run_id, force, map_fn=map_fn,
-                                             pairs=pairs, layer_versions=layer_versions))
+        outcome = build_regional_salinity(programme, versions, boundaries, run_id, force, map_fn=map_fn,
+                                          pairs=pairs, layer_versions=layer_versions)
+    write_country_notes(programme, "salinity_map", outcome.versions, outcome.notes, boundaries)
+    return _slim(outcome)
 
 
 @contextmanager
@@ -153,7 +156,9 @@ def cluster_map():
 
 @task(cache_policy=NO_CACHE)
 def harmonize_soil_atlas(programme: Programme, versions: dict, boundaries, run_id: str, force: bool, pairs=None):
-    return _slim(build_regional_soil(programme, versions, boundaries, run_id, force, pairs=pairs))
+    outcome = build_regional_soil(programme, versions, boundaries, run_id, force, pairs=pairs)
+    write_country_notes(programme, "soil_map", outcome.versions, outcome.notes, boundaries)
+    return _slim(outcome)
 
 
 def _slim(outcome):

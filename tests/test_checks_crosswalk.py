@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import shapely
 
+from atlas.finding import verdict
 from checks.crosswalk import read_crosswalk, template_csv
-from checks.finding import verdict
 from checks.registry import load_all
 from checks.vector import soil_map_findings
 from checks.wrb import NON_SOIL_UNITS, RSG_CODES

@@ -9,7 +9,7 @@ from html import unescape
 from typer.testing import CliRunner
 
 from atlas.cli import app
-from checks.guide import guide_values, layer_requirements, write_guide
+from atlas.reports.guide import guide_values, layer_requirements, write_guide
 from checks.registry import load_all
 
 

@@ -12,14 +12,14 @@ import rasterio
 from affine import Affine
 
 from atlas.borders.raster import harmonize_salinity
+from atlas.finding import Severity
 from atlas.intake.inbox import Submission
 from atlas.products.class_consistency import class_disagreement
-from checks.finding import Severity
+from atlas.reports.report import render_markdown
 from checks.legend import parse_lookup_table
 from checks.naming import SubmissionContext
 from checks.raster import raster_findings
 from checks.registry import run_checks
-from checks.report import render_markdown
 
 RES = 1.0 / 120.0
 GSP_LUT = '"classcode" "mapvalue"\n1 "ModerateSalinity"\n2 "None"\n3 "SlightSalinity"\n4 "SlightSodicity"\n' \

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.finding import Severity
+from atlas.finding import Severity
 from checks.registry import REGISTRY, Check, Hit, checks_markdown, load_all, register, run_checks
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "CHECKS.md"

@@ -14,11 +14,11 @@ import pytest
 import shapely
 
 from atlas import layout
-from checks.finding import Finding, Location, Severity
+from atlas.finding import Finding, Location, Severity
+from atlas.reports.changes import previous_report
+from atlas.reports.report import SCHEMA_PATH, render_text, write_reports
+from atlas.reports.report_map import nice_length_km, report_map_svg
 from checks.registry import load_all
-from checks.report import SCHEMA_PATH, render_text, write_reports
-from checks.report_changes import previous_report
-from checks.report_map import nice_length_km, report_map_svg
 
 FINDINGS = [
     Finding("raster.crs_missing", Severity.ERROR, "no CRS declared", Location(file="a.tif"), hint="assign it"),
@@ -183,7 +183,7 @@ def test_render_text_groups_per_check_with_hints():
 
 
 def test_a_problem_whose_example_pixel_moved_is_still_there():
-    from checks.report_changes import match
+    from atlas.reports.changes import match
 
     def high(lon, layer="ECe 0-30"):
         return {"check_id": "raster.ece_high", "severity": "warning", "message": "x",
@@ -199,13 +199,13 @@ def test_templates_ship_as_package_data():
     import tomllib
 
     root = Path(__file__).resolve().parents[1]
-    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["checks"]
-    for template in (root / "checks" / "templates").iterdir():
-        assert any(template.relative_to(root / "checks").match(p) for p in patterns), template.name
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["atlas"]
+    for shipped in [*(root / "atlas" / "reports" / "templates").iterdir(), *(root / "atlas" / "reports").glob("*.json")]:
+        assert any(shipped.relative_to(root / "atlas").match(p) for p in patterns), shipped.name
 
 
 def test_values_for_people_units_and_shapes():
-    from checks.report_values import human
+    from atlas.reports.values import human
 
     assert human({"area_km2": 21.3, "share": 0.0}) == "area 21.3 km²; share under 0.01 %"
     assert human(-3.4028234663852886e38) == "-3.4e38" and human(6.5e-05, "area_km2") == "less than 0.001 km²"

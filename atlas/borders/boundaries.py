@@ -17,7 +17,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from checks.finding import Finding, Location, Severity
+from atlas.finding import Finding, Location, Severity
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 
 from atlas.borders.adjacency import border_lines, geodesic_length_km, linear_part
-from checks.finding import Finding, Location, Severity
+from atlas.finding import Finding, Location, Severity
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ from atlas.borders.aggregate import (
     aggregate_mean,
     linear_factor,
 )
+from atlas.finding import Finding, Location, Severity
 from atlas.grid import AGGREGATE_FROM_FACTOR, Grid
 from atlas.intake.containment import Limits, contained, open_raster
-from checks.finding import Finding, Location, Severity
 from checks.layers import resolve_layers
 from checks.legend import bind_legends
 

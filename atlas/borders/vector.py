@@ -22,7 +22,7 @@ import shapely
 from atlas.borders.adjacency import geodesic_length_km
 from atlas.borders.boundaries import polygonal_part
 from atlas.borders.overlaps import resolve_overlaps
-from checks.finding import Finding, Location, Severity
+from atlas.finding import Finding, Location, Severity
 from checks.wrb_columns import canonical_copy
 
 log = logging.getLogger(__name__)

@@ -23,8 +23,6 @@ import pyogrio
 
 from atlas.config import Programme
 from atlas.demo.boundaries import (
-    LICENCE,
-    SOURCE,
     BoundaryPlan,
     coastline,
     national_boundary,
@@ -36,6 +34,7 @@ from atlas.demo.salinity import RasterStyle, write_salinity
 from atlas.demo.soil import LEGACY_MEANING, SoilStyle, dominant_at, soil_units, write_crosswalk, write_soil_map
 from atlas.errors import AtlasError
 from atlas.intake.inbox import sha256_file
+from atlas.natural_earth import LICENCE, SOURCE
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from checks.finding import Finding, Location, Severity, plain
+from atlas.finding import Finding, Location, Severity, plain
 
 ALL_PRODUCTS = ("salinity_map", "soil_map", "book_chapter", "country_profile")
 SOIL = ("soil_map",)

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from checks.finding import Finding, Location, Severity
+from atlas.finding import Finding, Location, Severity
 
 RASTER_SUFFIXES = {".tif", ".tiff"}
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".fgb", ".zip", ".shp"}

@@ -19,10 +19,10 @@ import pyogrio
 import rasterio
 import shapely
 
+from atlas.finding import Finding, Location, Severity
 from atlas.intake.archives import extract_archive, pick_map
 from atlas.intake.containment import Limits, contained, open_raster, sidecar_findings, vet_content, vet_vector
 from atlas.intake.findings import finding
-from checks.finding import Finding, Location, Severity
 
 log = logging.getLogger(__name__)
 

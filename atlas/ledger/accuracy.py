@@ -15,7 +15,7 @@ from openpyxl.styles import Font
 
 from atlas.atomic import write_atomic
 from atlas.config import Programme
-from checks.finding import Finding
+from atlas.finding import Finding
 from checks.metafile import accuracy_rows
 
 COLUMNS = ("country", "country_name", "version", "layer", "depth", "statistic", "value")

@@ -27,7 +27,7 @@ from atlas.ledger.export_state import (
     unchanged_exports,
 )
 from atlas.ledger.schema import STATE_LABELS, LedgerError, StatusRow
-from atlas.ledger.status_map import draw_status_map, draw_status_panel, natural_earth_world
+from atlas.ledger.status_map import draw_status_map, draw_status_panel
 from atlas.ledger.status_table import (
     OVERDUE_COLOUR,
     PALETTE,
@@ -40,6 +40,7 @@ from atlas.ledger.status_table import (
     text_colour,
 )
 from atlas.ledger.store import Ledger
+from atlas.natural_earth import natural_earth_world
 
 __all__ = ["ALL_FORMATS", "FINGERPRINT", "ExportError", "export_status", "status_markdown"]
 

@@ -65,19 +65,6 @@ def _one_per_country(gdf: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
     return out.dissolve(by="iso3", as_index=False, aggfunc="first")
 
 
-def natural_earth_world() -> gpd.GeoDataFrame | None:
-    """Natural Earth 1:110m countries as shipped with pyogrio, or None where the copy is missing."""
-    try:
-        from atlas.demo.boundaries import NATURAL_EARTH, natural_earth
-    except ImportError:
-        return None
-    if not NATURAL_EARTH.is_file():
-        log.warning("Natural Earth not found at %s: members missing from the reference are shown as dots",
-                    NATURAL_EARTH)
-        return None
-    return natural_earth()
-
-
 def map_base(members: Sequence[str], reference: gpd.GeoDataFrame | None,
              world: gpd.GeoDataFrame | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, str]]:
     """(member shapes, non-member shapes, source per member): reference where whole, else Natural Earth."""

@@ -15,9 +15,9 @@ import rasterio
 from rasterio.windows import Window
 
 from atlas.atomic import write_atomic
+from atlas.finding import Finding, Location, Severity
 from atlas.products.area_stats import row_areas_km2
 from atlas.products.salinity_classes import derive_with_programme
-from checks.finding import Finding, Location, Severity
 
 STRIP_ROWS = 512
 TABLE = "class_consistency.csv"

@@ -32,9 +32,9 @@ from rasterio.windows import Window
 from atlas.atomic import publish, write_atomic, write_text_atomic
 from atlas.borders.raster_rules import country_raster, country_shapes, index_dtype
 from atlas.errors import GridError
+from atlas.finding import Finding, Location, Severity
 from atlas.grid import Grid
 from atlas.products.salinity_classes import derive_with_programme
-from checks.finding import Finding, Location, Severity
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from shapely.geometry import box
 from atlas import layout
 from atlas.atomic import publish, sweep_temporaries, write_atomic, write_text_atomic
 from atlas.config import Programme
+from atlas.finding import Finding, internal_error
 from atlas.layout import SOIL_MAP_FILE
 from atlas.products.build_manifest import BUILD_MANIFEST, _read_manifest, is_up_to_date, product_settings
-from checks.finding import Finding, internal_error
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ class RegionalOutcome:
     extra: dict = field(default_factory=dict)
     up_to_date: bool = False
     left_out: dict[str, str] = field(default_factory=dict)  # iso3 -> why the product holds none of its data
+    notes: dict[str, list[Finding]] = field(default_factory=dict)  # iso3 -> the findings of its regional report
 
     @property
     def included(self) -> dict[str, int]:
@@ -220,7 +221,7 @@ def build_regional_salinity(
     outcome.extra["result"] = result
     present = {iso3 for used in result.used.values() for iso3, _ in used}
     outcome.left_out = left_out(present, outcome.versions, boundaries, programme)
-    write_country_notes(programme, "salinity_map", outcome.versions, outcome.findings, boundaries=boundaries)
+    outcome.notes = country_notes(outcome.findings, countries=outcome.versions)
     try:
         outcome.paths += salinity_tables(programme, result, boundaries, out_dir, pairs)
     except Exception as exc:  # noqa: BLE001 - the mosaics stand without their tables
@@ -317,8 +318,7 @@ def build_regional_soil(
     outcome.findings += list(result.findings)
     outcome.left_out = left_out(set(result.region["country"]), outcome.versions, boundaries, programme)
     # each country's report lists its border mismatches with every neighbour (both sides see the same segments)
-    write_country_notes(programme, "soil_map", outcome.versions, outcome.findings,
-                        extra=border_feedback(mismatches, summary), boundaries=boundaries)
+    outcome.notes = country_notes(outcome.findings, border_feedback(mismatches, summary), outcome.versions)
     outcome.extra.update(result=result, summary=summary, adjacency=pairs)
     try:
         from atlas.products.area_stats import rsg_areas
@@ -331,26 +331,16 @@ def build_regional_soil(
     return outcome
 
 
-def write_country_notes(programme: Programme, deliverable: str, versions: dict[str, int], findings,
-                        extra: dict[str, list[Finding]] | None = None, boundaries=None) -> list[Path]:
-    """What the regional stage changed for each country, as a report beside that country's submission.
-
-    ``extra``: findings addressed to one country (e.g. its border mismatches), by ISO3 code.
+def country_notes(findings: list[Finding], extra: dict[str, list[Finding]] | None = None,
+                  countries=()) -> dict[str, list[Finding]]:
+    """The regional stage's findings addressed to each country (its report beside its submission is written by
+    ``atlas.reports.write_country_notes``). ``extra``: findings already addressed to one country, by ISO3 code.
     """
-    from checks.finding import counts
-    from checks.report import write_reports
-
-    written = []
-    for iso3, version in sorted(versions.items()):
+    notes = {}
+    for iso3 in sorted(countries):
         mine = [f for f in findings if f.location.feature == iso3 or (f.location.file or "").startswith(iso3)]
-        mine += (extra or {}).get(iso3, [])
-        out_dir = layout.national_dir(programme.processed_dir, iso3, deliverable, version) / "harmonization"
-        meta = {"country": iso3, "country_name": programme.members.get(iso3, iso3), "deliverable": deliverable,
-                "deliverable_title": getattr(programme.deliverables.get(deliverable), "title", deliverable),
-                "version": version, "stage": "regional harmonization", "verdict": "harmonized",
-                "counts": counts(mine)}
-        written += list(write_reports(mine, out_dir, meta, boundaries=boundaries).values())
-    return written
+        notes[iso3] = mine + (extra or {}).get(iso3, [])
+    return notes
 
 
 def build_catalogue(programme: Programme, outcomes: list[RegionalOutcome], run_id: str) -> Path | None:

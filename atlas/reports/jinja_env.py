@@ -6,14 +6,14 @@ from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from checks.report_values import km2
+from atlas.reports.values import km2
 
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """HTML templates are autoescaped; Markdown ones (``*.md.j2``) are not."""
     env = Environment(
-        loader=PackageLoader("checks", "templates"),
+        loader=PackageLoader("atlas.reports", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
         undefined=StrictUndefined,  # a misspelt name in a template fails loudly, in the tests
         trim_blocks=True,

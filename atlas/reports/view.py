@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from checks.report_values import KM2_VALUED, human, km2, number
+from atlas.reports.values import KM2_VALUED, human, km2, number
 
 ORDER = ("error", "warning", "fixed", "info")
 LAYER_COLUMNS = ("file", "layer", "depth", "taken_from", "detail")  # salinity: which file is which layer

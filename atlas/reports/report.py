@@ -1,11 +1,11 @@
 """Validation reports: JSON (schema in report_schema.json), Markdown and HTML from templates, terminal text.
 
 ``report.json`` is the single source: the HTML and Markdown reports are rendered
-from it (``checks.report_view``) with the Jinja2 templates in ``checks/templates``.
+from it (``atlas.reports.view``) with the Jinja2 templates in ``atlas/reports/templates``.
 A report opens with the verdict in one sentence and what to fix in order, groups
 repeated findings per check, shows a map of the located findings
-(``checks.report_map``) and, on a resubmission, what changed since the previous
-version (``checks.report_changes``).
+(``atlas.reports.report_map``) and, on a resubmission, what changed since the previous
+version (``atlas.reports.changes``).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import logging
 from pathlib import Path
 
 from atlas.atomic import write_text_atomic
-from checks.finding import Finding, Severity, counts, verdict
-from checks.jinja_env import render
+from atlas.finding import Finding, Severity, counts, verdict
+from atlas.reports.changes import compare
+from atlas.reports.jinja_env import render
+from atlas.reports.report_map import report_map_svg
+from atlas.reports.view import group_findings, view
 from checks.registry import load_all
-from checks.report_changes import compare
-from checks.report_map import report_map_svg
-from checks.report_view import group_findings, view
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from atlas.atomic import write_text_atomic
 from atlas.config import Programme
-from checks.jinja_env import render
+from atlas.reports.jinja_env import render
+from atlas.reports.values import number
 from checks.registry import load_all
-from checks.report_values import number
 
 LAYER_MEANINGS = {
     "ECe": "electrical conductivity of the saturated paste extract",
