@@ -125,6 +125,13 @@ class Operations:
 
 
 @dataclass(frozen=True)
+class ReleaseSettings:
+    """``[releases]``: how many published releases of the regional products stay on disk (docs/PRODUCTS.md)."""
+
+    keep: int = 5  # the current release and the newest earlier ones, up to this many in all (at least 1)
+
+
+@dataclass(frozen=True)
 class StatusSettings:
     """``[status]``: how the meeting exports list the member countries."""
 
@@ -192,6 +199,7 @@ class Programme:
     limits: Limits = field(default_factory=Limits)
     status: StatusSettings = field(default_factory=StatusSettings)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
+    releases: ReleaseSettings = field(default_factory=ReleaseSettings)
     metafile: MetafileSpec = field(default_factory=MetafileSpec, metadata={"toml": "salinity.metafile"})
     soil_legacy: str = field(default="correlate", metadata={"toml": "soil_map.legacy"})  # correlate | provisional
     overlap_rule: str = field(default="longest_boundary", metadata={"toml": "harmonize.overlap_rule"})  # RULES
@@ -290,6 +298,14 @@ def _salinity_options(sal: dict, path: Path) -> dict:
         out["esp_intensity_pct"] = tuple(float(v) for v in th["esp_intensity_pct"])
     return out
 
+def _releases(table: dict) -> ReleaseSettings:
+    """``[releases]`` with its defaults; keep must be 1 or more (the current release is always kept)."""
+    settings = section(ReleaseSettings, table)
+    if settings.keep < 1:
+        raise ConfigError(f"[releases] keep = {settings.keep}: expected 1 or more (the current release is kept)")
+    return settings
+
+
 def _intake(table: dict) -> IntakeSettings:
     """``[intake]`` with its defaults; an unknown key or a wrong value is refused, never ignored."""
     unknown = sorted(set(table) - {"settle_seconds"})
@@ -364,6 +380,7 @@ def load_programme(path: Path | str | None = None) -> Programme:
             limits=section(Limits, raw.get("limits", {})),
             status=section(StatusSettings, raw.get("status", {})),
             intake=_intake(raw.get("intake", {})),
+            releases=_releases(raw.get("releases", {})),
             metafile=_metafile_spec(sal.get("metafile", {})),
             soil_legacy=_choice(raw["soil_map"], "legacy", "correlate", SOIL_LEGACY_MODES, path),
             overlap_rule=_choice(raw["harmonize"], "overlap_rule", "longest_boundary", OVERLAP_RULES, path),

@@ -56,6 +56,9 @@ for check_id, severity, products, description, hint in [
      "and was not used.", "check the layer's coordinates and CRS"),
     ("mosaic.no_boundary", Severity.ERROR, SAL, "The country has no polygon in the reference boundaries, so its "
      "layers were not mosaicked.", "the secretariat adds the country to the reference boundary layer"),
+    ("mosaic.empty_product", Severity.INFO, SAL, "A regional product that holds no valid pixel (e.g. derived "
+     "classes where every country sent its own class map) is not published: no file, no catalogue entry, no rows "
+     "in the area tables.", "nothing to do"),
     ("mosaic.clipped_to_border", FIX, SAL, "Pixels of the national layers beyond the country's reference border "
      "were left out of the regional mosaic (the neighbour's own values apply there).", "nothing to do"),
     ("boundaries.crs_assumed", FIX, MAPS, "The reference boundary layer declares no CRS; read as EPSG:4326.",

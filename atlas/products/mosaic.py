@@ -253,6 +253,7 @@ def build_mosaics(
     tmp_dir = Path(tempfile.mkdtemp(prefix=".mosaic_", dir=out_dir))
     paths: dict[str, Path] = {}
     used: dict[str, tuple[tuple[str, int], ...]] = {}
+    valid: dict[str, int] = {}  # valid pixels written per product: an empty product is not published (issue 21 m)
     try:
         with rasterio.Env(**GDAL_ENV), contextlib.ExitStack() as stack:
             def open_tmp(key: str, dtype: str, nodata, description: str, unit: str):
@@ -321,6 +322,7 @@ def build_mosaics(
                             dropped[(src.iso3, f"{layer}_{depth}")] = dropped.get((src.iso3, f"{layer}_{depth}"), 0) \
                                 + outside
                     dst.write(data, 1, window=win)
+                    valid[f"{layer}_{depth}"] = valid.get(f"{layer}_{depth}", 0) + int((data != dst.nodata).sum())
                 # provenance marks only pixels that hold data from the submission, not the whole territory
                 prov.write(np.where(has_data, lut[cidx], PROVENANCE_NODATA).astype("uint16"), 1, window=win)
                 for depth, pairs in derived.items():
@@ -347,7 +349,16 @@ def build_mosaics(
                             ph = read(ph_src, ov_p[1]) if ov_p is not None and ov_p[0] == sl else None
                         data[sl][own] = derive_with_programme(ece, esp, sal, ph)[own]
                     dst.write(data, 1, window=win)
-        keys = list(outs) + ["provenance", "country_index"]
+                    valid[f"SAS_derived_{depth}"] = valid.get(f"SAS_derived_{depth}", 0) \
+                        + int((data != sal.class_nodata).sum())
+        empty = sorted(key for key in outs if not valid.get(key))
+        for key in empty:
+            findings.append(Finding("mosaic.empty_product", Severity.INFO,
+                                    f"{product_name(key)}: no country's data has a valid pixel in it; not published",
+                                    Location(file=product_name(key)), observed=0, expected="at least 1 valid pixel"))
+        keys = [key for key in outs if key not in empty] + ["provenance", "country_index"]
+        for key in empty:
+            (tmp_dir / product_name(key)).unlink()
         jobs = []
         codes_keys = {"provenance", "country_index"} | {f"{sal.class_layer}_{d}" for d in sal.depths} \
             | {f"SAS_derived_{d}" for d in sal.depths}
@@ -370,9 +381,11 @@ def build_mosaics(
         return int(layer_versions.get(iso3, {}).get(key, versions.get(iso3, 0)))
 
     for (layer, depth), srcs in sources.items():
-        used[f"{layer}_{depth}"] = tuple((s.iso3, version_of(s.iso3, f"{layer}_{depth}")) for s in srcs)
+        if f"{layer}_{depth}" in paths:
+            used[f"{layer}_{depth}"] = tuple((s.iso3, version_of(s.iso3, f"{layer}_{depth}")) for s in srcs)
     for depth, pairs in derived.items():
-        used[f"SAS_derived_{depth}"] = tuple((e.iso3, version_of(e.iso3, f"ECe_{depth}")) for e, _ in pairs)
+        if f"SAS_derived_{depth}" in paths:
+            used[f"SAS_derived_{depth}"] = tuple((e.iso3, version_of(e.iso3, f"ECe_{depth}")) for e, _ in pairs)
     findings.extend(_dropped_findings(dropped, grid))
     legend = write_legend(out_dir, contributors, prov_code, codes, sources, derived, versions, programme,
                           _country_legends(sources, sal.class_layer), version_of)
