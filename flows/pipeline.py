@@ -332,7 +332,9 @@ def _run(
 
     regional, rebuilt, release_line = _regional(programme, ledger, boundaries, run_id, force, logger)
     exported = _with_retries(export_status_table, programme)(programme, boundaries)
-    disagreements = verify_current_release(programme) if regional else []
+    # verified after every run that changed something (a run that found nothing new leaves it to `atlas verify`)
+    verify = bool(regional) and bool(outcomes or failed_tasks or "unchanged" not in release_line)
+    disagreements = verify_current_release(programme) if verify else []
     for line in disagreements:
         logger.error("run %s | verify: %s", run_id, line)
 
@@ -349,8 +351,8 @@ def _run(
         "products": {o.product: [str(Path(p).name) for p in o.paths] for o in regional},
         "rebuilt": rebuilt,
         "release": release_line,
-        "verified": "verified" if regional and not disagreements else
-        f"{len(disagreements)} disagreement(s)" if disagreements else "nothing to verify (no release yet)",
+        "verified": f"{len(disagreements)} disagreement(s)" if disagreements else "verified" if verify else
+        "not run (nothing changed; `atlas verify` checks on demand)" if regional else "nothing to verify (no release)",
         "disagreements": disagreements,
         "status_files": {k: [str(p) for p in v] for k, v in exported.items()},
         "elapsed_s": round(time.perf_counter() - started, 3),
@@ -416,7 +418,8 @@ def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, for
     jobs = ((mosaic_salinity, "salinity_map", "GSSmap"), (harmonize_soil_atlas, "soil_map", "Soil Atlas WRB"))
     versions = {key: ledger.accepted_versions(key) for _, key, _ in jobs}
     rebuild = any(will_rebuild(programme, key, versions[key], force) for _, key, _ in jobs)
-    rebuilt, line = [], f"release {layout.current_release_name(processed) or 'none'} unchanged"
+    name = layout.current_release_name(processed)
+    rebuilt, line = [], f"release {name} unchanged" if name else "no release yet (no accepted national copy)"
     if rebuild:
         staging = release.begin(processed, run_id)
         pairs = border_pairs(programme, boundaries, versions, force)  # once per run, for both products

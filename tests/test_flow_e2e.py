@@ -82,6 +82,19 @@ def test_flow_publishes_salinity_mosaics(demo_run):
     assert summary["failed_countries"] == []
 
 
+def test_the_run_publishes_one_release_and_verifies_it(demo_run):
+    """Issue 21: the products are one release, made current by the pointer file, and `atlas verify` agrees."""
+    from atlas.ledger.verify import verify_release
+
+    programme, _, summary = demo_run
+    name = layout.current_release_name(programme.processed_dir)
+    assert summary["release"] == f"release {name} published"
+    assert summary["verified"] == "verified" and summary["disagreements"] == []
+    with Ledger(programme.ledger_path, programme) as ledger:
+        assert verify_release(programme, ledger) == []
+        assert [(a["name"], a["outcome"]) for a in ledger.release_attempts()] == [(name, "published")]
+
+
 def test_mosaic_pixels_equal_national_pixels_inside_each_country(demo_run):
     """Inside each country (by the provenance raster), the mosaic holds the national harmonized values."""
     programme, _, _ = demo_run
