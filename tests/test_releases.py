@@ -289,3 +289,43 @@ def test_atlas_releases_lists_them_and_the_failed_attempts(published, capsys):
     assert "20260101T000000Z" in lines[1] and "FAILED, not published: GSSmap: salinity mosaic failed: disk full" \
         in lines[1]
     assert lines[-1].startswith("1 release(s) kept ([releases] keep = 5)")
+
+
+def test_the_flow_records_a_failed_release_and_keeps_the_previous_one(programme):
+    """flows.pipeline._release: a product that failed refuses the whole release; ledger and summary say why."""
+    import logging
+
+    from atlas.finding import internal_error
+    from atlas.products import release
+    from atlas.products.regional import RegionalOutcome
+    from flows.pipeline import _release
+
+    prog = small_salinity_programme(programme)
+    national_salinity(prog, "KHM", 1, 100.0, 10.5)
+    build_regional_salinity(prog, {"KHM": 1}, KHM, "run-1")
+    first = layout.current_release_name(prog.processed_dir)
+
+    staging = release.begin(prog.processed_dir, "run-2")
+    broken = RegionalOutcome("Soil Atlas WRB", versions={"KHM": 2},
+                             findings=[internal_error(None, "soil atlas harmonization", OSError("disk full"))])
+    with Ledger(prog.ledger_path, prog) as ledger:
+        line = _release(prog, ledger, staging, [broken], [], "run-2", logging.getLogger("test"))
+        [attempt] = ledger.release_attempts()
+    assert not staging.exists() and layout.current_release_name(prog.processed_dir) == first
+    assert line.startswith(f"release {release.release_name(staging)} FAILED (Soil Atlas WRB: ")
+    assert "disk full" in line and line.endswith(f"release {first} stays current")
+    assert attempt["outcome"] == "failed" and "disk full" in attempt["reason"]
+
+
+def test_a_failure_drill_fails_the_named_step_only(programme, monkeypatch):
+    prog = small_salinity_programme(programme)
+    national_salinity(prog, "KHM", 1, 100.0, 10.5)
+    monkeypatch.setenv("ATLAS_FAILPOINTS", "soil_atlas, salinity_mosaic")
+    drilled = build_regional_salinity(prog, {"KHM": 1}, KHM, "run-1")
+    assert [f.message for f in drilled.findings] == [
+        "the salinity mosaic stage failed unexpectedly: DrillFailure: failure drill: ATLAS_FAILPOINTS names "
+        "'salinity_mosaic'"]
+    assert layout.current_release_name(prog.processed_dir) is None  # nothing was published
+    monkeypatch.setenv("ATLAS_FAILPOINTS", "soil_atlas")
+    assert build_regional_salinity(prog, {"KHM": 1}, KHM, "run-2").paths
+    assert layout.current_release_name(prog.processed_dir) is not None

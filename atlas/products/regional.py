@@ -17,6 +17,7 @@ from shapely.geometry import box
 from atlas import layout
 from atlas.atomic import publish, sweep_temporaries, write_atomic, write_text_atomic
 from atlas.config import Programme
+from atlas.failpoints import failpoint
 from atlas.finding import Finding, internal_error
 from atlas.layout import SOIL_MAP_FILE
 from atlas.products import release as releases
@@ -287,6 +288,7 @@ def build_regional_salinity(
     if out_dir is None or _unchanged(outcome, out_dir, force, settings):
         return outcome
     try:
+        failpoint("salinity_mosaic")
         result = build_mosaics(inputs, outcome.versions, programme, out_dir, boundaries, map_fn=map_fn,
                                layer_versions=layer_versions)
     except Exception as exc:  # noqa: BLE001 - the soil atlas and the status table still get built
@@ -385,6 +387,7 @@ def build_regional_soil(
     if out_dir is None or _unchanged(outcome, out_dir, force, settings):
         return outcome
     try:
+        failpoint("soil_atlas")
         result = harmonize_region(maps, boundaries, programme)
         if pairs is None:
             pairs = adjacency(boundaries, programme.equal_area_crs)
@@ -443,6 +446,7 @@ def build_catalogue(programme: Programme, outcomes: list[RegionalOutcome], run_i
         ]
     if not products:
         return None
+    failpoint("catalogue")
     if release is not None:
         return build_catalog(products, sources, run_id, layout.stac_in(release))
     # the catalogue is a folder of JSON files: built aside, then swapped in with two renames
