@@ -323,8 +323,8 @@ def test_a_failure_drill_fails_the_named_step_only(programme, monkeypatch):
     monkeypatch.setenv("ATLAS_FAILPOINTS", "soil_atlas, salinity_mosaic")
     drilled = build_regional_salinity(prog, {"KHM": 1}, KHM, "run-1")
     assert [f.message for f in drilled.findings] == [
-        "the salinity mosaic stage failed unexpectedly: DrillFailure: failure drill: ATLAS_FAILPOINTS names "
-        "'salinity_mosaic'"]
+        "the salinity mosaic stage failed unexpectedly: atlas.failpoints.DrillFailure: failure drill: ATLAS_FAILPOINTS "
+        "names 'salinity_mosaic'"]
     assert layout.current_release_name(prog.processed_dir) is None  # nothing was published
     monkeypatch.setenv("ATLAS_FAILPOINTS", "soil_atlas")
     assert build_regional_salinity(prog, {"KHM": 1}, KHM, "run-2").paths
