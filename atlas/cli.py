@@ -359,6 +359,8 @@ def verify(
     from atlas.ledger.store import Ledger
     from atlas.ledger.verify import verify_release
 
+    if not programme.ledger_path.is_file():
+        _fail(f"no ledger at {programme.ledger_path}: nothing has been published yet (`atlas run` first)")
     with Ledger(programme.ledger_path, programme) as ledger:
         problems = verify_release(programme, ledger, samples)
     name = layout.current_release_name(programme.processed_dir) or "none"
@@ -386,8 +388,10 @@ def releases(config: ConfigOption = DEFAULT_CONFIG) -> None:
                              for product, held in (record.get("products") or {}).items())
         typer.echo(f"{'*' if record['current'] else ' '} {record['name']}  {record.get('created') or '?'}  "
                    f"run {record.get('run_id') or '?'}  {products or '(no products listed)'}")
-    with Ledger(programme.ledger_path, programme) as ledger:
-        failures = [a for a in ledger.release_attempts() if a["outcome"] == "failed"]
+    failures = []
+    if programme.ledger_path.is_file():
+        with Ledger(programme.ledger_path, programme) as ledger:
+            failures = [a for a in ledger.release_attempts() if a["outcome"] == "failed"]
     for attempt in failures:
         typer.echo(f"  {attempt['name']}  {attempt['at']}  run {attempt['run_id'] or '?'}  FAILED, not published: "
                    + " ".join(str(attempt["reason"]).split()))
