@@ -329,3 +329,26 @@ def test_a_failure_drill_fails_the_named_step_only(programme, monkeypatch):
     monkeypatch.setenv("ATLAS_FAILPOINTS", "soil_atlas")
     assert build_regional_salinity(prog, {"KHM": 1}, KHM, "run-2").paths
     assert layout.current_release_name(prog.processed_dir) is not None
+
+
+def test_a_product_not_rebuilt_is_carried_into_the_next_release_without_copying(programme):
+    from atlas.products.release_checks import check_release
+
+    prog = soil_programme(small_salinity_programme(programme))
+    soil_map(prog, "KHM", 100.0, [1, 2], ["2022", "2022"])
+    soil_map(prog, "THA", 101.0, [1, 2], ["2022", "2022"])
+    build_regional_soil(prog, {"KHM": 1, "THA": 1}, TWO, "run-1")
+    first = layout.current_release(prog.processed_dir)
+    national_salinity(prog, "KHM", 1, 100.0, 10.5)
+    build_regional_salinity(prog, {"KHM": 1}, TWO, "run-2")  # a new release: the salinity mosaics join
+    second = layout.current_release(prog.processed_dir)
+    assert second != first and first.is_dir()
+    carried = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file() and "stac" not in p.parts
+                     and p.name != "release.json")
+    assert carried and all((second / p).stat().st_ino == (first / p).stat().st_ino for p in carried)
+    assert (layout.salinity_in(second) / "GSSmap_ECe_0-30.tif").is_file()
+    assert not (layout.salinity_in(first)).exists()
+    assert check_release(second) == [] and check_release(first) == []
+    record = json.loads((second / "release.json").read_text())
+    assert record["previous"] == first.name and set(record["products"]) == {"GSSmap", "Soil Atlas WRB"}
+    assert record["products"]["Soil Atlas WRB"]["rebuilt"] is False

@@ -67,7 +67,8 @@ def begin(processed: Path, run_id: str, now: dt.datetime | None = None) -> Path:
     if current.is_dir():
         for path in sorted(current.rglob("*")):
             relative = path.relative_to(current)
-            if path.is_file() and relative.parts[0] != layout.STAC and path.name != layout.RELEASE_FILE:
+            hidden = any(part.startswith(".") for part in relative.parts)  # temporaries of a killed build
+            if path.is_file() and not hidden and relative.parts[0] != layout.STAC and path.name != layout.RELEASE_FILE:
                 _link_or_copy(path, staging / relative)
     log.info("run %s: building release %s", run_id, name)
     return staging
