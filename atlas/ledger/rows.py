@@ -60,9 +60,11 @@ def build_status_rows(
             deadline = deliverable.deadline
             overdue = bool(deadline and today > deadline and not accepted)
             best_received = dt.date.fromisoformat(best["received"]) if best else None
+            first = first_accepted(versions)
+            delivered = dt.date.fromisoformat(first["received"]) if first is not None else None
             days_late = None
-            if deadline and best is not None and best["state"] in ACCEPTED_STATES:
-                days_late = (best_received - deadline).days
+            if deadline and delivered is not None:
+                days_late = (delivered - deadline).days
             elif overdue:
                 days_late = (today - deadline).days
             later = tuple((v["version"], v["state"]) for v in versions if best and v["version"] > best["version"])
@@ -89,10 +91,18 @@ def build_status_rows(
                     days_late=days_late,
                     coverage=_coverage(best) if best is not None else None,
                     kind=deliverable.kind,
+                    delivered_version=first["version"] if first is not None else None,
+                    delivered=delivered,
                     **_salinity_layers(programme, key, (layers or {}).get((iso3, key)), accepted),
                 )
             )
     return rows
+
+
+def first_accepted(versions: Sequence[Mapping]) -> Mapping | None:
+    """The version that delivered the deliverable: the earliest-dated accepted one (on time / late is its)."""
+    accepted = [v for v in versions if v["state"] in ACCEPTED_STATES]
+    return min(accepted, key=lambda v: (v["received"], v["version"])) if accepted else None
 
 
 def _salinity_layers(programme: Programme, key: str, composed, accepted: list[int]) -> dict:

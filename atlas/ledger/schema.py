@@ -183,12 +183,14 @@ class StatusRow:
     best_version: int | None = None
     best_received: dt.date | None = None
     later: tuple[tuple[int, str], ...] = ()  # (version, state) of versions newer than the best one
-    days_late: int | None = None  # accepted version: arrival - deadline (<= 0 on time); else days past the deadline
+    days_late: int | None = None  # delivered: first accepted arrival - deadline (<= 0 on time); else days overdue
     coverage: float | None = None  # share of the country covered by the best version (partial deliveries), 0-1
     kind: str = ""  # raster | vector | document (documents are accepted, never published)
     layers_in_use: int | None = None  # salinity: layers of the last accepted version, carried-over ones included
     layers_total: int | None = None  # salinity: layers of a complete delivery (16 by default)
     layers_carried: int = 0  # of layers_in_use, kept from earlier versions
+    delivered_version: int | None = None  # the first version accepted (by delivery date): when it was delivered
+    delivered: dt.date | None = None  # its delivery date, which on time / late is measured by
 
     @property
     def shown_state(self) -> str:
@@ -202,13 +204,39 @@ class StatusRow:
     def accepted(self) -> bool:
         return self.best_state in ACCEPTED_STATES
 
+    def completed_later(self) -> dt.date | None:
+        """The delivery date of the version that counts, where it came after the deadline and after the
+        first accepted delivery (a partial delivery completed, or a map replaced, late); else None."""
+        if (self.accepted and self.deadline and self.best_received and self.delivered
+                and self.best_version != self.delivered_version
+                and self.best_received > max(self.deadline, self.delivered)):
+            return self.best_received
+        return None
+
     def timeliness(self) -> str:
-        """"on time", "14 d late", "overdue 32 d", or "" (no deadline, or not yet due)."""
+        """"on time", "14 d late", "overdue 32 d", or "" (no deadline, or not yet due).
+
+        Timeliness belongs to the first accepted delivery: completing or replacing it after the deadline
+        does not make an on-time delivery late; ``completion`` says when that happened.
+        """
         if self.deadline is None or self.days_late is None:
             return ""
         if self.accepted:
-            return "on time" if self.days_late <= 0 else f"{self.days_late} d late"
+            text = "on time" if self.days_late <= 0 else f"{self.days_late} d late"
+            if self.completed_later() and self.delivered:
+                return f"delivered {text} (v{self.delivered_version} {self.delivered.isoformat()})"
+            return text
         return f"overdue {self.days_late} d" if self.overdue else ""
+
+    def completion(self) -> str:
+        """"completed 2026-11-20" (now all layers) or "updated 2026-11-20": the version that counts came
+        after the deadline and after the first accepted delivery; "" otherwise."""
+        date = self.completed_later()
+        if date is None:
+            return ""
+        complete = bool(self.layers_total and self.layers_in_use and self.layers_in_use >= self.layers_total)
+        word = "completed" if complete else "updated"
+        return f"{word} {date.isoformat()}"
 
     def cell(self, with_date: bool = True) -> str:
         """Short text for a table cell: best state, version, date, timeliness, coverage, later versions."""
@@ -225,5 +253,7 @@ class StatusRow:
             parts.append(f"{self.coverage:.0%} covered" if self.coverage >= 0.01 else f"{self.coverage:.1%} covered")
         if self.timeliness():
             parts.append(self.timeliness())
+        if self.completion():
+            parts.append(self.completion())
         parts += [f"v{v} {STATE_LABELS[s]}" for v, s in self.later]
         return " · ".join(parts)
