@@ -86,19 +86,20 @@ def _title_rows(ws: Worksheet, programme: Programme, today: dt.date, what: str, 
     so no label spills over it. Returns the row the table's header goes in.
     """
     ws.append([f"{programme.name}: {what}"])
-    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].font = Font(name=FONT, bold=True, size=14)
     ws.append([today])
     ws["A2"].number_format = AS_OF_FORMAT
     ws["A2"].alignment = Alignment(horizontal="left")
     ws.append([])
-    if width > 1:
-        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
-        ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
+    width = max(width, 4)  # the title and the date need room, whatever the first columns' widths
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
     ws.row_dimensions[1].height = 20
     return 4
 
 
 AS_OF_FORMAT = '"Status as of "yyyy-mm-dd'
+FONT = "Calibri"  # named on every styled cell: a font without a name prints in the viewer's default (a serif)
 LINE_HEIGHT = 15.0  # points per line of 11 pt text, as spreadsheets draw it
 
 
@@ -127,9 +128,10 @@ def _print_setup(ws: Worksheet, header_row: int, programme: Programme, today: dt
     ws.evenFooter.left.text, ws.evenFooter.right.text = ws.oddFooter.left.text, ws.oddFooter.right.text
 
 
-def _lines(text: str, width: float) -> int:
-    """How many lines ``text`` wraps to in a column ``width`` characters wide (word wrap, a little margin)."""
-    chars = max(int(width * 0.9) - 1, 1)
+def _lines(text: str, width: float, bold: bool = False) -> int:
+    """How many lines ``text`` wraps to in a column ``width`` characters wide (word wrap, a little margin;
+    checked against LibreOffice's print with DejaVu Sans, wider than Calibri)."""
+    chars = max(int(width * (0.85 if bold else 1.0)) - 1, 1)
     return sum(len(textwrap.wrap(part, chars, break_long_words=True)) or 1 for part in str(text).split("\n"))
 
 
@@ -145,7 +147,7 @@ def _fit_row_heights(ws: Worksheet, first_row: int) -> None:
             letter = cell.column_letter
             if letter not in widths:
                 widths[letter] = ws.column_dimensions[letter].width or 8.43
-            lines = max(lines, _lines(cell.value, widths[letter]))
+            lines = max(lines, _lines(cell.value, widths[letter], bool(cell.font and cell.font.b)))
         ws.row_dimensions[row[0].row].height = LINE_HEIGHT * lines + 3
 
 
@@ -194,7 +196,7 @@ def write_xlsx(rows: Sequence[StatusRow], path: Path, programme: Programme, toda
     wb = Workbook()
     ws = wb.active
     ws.title = "Status"
-    bold = Font(bold=True)
+    bold = Font(name=FONT, bold=True)
     wrap = Alignment(wrap_text=True, vertical="top")
     late = Side(style="medium", color=OVERDUE_COLOUR.lstrip("#"))
     header_row = _title_rows(ws, programme, today, "status of submissions", 2 + len(keys))
@@ -210,13 +212,13 @@ def write_xlsx(rows: Sequence[StatusRow], path: Path, programme: Programme, toda
             row = cells[key]
             cell = ws.cell(row=ws.max_row, column=col)
             cell.fill = _fill(row.shown_state)
-            cell.font = Font(color=text_colour(PALETTE[row.shown_state]).lstrip("#"), bold=row.overdue)
+            cell.font = Font(name=FONT, color=text_colour(PALETTE[row.shown_state]).lstrip("#"), bold=row.overdue)
             cell.alignment = wrap
             if row.overdue:
                 cell.border = Border(left=late, right=late, top=late, bottom=late)
     ws.freeze_panes = f"C{header_row + 1}"  # header row and the country columns stay in view
     ws.column_dimensions["A"].width = 7
-    ws.column_dimensions["B"].width = min(max([len("Country"), *(len(n) for _, n, _ in countries)]) + 2, 24)
+    ws.column_dimensions["B"].width = min(max([len("Country"), *(len(n) for _, n, _ in countries)]) + 2, 32)
     for col in range(3, 3 + len(keys)):
         ws.column_dimensions[get_column_letter(col)].width = 36
     _fit_row_heights(ws, header_row)
@@ -231,7 +233,7 @@ def write_xlsx(rows: Sequence[StatusRow], path: Path, programme: Programme, toda
     records = status_records(rows)
     keys_out = list(records[0]) if records else ["country"]
     titles = {k: d.title for k, d in programme.deliverables.items()}
-    header_row = _title_rows(details, programme, today, "one line per country and deliverable", 1)
+    header_row = _title_rows(details, programme, today, "one line per country and deliverable", len(keys_out))
     details.append([DETAIL_HEADERS.get(k, k) for k in keys_out])
     for cell in details[header_row]:
         cell.font = bold
@@ -240,19 +242,21 @@ def write_xlsx(rows: Sequence[StatusRow], path: Path, programme: Programme, toda
         details.append([_detail_value(k, record[k], titles) for k in keys_out])
         for col, key in enumerate(keys_out, start=1):
             cell = details.cell(row=details.max_row, column=col)
-            cell.alignment = wrap if isinstance(cell.value, str) else Alignment(vertical="top")
+            cell.alignment = wrap if isinstance(cell.value, str) else Alignment(horizontal="center", vertical="top")
             if key in DATE_COLUMNS:
                 cell.number_format = "yyyy-mm-dd"
             elif key == "updated":
                 cell.number_format = "yyyy-mm-dd hh:mm"
             elif key == "state":
                 cell.fill = _fill(record["state"])
-                cell.font = Font(color=text_colour(PALETTE[record["state"]]).lstrip("#"))
+                cell.font = Font(name=FONT, color=text_colour(PALETTE[record["state"]]).lstrip("#"))
             elif key == "coverage" and record[key] is not None:
                 cell.number_format = "0%"
     details.freeze_panes = f"A{header_row + 1}"
     for col, key in enumerate(keys_out, start=1):
-        details.column_dimensions[get_column_letter(col)].width = DETAIL_WIDTHS.get(key, 11)
+        longest_word = max(len(w) for w in DETAIL_HEADERS.get(key, key).split())  # headers wrap between words
+        default = 11 if key in DATE_COLUMNS else 9
+        details.column_dimensions[get_column_letter(col)].width = max(DETAIL_WIDTHS.get(key, default), longest_word + 2)
     _fit_row_heights(details, header_row)
     details.auto_filter.ref = f"A{header_row}:{get_column_letter(len(keys_out))}{details.max_row}"
     _print_setup(details, header_row, programme, today)
@@ -266,16 +270,18 @@ def write_xlsx(rows: Sequence[StatusRow], path: Path, programme: Programme, toda
         deliverable = programme.deliverables.get(s.deliverable)
         summary.append([deliverable.title if deliverable else s.deliverable,
                         deliverable.deadline if deliverable else None, s.sentence().split(": ", 1)[1]])
-        summary.cell(row=summary.max_row, column=2).number_format = "yyyy-mm-dd"
         for cell in summary[summary.max_row]:
             cell.alignment = wrap
+        summary.cell(row=summary.max_row, column=2).number_format = "yyyy-mm-dd"
+        summary.cell(row=summary.max_row, column=2).alignment = Alignment(horizontal="center", vertical="top")
     summary.append([])
     summary.append(["Legend"])
     summary.cell(row=summary.max_row, column=1).font = bold
     for state in states_present(rows):
         summary.append([STATE_LABELS[state]])
         summary.cell(row=summary.max_row, column=1).fill = _fill(state)
-        summary.cell(row=summary.max_row, column=1).font = Font(color=text_colour(PALETTE[state]).lstrip("#"))
+        summary.cell(row=summary.max_row, column=1).font = Font(name=FONT,
+                                                                color=text_colour(PALETTE[state]).lstrip("#"))
     if any(r.overdue for r in rows):
         summary.append(["overdue (bold, red border)"])
         cell = summary.cell(row=summary.max_row, column=1)
