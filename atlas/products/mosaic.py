@@ -34,6 +34,13 @@ from atlas.borders.raster_rules import country_raster, country_shapes, index_dty
 from atlas.errors import GridError
 from atlas.finding import Finding, Location, Severity
 from atlas.grid import Grid
+from atlas.products.raster_style import (
+    colormap,
+    country_index_entries,
+    provenance_entries,
+    salinity_entries,
+    write_class_style,
+)
 from atlas.products.salinity_classes import derive_with_programme
 
 log = logging.getLogger(__name__)
@@ -249,6 +256,11 @@ def build_mosaics(
         derived[depth] = [(ece[c], esp[c]) for c in sorted(set(ece) & set(esp) - own)]
 
     ph_of = {depth: {s.iso3: s for s in sources.get(("pH", depth), [])} for depth in sal.depths}
+    # class rasters carry a colour table and category names, and a QGIS style beside them (raster_style)
+    sas_classes = salinity_entries(sal.classes)
+    class_styles = {**{f"{kind}_{d}": sas_classes for d in sal.depths for kind in (sal.class_layer, "SAS_derived")},
+                    "country_index": country_index_entries(codes, programme.members),
+                    "provenance": provenance_entries(prov_code, versions, codes, programme.members)}
     dropped: dict[tuple[str, str], int] = {}
     tmp_dir = Path(tempfile.mkdtemp(prefix=".mosaic_", dir=out_dir))
     paths: dict[str, Path] = {}
@@ -259,6 +271,8 @@ def build_mosaics(
                 dst = stack.enter_context(rasterio.open(tmp_dir / product_name(key), "w",
                                                         **_temp_profile(grid, dtype, nodata)))
                 dst.set_band_description(1, description)
+                if key in class_styles:
+                    dst.write_colormap(1, colormap(class_styles[key]))
                 dst.set_band_unit(1, unit)
                 dst.update_tags(1, units=unit)
                 return dst
@@ -363,6 +377,9 @@ def build_mosaics(
         # every COG is complete: move them in together (one rename each, microseconds apart)
         for key, cog in cogs.items():
             paths[key] = publish(cog, out_dir / product_name(key))
+        for key, entries in class_styles.items():
+            if key in paths:
+                paths[f"{key}_style"], paths[f"{key}_categories"] = write_class_style(paths[key], entries)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
