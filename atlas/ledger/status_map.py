@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -314,7 +315,9 @@ def draw_status_map(
     subtitle = f"As of {today.isoformat()}" + (f"  ·  due {deadline.isoformat()}" if deadline else "")
     fig.text(0.01, 0.905, subtitle, ha="left", va="center", fontsize=16, color="#404040")
     if summary:
-        fig.text(LEGEND_X, 0.86, summary.sentence().split(": ", 1)[1].replace(", ", "\n"), ha="left", va="top",
+        lines = [textwrap.fill(part, 30, subsequent_indent="  ")  # a long count wraps within the margin
+                 for part in summary.sentence().split(": ", 1)[1].split(", ")]
+        fig.text(LEGEND_X, 0.86, "\n".join(lines), ha="left", va="top",
                  fontsize=14, color="#202020", linespacing=1.5)
     fig.legend(handles=_legend_handles(list(sel.values()), len(others) > 0), loc="upper left",
                bbox_to_anchor=(LEGEND_X - 0.005, 0.52), fontsize=15, frameon=False, title="State",
