@@ -19,12 +19,12 @@ PALETTE: dict[str, str] = {
     "published": "#1A9850",
 }
 NON_MEMBER_COLOUR = "#F2F2F2"
+OVERDUE_COLOUR = "#B2182B"
 # The timeliness rule in words, printed with every table export (docs/LEDGER.md, "On time / late").
 TIMELINESS_RULE = (
     "On time / late is measured by the first accepted delivery. A delivery completed (all layers) or "
     "updated after the deadline keeps that verdict and shows the date it was completed or updated."
 )
-OVERDUE_COLOUR = "#B2182B"
 
 
 def text_colour(fill: str) -> str:
