@@ -1,0 +1,66 @@
+"""Review cases of issue 21 ("one answer to what is in the product"), cases b, g, h, k and l.
+
+Each test failed on the code before its fix; each builds its small files in tmp_path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import shapely
+
+from atlas.intake.inbox import Submission
+from atlas.layout import SOIL_MAP_FILE
+from checks.registry import load_all
+from checks.vector import soil_map_findings
+
+load_all()
+BOUNDARY = shapely.box(104.0, 12.0, 105.0, 13.0)
+
+
+def _submission(folder, files, country="KHM", deliverable="soil_map") -> Submission:
+    return Submission(country, deliverable, "2026-04-10", 1, folder, tuple(files), dt.date(2026, 4, 10), "x")
+
+
+def _values(column) -> list:
+    """A column's values with None for missing (GeoPackage text reads back NaN)."""
+    return column.astype(object).where(column.notna(), None).tolist()
+
+
+def test_case_b_own_rsg1_code_never_skips_canonicalisation(tmp_path, programme):
+    """A map with its own rsg1_code: the codes it sends go to delivered_rsg1_code, the canonical ones are computed."""
+    from atlas.borders.vector import harmonize_region
+    from atlas.stages import harmonize_national
+
+    xs = [104.0, 104.25, 104.5, 104.75, 105.0]
+    gdf = gpd.GeoDataFrame({
+        "unit_id": ["u1", "u2", "u3", "u4"], "rsg1": ["CM", "Lf", "FL", "Gleysols"], "share1": 100,
+        "rsg1_code": ["CM", "Lf", "CM", "VR"],  # a legacy FAO-74 code and two codes contradicting rsg1
+        "delivered_rsg1": ["x", "y", "z", "w"],  # a column named like ours: never takes the place of ours
+    }, geometry=[shapely.box(xs[k], 12.0, xs[k + 1], 13.0) for k in range(4)], crs="EPSG:4326")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    path = raw / "KHM_soil.gpkg"
+    gdf.to_file(path)
+
+    findings = soil_map_findings(path, programme, "KHM", BOUNDARY)
+    own = [f for f in findings if f.check_id == "wrb.own_canonical_columns"]
+    assert own and "delivered_rsg1_code" in own[0].message and "differs from rsg1 in 3 feature(s)" in own[0].message
+
+    out = tmp_path / "national"
+    out.mkdir()
+    outputs, _ = harmonize_national(_submission(raw, [path]), programme, out)
+    copy = gpd.read_file(outputs["soil_map"], layer="map_units")
+    assert outputs["soil_map"].name == SOIL_MAP_FILE
+    assert _values(copy["rsg1_code"]) == ["CM", None, "FL", "GL"]  # "Lf" is legacy: not published until correlated
+    assert _values(copy["rsg1_name"]) == ["Cambisols", None, "Fluvisols", "Gleysols"]
+    assert _values(copy["rsg1_status"]) == ["wrb", None, "wrb", "wrb"]
+    assert copy["delivered_rsg1"].tolist() == ["CM", "Lf", "FL", "Gleysols"]
+    assert copy["delivered_rsg1_code"].tolist() == ["CM", "Lf", "CM", "VR"]
+    assert copy["delivered_delivered_rsg1"].tolist() == ["x", "y", "z", "w"]
+
+    bnd = gpd.GeoDataFrame({"iso3": ["KHM"], "name": ["Cambodia"]}, geometry=[BOUNDARY], crs="EPSG:4326")
+    region = harmonize_region({"KHM": copy}, bnd, programme).region.sort_values("unit_id")
+    assert _values(region["rsg1_code"]) == ["CM", None, "FL", "GL"]  # the copy is not canonicalised twice
+    assert "Lf" not in set(region["rsg1_code"].dropna()) and "VR" not in set(region["rsg1_code"].dropna())
