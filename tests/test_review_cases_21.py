@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import geopandas as gpd
+import pytest
 import shapely
 
 from atlas.intake.inbox import Submission
@@ -64,3 +65,37 @@ def test_case_b_own_rsg1_code_never_skips_canonicalisation(tmp_path, programme):
     region = harmonize_region({"KHM": copy}, bnd, programme).region.sort_values("unit_id")
     assert _values(region["rsg1_code"]) == ["CM", None, "FL", "GL"]  # the copy is not canonicalised twice
     assert "Lf" not in set(region["rsg1_code"].dropna()) and "VR" not in set(region["rsg1_code"].dropna())
+
+
+def _territories(**shapes) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"iso3": list(shapes), "name": list(shapes)}, geometry=list(shapes.values()),
+                            crs="EPSG:4326")
+
+
+def _units(boxes, groups, prefix="U") -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"unit_id": [f"{prefix}{k}" for k in range(len(boxes))], "rsg1": groups, "share1": 100},
+                            geometry=boxes, crs="EPSG:4326")
+
+
+def test_case_h_unmapped_island_offshore_stays_unmapped(programme):
+    """A small island 110 km off the coast that the country did not map never takes a mainland unit's group."""
+    from atlas.borders.vector import area_km2, harmonize_region
+
+    mainland, island = shapely.box(0.0, 0.0, 1.0, 1.0), shapely.box(1.99, 0.49, 2.01, 0.51)  # ~2 km wide, ~5 km2
+    bnd = _territories(AAA=shapely.MultiPolygon([mainland, island]))
+    soil = _units([shapely.box(0.0, 0.0, 0.5, 1.0), shapely.box(0.5, 0.0, 1.0, 1.0)], ["CM", "FL"])
+    res = harmonize_region({"AAA": soil}, bnd, programme)
+
+    mapped = area_km2(res.region.geometry.values.to_numpy()).sum()
+    assert mapped == pytest.approx(area_km2([mainland])[0], rel=1e-9)  # the island is in no unit
+    assert not res.region.geometry.intersects(island).any()
+    assert "gap_filled" not in set(res.changes["kind"])
+    left = res.changes[res.changes["kind"] == "gap_left"]
+    assert len(left) == 1 and left["area_km2"].iloc[0] == pytest.approx(area_km2([island])[0], rel=1e-6)
+    found = [f for f in res.findings if f.check_id == "harmonize.gap_left"]
+    assert len(found) == 1
+    f = found[0]
+    assert f.location.feature == "AAA" and island.contains(shapely.Point(f.location.lon, f.location.lat))
+    assert f.observed["area_km2"] == pytest.approx(area_km2([island])[0], abs=1e-3)
+    assert 100 < f.observed["distance_km"] < 115  # 0.99° of longitude at the equator: about 110 km
+    assert "stays unmapped" in f.message
