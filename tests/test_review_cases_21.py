@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 
@@ -99,3 +100,35 @@ def test_case_h_unmapped_island_offshore_stays_unmapped(programme):
     assert f.observed["area_km2"] == pytest.approx(area_km2([island])[0], abs=1e-3)
     assert 100 < f.observed["distance_km"] < 115  # 0.99° of longitude at the equator: about 110 km
     assert "stays unmapped" in f.message
+
+
+def test_case_g_overlapping_reference_territories_count_once(programme):
+    """A strip both reference territories claim counts once in the Soil Atlas, for the country the grid gives it."""
+    from affine import Affine
+
+    from atlas.borders.raster_rules import country_raster
+    from atlas.borders.vector import area_km2, harmonize_region
+    from atlas.grid import Grid
+
+    a, b = shapely.box(0.0, 0.0, 1.0, 1.0), shapely.box(0.9, 0.0, 2.0, 1.0)  # 0.9-1.0: claimed by both
+    strip = shapely.box(0.9, 0.0, 1.0, 1.0)
+    bnd = _territories(BBB=b, AAA=a)  # the layer's own order is not the rule
+    maps = {"BBB": _units([b], ["FL"], "B"), "AAA": _units([a], ["CM"], "A")}  # both map the strip
+    res = harmonize_region(maps, bnd, programme)
+
+    land = area_km2([shapely.union_all([a, b])])[0]
+    assert area_km2(res.region.geometry.values.to_numpy()).sum() == pytest.approx(land, rel=1e-6)
+    in_strip = res.region[shapely.area(shapely.intersection(res.region.geometry.values.to_numpy(), strip)) > 1e-9]
+    assert in_strip["country"].tolist() == ["AAA"]
+
+    # the raster rule gives the strip's pixels to the same country
+    grid = Grid("EPSG:4326", Affine(0.05, 0, 0.0, 0, -0.05, 1.0), 40, 20)
+    idx = country_raster(bnd, grid, ["AAA", "BBB"])
+    assert set(np.unique(idx[:, 18:20])) == {1}  # columns 0.90-1.00: index 1 is AAA
+
+    found = [f for f in res.findings if f.check_id == "harmonize.territory_overlap"]
+    assert {f.location.feature for f in found} == {"AAA", "BBB"}
+    for f in found:
+        assert "AAA" in f.message and "BBB" in f.message
+        assert f.observed["area_km2"] == pytest.approx(area_km2([strip])[0], rel=1e-4)
+        assert f.observed["counted_for"] == "AAA"

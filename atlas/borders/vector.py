@@ -22,6 +22,7 @@ import shapely
 from atlas.borders.adjacency import geodesic_length_km
 from atlas.borders.boundaries import polygonal_part
 from atlas.borders.overlaps import resolve_overlaps
+from atlas.borders.territories import disjoint_territories
 from atlas.finding import Finding, Location, Severity
 from checks.wrb_columns import canonical_copy, is_canonical_copy
 
@@ -403,8 +404,8 @@ def harmonize_region(maps: dict[str, gpd.GeoDataFrame], boundaries: gpd.GeoDataF
     """Harmonize every national map at its reference border; the region, the change log and findings."""
     ea, sliver_km2, max_width_km = _settings(programme)
     rule = getattr(programme, "overlap_rule", "longest_boundary")
-    territories = boundaries.set_index("iso3").geometry
-    findings: list[Finding] = []
+    # overlapping reference territories (disputed strips) made disjoint by the raster grid's rule: each place once
+    territories, findings = disjoint_territories(boundaries, maps, lambda g: area_km2(g, equal_area_crs=ea))
     clipped, spills, units_of = {}, {}, {}
     overlap_frames: list[pd.DataFrame] = []
     for country, gdf in maps.items():  # loop over countries, never over polygons

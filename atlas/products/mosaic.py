@@ -30,7 +30,7 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window
 
 from atlas.atomic import publish, write_atomic, write_text_atomic
-from atlas.borders.raster_rules import country_raster, country_shapes, index_dtype
+from atlas.borders.raster_rules import country_raster, country_shapes, index_dtype, precedence
 from atlas.errors import GridError
 from atlas.finding import Finding, Location, Severity
 from atlas.grid import Grid
@@ -221,7 +221,7 @@ def build_mosaics(
                                 Location(feature=iso3), hint="add the country to data/reference/boundaries.gpkg"))
     region_gdf = _region_boundaries(boundaries, sorted(known), grid)
     # every country of the region owns its pixels, submitted or not, so no data spills onto a neighbour
-    codes = sorted(set(region_gdf["iso3"]))
+    codes = precedence(region_gdf["iso3"])  # where territories overlap the first wins, as in the Soil Atlas
     contributors = [c for c in sorted(inputs) if c in codes]
     for iso3 in sorted(set(inputs) & known - set(codes)):
         findings.append(Finding("mosaic.outside_region", Severity.WARNING,
