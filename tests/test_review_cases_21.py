@@ -223,3 +223,40 @@ def test_case_k_country_text_never_reaches_a_spreadsheet_as_a_formula(tmp_path, 
                         best_received=dt.date(2026, 4, 10))]
     assert _live_csv_cells(write_csv(status, tmp_path / "status.csv")) == []
     assert _live_xlsx_cells(write_xlsx(status, tmp_path / "status.xlsx", programme, dt.date(2026, 5, 1))) == []
+
+
+def test_case_l_majority_tie_is_decided_in_programme_classes(tmp_path, programme):
+    """Two countries, the same map, numbered differently: a 50/50 cell gets the same class, the more severe one."""
+    import rasterio
+    from affine import Affine
+
+    from atlas.borders.raster import harmonize_salinity
+
+    res = 1.0 / 120.0
+    code = {name: c for c, name in programme.salinity.classes.items()}
+    got = {}
+    # the GSP script numbers classes by the alphabetical rank of the names present, so numbering varies
+    for iso3, table in (("KHM", {1: "ModerateSalinity", 2: "SlightSalinity"}),
+                        ("THA", {1: "SlightSalinity", 2: "ModerateSalinity"})):
+        folder = tmp_path / iso3
+        folder.mkdir()
+        by_name = {name: c for c, name in table.items()}
+        data = np.full((10, 20), by_name["SlightSalinity"], dtype="uint8")  # 3 arc-second pixels: 2 grid cells
+        data[:, 5:10] = by_name["ModerateSalinity"]  # left cell: 50 slight, 50 moderate, a tie
+        data[:, 10:17] = by_name["ModerateSalinity"]  # right cell: 70 moderate, 30 slight
+        path = folder / f"{iso3}_GSSmap_SAS_0-30.tif"
+        with rasterio.open(path, "w", driver="GTiff", width=20, height=10, count=1, dtype="uint8",
+                           crs="EPSG:4326", transform=Affine(res / 10, 0, 104.0, 0, -res / 10, 12.0),
+                           nodata=255) as dst:
+            dst.write(data, 1)
+        lut = folder / "saltaffected_LUT0_30.txt"
+        lut.write_text('"classcode" "mapvalue"\n' + "".join(f'{c} "{n}"\n' for c, n in table.items()))
+        sub = Submission(iso3, "salinity_map", "2026-03-02", 1, folder, (path, lut), dt.date(2026, 3, 2), "x")
+        out, findings = harmonize_salinity(sub, programme, tmp_path / "out" / iso3)
+        assert any(f.check_id == "harmonize.aggregated" for f in findings)
+        with rasterio.open(out[("SAS", "0-30")]) as src:
+            got[iso3] = src.read(1)
+    assert got["KHM"].shape == (1, 2)
+    np.testing.assert_array_equal(got["KHM"], got["THA"])  # the numbering decides nothing
+    assert got["KHM"][0, 0] == code["ModerateSalinity"]  # the tie: the more severe class
+    assert got["KHM"][0, 1] == code["ModerateSalinity"]  # a plain majority
