@@ -66,5 +66,6 @@ def disjoint_territories(boundaries, mapped, area_fn) -> tuple[pd.Series, list[F
                 f"and {lost}'s map is clipped there", Location(feature=iso3, lon=float(shapely.get_x(pt)),
                                                                lat=float(shapely.get_y(pt))),
                 observed={"countries": [kept, lost], "area_km2": round(float(a), 3), "counted_for": kept},
-                expected=0, hint="the secretariat settles the overlap in the reference boundary layer"))
+                expected="territories that do not overlap",
+                hint="the secretariat settles the overlap in the reference boundary layer"))
     return out, findings
