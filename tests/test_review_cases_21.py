@@ -260,3 +260,15 @@ def test_case_l_majority_tie_is_decided_in_programme_classes(tmp_path, programme
     np.testing.assert_array_equal(got["KHM"], got["THA"])  # the numbering decides nothing
     assert got["KHM"][0, 0] == code["ModerateSalinity"]  # the tie: the more severe class
     assert got["KHM"][0, 1] == code["ModerateSalinity"]  # a plain majority
+
+    # and every tabular writer of the pipeline goes through atlas.cells (a new writer cannot forget it)
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    writers = ("to_csv(", "DictWriter(", "csv.writer(", "Workbook(", "ExcelWriter(")
+    for path in [*(root / "atlas").rglob("*.py"), *(root / "checks").rglob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        if "demo" in path.relative_to(root).parts or path.name == "cells.py":
+            continue  # the demo writes the inbox's own inputs, not exports
+        if any(w in text for w in writers):
+            assert "from atlas.cells import" in text, f"{path.relative_to(root)} writes a table without atlas.cells"
