@@ -249,12 +249,10 @@ def _gaps(country, territory, geoms, ea, max_width_km) -> Gaps:
     # the cells nobody reaches, one piece per narrow gap they come from
     far_part, inv = np.unique(part[~reached], return_inverse=True)
     away = grouped_union(pieces[~reached], inv, len(far_part))
-    away_km = np.zeros(len(away))
+    away_km = np.full(len(away), np.inf)  # inf: the map has no unit left in the territory
     if len(away) and len(geoms):
-        _, near = tree.query_nearest(away, all_matches=False)
-        away_km = geodesic_length_km(shapely.shortest_line(away, geoms[near]))
-    elif len(away):
-        away_km = np.full(len(away), np.inf)
+        k, near = tree.query_nearest(away, all_matches=False)
+        away_km[k] = geodesic_length_km(shapely.shortest_line(away[k], geoms[near]))
     return Gaps(pieces[reached], target[reached], part[reached], parts[~narrow], width_km[~narrow], areas[~narrow],
                 away, away_km, area_km2(away, equal_area_crs=ea))
 
@@ -288,6 +286,13 @@ def _slivers(geoms: np.ndarray, ea: str, sliver_km2: float):
     out[touched] = merged[touched]
     out[touched] = np.where(shapely.is_missing(out[touched]), shapely.Polygon(), out[touched])
     return out, owner[src], owner[dst], parts[src], shared
+
+
+def _away(km: float, max_width_km: float) -> str:
+    """How far a part of the territory left unmapped lies from the map, for its finding and change row."""
+    if not np.isfinite(km):
+        return "has no map unit anywhere in the territory to take it"
+    return f"lies {km:.1f} km from the nearest map unit (over the {max_width_km} km fill tolerance)"
 
 
 def _harmonize_country(country, units, inside, territory, ea, sliver_km2, max_width_km):
@@ -332,15 +337,15 @@ def _harmonize_country(country, units, inside, territory, ea, sliver_km2, max_wi
         lon, lat = _points(gaps.away)
         frames.append(pd.DataFrame({"country": country, "kind": "gap_left", "unit_id": None, "feature": -1,
                                     "area_km2": gaps.away_km2, "lon": lon, "lat": lat, "target_feature": -1,
-                                    "detail": [f"not mapped by the country, {d:.1f} km from the nearest map unit; "
-                                               "left unmapped" for d in gaps.away_km]}))
+                                    "detail": [f"not mapped by the country, {_away(d, max_width_km)}; left "
+                                               "unmapped" for d in gaps.away_km]}))
         for a, d, x, y in zip(gaps.away_km2, gaps.away_km, lon, lat, strict=True):
             findings.append(Finding(
                 "harmonize.gap_left", Severity.WARNING, f"{country}: {a:.3f} km2 of the reference territory near "
-                f"lon {x:.4f}, lat {y:.4f} is not covered by the map and lies {d:.1f} km from the nearest map unit "
-                f"(over the {max_width_km} km fill tolerance); it stays unmapped",
-                Location(feature=country, lon=float(x), lat=float(y)),
-                observed={"area_km2": round(float(a), 3), "distance_km": round(float(d), 1)},
+                f"lon {x:.4f}, lat {y:.4f} is not covered by the map and {_away(d, max_width_km)}; it stays "
+                "unmapped", Location(feature=country, lon=float(x), lat=float(y)),
+                observed={"area_km2": round(float(a), 3),
+                          "distance_km": round(float(d), 1) if np.isfinite(d) else None},
                 expected=f"a map unit within {max_width_km} km",
                 hint="map this part of the territory (an island or exclave) or confirm it has no soil data"))
     geoms, src, dst, slivers, shared = _slivers(geoms, ea, sliver_km2)
