@@ -1,10 +1,11 @@
 """Make national WRB maps meet exactly on the reference borders; record every change with its area.
 
-Rules (docs/HARMONIZATION.md): each map is clipped to its country's reference territory, so any area
-goes to the country whose reference territory holds it; spill over a neighbour's territory that the
-neighbour's map also covers is an overlap resolved, other spill (sea, non-members) a clip spill. Parts
-of the territory the map leaves uncovered are gaps: no wider than ``gap_fill_max_width_km`` they are
-cut into cells and each cell joins the nearest unit of the same country; wider ones are left and flagged.
+Rules (docs/HARMONIZATION.md): each map is clipped to its country's reference territory (territories
+that overlap made disjoint first, by the raster grid's rule), so any area goes to one country; spill over
+a neighbour's territory that the neighbour's map also covers is an overlap resolved, other spill (sea,
+non-members) a clip spill. Parts of the territory the map leaves uncovered are gaps: no wider than
+``gap_fill_max_width_km`` they are cut into cells and each cell joins the nearest unit of the same country
+within that distance; wider ones, and parts no unit is that near (an unmapped island), are left and flagged.
 Polygon parts below ``sliver_max_km2`` join the neighbouring polygon with which they share the longest
 edge. Areas are measured in ``programme.equal_area_crs``. All steps are vectorised shapely 2 calls.
 """
