@@ -316,7 +316,8 @@ def check_own_canonical_columns(ctx):
                 lambda v: None if v is None else str(v).strip().upper())
             differ = (sent.to_numpy() != derived.to_numpy())
             if differ.any():
-                note = f"; it differs from {str(col)[:4].lower()} in {int(differ.sum())} feature(s)"
+                note = f"; it disagrees with the code computed from {str(col)[:4].lower()} in {int(differ.sum())} " \
+                       "feature(s)"
         yield Hit(f"column {col!r} is the map's own, kept as 'delivered_{col}'; the published {str(col).lower()} is "
                   f"computed from the delivered soil fields{note}", Location(file=ctx.name, layer=ctx.layer),
                   observed=str(col), expected=f"delivered_{col}")
