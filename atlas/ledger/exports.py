@@ -18,6 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from atlas.atomic import publish, temp_path, write_atomic
+from atlas.cells import safe_records, safe_workbook
 from atlas.config import Programme
 from atlas.ledger.export_state import (
     ALL_FORMATS,
@@ -69,7 +70,7 @@ def write_csv(rows: Sequence[StatusRow], path: Path) -> Path:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(records[0]) if records else ["country"])
             writer.writeheader()
-            writer.writerows(records)
+            writer.writerows(safe_records(records))  # country text never runs as a formula
 
     return _replace_into(path, write)
 
@@ -297,6 +298,7 @@ def write_xlsx(rows: Sequence[StatusRow], path: Path, programme: Programme, toda
     _fit_row_heights(summary, header_row)
     summary.row_dimensions[summary.max_row].height = LINE_HEIGHT * 2 + 3
     _print_setup(summary, header_row, programme, today)
+    safe_workbook(wb)  # country text never runs as a formula
     return _replace_into(path, wb.save)
 
 
