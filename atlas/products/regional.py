@@ -18,7 +18,13 @@ from atlas.atomic import publish, sweep_temporaries, write_atomic, write_text_at
 from atlas.config import Programme
 from atlas.finding import Finding, internal_error
 from atlas.layout import SOIL_MAP_FILE
-from atlas.products.build_manifest import BUILD_MANIFEST, _read_manifest, is_up_to_date, product_settings
+from atlas.products.build_manifest import (
+    BUILD_MANIFEST,
+    _read_manifest,
+    is_up_to_date,
+    layers_json,
+    product_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +46,7 @@ def write_build_manifest(
     """
     data = {
         "versions": {k: int(v) for k, v in sorted(versions.items())},
-        "layers": _layers_json(layers),
+        "layers": layers_json(layers),
         "sources": {name: list(entries) for name, entries in sorted((sources or {}).items())},
         "files": sorted(str(Path(p).relative_to(out_dir)) for p in paths if Path(p).is_relative_to(out_dir)),
         "run_id": run_id,
@@ -48,10 +54,6 @@ def write_build_manifest(
         "left_out": dict(sorted((left_out or {}).items())),  # versions given to the product that it does not hold
     }
     write_text_atomic(Path(out_dir) / BUILD_MANIFEST, json.dumps(data, indent=2))
-
-
-def _layers_json(layers: dict[str, dict[str, int]] | None) -> dict:
-    return {iso3: {k: int(v) for k, v in sorted(lv.items())} for iso3, lv in sorted((layers or {}).items())}
 
 
 def invalidate_build_manifest(out_dir: Path) -> None:
@@ -150,9 +152,7 @@ def border_pairs(programme: Programme, boundaries: gpd.GeoDataFrame, versions: d
 
 def _unchanged(outcome: RegionalOutcome, out_dir: Path, force: bool, settings: dict,
                layers: dict[str, dict[str, int]] | None = None) -> bool:
-    built = _read_manifest(out_dir)
-    same_layers = layers is None or (built or {}).get("layers") == _layers_json(layers)
-    if force or not same_layers or not is_up_to_date(out_dir, outcome.versions, settings):
+    if force or not is_up_to_date(out_dir, outcome.versions, settings, layers):
         built = _read_manifest(out_dir)
         if not force and built and built.get("versions") == outcome.versions and built.get("settings") != settings:
             changed = sorted(k for k in settings if (built.get("settings") or {}).get(k) != settings[k])
@@ -226,6 +226,7 @@ def build_regional_salinity(
     inputs = salinity_inputs(programme, versions, layer_versions)
     outcome, out_dir = _start("GSSmap", versions, inputs, layout.regional_salinity_dir(programme.processed_dir))
     settings = product_settings(programme, "salinity_map")
+    layer_versions = {iso3: v for iso3, v in layer_versions.items() if iso3 in outcome.versions}
     if out_dir is None or _unchanged(outcome, out_dir, force, settings, layer_versions):
         return outcome
     try:
