@@ -234,7 +234,7 @@ def older_delivery_findings(sub: Submission, ledger) -> list[Finding]:
         Severity.WARNING,
         f"delivery {sub.delivery} (received {sub.received.isoformat()}) is older than v{newer.version} "
         f"(received {newer.received.isoformat()}); it is recorded as v{sub.version} but replaces nothing: "
-        f"the products keep v{newer.version}",
+        f"the products keep v{newer.version} (a layer that no later delivery sent may come from it)",
         Location(file=f"{sub.country}/{sub.delivery}"),
         observed=sub.received.isoformat(),
         expected=f"after {newer.received.isoformat()}",

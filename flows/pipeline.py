@@ -336,6 +336,8 @@ def _run(
         "rejected": [o.submission.key for o in outcomes if o.verdict == "rejected"],
         "failed_countries": sorted(failed),
         "failures": [f"{label}: {reason}" for label, reason in failed_tasks],
+        # deliveries the ordering rule refuses (dated after today), each naming its folder
+        "refused": [f.message for f in [*inbox_findings, *state.refused] if f.check_id == "inbox.future_delivery"],
         "products": {o.product: [str(Path(p).name) for p in o.paths] for o in regional},
         "rebuilt": [o.product for o in regional if o.paths and not o.up_to_date],
         "status_files": {k: [str(p) for p in v] for k, v in exported.items()},
@@ -426,6 +428,7 @@ def _summary_artifact(summary: dict) -> None:
     lines += [f"- rebuilt: {', '.join(summary['rebuilt']) or 'nothing'}"]
     lines += [f"- failed countries: {', '.join(summary['failed_countries']) or 'none'}"]
     lines += [f"  - {f}" for f in summary["failures"]]
+    lines += [f"- refused: {r}" for r in summary.get("refused", [])]
     lines += ["", "| country | this run |", "|---|---|"]
     lines += [f"| {iso3} | {line} |" for iso3, line in summary["by_country"].items()] or ["| - | nothing new |"]
     _on_root_run(MarkdownArtifact(markdown="\n".join(lines), key="run-summary", description="What the last run did"))
