@@ -15,17 +15,19 @@ REJECTED = "rejected"
 ACCEPTED_WITH_WARNINGS = "accepted_with_warnings"
 ACCEPTED = "accepted"
 HARMONIZED = "harmonized"
+PARTLY_PUBLISHED = "partly_published"  # some of its layers are in a product, carried over by a later version
 PUBLISHED = "published"
 
 # In pipeline order; exports and legends list states in this order.
 STATES: tuple[str, ...] = (
-    NOT_RECEIVED, RECEIVED, REJECTED, ACCEPTED_WITH_WARNINGS, ACCEPTED, HARMONIZED, PUBLISHED,
+    NOT_RECEIVED, RECEIVED, REJECTED, ACCEPTED_WITH_WARNINGS, ACCEPTED, HARMONIZED, PARTLY_PUBLISHED, PUBLISHED,
 )
 VERDICTS: frozenset[str] = frozenset({REJECTED, ACCEPTED_WITH_WARNINGS, ACCEPTED})
 # A deliverable in one of these states counts as delivered (not overdue).
-ACCEPTED_STATES: frozenset[str] = frozenset({ACCEPTED_WITH_WARNINGS, ACCEPTED, HARMONIZED, PUBLISHED})
+ACCEPTED_STATES: frozenset[str] = frozenset({ACCEPTED_WITH_WARNINGS, ACCEPTED, HARMONIZED, PARTLY_PUBLISHED,
+                                             PUBLISHED})
 # Pipeline stages after validation; marking a stage already passed keeps the higher state.
-STAGE_RANK = {HARMONIZED: 1, PUBLISHED: 2}
+STAGE_RANK = {HARMONIZED: 1, PARTLY_PUBLISHED: 2, PUBLISHED: 3}
 
 STATE_LABELS = {
     NOT_RECEIVED: "not received",
@@ -34,6 +36,7 @@ STATE_LABELS = {
     ACCEPTED_WITH_WARNINGS: "accepted with warnings",
     ACCEPTED: "accepted",
     HARMONIZED: "harmonized",
+    PARTLY_PUBLISHED: "partly published",
     PUBLISHED: "published",
 }
 
@@ -44,10 +47,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     NOT_RECEIVED: frozenset({RECEIVED}),
     RECEIVED: frozenset(VERDICTS),
     REJECTED: frozenset(VERDICTS),
-    ACCEPTED_WITH_WARNINGS: frozenset(VERDICTS | {HARMONIZED, PUBLISHED}),
-    ACCEPTED: frozenset(VERDICTS | {HARMONIZED, PUBLISHED}),
-    HARMONIZED: frozenset(VERDICTS | {HARMONIZED, PUBLISHED}),
-    PUBLISHED: frozenset(VERDICTS | {HARMONIZED, PUBLISHED}),
+    ACCEPTED_WITH_WARNINGS: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED}),
+    ACCEPTED: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED}),
+    HARMONIZED: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED}),
+    PARTLY_PUBLISHED: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED}),
+    PUBLISHED: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED}),
 }
 
 
@@ -150,10 +154,6 @@ class SubmissionRecord:
     counts: dict[str, int] = field(default_factory=dict, compare=False)
     report_path: str | None = None
     is_new: bool = True
-
-
-# Which version of a deliverable counts at a meeting: the one furthest along (newest among equals).
-BEST_RANK = {PUBLISHED: 6, HARMONIZED: 5, ACCEPTED: 4, ACCEPTED_WITH_WARNINGS: 3, RECEIVED: 2, REJECTED: 1}
 
 
 @dataclass(frozen=True)

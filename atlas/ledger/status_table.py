@@ -16,6 +16,7 @@ PALETTE: dict[str, str] = {
     "accepted_with_warnings": "#FDAE61",
     "accepted": "#D9EF8B",
     "harmonized": "#66BD63",
+    "partly_published": "#3FA650",
     "published": "#1A9850",
 }
 NON_MEMBER_COLOUR = "#F2F2F2"
