@@ -137,9 +137,9 @@ def process_country(country: str, items: list, programme: Programme, boundaries,
 
 @task(cache_policy=NO_CACHE)
 def mosaic_salinity(programme: Programme, versions: dict, boundaries, run_id: str, force: bool, pairs=None,
-                    release_dir=None):
-    with Ledger(programme.ledger_path, programme) as ledger:  # which version each layer comes from
-        layer_versions = ledger.layer_versions("salinity_map")
+                    state=None, release_dir=None):
+    # which version each layer comes from: the run's resolved state, computed once by the flow
+    layer_versions = state.layer_versions("salinity_map") if state is not None else None
     with cluster_map() as map_fn:  # on a Dask worker, the COG conversions spread over the cluster
         outcome = build_regional_salinity(programme, versions, boundaries, run_id, force, map_fn=map_fn,
                                           pairs=pairs, layer_versions=layer_versions, release=release_dir)
@@ -164,7 +164,7 @@ def cluster_map():
 
 @task(cache_policy=NO_CACHE)
 def harmonize_soil_atlas(programme: Programme, versions: dict, boundaries, run_id: str, force: bool, pairs=None,
-                         release_dir=None):
+                         state=None, release_dir=None):
     outcome = build_regional_soil(programme, versions, boundaries, run_id, force, pairs=pairs, release=release_dir)
     write_country_notes(programme, "soil_map", outcome.versions, outcome.notes, boundaries)
     return _slim(outcome)
@@ -189,12 +189,14 @@ def verify_current_release(programme: Programme) -> list[str]:
 
 
 @task(cache_policy=NO_CACHE)
-def export_status_table(programme: Programme, boundaries):
+def export_status_table(programme: Programme, boundaries, state=None):
+    """The status exports (their cells resolved again, by the same rule, once the products are marked
+    published) and the accuracy table of the run's resolved state."""
     with Ledger(programme.ledger_path, programme) as ledger:
         paths = export_status(
             ledger, programme, layout.status_dir(programme.processed_dir), boundaries=boundaries, skip_unchanged=True
         )
-        paths["accuracy"] = write_accuracy_table(accuracy_table(ledger, programme),
+        paths["accuracy"] = write_accuracy_table(accuracy_table(state or ledger.state(), programme),
                                                  layout.status_dir(programme.processed_dir))
     return paths  # the status table artifact is made by the flow, on the root run
 
@@ -330,8 +332,11 @@ def _run(
     outcomes = [o for r in results for o in r["outcomes"]]
     failed_tasks += [f for r in results for f in r["failures"]]
 
-    regional, rebuilt, release_line = _regional(programme, ledger, boundaries, run_id, force, logger)
-    exported = _with_retries(export_status_table, programme)(programme, boundaries)
+    state = ledger.state()  # the one resolved state of this run: every product reads it (docs/LEDGER.md)
+    for f in state.refused:
+        logger.warning("run %s | %s: %s", run_id, f.location.file, f.message)
+    regional, rebuilt, release_line = _regional(programme, ledger, boundaries, run_id, force, logger, state)
+    exported = _with_retries(export_status_table, programme)(programme, boundaries, state)
     # verified after every run that changed something (a run that found nothing new leaves it to `atlas verify`)
     verify = bool(regional) and bool(outcomes or failed_tasks or "unchanged" not in release_line)
     disagreements = verify_current_release(programme) if verify else []
@@ -348,6 +353,8 @@ def _run(
         "rejected": [o.submission.key for o in outcomes if o.verdict == "rejected"],
         "failed_countries": sorted(failed),
         "failures": [f"{label}: {reason}" for label, reason in failed_tasks],
+        # deliveries the ordering rule refuses (dated after today), each naming its folder
+        "refused": [f.message for f in [*inbox_findings, *state.refused] if f.check_id == "inbox.future_delivery"],
         "products": {o.product: [str(Path(p).name) for p in o.paths] for o in regional},
         "rebuilt": rebuilt,
         "release": release_line,
@@ -408,16 +415,18 @@ def _run_url() -> str | None:
 
 
 def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, force: bool,
-              logger) -> tuple[list, list[str], str]:
-    """Both regional products, built side by side into one new release, made current only once the whole set
-    (files, tables, catalogue) is written and checked; then the versions it holds are marked published.
+              logger, state) -> tuple[list, list[str], str]:
+    """Both regional products of the run's resolved ``state``, built side by side into one new release, made
+    current only once the whole set (files, tables, catalogue) is written and checked; then the versions it
+    holds are marked published.
 
     Returns the current release's products, the products rebuilt, and a line on the release for the summary.
     """
     processed = programme.processed_dir
     jobs = ((mosaic_salinity, "salinity_map", "GSSmap"), (harmonize_soil_atlas, "soil_map", "Soil Atlas WRB"))
-    versions = {key: ledger.accepted_versions(key) for _, key, _ in jobs}
-    rebuild = any(will_rebuild(programme, key, versions[key], force) for _, key, _ in jobs)
+    versions = {key: state.current_versions(key) for _, key, _ in jobs}
+    layers = {"salinity_map": state.layer_versions("salinity_map")}  # a layer from another version: a rebuild
+    rebuild = any(will_rebuild(programme, key, versions[key], force, layers.get(key)) for _, key, _ in jobs)
     name = layout.current_release_name(processed)
     rebuilt, line = [], f"release {name} unchanged" if name else "no release yet (no accepted national copy)"
     if rebuild:
@@ -425,7 +434,7 @@ def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, for
         pairs = border_pairs(programme, boundaries, versions, force)  # once per run, for both products
         futures = [
             _with_retries(builder, programme).submit(programme, versions[key], boundaries, run_id, force, pairs,
-                                                     staging)
+                                                     state, staging)
             for builder, key, _ in jobs
         ]
         outcomes, failed_tasks = _gather(futures, [product for _, _, product in jobs], logger, run_id)
@@ -436,7 +445,7 @@ def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, for
     current = layout.current_release(processed)
     regional = [o for product in PRODUCTS if (o := outcome_from_manifest(product, current))]
     for outcome in regional:
-        stages.publish_versions(ledger, PRODUCTS[outcome.product][0], outcome, run_id)
+        stages.publish_versions(ledger, PRODUCTS[outcome.product][0], outcome, run_id, state)
     return regional, rebuilt, line
 
 
@@ -475,6 +484,7 @@ def _summary_artifact(summary: dict) -> None:
     lines += [f"  - {d}" for d in summary["disagreements"]]
     lines += [f"- failed countries: {', '.join(summary['failed_countries']) or 'none'}"]
     lines += [f"  - {f}" for f in summary["failures"]]
+    lines += [f"- refused: {r}" for r in summary.get("refused", [])]
     lines += ["", "| country | this run |", "|---|---|"]
     lines += [f"| {iso3} | {line} |" for iso3, line in summary["by_country"].items()] or ["| - | nothing new |"]
     _on_root_run(MarkdownArtifact(markdown="\n".join(lines), key="run-summary", description="What the last run did"))

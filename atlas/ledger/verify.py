@@ -14,6 +14,7 @@ from pathlib import Path
 
 from atlas import layout
 from atlas.config import Programme
+from atlas.ledger.schema import PARTLY_PUBLISHED, PUBLISHED
 from atlas.ledger.store import Ledger
 from atlas.products import release_checks
 from atlas.products.regional import salinity_inputs
@@ -35,7 +36,8 @@ def verify_release(programme: Programme, ledger: Ledger, samples: int = 200) -> 
 
 
 def _ledger_agrees(ledger: Ledger, release: Path) -> list[str]:
-    """The ledger says published exactly the versions each product's build manifest says it holds."""
+    """The ledger says published exactly the versions each product's build manifest says it holds, and
+    partly published the earlier versions whose layers it carries."""
     problems = []
     published = ledger.published_versions()
     for folder, manifest in release_checks.manifests(release).items():
@@ -43,15 +45,23 @@ def _ledger_agrees(ledger: Ledger, release: Path) -> list[str]:
         if not deliverable:
             continue
         held = release_checks.included(manifest)
+        where = f"{folder}/build_manifest.json"
         for iso3, version in sorted(held.items()):
             if published.get((iso3, deliverable)) != version:
                 said = published.get((iso3, deliverable))
-                problems.append(f"{product} holds {iso3} v{version} ({folder}/build_manifest.json); the ledger's "
-                                f"published {deliverable} of {iso3} is {f'v{said}' if said else 'none'}")
+                problems.append(f"{product} holds {iso3} v{version} ({where}); the ledger's published "
+                                f"{deliverable} of {iso3} is {f'v{said}' if said else 'none'}")
         for (iso3, key), version in sorted(published.items()):
             if key == deliverable and iso3 not in held:
                 problems.append(f"the ledger says {iso3} {deliverable} v{version} is published; {product} holds "
-                                f"no {iso3} data ({folder}/build_manifest.json)")
+                                f"no {iso3} data ({where})")
+        carried = {(e["country"], int(e["version"])) for entries in (manifest.get("sources") or {}).values()
+                   for e in entries if e["country"] in held and int(e["version"]) != held[e["country"]]}
+        for iso3, version in sorted(carried):
+            state = next((r.state for r in ledger.versions(iso3, deliverable) if r.version == version), None)
+            if state not in (PARTLY_PUBLISHED, PUBLISHED):
+                problems.append(f"{product} holds layers of {iso3} v{version}, carried over ({where}); the ledger "
+                                f"says v{version} is {state or 'unknown'}, not partly published")
     return problems
 
 
@@ -61,10 +71,11 @@ def _national_sources(programme: Programme, ledger: Ledger, release: Path) -> di
     if not manifest or "unreadable" in manifest:
         return {}
     held = release_checks.included(manifest)
-    layer_versions = {}  # the layers of the held version, each from the version whose file holds it
+    # each layer from the version whose file holds it, as the product was built (the resolved state's)
+    layer_versions = {iso3: layers for iso3, layers in (manifest.get("layers") or {}).items() if iso3 in held}
     for iso3, version in held.items():
         record = next((r for r in ledger.versions(iso3, "salinity_map") if r.version == version), None)
-        if record is not None:
+        if iso3 not in layer_versions and record is not None:
             layer_versions[iso3] = ledger.layers(record.id)
     inputs = salinity_inputs(programme, held, layer_versions)
     return {iso3: {f"{layer}_{depth}": path for (layer, depth), path in found.items()}

@@ -102,7 +102,11 @@ def check_files(release: Path) -> list[str]:
 
 
 def check_sources(release: Path) -> list[str]:
-    """The STAC sources of each product are exactly the versions its build manifest says it holds."""
+    """The STAC sources of each item are the versions the build manifest says its files hold.
+
+    A manifest with per-file ``sources`` (the versions whose data is in each file: sent, carried over,
+    derived) is compared item by item; an older one by product (the versions it holds).
+    """
     items, trouble = _stac_items(release)
     if trouble:
         return []  # reported by check_files
@@ -111,16 +115,32 @@ def check_sources(release: Path) -> list[str]:
         product = manifest.get("product")
         if not product or "unreadable" in manifest:
             continue
-        stac = {(s["country"], int(s["version"])) for item in items
-                for s in item.properties.get("atlas:sources", []) if s.get("product") == product}
-        held = set(included(manifest).items())
-        for iso3, version in sorted(stac - held):
-            problems.append(f"STAC names {iso3} v{version} as a source of {product}; its build manifest "
-                            f"({folder}/{BUILD_MANIFEST}) does not")
-        for iso3, version in sorted(held - stac):
-            problems.append(f"{folder}/{BUILD_MANIFEST} says {product} holds {iso3} v{version}; STAC does not "
-                            "name it")
+        per_file = manifest.get("sources")
+        if per_file:
+            for item in items:
+                names = {Path(a.href).name for a in item.assets.values() if "data" in (a.roles or [])}
+                if not names & set(manifest.get("files", [])):
+                    continue
+                held = {(e["country"], int(e["version"])) for name in names for e in per_file.get(name, [])}
+                problems += _differ(held, _item_sources(item, product), f"STAC item {item.id}",
+                                    f"{folder}/{BUILD_MANIFEST}", product)
+        else:
+            stac = set().union(*[_item_sources(item, product) for item in items]) if items else set()
+            problems += _differ(set(included(manifest).items()), stac, "STAC", f"{folder}/{BUILD_MANIFEST}",
+                                product)
     return problems
+
+
+def _item_sources(item, product: str) -> set[tuple[str, int]]:
+    return {(s["country"], int(s["version"])) for s in item.properties.get("atlas:sources", [])
+            if s.get("product") == product}
+
+
+def _differ(held: set, stac: set, where: str, manifest: str, product: str) -> list[str]:
+    return ([f"{where} names {iso3} v{v} as a source of {product}; {manifest} does not" for iso3, v in
+             sorted(stac - held)]
+            + [f"{manifest} says {product} holds {iso3} v{v} ({where}); STAC does not name it" for iso3, v in
+               sorted(held - stac)])
 
 
 def _valid(src, data: np.ndarray) -> np.ndarray:
