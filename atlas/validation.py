@@ -81,8 +81,11 @@ def validate_path(path: Path, programme: Programme, boundaries=None, country: st
             if programme.deliverables.get(sub.deliverable) is None or \
                     programme.deliverables[sub.deliverable].kind == "document":
                 not_made = []
+            # a local check is no submission: no version number, no date received
+            meta = {**report_meta(sub, checked, programme, base), "version": None, "received": None,
+                    "checked": "locally with atlas validate, before sending"}
             result.submissions.append(ValidatedSubmission(
-                label, report_meta(sub, checked, programme, base), checked.findings, checked.verdict,
+                label, meta, checked.findings, checked.verdict,
                 plan.country_source.get(label, "unknown"), not_made))
     return result
 
@@ -108,6 +111,7 @@ def result_json(result: ValidationResult) -> dict:
 def write_html(result: ValidationResult, out_dir: Path) -> list[Path]:
     """The reports the secretariat sends (HTML, Markdown, JSON), one folder per submission under ``out_dir``."""
     from atlas.reports.report import write_reports
+    from checks.crosswalk import write_template
 
     written = []
     several = len({s.meta["delivery"] for s in result.submissions}) > 1
@@ -117,6 +121,7 @@ def write_html(result: ValidationResult, out_dir: Path) -> list[Path]:
             name += f"_{s.meta['delivery']}"
         folder = Path(out_dir) / re.sub(r"[^A-Za-z0-9._-]+", "_", name)
         written.append(write_reports(s.findings, folder, s.meta, boundaries=result.boundaries)["html"])
+        write_template(s.findings, folder)  # the crosswalk the report links to, beside it
     return written
 
 

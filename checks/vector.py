@@ -15,7 +15,7 @@ from pyproj import CRS, Transformer
 
 from atlas.config import Programme
 from atlas.finding import Finding, Location, Severity
-from checks.crosswalk import Crosswalk, apply_crosswalk, read_crosswalk
+from checks.crosswalk import Correlation, Crosswalk, correlate, read_crosswalk
 from checks.registry import Hit, check
 from checks.wrb import classify_values, guess_soil_column
 from checks.wrb_columns import restore_field_names
@@ -45,7 +45,7 @@ class VectorContext:
     areas_km2: np.ndarray | None = None  # area of each feature (equal-area CRS); NaN where not a polygon
     renamed_fields: list = field(default_factory=list)  # (cut, full) shapefile field names restored
     crosswalk: Crosswalk | None = None  # the country's crosswalk.csv sent with the map
-    crosswalk_converted: dict = field(default_factory=dict)  # delivered class -> {to, features}
+    correlation: Correlation | None = None  # what the crosswalk converted, in which column
 
     @property
     def name(self) -> str:
@@ -82,7 +82,7 @@ def vector_context(path: Path, gdf: gpd.GeoDataFrame | None, programme: Programm
                                                         *programme.soil_optional_fields))
     if crosswalk is not None:
         ctx.crosswalk = read_crosswalk(crosswalk)
-        gdf, ctx.crosswalk_converted = apply_crosswalk(gdf, ctx.crosswalk)
+        gdf, ctx.correlation = correlate(gdf, ctx.crosswalk)
     ctx.gdf = gdf
     ctx.feature_ids = (gdf["unit_id"].astype(str).to_numpy() if "unit_id" in gdf.columns
                        else np.asarray(gdf.index).astype(str))

@@ -72,6 +72,7 @@ _WORD = re.compile(r"[a-z]+")
 LEGEND_NAMES = {"legacy_fao74": "FAO-74", "legacy_fao90": "FAO-90", "legacy_wrb2006": "WRB 2006",
                 "legacy_national": "national legend"}
 LEGACY_KINDS = tuple(LEGEND_NAMES)
+ID_COLUMN = re.compile(r"(^|_)(unit_?)?(id|fid|objectid|code_id)$", re.IGNORECASE)
 SOIL_COLUMN_HINTS = ("rsg", "wrb", "soil", "domsoi", "faosoil", "class", "legend", "name", "unit", "taxon")
 KINDS = ("wrb_code", "wrb_name", *LEGACY_KINDS, "non_soil", "unknown", "missing")
 
@@ -163,6 +164,8 @@ def guess_soil_column(gdf: pd.DataFrame) -> str | None:
     best, best_share = None, 0.5
     for col in gdf.columns:
         if col == "geometry" or not (gdf[col].dtype == object or pd.api.types.is_string_dtype(gdf[col])):
+            continue
+        if ID_COLUMN.search(str(col)):  # unit ids such as "S12" read like FAO-74 symbols, and are not classes
             continue
         table = classify_values(gdf[col])
         if table.empty:

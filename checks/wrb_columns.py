@@ -103,7 +103,7 @@ def canonical_copy(gdf: gpd.GeoDataFrame, programme, crosswalk_path=None) -> gpd
 
     A frame that already has canonical columns (a copy made earlier) is returned as it is.
     """
-    from checks.crosswalk import apply_crosswalk, read_crosswalk
+    from checks.crosswalk import correlate, read_crosswalk
 
     if "rsg1_code" in gdf.columns:
         return gdf
@@ -113,5 +113,7 @@ def canonical_copy(gdf: gpd.GeoDataFrame, programme, crosswalk_path=None) -> gpd
     delivered, crosswalk = gdf, None
     if crosswalk_path is not None:
         crosswalk = read_crosswalk(crosswalk_path)
-        gdf, _ = apply_crosswalk(gdf, crosswalk)
+        gdf, done = correlate(gdf, crosswalk)
+        if done.written_as_rsg1:  # the delivered classes of the converted column stand as delivered_rsg1
+            delivered = delivered.assign(rsg1=delivered[done.column])
     return canonical_units(gdf, getattr(programme, "soil_legacy", "correlate"), crosswalk, delivered)

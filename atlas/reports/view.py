@@ -16,6 +16,8 @@ FIRST_ROWS = 3  # rows of a group shown before the rest is folded away
 SECTION_TITLES = {"error": "Errors: must be fixed", "warning": "Warnings: should be fixed",
                   "fixed": "Repaired by the pipeline", "info": "For the record"}
 NOTHING_TO_DO = "nothing to do"
+CROSSWALK_CHECK = "wrb.crosswalk_template"
+OWN_SECTION = (CROSSWALK_CHECK,)  # findings shown in a section of their own, not among the grouped findings
 
 
 @dataclass
@@ -86,6 +88,8 @@ def group_findings(report: dict) -> dict[str, list[Group]]:
     checks = report.get("checks", {})
     grouped: dict[str, dict[str, list[dict]]] = {sev: {} for sev in ORDER}
     for f in report.get("findings", []):
+        if f["check_id"] in OWN_SECTION:
+            continue
         grouped.setdefault(f["severity"], {}).setdefault(f["check_id"], []).append(f)
     out: dict[str, list[Group]] = {}
     for sev in ORDER:
@@ -175,6 +179,22 @@ def area_rows(changes: dict) -> list[dict]:
     return rows
 
 
+def crosswalk_section(report: dict) -> dict | None:
+    """The crosswalk to fill in, every class with its area, units and suggested group (None if none is asked)."""
+    hit = next((f for f in report.get("findings", []) if f["check_id"] == CROSSWALK_CHECK
+                and isinstance(f.get("observed"), dict)), None)
+    if hit is None:
+        return None
+    observed = hit["observed"]
+    rows = [{"legacy_class": r.get("legacy_class", ""), "legend": r.get("legend", ""),
+             "units": number(int(r.get("features") or 0)),
+             "area": km2(r["area_km2"]) if r.get("area_km2") else "—",
+             "suggested": " ".join(x for x in (r.get("suggested_rsg"), r.get("suggested_name")) if x) or "—"}
+            for r in observed.get("rows", [])]
+    return {"file": observed.get("file"), "column": observed.get("column") or (observed.get("rows") or [{}])[0].get(
+        "map_column"), "map_file": (hit.get("location") or {}).get("file"), "rows": rows}
+
+
 def view(report: dict, map_svg: str | None = None, map_file: str | None = None) -> dict:
     """Everything the templates need, from the JSON report."""
     groups = group_findings(report)
@@ -184,7 +204,8 @@ def view(report: dict, map_svg: str | None = None, map_file: str | None = None) 
         meta = {**meta, "country": f"{meta['country_name']} ({meta['country']})"}
     facts = [(label, meta[key]) for key, label in (
         ("country", "Country"), ("deliverable_title", "Deliverable"), ("version", "Version"),
-        ("received", "Received"), ("checksum", "Checksum (sha256)")) if meta.get(key) not in (None, "")]
+        ("received", "Received"), ("checked", "Checked"), ("checksum", "Checksum (sha256)"))
+        if meta.get(key) not in (None, "")]
     if not meta.get("deliverable_title") and meta.get("deliverable"):
         facts.insert(1, ("Deliverable", meta["deliverable"]))
     return {
@@ -205,6 +226,7 @@ def view(report: dict, map_svg: str | None = None, map_file: str | None = None) 
         "map_file": map_file,
         "changes": changes,
         "area_rows": area_rows(changes) if changes else [],
+        "crosswalk": crosswalk_section(report),
         "areas": report.get("areas"),
         "generated": report.get("generated"),
     }
