@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
@@ -72,10 +73,20 @@ class SalinitySpec:
     def is_required(self, layer: str, depth: str) -> bool:
         return f"{layer}_{depth}" in self.required_layers
 
+    def display(self, code: int) -> str:
+        """The programme legend's class name for people ('Moderate salinity'); the code itself if unknown."""
+        return display_name(self.classes[code]) if code in self.classes else str(code)
+
     def class_code(self, name: str) -> int | None:
         """The programme legend's code of a class name (case, spaces, hyphens and underscores ignored)."""
         key = class_key(name)
         return next((code for code, label in self.classes.items() if class_key(label) == key), None)
+
+
+def display_name(label: str) -> str:
+    """A legend class as people read it: 'ModerateSalinity' becomes 'Moderate salinity', 'Saline-sodic' stays."""
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(label)).split(" ")
+    return " ".join([words[0], *(w.lower() if w[1:].islower() else w for w in words[1:])]).strip()
 
 
 def class_key(name: str) -> str:

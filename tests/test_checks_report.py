@@ -164,14 +164,14 @@ def test_resubmission_says_what_changed_since_the_previous_version(tmp_path):
     jsonschema.validate(report, SCHEMA)
     changes = report["changes"]
     assert changes["since_version"] == 1 and changes["previous_verdict"] == "rejected"
-    assert [(r["check_id"], r["count"]) for r in changes["fixed"]] == [("vector.field_missing", 1)]
+    assert [(r["check_id"], r["count"]) for r in changes["resolved"]] == [("vector.field_missing", 1)]
     assert [r["check_id"] for r in changes["new"]] == ["wrb.share_sum"]
     assert [r["check_id"] for r in changes["unchanged"]] == ["vector.crs_identity"]
     cm = next(r for r in changes["areas"] if r["name"] == "CM Cambisols")
     assert (cm["before_km2"], cm["after_km2"], cm["change_km2"]) == (100.0, 120.0, 20.0)
     page = unescape(paths["html"].read_text())
     assert "What changed since version 1" in page and "+20 km²" in page and "+20 %" in page
-    assert "1 finding(s) fixed, 1 new, 1 unchanged" in page
+    assert "1 finding resolved since then, 1 new, 1 unchanged." in page
     assert "## What changed since version 1" in paths["md"].read_text()
 
 

@@ -39,11 +39,12 @@ def _sorted(findings: list[Finding]) -> list[Finding]:
 
 
 def report_dict(findings: list[Finding], meta: dict, previous: dict | None = None, areas: dict | None = None,
-                map_file: str | None = None) -> dict:
+                map_file: str | None = None, carried: dict[str, int] | None = None) -> dict:
     """The machine-readable report (see docs/REPORT_SCHEMA.md).
 
     ``previous``: the report.json of the previous version (a resubmission), compared in ``changes``.
     ``areas``: ``{"by": "soil group", "rows": [{"name", "area_km2"}]}`` of this version's map, if known.
+    ``carried``: the layers this version carries over ({"SAS_0-30": 1}), so their findings are not "resolved".
     """
     ids = sorted({f.check_id for f in findings})
     registry = load_all()  # every family imported, whoever called us
@@ -59,7 +60,7 @@ def report_dict(findings: list[Finding], meta: dict, previous: dict | None = Non
         "findings": found,
         "checks": checks,
         "areas": areas,
-        "changes": compare(previous, found, checks, areas) if previous else None,
+        "changes": compare(previous, found, checks, areas, carried) if previous else None,
         "map": map_file,
     }
 
@@ -91,15 +92,16 @@ def _map(report: dict, meta: dict, boundaries, footprint) -> str | None:
 
 
 def write_reports(findings: list[Finding], out_dir: Path, meta: dict, boundaries=None, footprint=None,
-                  previous: dict | None = None, areas: dict | None = None) -> dict[str, Path]:
+                  previous: dict | None = None, areas: dict | None = None,
+                  carried: dict[str, int] | None = None) -> dict[str, Path]:
     """Write report.json, report.md, report.html (and report_map.svg when a finding has a location).
 
     ``boundaries``: the reference layer (iso3, name, geometry) for the map; ``footprint``: the submission's
-    outline (EPSG:4326); ``previous``/``areas``: see ``report_dict``.
+    outline (EPSG:4326); ``previous``/``areas``/``carried``: see ``report_dict``.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = report_dict(findings, meta, previous, areas)
+    report = report_dict(findings, meta, previous, areas, carried=carried)
     svg = _map(report, meta, boundaries, footprint)
     report["map"] = MAP_FILE if svg else None
     paths = {"json": out_dir / "report.json", "md": out_dir / "report.md", "html": out_dir / "report.html"}

@@ -16,6 +16,8 @@ FIRST_ROWS = 3  # rows of a group shown before the rest is folded away
 SECTION_TITLES = {"error": "Errors: must be fixed", "warning": "Warnings: should be fixed",
                   "fixed": "Repaired by the pipeline", "info": "For the record"}
 NOTHING_TO_DO = "nothing to do"
+# the badges: "repaired" (by the pipeline) is not "resolved" (a problem gone since the last version)
+BADGE_WORDS = {"fixed": "repaired", "info": "for the record"}
 CROSSWALK_CHECK = "wrb.crosswalk_template"
 OWN_SECTION = (CROSSWALK_CHECK,)  # findings shown in a section of their own, not among the grouped findings
 
@@ -109,6 +111,10 @@ def group_findings(report: dict) -> dict[str, list[Group]]:
     return out
 
 
+def counts_of(report: dict, severity: str) -> int:
+    return int((report.get("counts") or {}).get(severity, 0))
+
+
 def _thing(meta: dict) -> str:
     return meta.get("deliverable_title") or str(meta.get("deliverable") or "submission").replace("_", " ")
 
@@ -159,6 +165,26 @@ def fix_list(groups: dict[str, list[Group]]) -> list[str]:
         for g in groups.get(sev, []):
             lines.append(f"{g.rule.rstrip('.')} ({g.times}, {sev}): {g.action.rstrip('.')}.")
     return lines
+
+
+CHANGE_LABELS = (("resolved", "resolved"), ("new", "new"), ("unchanged", "unchanged"),
+                 ("carried", "carried over, unchanged"))
+
+
+def changes_summary(changes: dict) -> str:
+    """'3 findings resolved, 1 new, 2 unchanged; 12 about layers carried over, unchanged (not sent again).'"""
+    total = {key: sum(r["count"] for r in changes.get(key) or []) for key, _ in CHANGE_LABELS}
+    text = (f"{_n(total['resolved'], 'finding')} resolved since then, {total['new']} new, "
+            f"{total['unchanged']} unchanged")
+    if total["carried"]:
+        text += (f"; {total['carried']} about layers this version carries over are carried over, unchanged (those "
+                 "layers were not sent again)")
+    return text + "."
+
+
+def change_rows(changes: dict) -> list[dict]:
+    """One row per check and kind of change, with the change in words."""
+    return [{**r, "change": label} for key, label in CHANGE_LABELS for r in changes.get(key) or []]
 
 
 def area_rows(changes: dict) -> list[dict]:
@@ -226,6 +252,10 @@ def view(report: dict, map_svg: str | None = None, map_file: str | None = None) 
         "map_file": map_file,
         "changes": changes,
         "area_rows": area_rows(changes) if changes else [],
+        "changes_summary": changes_summary(changes) if changes else "",
+        "change_rows": change_rows(changes) if changes else [],
+        "badges": [(sev, f"{counts_of(report, sev)} {BADGE_WORDS[sev]}" if sev in BADGE_WORDS
+                    else _n(counts_of(report, sev), sev)) for sev in ORDER],
         "crosswalk": crosswalk_section(report),
         "areas": report.get("areas"),
         "generated": report.get("generated"),
