@@ -165,7 +165,8 @@ def template_rows(gdf: pd.DataFrame, soil_column: str, areas_km2: np.ndarray | N
                 continue
             key = str(value).strip()
             sel = (values == value).to_numpy()
-            row = rows.setdefault(key, {"map_column": str(col), "legacy_class": key, "legend": LEGEND_NAMES.get(match.kind, "unrecognised"),
+            row = rows.setdefault(key, {"map_column": str(col), "legacy_class": key,
+                                        "legend": LEGEND_NAMES.get(match.kind, "unrecognised"),
                                         "features": 0, "area_km2": 0.0, "suggested_rsg": match.suggested or "",
                                         "suggested_name": RSG_CODES.get(match.suggested or "", ""), "rsg_code": ""})
             row["features"] += int(sel.sum())
