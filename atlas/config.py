@@ -146,6 +146,19 @@ class StatusSettings:
 
 
 @dataclass(frozen=True)
+class SubmissionSettings:
+    """``[submission]``: where and how countries send their files, and whom they write to (the guide says it)."""
+
+    # where the files go: a shared folder, a portal address or a postal address
+    send_to: str = ""
+    # how: one zip per deliverable, the subject line to use, what to write in the message
+    how: str = ""
+    # who answers the countries' questions at the secretariat
+    contact_name: str = ""
+    contact_email: str = ""
+
+
+@dataclass(frozen=True)
 class Limits:
     """``[limits]``: size limits for untrusted files (docs/INTAKE.md), each optional."""
 
@@ -202,6 +215,7 @@ class Programme:
     operations: Operations = field(default_factory=Operations)
     limits: Limits = field(default_factory=Limits)
     status: StatusSettings = field(default_factory=StatusSettings)
+    submission: SubmissionSettings = field(default_factory=SubmissionSettings)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
     metafile: MetafileSpec = field(default_factory=MetafileSpec, metadata={"toml": "salinity.metafile"})
     soil_legacy: str = field(default="correlate", metadata={"toml": "soil_map.legacy"})  # correlate | provisional
@@ -374,6 +388,7 @@ def load_programme(path: Path | str | None = None) -> Programme:
             operations=section(Operations, raw.get("operations", {})),
             limits=section(Limits, raw.get("limits", {})),
             status=section(StatusSettings, raw.get("status", {})),
+            submission=section(SubmissionSettings, raw.get("submission", {})),
             intake=_intake(raw.get("intake", {})),
             metafile=_metafile_spec(sal.get("metafile", {})),
             soil_legacy=_choice(raw["soil_map"], "legacy", "correlate", SOIL_LEGACY_MODES, path),

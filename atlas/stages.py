@@ -252,9 +252,9 @@ def harmonize_national(sub: Submission, programme: Programme, out_dir: Path,
         from atlas.intake.containment import Limits
         from atlas.intake.readers import read_soil_map, repair_soil_map
 
-        soil_files = [
-            p for p in sub.files if p.suffix.lower() in {".gpkg", ".geojson", ".json", ".fgb", ".zip", ".shp"}
-        ]
+        from checks.run import soil_maps
+
+        soil_files = soil_maps(sub.files)  # the first is the map taken, as validation says (checks.several_maps)
         if not soil_files:
             return {}, []
         if reads is not None and soil_files[0] in reads.soil_maps:

@@ -134,9 +134,9 @@ class Legend:
         return out
 
     def describe(self, spec: SalinitySpec) -> dict[str, str]:
-        """code -> 'name -> programme code name' for reports and the product's legend."""
-        return {str(c): (f"{n} -> {self.mapping[c]} {spec.classes[self.mapping[c]]}" if c in self.mapping
-                         else f"{n} -> not in the programme legend") for c, n in sorted(self.names.items())}
+        """code -> "'name as written', class 3 Moderate salinity" for reports and the product's legend."""
+        return {str(c): (f"{n!r}, class {self.mapping[c]} {spec.display(self.mapping[c])}" if c in self.mapping
+                         else f"{n!r}, not in the programme legend") for c, n in sorted(self.names.items())}
 
 
 def programme_legend(spec: SalinitySpec) -> Legend:
@@ -331,6 +331,6 @@ def check_mapping(ctx):
             continue
         desc = b.legend.describe(spec)
         used = {k: v for k, v in desc.items() if counts is None or int(k) in counts}
-        yield Hit(f"{b.layer_file.path.name}: codes read with {b.why}: " + "; ".join(f"{k} = {v}" for k, v in
+        yield Hit(f"{b.layer_file.path.name}: codes read with {b.why}: " + "; ".join(f"code {k}: {v}" for k, v in
                                                                                      used.items()),
                   _loc(b), observed=desc, expected=b.legend.source)

@@ -164,6 +164,9 @@ def _coverage_share(ctx) -> float | None:
 
 
 def _coverage_text(ctx, share: float) -> str:
+    if share >= 1:  # coastal pixels reach past the boundary: "all of it", never "100.4 % of the land"
+        return (f"valid pixels cover all of {ctx.country}'s land ({ctx.country_km2:,.0f} km², areas on the "
+                f"ellipsoid; pixels along the coast reach a little past the boundary)")
     return (f"valid pixels cover {ctx.stats.valid_land_km2:,.0f} km² = {share:.1%} of {ctx.country}'s land "
             f"({ctx.country_km2:,.0f} km², areas on the ellipsoid)")
 

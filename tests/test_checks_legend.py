@@ -68,7 +68,8 @@ def test_lookup_table_formats_and_name_spellings(text, tmp_path, programme):
     findings = submission_checks([sas, lut], programme)
     mapping = by_id(findings, "legend.mapping")
     assert mapping and not [f for f in findings if f.check_id.startswith("legend.") and f.severity == Severity.ERROR]
-    assert mapping[0].observed["1"].endswith("3 ModerateSalinity") and mapping[0].observed["2"].endswith("1 None")
+    assert mapping[0].observed["1"].endswith("class 3 Moderate salinity")
+    assert mapping[0].observed["2"].endswith("class 1 None")
 
 
 def test_factor_rank_codes_recoded_onto_the_programme_legend(tmp_path, programme, real_data):

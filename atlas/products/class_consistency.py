@@ -57,6 +57,12 @@ def disagreement(sas: Path, ece: Path, esp: Path, ph: Path | None, programme) ->
     return {code: (total, off) for code, (total, off) in sorted(totals.items())}
 
 
+def _share(part: float, total: float) -> str:
+    """A share in words: never "0%" for an area that exists."""
+    share = part / total if total else 0.0
+    return "under 1%" if 0 < share < 0.005 else f"{share:.0%}"
+
+
 def class_disagreement(layers: dict[tuple[str, str], Path], programme, out_dir: Path) -> list[Finding]:
     """One finding per depth where the class map and ECe/ESP were both delivered, and a CSV of the figures."""
     sal = programme.salinity
@@ -77,7 +83,7 @@ def class_disagreement(layers: dict[tuple[str, str], Path], programme, out_dir: 
         table = disagreement(sas, ece, esp, ph, programme)
         per_class = {}
         for code, (total, off) in table.items():
-            name = sal.classes.get(code, str(code))
+            name = sal.display(code)
             share = off / total if total else 0.0
             per_class[name] = {"km2": round(total, 1), "disagree_km2": round(off, 1), "share": round(share, 4)}
             rows.append({"depth": depth, "class_code": code, "class_name": name, "area_km2": round(total, 3),
@@ -85,12 +91,15 @@ def class_disagreement(layers: dict[tuple[str, str], Path], programme, out_dir: 
         total = sum(t for t, _ in table.values())
         off = sum(o for _, o in table.values())
         worst = ", ".join(f"{n} {v['disagree_km2']:,.0f} km² ({v['share']:.0%})" for n, v in
-                          sorted(per_class.items(), key=lambda kv: -kv[1]["disagree_km2"])[:3])
+                          sorted(per_class.items(), key=lambda kv: -kv[1]["disagree_km2"])[:3]
+                          if v["disagree_km2"] >= 0.5)
+        derived = f"derived from ECe/ESP{'/pH' if ph else ''} ({sal.criterion} criterion)"
+        text = (f"depth {depth}: the delivered classes differ from those {derived} on {off:,.0f} of {total:,.0f} "
+                f"km² ({_share(off, total)}); most in {worst}" if worst else
+                f"depth {depth}: the delivered classes agree with those {derived} on all {total:,.0f} km²")
         findings.append(Finding(
-            "consistency.class_vs_properties", Severity.INFO,
-            f"depth {depth}: the delivered classes differ from those derived from ECe/ESP{'/pH' if ph else ''} "
-            f"({sal.criterion} criterion) on {off:,.0f} of {total:,.0f} km² ({off / total if total else 0:.0%}); "
-            f"most: {worst or 'none'}", loc, observed=per_class, expected=f"derived classes, {sal.criterion}",
+            "consistency.class_vs_properties", Severity.INFO, text, loc, observed=per_class,
+            expected=f"derived classes, {sal.criterion}",
             hint="check the class map against the property maps it should follow; the figures are in "
                  f"{TABLE}"))
     if rows:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from atlas.reports.values import KM2_VALUED, human, km2, number
+from atlas.reports.values import KM2_VALUED, for_people, human, km2, number
 
 ORDER = ("error", "warning", "fixed", "info")
 LAYER_COLUMNS = ("file", "layer", "depth", "taken_from", "detail")  # salinity: which file is which layer
@@ -88,6 +88,7 @@ def action_text(severity: str, hint: str | None) -> tuple[str, bool]:
 def group_findings(report: dict) -> dict[str, list[Group]]:
     """Findings grouped per severity, then per check (most frequent first within a severity)."""
     checks = report.get("checks", {})
+    country = (report.get("meta") or {}).get("country")
     grouped: dict[str, dict[str, list[dict]]] = {sev: {} for sev in ORDER}
     for f in report.get("findings", []):
         if f["check_id"] in OWN_SECTION:
@@ -101,9 +102,11 @@ def group_findings(report: dict) -> dict[str, list[Group]]:
             # a finding's own hint can name the neighbour or file; distinct ones are all kept
             hints = list(dict.fromkeys(f["hint"] for f in items if f.get("hint"))) or [entry.get("hint")]
             hint = "; ".join(h for h in hints if h)
+            if country:  # a hint's example file name in the country's own code
+                hint = hint.replace("{ISO3}", country)
             action, quiet = action_text(sev, hint)
             key = "area_km2" if cid in KM2_VALUED else ""
-            rows = [Row(describe_location(f.get("location") or {}), f["message"].replace(" km2", " km²"),
+            rows = [Row(describe_location(f.get("location") or {}), for_people(f["message"].replace(" km2", " km²")),
                         human(f.get("observed"), key), human(f.get("expected"), key)) for f in items]
             groups.append(Group(cid, sev, len(items), entry.get("description") or items[0]["message"], action,
                                 quiet, rows[:FIRST_ROWS], rows[FIRST_ROWS:]))
