@@ -251,7 +251,6 @@ def harmonize_national(sub: Submission, programme: Programme, out_dir: Path,
     if sub.deliverable == "soil_map":
         from atlas.intake.containment import Limits
         from atlas.intake.readers import read_soil_map, repair_soil_map
-
         from checks.run import soil_maps
 
         soil_files = soil_maps(sub.files)  # the first is the map taken, as validation says (checks.several_maps)

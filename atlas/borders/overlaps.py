@@ -20,8 +20,7 @@ import shapely
 
 from atlas.borders.adjacency import geodesic_length_km
 from atlas.borders.boundaries import polygonal_part
-from checks.vector import OVERLAP_NOISE_KM2, overlap_pairs
-
+from checks.vector import overlap_pairs
 
 
 def _longest_boundary(geoms, i, j, pieces, areas_km2, ea):
