@@ -161,12 +161,42 @@ def verdict_sentence(report: dict) -> str:
     return f"{what[0].upper()}{what[1:]} is accepted: nothing needs fixing."
 
 
+# The wrong kind of map, in the order they are said: the root problem comes first, and the findings it causes
+# (no rsg1, shares, coverage of a map that is not a soil map) are folded into it instead of leading the list.
+WRONG_KIND = ("vector.geometry_type", "wrb.no_soil_classes", "vector.outside_territory",
+              "raster.values_look_like_classes", "raster.class_values_continuous")
+CONSEQUENCES = {
+    "vector.geometry_type": ("wrb.no_soil_classes", "vector.field_missing", "wrb.share_sum", "wrb.missing",
+                             "wrb.code_unknown", "vector.coverage_gap", "vector.spill", "vector.outside_territory"),
+    "wrb.no_soil_classes": ("vector.field_missing", "wrb.share_sum", "wrb.missing", "wrb.code_unknown"),
+    "vector.outside_territory": ("vector.coverage_gap", "vector.spill"),
+    "raster.values_look_like_classes": ("raster.ece_units_suspect", "raster.ece_probability_suspect",
+                                        "raster.range", "raster.ece_high"),
+}
+
+
+def _line(g: Group) -> str:
+    return f"{g.rule.rstrip('.')} ({g.times}, {g.severity}): {g.action.rstrip('.')}."
+
+
 def fix_list(groups: dict[str, list[Group]]) -> list[str]:
-    """'What to fix, in order': errors then warnings, one line per check with its count."""
-    lines = []
-    for sev in ("error", "warning"):
-        for g in groups.get(sev, []):
-            lines.append(f"{g.rule.rstrip('.')} ({g.times}, {sev}): {g.action.rstrip('.')}.")
+    """'What to fix, in order': the wrong kind of map first (its consequences folded in), then errors, then
+    warnings, one line per check with its count."""
+    ordered = [g for sev in ("error", "warning") for g in groups.get(sev, [])]
+    roots = sorted((g for g in ordered if g.check_id in WRONG_KIND and g.severity == "error"),
+                   key=lambda g: WRONG_KIND.index(g.check_id))
+    lines, folded = [], set()
+    for root in roots:
+        if root.check_id in folded:
+            continue
+        caused = [g for g in ordered if g.check_id in CONSEQUENCES.get(root.check_id, ()) and g is not root]
+        folded |= {root.check_id, *(g.check_id for g in caused)}
+        also = (" This also explains: " + "; ".join(f"{g.rule.rstrip('.').lower()} ({g.times})" for g in caused)
+                + ". Those go away with the right map.") if caused else ""
+        lead = root.rows[0].what if root.count == 1 and root.rows else root.rule  # says what the file is
+        lines.append(f"{lead[0].upper()}{lead[1:].rstrip('.')} ({root.times}, error): {root.action.rstrip('.')}."
+                     f"{also}")
+    lines += [_line(g) for g in ordered if g.check_id not in folded]
     return lines
 
 
