@@ -178,6 +178,12 @@ def write_national_reports(sub: Submission, findings: list[Finding], out_dir: Pa
 
     sent = {f"{r['layer']}_{r['depth']}" for r in meta.get("layers") or [] if r.get("layer") and r.get("depth")}
     carried = {k: v for k, v in (carried or {}).items() if k not in sent}
+    if carried and "layers" in meta:  # the layer table shows the effective state: what was sent, what is kept
+        meta = {**meta, "layers": meta["layers"] + [
+            {"file": "", "kind": "carried", "layer": key.rpartition("_")[0], "depth": key.rpartition("_")[2],
+             "taken_from": f"carried over from version {version}",
+             "detail": f"not sent again: version {version}'s accepted layer is used"}
+            for key, version in sorted(carried.items())]}
     footprint, areas = national_summary(sub, outputs, programme, reads, carried) if sub.deliverable in (
         "salinity_map", "soil_map") else (None, None)
     previous = previous_report(programme.processed_dir, sub.country, sub.deliverable, sub.version)

@@ -171,7 +171,7 @@ def test_resubmission_says_what_changed_since_the_previous_version(tmp_path):
     assert (cm["before_km2"], cm["after_km2"], cm["change_km2"]) == (100.0, 120.0, 20.0)
     page = unescape(paths["html"].read_text())
     assert "What changed since version 1" in page and "+20 km²" in page and "+20 %" in page
-    assert "1 finding resolved since then, 1 new, 1 unchanged." in page
+    assert "1 finding resolved since then; 1 new, 1 unchanged." in page
     assert "## What changed since version 1" in paths["md"].read_text()
 
 
@@ -208,7 +208,7 @@ def test_values_for_people_units_and_shapes():
     from atlas.reports.values import human
 
     assert human({"area_km2": 21.3, "share": 0.0}) == "area 21.3 km²; share under 0.01 %"
-    assert human(-3.4028234663852886e38) == "-3.4e38" and human(6.5e-05, "area_km2") == "less than 0.001 km²"
+    assert human(-3.4028234663852886e38) == "-3.4 × 10³⁸" and human(6.5e-05, "area_km2") == "less than 0.001 km²"
     assert human({"Eutric Cambisols": "CM"}) == "Eutric Cambisols → CM"
     assert human({"None": {"km2": 10.0, "share": 0.5}}) == "None (area 10 km², share 50 %)"
     assert human([1000.0, 0.0, 1000.0, 0.0, -1000.0, 2933000.0]) == "pixels 1,000 × 1,000, origin 1,000, 2,933,000"

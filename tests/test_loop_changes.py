@@ -71,7 +71,7 @@ def test_carried_layers_findings_are_carried_over_not_resolved_and_areas_are_eff
     assert [r["check_id"] for r in changes["unchanged"]] == ["naming.optional_missing"]
     assert all(r["change_km2"] == 0 for r in changes["areas"]) and changes["areas_note"] is None
     page = unescape(paths["html"].read_text())
-    assert "0 findings resolved since then" in page and "carried over, unchanged" in page
+    assert "Nothing resolved since then" in page and "carried over, unchanged" in page
     assert "-100" not in page and "could not be read" not in page
     assert "Moderate salinity, 0-30 cm" in page and "ModerateSalinity" not in page
     assert "1 for the record" in page and "finding(s) fixed" not in page and "0 repaired" in page

@@ -90,7 +90,8 @@ def _layer_key(location: dict, files: dict[str, str]) -> str | None:
 def split_carried(previous: dict, carried: set[str]) -> tuple[list[dict], list[dict]]:
     """(findings about layers this version carries over, the others) of the previous report."""
     files = {str(r.get("file", "")).lower(): f"{r['layer']}_{r['depth']}"
-             for r in (previous.get("meta") or {}).get("layers") or [] if r.get("layer") and r.get("depth")}
+             for r in (previous.get("meta") or {}).get("layers") or []
+             if r.get("file") and r.get("layer") and r.get("depth")}
     kept, rest = [], []
     for f in previous.get("findings", []):
         (kept if carried and _layer_key(f.get("location") or {}, files) in carried else rest).append(f)

@@ -207,12 +207,12 @@ CHANGE_LABELS = (("resolved", "resolved"), ("new", "new"), ("unchanged", "unchan
 def changes_summary(changes: dict) -> str:
     """'3 findings resolved, 1 new, 2 unchanged; 12 about layers carried over, unchanged (not sent again).'"""
     total = {key: sum(r["count"] for r in changes.get(key) or []) for key, _ in CHANGE_LABELS}
-    text = (f"{_n(total['resolved'], 'finding')} resolved since then, {total['new']} new, "
-            f"{total['unchanged']} unchanged")
+    resolved = f"{_n(total['resolved'], 'finding')} resolved" if total["resolved"] else "Nothing resolved"
+    text = f"{resolved} since then; {total['new']} new, {total['unchanged']} unchanged."
     if total["carried"]:
-        text += (f"; {total['carried']} about layers this version carries over are carried over, unchanged (those "
-                 "layers were not sent again)")
-    return text + "."
+        text += (f" {_n(total['carried'], 'finding')} concern layers this version carries over (not sent again): "
+                 "carried over, unchanged.")
+    return text
 
 
 def change_rows(changes: dict) -> list[dict]:
