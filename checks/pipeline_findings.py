@@ -24,8 +24,8 @@ for check_id, severity, products, description, hint in [
      "export the layer again with its values"),
     ("harmonize.grid_snapped", FIX, SAL, "The layer's pixel grid differed from the 30 arc-second lattice by "
      "floating-point noise only; it was snapped exactly onto it.", "nothing to do"),
-    ("harmonize.reprojected", FIX, MAPS, "The layer or map was not on the common grid or in EPSG:4326; it was "
-     "reprojected (nearest neighbour for classes, bilinear for measurements).",
+    ("harmonize.reprojected", FIX, MAPS, "The layer or map was not in EPSG:4326 (a raster: not on the common "
+     "grid); it was reprojected, as each row says.",
      "nothing to do; delivering on the GSSmap grid (EPSG:4326, pixel edges on multiples of 1/120 degree) avoids "
      "resampling"),
     ("harmonize.nodata_normalised", FIX, SAL, "Nodata pixels were recoded to the programme's nodata value "

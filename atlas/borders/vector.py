@@ -98,7 +98,9 @@ def _to_4326(gdf: gpd.GeoDataFrame, country: str) -> tuple[gpd.GeoDataFrame, lis
         return gdf, []
     return gdf.to_crs("EPSG:4326"), [Finding(
         "harmonize.reprojected", Severity.FIXED, f"{country}: soil map reprojected from {gdf.crs.to_string()} to "
-        "EPSG:4326 for harmonization", Location(feature=country), observed=gdf.crs.to_string(), expected="EPSG:4326")]
+        "EPSG:4326 for harmonization (the polygons' vertices are transformed; nothing is resampled)",
+        Location(feature=country), observed=gdf.crs.to_string(), expected="EPSG:4326",
+        hint="nothing to do; delivering the map in EPSG:4326 avoids the reprojection")]
 
 
 def _clip(geoms: np.ndarray, territory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

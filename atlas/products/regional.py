@@ -319,7 +319,7 @@ def build_regional_soil(
     outcome.left_out = left_out(set(result.region["country"]), outcome.versions, boundaries, programme)
     # each country's report lists its border mismatches with every neighbour (both sides see the same segments)
     outcome.notes = country_notes(outcome.findings, border_feedback(mismatches, summary), outcome.versions)
-    outcome.extra.update(result=result, summary=summary, adjacency=pairs)
+    outcome.extra.update(result=result, summary=summary, adjacency=pairs, mismatches=mismatches)
     try:
         from atlas.products.area_stats import rsg_areas
 

@@ -31,7 +31,7 @@ ORDER = [Severity.ERROR, Severity.WARNING, Severity.FIXED, Severity.INFO]
 VERDICT_TEXT = {"rejected": "REJECTED", "accepted_with_warnings": "ACCEPTED WITH WARNINGS", "accepted": "ACCEPTED",
                 "harmonized": "HARMONIZED"}
 MAP_FILE = "report_map.svg"
-NOT_IN_JSON = ("boundary",)  # geometries passed for the map only
+NOT_IN_JSON = ("boundary", "segments")  # geometries passed for the map only
 
 
 def _sorted(findings: list[Finding]) -> list[Finding]:
@@ -85,7 +85,8 @@ def render_html(findings: list[Finding], meta: dict) -> str:
 
 def _map(report: dict, meta: dict, boundaries, footprint) -> str | None:
     try:
-        return report_map_svg(report["findings"], boundaries, meta.get("country"), footprint, meta.get("boundary"))
+        return report_map_svg(report["findings"], boundaries, meta.get("country"), footprint, meta.get("boundary"),
+                              segments=meta.get("segments"))
     except Exception:  # noqa: BLE001 - a map that cannot be drawn must not cost the country its report
         log.exception("report map for %s could not be drawn", meta.get("country"))
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from atlas.reports.values import KM2_VALUED, for_people, human, km2, number
+from checks.wrb import NON_SOIL_UNITS, RSG_CODES
 
 ORDER = ("error", "warning", "fixed", "info")
 LAYER_COLUMNS = ("file", "layer", "depth", "taken_from", "detail")  # salinity: which file is which layer
@@ -48,8 +49,12 @@ class Group:
         return "once" if self.count == 1 else f"{self.count} times"
 
 
-def describe_location(loc: dict) -> str:
-    """A location in words: file, layer, band, features, pixels, coordinates."""
+def describe_location(loc: dict, country: str | None = None) -> str:
+    """A location in words: file, layer, band, features, pixels, coordinates.
+
+    A stage that addresses a finding to a country by naming it as the "feature" says nothing a reader needs:
+    the country's own code is left out.
+    """
     parts = []
     if loc.get("file"):
         parts.append(str(loc["file"]))
@@ -57,7 +62,7 @@ def describe_location(loc: dict) -> str:
         parts.append(f"layer {loc['layer']}")
     if loc.get("band") is not None:
         parts.append(f"band {loc['band']}")
-    if loc.get("feature") is not None:
+    if loc.get("feature") is not None and not (country and str(loc["feature"]) == country):
         ids = [i.strip() for i in str(loc["feature"]).split(",") if i.strip()]
         parts.append(("features " if len(ids) > 1 else "feature ") + ", ".join(ids))
     if loc.get("window") is not None:
@@ -68,6 +73,51 @@ def describe_location(loc: dict) -> str:
         lon, lat = loc["lon"], loc["lat"]
         parts.append(f"at {abs(lat):.4f}°{'N' if lat >= 0 else 'S'} {abs(lon):.4f}°{'E' if lon >= 0 else 'W'}")
     return ", ".join(parts) or "the whole submission"
+
+
+def _group_name(code) -> str:
+    name = RSG_CODES.get(str(code)) or NON_SOIL_UNITS.get(str(code))
+    return f"{code} {name}" if name else str(code)
+
+
+def _values(f: dict, key: str) -> tuple[str, str]:
+    """(found, expected) in words. Border findings keep ids and keys for machines in the JSON; people read the
+    groups on each side and the kilometres."""
+    observed, cid = f.get("observed"), f["check_id"]
+    if cid == "border.mismatch" and isinstance(observed, dict):
+        return (f"{_group_name(observed.get('group'))} on your side",
+                f"{_group_name(observed.get('neighbour_group'))} on {observed.get('neighbour')}'s side")
+    if cid == "border.mismatch_summary" and isinstance(observed, dict):
+        if not observed.get("compared_km"):
+            return "nothing compared", ""
+        return (f"{number(observed.get('mismatched_km', 0.0))} km differ of {number(observed['compared_km'])} km",
+                "the same groups on both sides")
+    return human(observed, key), human(f.get("expected"), key)
+
+
+def neighbour_rows(report: dict) -> list[dict]:
+    """The harmonization report's table by neighbour, in plain words (from border.mismatch_summary)."""
+    names = (report.get("meta") or {}).get("neighbour_names") or {}
+    rows = []
+    for f in report.get("findings", []):
+        o = f.get("observed")
+        if f["check_id"] != "border.mismatch_summary" or not isinstance(o, dict):
+            continue
+        code = str(o.get("neighbour"))
+        name = names.get(code, code)
+        compared, differs = float(o.get("compared_km") or 0.0), float(o.get("mismatched_km") or 0.0)
+        if compared <= 0:
+            rows.append({"neighbour": f"{name} ({code})", "compared": "—", "differs": "—", "segments": "—",
+                         "action": f"nothing to do: {name} has no map along this border in the Atlas"})
+            continue
+        share = differs / compared
+        rows.append({"neighbour": f"{name} ({code})", "compared": f"{number(compared)} km",
+                     "differs": ("all of it" if share > 0.999 else f"{number(differs)} km ({share:.0%})")
+                     if differs else "nowhere",
+                     "segments": number(int(o.get("segments") or 0)),
+                     "action": (f"agree the dominant soil groups along the border with {name}" if differs
+                                else "nothing to do")})
+    return sorted(rows, key=lambda r: (r["compared"] == "—", r["neighbour"]))
 
 
 def action_text(severity: str, hint: str | None) -> tuple[str, bool]:
@@ -106,8 +156,8 @@ def group_findings(report: dict) -> dict[str, list[Group]]:
                 hint = hint.replace("{ISO3}", country)
             action, quiet = action_text(sev, hint)
             key = "area_km2" if cid in KM2_VALUED else ""
-            rows = [Row(describe_location(f.get("location") or {}), for_people(f["message"].replace(" km2", " km²")),
-                        human(f.get("observed"), key), human(f.get("expected"), key)) for f in items]
+            rows = [Row(describe_location(f.get("location") or {}, country),
+                        for_people(f["message"].replace(" km2", " km²")), *_values(f, key)) for f in items]
             groups.append(Group(cid, sev, len(items), entry.get("description") or items[0]["message"], action,
                                 quiet, rows[:FIRST_ROWS], rows[FIRST_ROWS:]))
         out[sev] = sorted(groups, key=lambda g: (-g.count, g.check_id))
@@ -290,6 +340,7 @@ def view(report: dict, map_svg: str | None = None, map_file: str | None = None) 
         "badges": [(sev, f"{counts_of(report, sev)} {BADGE_WORDS[sev]}" if sev in BADGE_WORDS
                     else _n(counts_of(report, sev), sev)) for sev in ORDER],
         "crosswalk": crosswalk_section(report),
+        "neighbours": neighbour_rows(report),
         "areas": report.get("areas"),
         "generated": report.get("generated"),
     }
