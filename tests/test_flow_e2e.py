@@ -380,3 +380,10 @@ def test_border_tables_written_once_and_both_sides_see_the_same_segments(demo_ru
         theirs = sides["THA"][seg]
         assert (mine["group"], mine["neighbour_group"]) == (theirs["neighbour_group"], theirs["group"])
         assert mine["group"] != mine["neighbour_group"] and mine["length_km"] == theirs["length_km"]
+
+
+def test_no_demo_report_shows_arrow_chains_e_numbers_or_camelcase_class_names(demo_run):
+    from report_scan import scan
+
+    programme, _, _ = demo_run
+    assert scan(programme.processed_dir / "national") == {}

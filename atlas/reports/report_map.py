@@ -142,8 +142,9 @@ def report_map_svg(findings: list[dict], boundaries: gpd.GeoDataFrame | None = N
             handles.append(Line2D([], [], color=FOOTPRINT_EDGE, linestyle="--", label="submitted map (outline)"))
         if lines:
             gpd.GeoSeries(lines, crs="EPSG:4326").plot(ax=ax, color=SEGMENT_COLOUR, linewidth=3.0, zorder=4.5)
+            many = "segment" if len(lines) == 1 else "segments"
             handles.append(Line2D([], [], color=SEGMENT_COLOUR, linewidth=3.0,
-                                  label=f"border where the soil groups differ ({len(lines)} segment{'' if len(lines) == 1 else 's'})"))
+                                  label=f"border where the soil groups differ ({len(lines)} {many})"))
         for severity in ("info", "fixed", "warning", "error"):  # most severe drawn last, on top
             pts = [(x, y) for x, y, sev in points if sev == severity]
             if pts:

@@ -158,7 +158,8 @@ def group_findings(report: dict) -> dict[str, list[Group]]:
             key = "area_km2" if cid in KM2_VALUED else ""
             rows = [Row(describe_location(f.get("location") or {}, country),
                         for_people(f["message"].replace(" km2", " km²")), *_values(f, key)) for f in items]
-            groups.append(Group(cid, sev, len(items), entry.get("description") or items[0]["message"], action,
+            groups.append(Group(cid, sev, len(items), for_people(entry.get("description") or items[0]["message"]),
+                                for_people(action),
                                 quiet, rows[:FIRST_ROWS], rows[FIRST_ROWS:]))
         out[sev] = sorted(groups, key=lambda g: (-g.count, g.check_id))
     return out
