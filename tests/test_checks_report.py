@@ -46,7 +46,7 @@ def test_json_report_follows_schema(tmp_path, boundaries):
                           boundaries=boundaries)
     report = json.loads(paths["json"].read_text())
     jsonschema.validate(report, SCHEMA)
-    assert report["schema_version"] == "1.1"
+    assert report["schema_version"] == "1.2"
     assert report["counts"] == {"error": 2, "warning": 1, "info": 0, "fixed": 1}
     assert report["verdict"] == "rejected" and "boundary" not in report["meta"]
     assert [f["severity"] for f in report["findings"]] == ["error", "error", "warning", "fixed"]

@@ -25,7 +25,7 @@ from checks.registry import load_all
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 SCHEMA_PATH = Path(__file__).with_name("report_schema.json")
 ORDER = [Severity.ERROR, Severity.WARNING, Severity.FIXED, Severity.INFO]
 VERDICT_TEXT = {"rejected": "REJECTED", "accepted_with_warnings": "ACCEPTED WITH WARNINGS", "accepted": "ACCEPTED",
