@@ -152,9 +152,12 @@ def check_class_legend(ctx):
     except ValueError:
         pass
     counts = {int(k): v for k, v in sorted(ctx.stats.value_counts.items())}
-    yield Hit(f"integer class values {counts} with no legend; the programme legend is "
-              f"{ctx.programme.salinity.classes}", ctx.loc(band=1), observed=counts,
-              expected=ctx.programme.salinity.classes)
+    sal = ctx.programme.salinity
+    legend = {code: sal.display(code) for code in sal.classes}
+    listed = ", ".join(f"{code} {name}" for code, name in legend.items())
+    shown = ", ".join(f"{k} ({v:,} pixels)" for k, v in counts.items())
+    yield Hit(f"integer class values {shown} with no legend; the programme legend is {listed}", ctx.loc(band=1),
+              observed=counts, expected=legend)
 
 
 def _coverage_share(ctx) -> float | None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from atlas.config import load_programme
 
-ARROWS = re.compile(r"(→|->)[^\n|<]{0,80}?(→|->)")  # two arrows in one phrase: "1 → A -> 6 A"
-E_NUMBER = re.compile(r"\d(?:\.\d+)?e[+-]?\d", re.IGNORECASE)
+ARROWS = re.compile(r"(→|->)[^\n|<;,→]{0,80}?(→|->)")  # two arrows in one phrase: "1 → A -> 6 A"
+E_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?e[+-]?\d+(?![\w.])", re.IGNORECASE)  # not inside a checksum
 QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|&#39;[^&\n]*&#39;|<code>.*?</code>|`[^`\n]*`")
 TAGS = re.compile(r"<style>.*?</style>|<svg.*?</svg>|<[^>]+>", re.DOTALL)
 
@@ -21,7 +21,7 @@ def camel_class_names() -> list[str]:
 
 def problems(text: str) -> list[str]:
     """What is wrong in one rendered report (HTML or Markdown); quoted text is the country's own, not ours."""
-    text = TAGS.sub(" ", text)
+    text = TAGS.sub("\n", text)  # a cell ends a phrase
     text = QUOTED.sub(" ", unescape(text))
     found = [f"arrows: {m.group(0)!r}" for m in ARROWS.finditer(text)]
     found += [f"e-number: {text[max(0, m.start() - 20):m.end() + 10]!r}" for m in E_NUMBER.finditer(text)]

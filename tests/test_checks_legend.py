@@ -149,7 +149,7 @@ def test_class_map_and_properties_disagreement_in_km2_and_share(tmp_path, progra
               ("pH", "0-30"): tif(tmp_path / "p.tif", ph, -9999.0), ("SAS", "0-30"): tif(tmp_path / "c.tif", sas)}
     findings = class_disagreement(layers, programme, tmp_path)
     (finding,) = findings
-    assert finding.observed["None"]["share"] == 1.0 and finding.observed["StrongSalinity"]["share"] == 0.0
+    assert finding.observed["None"]["share"] == 1.0 and finding.observed["Strong salinity"]["share"] == 0.0
     assert finding.observed["None"]["disagree_km2"] == pytest.approx(100 * 0.855, rel=0.05)  # 100 px ~0.85 km2 each
     assert "25%" in finding.message and (tmp_path / "class_consistency.csv").is_file()
 

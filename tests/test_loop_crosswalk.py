@@ -77,6 +77,8 @@ def test_soter_map_round_trip_template_filled_crosswalk_accepted(setup):
     assert {r["legacy_class"] for r in rows} == set(CLASSES)
     assert {r["map_column"] for r in rows} == {"Dominant_S"}
     assert "No action needed for acceptance" not in html.split("Fill in this crosswalk")[1].split("</table>")[0]
+    # a local check is no submission: no version number, no date received
+    assert "version 1" not in html.lower() and "Received" not in html and "locally with atlas validate" in html
 
     for row in rows:  # the country fills in rsg_code and sends the table back beside the same map
         row["rsg_code"] = CLASSES[row["legacy_class"]]

@@ -15,6 +15,7 @@ import rasterio
 from rasterio.windows import Window
 
 from atlas.atomic import write_atomic
+from atlas.config import display_name
 from atlas.finding import Finding, Location, Severity
 from atlas.products.area_stats import row_areas_km2
 from atlas.products.salinity_classes import derive_with_programme
@@ -83,9 +84,9 @@ def class_disagreement(layers: dict[tuple[str, str], Path], programme, out_dir: 
         table = disagreement(sas, ece, esp, ph, programme)
         per_class = {}
         for code, (total, off) in table.items():
-            name = sal.display(code)
+            name = sal.classes.get(code, str(code))
             share = off / total if total else 0.0
-            per_class[name] = {"km2": round(total, 1), "disagree_km2": round(off, 1), "share": round(share, 4)}
+            per_class[display_name(name)] = {"km2": round(total, 1), "disagree_km2": round(off, 1), "share": round(share, 4)}
             rows.append({"depth": depth, "class_code": code, "class_name": name, "area_km2": round(total, 3),
                          "disagree_km2": round(off, 3), "share": round(share, 4)})
         total = sum(t for t, _ in table.values())

@@ -260,15 +260,18 @@ def _soil_map(programme: Programme) -> Section:
         "Polygons in any declared coordinate reference system; a map unit's shares sum to 100. Shapefile field "
         "names cut to 10 characters (wrb_versio) are recognised.",
         "Soil groups are the 32 Reference Soil Groups of WRB 2015/2022, as code or name (singular or plural, any "
-        "case, qualifiers in front are fine). Legacy legends (FAO-74, FAO-90, WRB 2006) are recognised and "
-        "reported with a suggested WRB group, never converted: correlate them to WRB before sending. Non-soil "
-        "units (water, rock outcrop, glaciers, no data) are kept as non-soil units.",
+        "case, qualifiers in front are fine). Legacy legends (FAO-74, FAO-90, WRB 2006, national names) are "
+        "recognised, in rsg1 or in the column that holds them (e.g. Dominant_S in a SOTER map), and reported with "
+        "a suggested WRB group; nothing is converted without your crosswalk. Non-soil units (water, rock outcrop, "
+        "glaciers, no data) are kept as non-soil units.",
         "A map whose attributes hold no soil classification (fertility, land capability, land use) is not a soil "
         "map; points or lines are the wrong kind of data.",
         ("Crosswalk: " + str(crosswalk)) if crosswalk else
-        "Crosswalk: if your map uses national classes, include a crosswalk table in the delivery that gives, for "
-        "each class as it appears in the map, its WRB Reference Soil Group; the report lists every class it could "
-        "not place.",
+        "Crosswalk: the report of a map with legacy or national classes has a section \"Fill in this crosswalk\" "
+        "listing every class with its map units, area and suggested group, and links crosswalk_template.csv, "
+        "written beside the report. Fill in its rsg_code column (a WRB code such as CM, or WR, RK, GG, ND for "
+        "non-soil units), save it as crosswalk.csv and send it with the same map: the classes are then converted "
+        "and the report says so.",
     ]
     return Section("soil_map", "National soil classification map in WRB", paragraphs, tables=[
         Table(["attribute", "required?", "meaning"], rows, "attributes"),
