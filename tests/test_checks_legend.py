@@ -168,4 +168,4 @@ def test_legend_in_a_metafile(tmp_path, programme, real_data):
                     + "Legend                   1 = None\r\n                         2 = Slight salinity\r\n")
     findings = submission_checks([sas, meta], programme)
     mapping = by_id(findings, "legend.mapping")
-    assert mapping and "metafile" in mapping[0].message and mapping[0].observed["2"].endswith("2 SlightSalinity")
+    assert mapping and "metafile" in mapping[0].message and mapping[0].observed["2"].endswith("class 2 Slight salinity")
