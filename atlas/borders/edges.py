@@ -139,7 +139,7 @@ def border_feedback(segments: gpd.GeoDataFrame, summary: pd.DataFrame) -> dict[s
             if row.compared_km <= 0:  # the neighbour has no map along it: nothing either side can act on
                 found.append(Finding(
                     "border.mismatch_summary", Severity.INFO,
-                    f"border with {other}: nothing to compare, {other} has no map along it in the Atlas",
+                    f"Border with {other}: nothing to compare, {other} has no map along it in the Atlas",
                     Location(feature=me), observed={"neighbour": other, "compared_km": 0.0}, expected=0,
                     hint="nothing to do"))
                 continue
@@ -147,9 +147,9 @@ def border_feedback(segments: gpd.GeoDataFrame, summary: pd.DataFrame) -> dict[s
             extent = (f"along all {row.compared_km:,.1f} km compared" if everywhere else
                       f"along {row.mismatched_km:,.1f} km of the {row.compared_km:,.1f} km compared "
                       f"({row.mismatched_km / row.compared_km:.0%})")
-            said = (f"border with {other}: the dominant soil group differs {extent}, in {len(mine)} "
+            said = (f"Border with {other}: the dominant soil group differs {extent}, in {len(mine)} "
                     f"segment(s); {other} is sent the same segments") if len(mine) else (
-                f"border with {other}: the dominant soil groups agree along all {row.compared_km:,.1f} km compared")
+                f"Border with {other}: the dominant soil groups agree along all {row.compared_km:,.1f} km compared")
             found.append(Finding(
                 "border.mismatch_summary", Severity.WARNING if len(mine) else Severity.INFO, said,
                 Location(feature=me), observed={"neighbour": other, "pair": row.pair, "segments": len(mine),

@@ -18,7 +18,7 @@ LABELS = {
     "res": "pixel size", "offset_px": "offset (pixels)", "method": "resampling", "reason": "reason",
     "area_km2_before": "area before", "area_km2_after": "area after", "area_before_km2": "area before",
     "area_after_km2": "area after", "transform": "pixel grid", "km2": "area", "disagree_km2": "disagreeing",
-    "valid_km2": "valid area",
+    "valid_km2": "valid area", "rule": "rule", "pairs": "pairs",
 }
 
 

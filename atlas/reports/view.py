@@ -56,7 +56,7 @@ def describe_location(loc: dict, country: str | None = None) -> str:
     the country's own code is left out.
     """
     parts = []
-    if loc.get("file"):
+    if loc.get("file") and not (country and str(loc["file"]) == country):
         parts.append(str(loc["file"]))
     if loc.get("layer"):
         parts.append(f"layer {loc['layer']}")
@@ -73,6 +73,13 @@ def describe_location(loc: dict, country: str | None = None) -> str:
         lon, lat = loc["lon"], loc["lat"]
         parts.append(f"at {abs(lat):.4f}°{'N' if lat >= 0 else 'S'} {abs(lon):.4f}°{'E' if lon >= 0 else 'W'}")
     return ", ".join(parts) or "the whole submission"
+
+
+def _own(message: str, country: str | None) -> str:
+    """A message without the "THA: " a regional stage puts in front to say whose it is (the report says it)."""
+    prefix = f"{country}: " if country else None
+    return message[len(prefix)].upper() + message[len(prefix) + 1:] if prefix and message.startswith(prefix) and \
+        len(message) > len(prefix) else message
 
 
 def _group_name(code) -> str:
@@ -157,7 +164,8 @@ def group_findings(report: dict) -> dict[str, list[Group]]:
             action, quiet = action_text(sev, hint)
             key = "area_km2" if cid in KM2_VALUED else ""
             rows = [Row(describe_location(f.get("location") or {}, country),
-                        for_people(f["message"].replace(" km2", " km²")), *_values(f, key)) for f in items]
+                        for_people(_own(f["message"], country).replace(" km2", " km²")), *_values(f, key))
+                    for f in items]
             groups.append(Group(cid, sev, len(items), for_people(entry.get("description") or items[0]["message"]),
                                 for_people(action),
                                 quiet, rows[:FIRST_ROWS], rows[FIRST_ROWS:]))
@@ -227,7 +235,8 @@ CONSEQUENCES = {
 
 
 def _line(g: Group) -> str:
-    return f"{g.rule.rstrip('.')} ({g.times}, {g.severity}): {g.action.rstrip('.')}."
+    rule = g.rule[:1].upper() + g.rule[1:]
+    return f"{rule.rstrip('.')} ({g.times}, {g.severity}): {g.action.rstrip('.')}."
 
 
 def fix_list(groups: dict[str, list[Group]]) -> list[str]:
