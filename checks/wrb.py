@@ -222,8 +222,9 @@ def check_unknown(ctx):
 @check("wrb.legacy_code", Severity.ERROR, "vector", PRODUCTS,
        "A soil class uses a legacy legend (FAO-74, FAO-90, WRB 2006, national names): not accepted for the Atlas "
        "until each class is correlated to a WRB group (unless the programme publishes such units provisionally).",
-       "correlate each legacy class to WRB 2022: fill in the crosswalk from this report and send it back as "
-       "crosswalk.csv beside the map; the suggestion is a starting point, not a conversion")
+       "correlate each legacy class to WRB 2022: fill in the crosswalk (the report's section \"Fill in this "
+       "crosswalk\", and crosswalk_template.csv beside the report) and send it back as crosswalk.csv beside the "
+       "map; the suggestion is a starting point, not a conversion")
 def check_legacy(ctx):
     if ctx.gdf is None or ctx.soil_column is None:
         return
