@@ -127,7 +127,7 @@ def write_html(result: ValidationResult, out_dir: Path) -> list[Path]:
 
 def render(result: ValidationResult) -> str:
     """The terminal report: each submission's findings, which checks were not made, and every skipped file."""
-    from atlas.reports.report import VERDICT_TEXT, render_text
+    from atlas.reports.report import VERDICT_TEXT, count_words, render_text
 
     blocks = []
     for s in result.submissions:
@@ -148,6 +148,7 @@ def render(result: ValidationResult) -> str:
                       "(GeoTIFF salinity layers, a soil map, a .docx/.pdf chapter or profile)")
     else:
         totals = counts([f for s in result.submissions for f in s.findings])
-        blocks.append(f"== overall: {VERDICT_TEXT[result.verdict]} ({len(result.submissions)} submission(s); "
-                      + ", ".join(f"{v} {k}" for k, v in totals.items()) + ")")
+        n = len(result.submissions)
+        blocks.append(f"== overall: {VERDICT_TEXT[result.verdict]} ({n} submission{'' if n == 1 else 's'}; "
+                      f"{count_words(totals)})")
     return "\n\n".join(blocks)

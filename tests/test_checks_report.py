@@ -177,7 +177,8 @@ def test_resubmission_says_what_changed_since_the_previous_version(tmp_path):
 
 def test_render_text_groups_per_check_with_hints():
     text = render_text(FINDINGS, "KHM salinity")
-    assert text.splitlines()[0] == "== KHM salinity: REJECTED (2 error, 1 warning, 1 fixed, 0 info)"
+    first = "== KHM salinity: REJECTED (2 errors, 1 warning, 1 repaired, 0 for the record)"
+    assert text.splitlines()[0] == first
     assert "fix: assign it" in text
     assert render_text([], "empty").startswith("== empty: ACCEPTED")
 

@@ -86,7 +86,8 @@ def class_disagreement(layers: dict[tuple[str, str], Path], programme, out_dir: 
         for code, (total, off) in table.items():
             name = sal.classes.get(code, str(code))
             share = off / total if total else 0.0
-            per_class[display_name(name)] = {"km2": round(total, 1), "disagree_km2": round(off, 1), "share": round(share, 4)}
+            per_class[display_name(name)] = {"km2": round(total, 1), "disagree_km2": round(off, 1),
+                                             "share": round(share, 4)}
             rows.append({"depth": depth, "class_code": code, "class_name": name, "area_km2": round(total, 3),
                          "disagree_km2": round(off, 3), "share": round(share, 4)})
         total = sum(t for t, _ in table.values())

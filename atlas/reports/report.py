@@ -118,13 +118,19 @@ def write_reports(findings: list[Finding], out_dir: Path, meta: dict, boundaries
     return paths
 
 
+def count_words(c: dict) -> str:
+    """'2 errors, 1 warning, 1 repaired, 0 for the record': counts per severity in words, plurals agreeing."""
+    words = {"error": ("error", "errors"), "warning": ("warning", "warnings"), "fixed": ("repaired", "repaired"),
+             "info": ("for the record", "for the record")}
+    return ", ".join(f"{c.get(s.value, 0)} {words[s.value][c.get(s.value, 0) != 1]}" for s in ORDER)
+
+
 def render_text(findings: list[Finding], title: str) -> str:
     """The report for the terminal: verdict, counts, findings grouped per check with their fix hints."""
     c = counts(findings)
     result = verdict(findings)
     report = report_dict(findings, {"verdict": result})
-    lines = [f"== {title}: {VERDICT_TEXT.get(result, result)} (" +
-             ", ".join(f"{c[s.value]} {s.value}" for s in ORDER) + ")"]
+    lines = [f"== {title}: {VERDICT_TEXT.get(result, result)} ({count_words(c)})"]
     for sev, groups in group_findings(report).items():
         if not groups:
             continue
