@@ -50,6 +50,12 @@ for check_id, severity, products, description, hint in [
      "than the fill tolerance; it stays unmapped in the regional map.", "extend the map to the national border"),
     ("harmonize.sliver_merged", FIX, SOIL, "Slivers smaller than the sliver size were merged into the neighbouring "
      "unit sharing the longest edge.", "nothing to do; removing digitising leftovers avoids it"),
+    ("border.mismatch_summary", Severity.WARNING, SOIL, "Along a border with a neighbour, the dominant soil group "
+     "of your map and of the neighbour's map across it are compared (km compared, km where they differ).",
+     "agree the dominant groups along the border with the neighbour; both of you receive the same segments"),
+    ("border.mismatch", Severity.INFO, SOIL, "A segment of the border where your unit and the neighbour's unit "
+     "across it name different dominant soil groups.", "nothing to do unless your side is wrong; the neighbour "
+     "sees the same segment"),
     ("mosaic.input_unusable", Severity.ERROR, SAL, "A harmonized layer could not be used for the regional mosaic.",
      "a pipeline problem: the secretariat's GIS team will look at it"),
     ("mosaic.outside_region", Severity.WARNING, SAL, "A layer lies outside the region of the regional products "
