@@ -174,7 +174,9 @@ def group_findings(report: dict) -> dict[str, list[Group]]:
 
 
 def counts_of(report: dict, severity: str) -> int:
-    return int((report.get("counts") or {}).get(severity, 0))
+    """Findings of a severity shown among the grouped findings (the crosswalk has its own section)."""
+    own = sum(1 for f in report.get("findings", []) if f["severity"] == severity and f["check_id"] in OWN_SECTION)
+    return int((report.get("counts") or {}).get(severity, 0)) - own
 
 
 def _thing(meta: dict) -> str:
@@ -334,7 +336,7 @@ def view(report: dict, map_svg: str | None = None, map_file: str | None = None) 
         "heading": "Harmonization report" if meta.get("stage") else "Validation report",
         "sentence": verdict_sentence(report),
         "verdict": report.get("verdict"),
-        "counts": report.get("counts", {}),
+        "counts": {sev: counts_of(report, sev) for sev in ORDER},
         "fix": fix_list(groups),
         "sections": [(sev, SECTION_TITLES[sev], groups[sev]) for sev in ORDER if groups.get(sev)],
         "facts": facts,
