@@ -40,7 +40,7 @@ def _write_sas(programme, version: int) -> None:
 
 
 class Sub:
-    country, deliverable, key = "VNM", "salinity_map", "VNM salinity_map"
+    country, deliverable, key, version = "VNM", "salinity_map", "VNM salinity_map", 2
 
 
 def test_carried_layers_findings_are_carried_over_not_resolved_and_areas_are_effective(programme):
@@ -75,3 +75,26 @@ def test_carried_layers_findings_are_carried_over_not_resolved_and_areas_are_eff
     assert "-100" not in page and "could not be read" not in page
     assert "Moderate salinity, 0-30 cm" in page and "ModerateSalinity" not in page
     assert "1 for the record" in page and "finding(s) fixed" not in page and "0 repaired" in page
+
+
+def test_the_carried_layers_are_asked_in_one_place_and_sent_layers_are_not_carried(programme):
+    """The seam (atlas.reports.changes.carried_layers) reads the ledger today; the report counts a layer a
+    version sends itself as sent, even when an earlier version holds it too."""
+    from atlas.reports.changes import carried_layers
+    from atlas.stages import write_national_reports
+
+    class Ledger:
+        def carried_layers(self, country, version, deliverable):
+            return {"SAS_0-30": 1, "ECe_unc_0-30": 1}
+
+    assert carried_layers(Ledger(), "VNM", "salinity_map", 2) == {"SAS_0-30": 1, "ECe_unc_0-30": 1}
+    assert carried_layers(Ledger(), "VNM", "soil_map", 2) == {} and carried_layers(None, "VNM", "salinity_map", 2) == {}
+    _write_sas(programme, 1)
+    out = layout.national_dir(programme.processed_dir, "VNM", "salinity_map", 2)
+    meta = {"country": "VNM", "deliverable": "salinity_map", "version": 2, "layers": _layer_rows(["ECe_unc_0-30"])}
+    paths = write_national_reports(Sub, [], out, meta, {"layers": {}}, programme, None,
+                                   carried=carried_layers(Ledger(), "VNM", "salinity_map", 2))
+    report = json.loads(paths["json"].read_text())
+    kept = [r for r in report["meta"]["layers"] if r["kind"] == "carried"]
+    assert [(r["layer"], r["depth"]) for r in kept] == [("SAS", "0-30")]  # ECe_unc was sent, not carried
+    assert {r["source"] for r in report["areas"]["rows"]} == {"carried over from version 1"}
