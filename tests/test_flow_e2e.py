@@ -263,7 +263,7 @@ def test_khm_legacy_codes_go_through_the_crosswalk_round_trip(demo_run):
     second = _report(programme, "KHM", 2)
     assert second["verdict"] in ("accepted", "accepted_with_warnings")
     applied = next(f for f in second["findings"] if f["check_id"] == "wrb.crosswalk_applied")
-    assert applied["observed"] == {"AB": "RT", "Ao": "AC", "Gh": "GL", "Jd": "FL"}
+    assert applied["observed"]["converted"] == {"AB": "RT", "Ao": "AC", "Gh": "GL", "Jd": "FL"}
     with Ledger(programme.ledger_path, programme) as ledger:
         assert ledger.accepted_versions("soil_map")["KHM"] == 2
     khm = _units(programme).query("country == 'KHM'")
