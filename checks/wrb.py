@@ -235,11 +235,14 @@ def check_legacy(ctx):
         if rows.empty:
             continue
         legend = LEGEND_NAMES[kind]
-        listed = ", ".join(f"{r.value}->{r.suggested or '?'} ({r.count})" for r in rows.head(12).itertuples())
+        listed = ", ".join(f"{r.value} ({r.count}, suggested {r.suggested or 'none'})"
+                           for r in rows.head(12).itertuples())
         more = f", ... {len(rows) - 12} more" if len(rows) > 12 else ""
         outcome = ("published provisionally with the suggested group, flagged provisional" if provisional
                    else "not accepted for the Atlas until correlated (crosswalk in this report)")
-        yield Hit(f"{int(rows['count'].sum())} features carry {len(rows)} {legend} class(es) in {ctx.soil_column}: "
+        n, k = int(rows["count"].sum()), len(rows)
+        yield Hit(f"{n} feature{'s' if n != 1 else ''} carr{'y' if n != 1 else 'ies'} {k} {legend} "
+                  f"class{'es' if k != 1 else ''} in {ctx.soil_column}: "
                   f"{listed}{more}; {outcome}",
                   Location(file=ctx.name, layer=ctx.layer, feature=_features_of(ctx, rows.value)),
                   observed=[{"value": r.value, "count": r.count, "suggested": r.suggested} for r in rows.itertuples()],
