@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from atlas.reports.border_rows import border_values, neighbour_rows
 from atlas.reports.values import KM2_VALUED, for_people, human, km2, number
-from checks.wrb import NON_SOIL_UNITS, RSG_CODES
 
 ORDER = ("error", "warning", "fixed", "info")
 LAYER_COLUMNS = ("file", "layer", "depth", "taken_from", "detail")  # salinity: which file is which layer
@@ -77,54 +77,16 @@ def describe_location(loc: dict, country: str | None = None) -> str:
 
 def _own(message: str, country: str | None) -> str:
     """A message without the "THA: " a regional stage puts in front to say whose it is (the report says it)."""
-    prefix = f"{country}: " if country else None
-    return message[len(prefix)].upper() + message[len(prefix) + 1:] if prefix and message.startswith(prefix) and \
-        len(message) > len(prefix) else message
-
-
-def _group_name(code) -> str:
-    name = RSG_CODES.get(str(code)) or NON_SOIL_UNITS.get(str(code))
-    return f"{code} {name}" if name else str(code)
+    prefix = f"{country}: "
+    if not country or not message.startswith(prefix) or len(message) == len(prefix):
+        return message
+    rest = message[len(prefix):]
+    return rest[0].upper() + rest[1:]
 
 
 def _values(f: dict, key: str) -> tuple[str, str]:
-    """(found, expected) in words. Border findings keep ids and keys for machines in the JSON; people read the
-    groups on each side and the kilometres."""
-    observed, cid = f.get("observed"), f["check_id"]
-    if cid == "border.mismatch" and isinstance(observed, dict):
-        return (f"{_group_name(observed.get('group'))} on your side",
-                f"{_group_name(observed.get('neighbour_group'))} on {observed.get('neighbour')}'s side")
-    if cid == "border.mismatch_summary" and isinstance(observed, dict):
-        if not observed.get("compared_km"):
-            return "nothing compared", ""
-        return (f"{number(observed.get('mismatched_km', 0.0))} km differ of {number(observed['compared_km'])} km",
-                "the same groups on both sides")
-    return human(observed, key), human(f.get("expected"), key)
-
-
-def neighbour_rows(report: dict) -> list[dict]:
-    """The harmonization report's table by neighbour, in plain words (from border.mismatch_summary)."""
-    names = (report.get("meta") or {}).get("neighbour_names") or {}
-    rows = []
-    for f in report.get("findings", []):
-        o = f.get("observed")
-        if f["check_id"] != "border.mismatch_summary" or not isinstance(o, dict):
-            continue
-        code = str(o.get("neighbour"))
-        name = names.get(code, code)
-        compared, differs = float(o.get("compared_km") or 0.0), float(o.get("mismatched_km") or 0.0)
-        if compared <= 0:
-            rows.append({"neighbour": f"{name} ({code})", "compared": "—", "differs": "—", "segments": "—",
-                         "action": f"nothing to do: {name} has no map along this border in the Atlas"})
-            continue
-        share = differs / compared
-        rows.append({"neighbour": f"{name} ({code})", "compared": f"{number(compared)} km",
-                     "differs": ("all of it" if share > 0.999 else f"{number(differs)} km ({share:.0%})")
-                     if differs else "nowhere",
-                     "segments": number(int(o.get("segments") or 0)),
-                     "action": (f"agree the dominant soil groups along the border with {name}" if differs
-                                else "nothing to do")})
-    return sorted(rows, key=lambda r: (r["compared"] == "—", r["neighbour"]))
+    """(found, expected) in words."""
+    return border_values(f) or (human(f.get("observed"), key), human(f.get("expected"), key))
 
 
 def action_text(severity: str, hint: str | None) -> tuple[str, bool]:
