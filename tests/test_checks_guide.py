@@ -76,3 +76,15 @@ def test_guide_says_where_how_and_whom_to_contact_and_only_what_a_country_can_ac
     names = [line for line in page.splitlines() if line.startswith("<tr><td>") and "</td><td>" in line]
     members = [row.split("</td><td>")[1].split("</td>")[0] for row in names[-len(programme.members):]]
     assert members == sorted(members)  # the member list in alphabetical order
+
+
+def test_a_mistyped_submission_setting_is_refused(tmp_path):
+    import pytest
+
+    from atlas.config import DEFAULT_CONFIG, load_programme
+    from atlas.errors import ConfigError
+
+    bad = tmp_path / "programme.toml"
+    bad.write_text(DEFAULT_CONFIG.read_text().replace("contact_email =", "contact_mail ="))
+    with pytest.raises(ConfigError, match="contact_mail"):
+        load_programme(bad)
