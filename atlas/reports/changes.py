@@ -137,8 +137,9 @@ def _areas_note(before: dict | None, after: dict | None, since: int | None) -> s
 def carried_layers(ledger, country: str, deliverable: str, version: int) -> dict[str, int]:
     """The layers a version carries over from earlier ones ({"SAS_0-30": 1}): the one place reports ask.
 
-    Read from the ledger's layer records today (``Ledger.carried_layers``); when the run keeps one resolved
-    state (issue 21), this is the function to point at it.
+    Asked of ``Ledger.carried_layers``, which reads the run's one resolved state (``atlas.ledger.resolve``:
+    the layers of the accepted version before this one in the resolved order); this is the only place the
+    reports ask, so "what changed", the areas and the layer table agree with the products.
     """
     if ledger is None or deliverable != "salinity_map":
         return {}
