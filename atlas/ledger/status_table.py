@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from atlas.finding import Location
 from atlas.ledger.schema import ACCEPTED_STATES, NOT_RECEIVED, STATE_LABELS, STATES, StatusRow
 
 # One palette for every export (xlsx, html, maps, terminal): ColorBrewer RdYlGn-like so that
@@ -225,7 +227,7 @@ def _findings_lines(ledger, iso3: str, show_info: bool) -> list[str]:
         if not validated:
             continue
         record = validated[-1]
-        report = f", report {record.report_path}" if record.report_path else ""
+        report = f", report {_readable_report(record.report_path)}" if record.report_path else ""
         out.append(f"  {key} v{record.version}: {record.verdict}{report}")
         findings.sort(key=lambda f: SEVERITY_ORDER.index(f["severity"]) if f["severity"] in SEVERITY_ORDER else 9)
         hidden = 0
@@ -233,10 +235,27 @@ def _findings_lines(ledger, iso3: str, show_info: bool) -> list[str]:
             if f["severity"] == "info" and not show_info:
                 hidden += 1
                 continue
-            loc = ", ".join(f"{k} {v}" for k, v in (f.get("location") or {}).items())
+            loc = _where(f.get("location"))
             out.append(f"    [{f['severity']}] {f['check_id']}: {f['message']}" + (f" ({loc})" if loc else ""))
             if f.get("hint"):
                 out.append(f"        fix: {f['hint']}")
         if hidden:
             out.append(f"    and {hidden} info finding(s), listed in the report")
     return out
+
+
+def _readable_report(report_path) -> str:
+    """The report a person opens (report.html beside the stored report.json), else the stored path."""
+    html = Path(report_path).with_name("report.html")
+    return str(html) if html.is_file() else str(report_path)
+
+
+def _where(location: dict | None) -> str:
+    """A finding's place in words (file, layer, pixel rows and columns, lon/lat to 5 decimals), as reports say it."""
+    if not location:
+        return ""
+    loc = dict(location)
+    if loc.get("window") is not None:
+        loc["window"] = tuple(loc["window"])
+    known = {k: v for k, v in loc.items() if k in Location.__dataclass_fields__}
+    return Location(**known).describe()
