@@ -21,6 +21,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+# the packages of the `pipeline` extra (pyproject.toml): a focal point's light install has none of them
+PIPELINE_MODULES = frozenset({"prefect", "prefect_dask", "dask", "distributed", "fastapi", "pyarrow", "xarray",
+                              "rioxarray", "rio_cogeo", "pystac", "openpyxl"})
 TRACEBACK_ENV = "ATLAS_TRACEBACK"  # set to 1 to see the Python traceback of an unexpected error
 
 # no envvar here: ./programme.toml comes before $ATLAS_CONFIG (atlas.config.find_config)
@@ -379,6 +382,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         _fail("interrupted")
     except Exception as exc:  # noqa: BLE001 - a defect: one line, the traceback on request
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in PIPELINE_MODULES:
+            _fail(f"this command needs the secretariat's pipeline packages ({exc.name} is not installed): "
+                  'pip install "soil-atlas-pipeline[pipeline]"; `atlas validate` and `atlas guide` need only the core')
         if os.environ.get(TRACEBACK_ENV):
             raise
         _fail(f"unexpected {type(exc).__name__}: {exc} (a pipeline defect; {TRACEBACK_ENV}=1 shows the traceback)")
