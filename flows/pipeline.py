@@ -20,7 +20,6 @@ import os
 import sqlite3
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from uuid import UUID
 
 from prefect import flow, get_run_logger, task
@@ -45,6 +44,7 @@ from atlas.products.regional import (
     is_up_to_date,
 )
 from atlas.reports.country_notes import write_country_notes
+from flows.run_log import listing, plural, product_files, products_words, quiet_run_noise, versions_words, words
 
 # errno values of failures that often go away on a second try (network shares, busy files, exhausted handles)
 TRANSIENT_ERRNOS = frozenset(
@@ -110,20 +110,19 @@ def process_country(country: str, items: list, programme: Programme, boundaries,
     outcomes, failures = [], []
     with Ledger(programme.ledger_path, programme) as ledger:
         for sub, record_id in items:
-            logger.info("run %s | %s | %s v%d: processing %s", run_id, country, sub.deliverable, sub.version,
-                        sub.folder)
+            name = f"{country} {words(sub.deliverable)} v{sub.version} (delivery {sub.delivery})"
+            logger.debug("%s: processing %s", name, sub.folder)
             started = time.perf_counter()
             try:
                 outcome = stages.process_submission(sub, record_id, programme, boundaries, ledger)
             except Exception as exc:
                 if is_transient(exc):
                     raise
-                logger.error("run %s | %s | %s v%d: failed: %s: %s", run_id, country, sub.deliverable, sub.version,
-                             type(exc).__name__, exc)
+                logger.error("%s: failed: %s: %s", name, type(exc).__name__, exc)
                 failures.append((sub.key, f"{type(exc).__name__}: {exc}"))
                 continue
-            logger.info("run %s | %s | %s v%d: %s in %.1f s", run_id, country, sub.deliverable, sub.version,
-                        outcome.verdict, time.perf_counter() - started)
+            logger.info("%s: %s%s in %.1f s", name, words(outcome.verdict), _counts_words(outcome.findings),
+                        time.perf_counter() - started)
             outcomes.append(outcome)
     return {"outcomes": outcomes, "failures": failures}
 
@@ -159,6 +158,14 @@ def harmonize_soil_atlas(programme: Programme, versions: dict, boundaries, run_i
     outcome = build_regional_soil(programme, versions, boundaries, run_id, force, pairs=pairs)
     write_country_notes(programme, "soil_map", outcome.versions, outcome.notes, boundaries)
     return _slim(outcome)
+
+
+def _counts_words(findings) -> str:
+    """' (2 errors, 1 warning, 3 fixed)' for the findings a person acts on; '' when there are none."""
+    severities = [str(getattr(f.severity, "value", f.severity)) for f in findings]
+    parts = [plural(severities.count(s), s, nouns) for s, nouns in (("error", None), ("warning", None),
+                                                                      ("fixed", "fixed")) if s in severities]
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _slim(outcome):
@@ -206,9 +213,14 @@ def _root_logger(logger):
     root, own = _root_run_id(), flow_run.get_id()
     if not root or root == own:
         return logger
+    from prefect import get_client
     from prefect.logging.loggers import flow_run_logger
 
-    return flow_run_logger(flow_run_id=UUID(root))
+    try:  # by its name, as Prefect prints every run's lines ('Flow run <unknown>' otherwise)
+        with get_client(sync_client=True) as client:
+            return flow_run_logger(flow_run=client.read_flow_run(UUID(root)))
+    except Exception:  # noqa: BLE001 - no API to ask: the lines still reach the root run
+        return flow_run_logger(flow_run_id=UUID(root))
 
 
 def _select(subs, country: str | None, deliverable: str | None):
@@ -233,6 +245,7 @@ def run_pipeline(
     ``settle``: leave deliveries changed within ``[intake] settle_seconds`` for a later run (still being copied).
     """
     logger = get_run_logger()
+    quiet_run_noise()
     programme = programme or load_programme(config_path)
     check_selection(programme, country, deliverable)  # a flow run for an unknown country fails, saying so
     with run_lock(programme.processed_dir):
@@ -279,7 +292,7 @@ def _gather(futures: list, what: list[str], logger, run_id: str) -> tuple[list, 
             future.result(raise_on_failure=True)
         except BaseException as exc:  # noqa: BLE001 - reported, the run goes on
             reason = f"{type(exc).__name__}: {exc}"
-        logger.error("run %s | %s | failed after retries: %s", run_id, label, reason)
+        logger.error("%s: failed after retries: %s", label, reason)
         failed.append((label, reason))
     return done, failed
 
@@ -294,6 +307,9 @@ def _run(
     boundaries, boundary_findings = _with_retries(load_reference, programme)(programme)
     for f in boundary_findings:
         logger.info("reference boundaries: %s", f.message)
+    if boundaries is not None:
+        logger.info("reference boundaries: %s read from %s", plural(len(boundaries), "country", "countries"),
+                    programme.reference_boundaries.name)
     subs, inbox_findings = _with_retries(discover_inbox, programme)(programme, settle)
     for f in inbox_findings:
         logger.warning("inbox: %s (%s)", f.message, f.location.describe())
@@ -304,7 +320,7 @@ def _run(
         # a version still 'received' was interrupted before its verdict was stored: do it again
         if stages.needs_processing(record, out_dir, force) or record.state == RECEIVED:
             todo.append((sub, record))
-    logger.info("run %s: %d submission version(s) in the inbox, %d to process", run_id, len(subs), len(todo))
+    logger.info("inbox: %s, %d to process (run %s)", plural(len(subs), "submission version"), len(todo), run_id)
     by_country: dict[str, list] = {}
     for sub, record in todo:
         by_country.setdefault(sub.country, []).append((sub, record.id))
@@ -315,9 +331,16 @@ def _run(
     failed_tasks += [f for r in results for f in r["failures"]]
 
     regional = _regional(programme, ledger, boundaries, run_id, force, logger)
+    for o in regional:
+        if o.paths and not o.up_to_date:
+            logger.info("%s: rebuilt from %s; %s", o.product, versions_words(o.included),
+                        plural(len(product_files(o.paths)), "file"))
     if any(o.paths and not o.up_to_date for o in regional):
         catalogue_products(programme, regional, run_id)
+        logger.info("catalogue: STAC catalogue of the products written")
     exported = _with_retries(export_status_table, programme)(programme, boundaries)
+    logger.info("status exports: %s in %s", plural(sum(len(v) for v in exported.values()), "file"),
+                layout.status_dir(programme.processed_dir))
 
     failed = {
         o.submission.country for o in outcomes if any(f.check_id == "pipeline.internal_error" for f in o.findings)
@@ -329,7 +352,7 @@ def _run(
         "rejected": [o.submission.key for o in outcomes if o.verdict == "rejected"],
         "failed_countries": sorted(failed),
         "failures": [f"{label}: {reason}" for label, reason in failed_tasks],
-        "products": {o.product: [str(Path(p).name) for p in o.paths] for o in regional},
+        "products": {o.product: product_files(o.paths) for o in regional},  # the same count rebuilt or not
         "rebuilt": [o.product for o in regional if o.paths and not o.up_to_date],
         "status_files": {k: [str(p) for p in v] for k, v in exported.items()},
         "elapsed_s": round(time.perf_counter() - started, 3),
@@ -339,25 +362,21 @@ def _run(
     rows = ledger.status_rows()
     ledger.close()
     root_logger = _root_logger(logger)
-    for iso3, line in summary["by_country"].items():
-        root_logger.info("run %s | %s | %s", run_id, iso3, line)
+    if root_logger is not logger:  # a served run: the country lines on the run GIS staff open in the UI
+        for iso3, line in summary["by_country"].items():
+            root_logger.info("%s: %s", iso3, line)
     _on_root_run(MarkdownArtifact(markdown=status_markdown(rows, programme=programme), key="submission-status",
                                   description="Member countries × deliverables"))
-    logger.info(
-        "run %s: processed %d submission version(s); %d rejected; rebuilt %s; products: %s (%.2f s)",
-        run_id,
-        len(outcomes),
-        len(summary["rejected"]),
-        summary["rebuilt"] or "nothing",
-        {k: len(v) for k, v in summary["products"].items()},
-        summary["elapsed_s"],
-    )
+    logger.info("run %s: processed %s (%d rejected); rebuilt %s; products: %s; %.1f s", run_id,
+                plural(len(outcomes), "submission version"), len(summary["rejected"]), listing(summary["rebuilt"]),
+                products_words(summary["products"]), summary["elapsed_s"])
     if failed:
         logger.error("run %s: countries with pipeline failures: %s", run_id, ", ".join(sorted(failed)))
     _summary_artifact(summary)
     if root_logger is not logger:
-        root_logger.info("run %s: %d processed, %d rejected, rebuilt %s (details on the subflow run)", run_id,
-                         len(outcomes), len(summary["rejected"]), summary["rebuilt"] or "nothing")
+        root_logger.info("run %s: processed %s (%d rejected); rebuilt %s; products: %s (details on the subflow run)",
+                         run_id, plural(len(outcomes), "submission version"), len(summary["rejected"]),
+                         listing(summary["rebuilt"]), products_words(summary["products"]))
     return summary
 
 
@@ -366,7 +385,7 @@ def _by_country(outcomes: list, failed: list[tuple[str, str]]) -> dict[str, str]
     lines: dict[str, list[str]] = {}
     for o in outcomes:
         lines.setdefault(o.submission.country, []).append(
-            f"{o.submission.deliverable} v{o.submission.version} {o.verdict}")
+            f"{words(o.submission.deliverable)} v{o.submission.version} {words(o.verdict)}")
     for label, reason in failed:
         lines.setdefault(label.split("/")[0], []).append(f"FAILED {label}: {reason}")
     return {iso3: "; ".join(items) for iso3, items in sorted(lines.items())}
@@ -404,7 +423,7 @@ def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, for
         regional.append(outcome)
         for f in outcome.findings:
             if f.check_id == "pipeline.internal_error":
-                logger.error("run %s | %s: %s", run_id, product, f.message)
+                logger.error("%s: %s", product, f.message)
         # published only when every file of the product and its manifest exist; idempotent, so a run
         # killed between the manifest and the ledger is completed by the next one
         if outcome.paths and is_up_to_date(out_dir, outcome.versions):
@@ -421,6 +440,7 @@ def _summary_artifact(summary: dict) -> None:
     lines += ["", "| country | this run |", "|---|---|"]
     lines += [f"| {iso3} | {line} |" for iso3, line in summary["by_country"].items()] or ["| - | nothing new |"]
     _on_root_run(MarkdownArtifact(markdown="\n".join(lines), key="run-summary", description="What the last run did"))
-    if summary["by_country"]:
-        _on_root_run(TableArtifact(table=[{"country": k, "this run": v} for k, v in summary["by_country"].items()],
-                                   key="run-by-country", description="Per country: what this run did"))
+    # on every run, also one with nothing new: the artifact then says so rather than showing an older run's table
+    rows = [{"country": k, "this run": v} for k, v in summary["by_country"].items()]
+    _on_root_run(TableArtifact(table=rows or [{"country": "-", "this run": "nothing new"}],
+                               key="run-by-country", description="Per country: what this run did"))

@@ -145,7 +145,8 @@ def _unchanged(outcome: RegionalOutcome, out_dir: Path, force: bool, settings: d
     outcome.paths = [out_dir / name for name in built["files"]]
     outcome.left_out = dict(built.get("left_out") or {})
     outcome.up_to_date = True
-    log.info("%s is up to date with national versions %s: not rebuilt", outcome.product, outcome.versions)
+    log.info("%s is up to date with national versions %s: not rebuilt", outcome.product,
+             ", ".join(f"{iso3} v{v}" for iso3, v in sorted(outcome.versions.items())) or "none")
     return True
 
 
