@@ -81,3 +81,11 @@ def test_the_cli_and_a_served_run_say_the_same_in_words(config, monkeypatch, cap
     final = [line for line in served_lines if line.startswith("run ") and "products:" in line]
     assert final and f"Soil Atlas WRB {cli_counts['Soil Atlas WRB']} files" in final[-1], served_lines
     assert Path(programme.processed_dir).is_dir()
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:  # the no-op run has its by-country table too
+        keys = {a.key for a in client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))}
+    assert "run-by-country" in keys
