@@ -65,10 +65,16 @@ def resolve_overlaps(geoms: np.ndarray, rule: str, area_fn) -> tuple[np.ndarray,
     if present.sum() < 2:
         return geoms, empty
     tree = shapely.STRtree(np.where(present, geoms, shapely.Polygon()))
-    i, j = tree.query(geoms, predicate="intersects")
+    i, j = tree.query(geoms)  # bounding boxes that meet
     keep = (i < j) & present[i] & present[j]
     i, j = i[keep], j[keep]
-    inner = ~shapely.touches(geoms[i], geoms[j])
+    # interiors can meet only where the boxes overlap with some area: units that share an edge (most of the
+    # candidates in a tiled map) are dropped here by arithmetic, before any geometry predicate
+    b = shapely.bounds(geoms)
+    overlap = ((np.minimum(b[i, 2], b[j, 2]) > np.maximum(b[i, 0], b[j, 0]))
+               & (np.minimum(b[i, 3], b[j, 3]) > np.maximum(b[i, 1], b[j, 1])))
+    i, j = i[overlap], j[overlap]
+    inner = shapely.intersects(geoms[i], geoms[j]) & ~shapely.touches(geoms[i], geoms[j])
     i, j = i[inner], j[inner]
     pieces = polygonal_part(shapely.intersection(geoms[i], geoms[j]))
     km2 = area_fn(pieces) if len(pieces) else np.zeros(0)
