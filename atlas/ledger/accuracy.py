@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from atlas.atomic import write_atomic
+from atlas.cells import safe_records, safe_workbook
 from atlas.config import Programme
 from atlas.finding import Finding
 from checks.metafile import accuracy_rows
@@ -45,7 +46,7 @@ def write_accuracy_table(rows: list[dict], out_dir: Path, today: dt.date | None 
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, COLUMNS)
             writer.writeheader()
-            writer.writerows({k: r[k] for k in COLUMNS} for r in rows)
+            writer.writerows(safe_records({k: r[k] for k in COLUMNS} for r in rows))
 
     def write_xlsx(tmp: Path) -> None:
         wb = Workbook()
@@ -62,6 +63,7 @@ def write_accuracy_table(rows: list[dict], out_dir: Path, today: dt.date | None 
         ws.freeze_panes = "A3"
         for col, width in zip("ABCDEFG", (22, 7, 8, 8, 11, 20, 10), strict=True):
             ws.column_dimensions[col].width = width
+        safe_workbook(wb)  # country text never runs as a formula
         wb.save(tmp)
 
     write_atomic(csv_path, write_csv)

@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from atlas.atomic import publish, temp_path, write_atomic
+from atlas.cells import safe_records, safe_workbook
 from atlas.config import Programme
 from atlas.ledger.export_state import (
     ALL_FORMATS,
@@ -67,7 +68,7 @@ def write_csv(rows: Sequence[StatusRow], path: Path) -> Path:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(records[0]) if records else ["country"])
             writer.writeheader()
-            writer.writerows(records)
+            writer.writerows(safe_records(records))  # country text never runs as a formula
 
     return _replace_into(path, write)
 
@@ -190,6 +191,7 @@ def write_xlsx(rows: Sequence[StatusRow], path: Path, programme: Programme, toda
     summary.column_dimensions["B"].width = 12
     summary.column_dimensions["C"].width = 90
     _print_setup(summary, header_row)
+    safe_workbook(wb)  # country text never runs as a formula
     return _replace_into(path, wb.save)
 
 

@@ -30,7 +30,8 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window
 
 from atlas.atomic import publish, write_atomic, write_text_atomic
-from atlas.borders.raster_rules import country_raster, country_shapes, index_dtype
+from atlas.borders.raster_rules import country_raster, country_shapes, index_dtype, precedence
+from atlas.cells import safe_frame
 from atlas.errors import GridError
 from atlas.finding import Finding, Location, Severity
 from atlas.grid import Grid
@@ -221,7 +222,7 @@ def build_mosaics(
                                 Location(feature=iso3), hint="add the country to data/reference/boundaries.gpkg"))
     region_gdf = _region_boundaries(boundaries, sorted(known), grid)
     # every country of the region owns its pixels, submitted or not, so no data spills onto a neighbour
-    codes = sorted(set(region_gdf["iso3"]))
+    codes = precedence(region_gdf["iso3"])  # where territories overlap the first wins, as in the Soil Atlas
     contributors = [c for c in sorted(inputs) if c in codes]
     for iso3 in sorted(set(inputs) & known - set(codes)):
         findings.append(Finding("mosaic.outside_region", Severity.WARNING,
@@ -431,7 +432,8 @@ def write_legend(out_dir: Path, contributors, prov_code, codes, sources, derived
                      **{f"SAS_{depth}": sas[depth] for depth in sal.depths}})
     frame = pd.DataFrame(rows, columns=["code", "iso3", "name", "version", "layers", "layer_versions",
                                         *[f"SAS_{d}" for d in sal.depths]])
-    csv_path = write_atomic(out_dir / "GSSmap_provenance_legend.csv", lambda p: frame.to_csv(p, index=False))
+    csv_path = write_atomic(out_dir / "GSSmap_provenance_legend.csv",
+                            lambda p: safe_frame(frame).to_csv(p, index=False))
     prov_json = out_dir / "GSSmap_provenance_legend.json"
     write_text_atomic(prov_json, json.dumps({"raster": product_name("provenance"), "nodata": PROVENANCE_NODATA,
                                              "entries": [{**row, "country": row["iso3"]} for row in rows]}, indent=2))

@@ -15,6 +15,7 @@ from shapely.geometry import box
 
 from atlas import layout
 from atlas.atomic import publish, sweep_temporaries, write_atomic, write_text_atomic
+from atlas.cells import safe_frame
 from atlas.config import Programme
 from atlas.finding import Finding, internal_error
 from atlas.layout import SOIL_MAP_FILE
@@ -266,7 +267,7 @@ def salinity_tables(programme: Programme, result, boundaries: gpd.GeoDataFrame, 
     seam_table = seams(layers, country_index, list(zip(pairs.a, pairs.b, strict=True)), codes)
     borders = layout.borders_dir(programme.processed_dir)
     borders.mkdir(parents=True, exist_ok=True)
-    write_atomic(borders / "salinity_seams.csv", lambda p: seam_table.to_csv(p, index=False))
+    write_atomic(borders / "salinity_seams.csv", lambda p: safe_frame(seam_table).to_csv(p, index=False))
     return written + [borders / "salinity_seams.csv"]
 
 
