@@ -91,4 +91,4 @@ def unprocessed_line(programme: Programme, country: str | None = None) -> str | 
     where = f"for {country} " if country else ""
     return (f"{count} submission{'s' if count != 1 else ''} in the inbox {where}({programme.raw_dir}) "
             f"{'are' if count != 1 else 'is'} not processed yet: `atlas run` validates "
-            f"{'them' if count != 1 else 'it'} and updates this table.")
+            f"{'them' if count != 1 else 'it'} and updates the status.")

@@ -50,8 +50,11 @@ def test_the_cli_and_a_served_run_say_the_same_in_words(config, monkeypatch, cap
     from atlas.demo.programme import generate_demo
     from flows.deployments import CONFIG_ENV, process_inbox
 
+    from prefect.logging.configuration import setup_logging
+
     programme = load_programme(config)
     generate_demo(programme, countries=["BTN", "LKA"], window=WINDOW)
+    setup_logging(incremental=False)  # Prefect's console handler writes to this test's stderr, not an earlier one's
     capfd.readouterr()
     main(["run", "--config", str(config)])
     cli = capfd.readouterr()

@@ -182,7 +182,6 @@ def open_raster_safely(path: Path, limits: Limits | None = None):
 EARTH_RADIUS_KM = 6371.0088
 CHUNK_PIXELS = 1 << 22  # ~4 Mpx per read: bounded memory whatever the raster's size
 SCAN_CACHE_MB = 64
-SCAN_THREADS = "ALL_CPUS"
 MAX_READ_ERRORS = 3  # a file that fails this often is broken; stop reading it
 MAX_CLASSES = 64  # beyond this many distinct values a layer is not a class layer
 
@@ -275,9 +274,7 @@ def scan_raster(ds, value_range: tuple[float, float] | None = None, warn_above: 
     is_float = dtype.kind == "f"
     nd = None if nodata is None or (is_float and np.isnan(nodata)) else np.array(nodata).astype(dtype)
     rows = _chunk_rows(ds)
-    # each block is read once: a big block cache only costs memory; compressed tiles of a row band are
-    # decoded on every core (GDAL's GTiff multi-threaded decoding), the pass stays one pass
-    with rasterio.Env(GDAL_CACHEMAX=SCAN_CACHE_MB, GDAL_NUM_THREADS=SCAN_THREADS):
+    with rasterio.Env(GDAL_CACHEMAX=SCAN_CACHE_MB):  # each block is read once: a big block cache only costs memory
         for row0 in range(0, ds.height, rows):
             _scan_chunk(ds, stats, row0, rows, is_float, nd, value_range, warn_above, land)
             if len(stats.read_errors) >= MAX_READ_ERRORS:
