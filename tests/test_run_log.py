@@ -47,10 +47,10 @@ def _our_lines(text: str) -> list[str]:
 
 
 def test_the_cli_and_a_served_run_say_the_same_in_words(config, monkeypatch, capfd, prefect_harness):
+    from prefect.logging.configuration import setup_logging
+
     from atlas.demo.programme import generate_demo
     from flows.deployments import CONFIG_ENV, process_inbox
-
-    from prefect.logging.configuration import setup_logging
 
     programme = load_programme(config)
     generate_demo(programme, countries=["BTN", "LKA"], window=WINDOW)
