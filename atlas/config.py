@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 
 from atlas.config_schema import section, validate_settings
+from atlas.countries import resolve_country
 from atlas.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "programme.toml"
+CONFIG_NAME = "programme.toml"
+CONFIG_ENV = "ATLAS_CONFIG"  # where the configuration is when the current folder has none
+# the example programme shipped beside the package in a checkout (tests and docs read it; never looked up)
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / CONFIG_NAME
 
 
 @dataclass(frozen=True)
@@ -254,19 +259,26 @@ def _choice(table: dict, key: str, default: str, allowed: tuple[str, ...], path)
     return value
 
 
-def check_selection(programme: Programme, country: str | None, deliverable: str | None) -> None:
-    """Refuse a country or deliverable the programme does not have, naming the nearest one."""
+def resolve_selection(programme: Programme, country: str | None,
+                      deliverable: str | None) -> tuple[str | None, str | None]:
+    """The member's ISO3 code (from its code or name) and the deliverable key; a near miss is refused with a
+    suggestion (``atlas.countries``). Empty text selects everything (None)."""
     import difflib
 
-    for what, value, known in (("country", country, programme.members), ("deliverable", deliverable,
-                                                                          programme.deliverables)):
-        if value is None or value in known or (what == "country" and value.upper() in known):
-            continue
-        by_name = [k for k, v in programme.members.items() if v.lower() == value.lower()] if what == "country" else []
-        near = by_name or difflib.get_close_matches(value.upper() if what == "country" else value, list(known), n=1)
+    country = (country or "").strip() or None
+    deliverable = (deliverable or "").strip() or None
+    iso3 = resolve_country(programme.members, country) if country is not None else None
+    if deliverable is not None and deliverable not in programme.deliverables:
+        near = difflib.get_close_matches(deliverable, list(programme.deliverables), n=1)
         hint = f"did you mean {near[0]}? " if near else ""
-        listing = "members are" if what == "country" else "deliverables are"
-        raise ConfigError(f"{what} {value!r} is not in the programme: {hint}{listing} {', '.join(known)}")
+        raise ConfigError(f"deliverable {deliverable!r} is not in the programme: {hint}deliverables are "
+                          f"{', '.join(programme.deliverables)}")
+    return iso3, deliverable
+
+
+def check_selection(programme: Programme, country: str | None, deliverable: str | None) -> None:
+    """Refuse a country or deliverable the programme does not have, naming the nearest one."""
+    resolve_selection(programme, country, deliverable)
 
 
 def _date(value) -> dt.date | None:
@@ -342,9 +354,30 @@ def _intake(table: dict) -> IntakeSettings:
     return IntakeSettings(settle_seconds=float(settle))
 
 
+def find_config(path: Path | str | None = None) -> Path:
+    """The configuration to read: ``path`` if given, else ./programme.toml, else ``$ATLAS_CONFIG``.
+
+    Never a file inside the installed package: an installed ``atlas`` run in a folder holding
+    programme.toml reads that file, as a person expects. The error names both places looked at.
+    """
+    if path:
+        return Path(path)
+    here = Path.cwd() / CONFIG_NAME
+    if here.is_file():
+        return here
+    env = os.environ.get(CONFIG_ENV, "").strip()
+    if env:
+        if not Path(env).is_file():
+            raise ConfigError(f"configuration file not found: {CONFIG_ENV}={env} names no file, and the current "
+                              f"folder ({Path.cwd()}) has no {CONFIG_NAME}")
+        return Path(env)
+    raise ConfigError(f"no configuration: the current folder ({Path.cwd()}) has no {CONFIG_NAME} and {CONFIG_ENV} "
+                      "is not set; run in the programme's folder, set ATLAS_CONFIG, or give --config FILE")
+
+
 def load_programme(path: Path | str | None = None) -> Programme:
-    """Read programme.toml; relative paths resolve against the file's folder."""
-    path = Path(path) if path else DEFAULT_CONFIG
+    """Read programme.toml (``find_config`` says which); relative paths resolve against the file's folder."""
+    path = find_config(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

@@ -50,7 +50,10 @@ class Location:
             parts.append(f"feature {self.feature}")
         if self.window is not None:
             c, r, w, h = self.window
-            parts.append(f"pixels col {c}..{c + w - 1}, row {r}..{r + h - 1}")
+            if w == 1 and h == 1:
+                parts.append(f"pixel col {c}, row {r}")
+            else:
+                parts.append(f"pixels col {c}..{c + w - 1}, row {r}..{r + h - 1}")
         if self.lon is not None and self.lat is not None:
             parts.append(f"at {self.lon:.5f}, {self.lat:.5f}")
         return ", ".join(parts) or "whole submission"
