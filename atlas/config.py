@@ -201,6 +201,10 @@ class Programme:
     soil_legacy: str = field(default="correlate", metadata={"toml": "soil_map.legacy"})  # correlate | provisional
     overlap_rule: str = field(default="longest_boundary", metadata={"toml": "harmonize.overlap_rule"})  # RULES
 
+    def table_keys(self) -> tuple[str, ...]:
+        """The deliverables of kind ``table`` (the inbox sorts their files by these keys)."""
+        return tuple(k for k, d in self.deliverables.items() if d.kind == "table")
+
     def with_root(self, root: Path) -> Programme:
         """The same programme with its data folders moved under another root."""
         root = Path(root)

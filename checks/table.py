@@ -168,7 +168,7 @@ def _bind(tables: list[TableFile], spec: TableSpec, findings: list[Finding]) -> 
             resource = _resource_of(name, spec, csv=t.encoding is not None)
             if resource is None or resource.name in bound:
                 if class_key(name) not in INSTRUCTION_SHEETS:
-                    why = "already read from " + bound[resource.name][1].name if resource else "not a sheet of the table"
+                    why = f"already read from {bound[resource.name][1].name}" if resource else "not part of the table"
                     findings.append(emit("table.sheet_extra", f"sheet {name!r} ignored ({why})",
                                          Location(file=t.path.name, sheet=name), observed=name,
                                          expected=[sheet_title(r) for r in spec.resources]))

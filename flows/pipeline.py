@@ -168,6 +168,13 @@ def _slim(outcome):
 
 
 @task(cache_policy=NO_CACHE)
+def merge_tables(programme: Programme, run_id: str):
+    """The regional tables (one per table deliverable) and the meeting summary; versions merged are published."""
+    with Ledger(programme.ledger_path, programme) as ledger:
+        return stages.regional_tables(programme, ledger, run_id)
+
+
+@task(cache_policy=NO_CACHE)
 def catalogue_products(programme: Programme, outcomes: list, run_id: str):
     return build_catalogue(programme, outcomes, run_id)
 
@@ -315,6 +322,7 @@ def _run(
     failed_tasks += [f for r in results for f in r["failures"]]
 
     regional = _regional(programme, ledger, boundaries, run_id, force, logger)
+    tables = _with_retries(merge_tables, programme)(programme, run_id) if programme.table_keys() else []
     if any(o.paths and not o.up_to_date for o in regional):
         catalogue_products(programme, regional, run_id)
     exported = _with_retries(export_status_table, programme)(programme, boundaries)
@@ -329,7 +337,8 @@ def _run(
         "rejected": [o.submission.key for o in outcomes if o.verdict == "rejected"],
         "failed_countries": sorted(failed),
         "failures": [f"{label}: {reason}" for label, reason in failed_tasks],
-        "products": {o.product: [str(Path(p).name) for p in o.paths] for o in regional},
+        "products": {**{o.product: [str(Path(p).name) for p in o.paths] for o in regional},
+                     **{t.product: [str(Path(p).name) for p in t.paths] for t in tables}},
         "rebuilt": [o.product for o in regional if o.paths and not o.up_to_date],
         "status_files": {k: [str(p) for p in v] for k, v in exported.items()},
         "elapsed_s": round(time.perf_counter() - started, 3),

@@ -77,8 +77,8 @@ def read_table_file(path: Path, limits: Limits) -> tuple[TableFile | None, list[
         if head == OLE_MAGIC:
             return None, [_ole(path)]
         if suffix in OTHER_SPREADSHEETS or not head.startswith(b"PK"):
-            return None, [finding("table.format", f"{path.name}: not an Excel workbook (.xlsx); its content is "
-                                  f"{'an OpenDocument or other spreadsheet' if head.startswith(b'PK') else 'not a zip'}",
+            what = "an OpenDocument or other spreadsheet" if head.startswith(b"PK") else "not a zip"
+            return None, [finding("table.format", f"{path.name}: not an Excel workbook (.xlsx); its content is {what}",
                                   loc, observed=suffix, expected=".xlsx or .csv (UTF-8)")]
         refusal = vet_workbook(path, limits)
         if refusal:

@@ -171,8 +171,8 @@ def _header_text(text: str) -> str:
 
 def _instructions(ws, spec: TableSpec, iso3: str, country_name: str, deadline, fmt) -> None:
     ws.set_column(0, 0, 26)
-    ws.set_column(1, 1, 22)
-    ws.set_column(2, 2, 60)
+    ws.set_column(1, 1, 34)
+    ws.set_column(2, 2, 62)
     ws.set_column(3, 3, 34)
     ws.write_string(0, 0, spec.title, fmt["title"])
     ws.write_string(2, 0, "Country", fmt["bold"])
@@ -191,13 +191,13 @@ def _instructions(ws, spec: TableSpec, iso3: str, country_name: str, deadline, f
                  "(XLSX, no password). A CSV per sheet in UTF-8 is also accepted, named "
                  f"{iso3}_{spec.key}_<sheet>.csv."]:
         ws.merge_range(row, 0, row, 3, line, fmt["text"])
-        ws.set_row(row, 15 * (1 + len(line) // 110))
+        ws.set_row(row, 14 * _lines(line, 150))
         row += 1
     for resource in spec.resources:
         row += 1
         ws.write_string(row, 0, f"Sheet '{sheet_title(resource)}'", fmt["bold"])
         ws.merge_range(row, 1, row, 3, resource.description, fmt["text"])
-        ws.set_row(row, 15 * (1 + len(resource.description) // 90))
+        ws.set_row(row, 14 * _lines(resource.description, 125))
         row += 1
         for col, head in enumerate(("Column", "Rule", "Meaning", "Allowed values")):
             ws.write_string(row, col, head, fmt["th"])
@@ -208,7 +208,8 @@ def _instructions(ws, spec: TableSpec, iso3: str, country_name: str, deadline, f
             ws.write_string(row, 1, field_rule(f), fmt["td"])
             ws.write_string(row, 2, f.description, fmt["td"])
             ws.write_string(row, 3, allowed, fmt["td"])
-            ws.set_row(row, 15 * max(1, len(f.description) // 55 + 1, len(allowed) // 32 + 1))
+            ws.set_row(row, 14 * max(_lines(f.title, 26), _lines(field_rule(f), 34), _lines(f.description, 62),
+                                     _lines(allowed, 34)))
         if resource.primary_key:
             row += 1
             keys = ", ".join(resource.field(k).title for k in resource.primary_key)
@@ -222,6 +223,17 @@ def _instructions(ws, spec: TableSpec, iso3: str, country_name: str, deadline, f
     ws.fit_to_pages(1, 0)
     ws.set_landscape()
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
+
+
+def _lines(text: str, width_chars: int) -> int:
+    """Lines a wrapped cell needs at the instructions' font (about one character per unit of column width)."""
+    words, lines, used = str(text or "").split(), 1, 0
+    for word in words:
+        if used and used + 1 + len(word) > width_chars:
+            lines, used = lines + 1, len(word)
+        else:
+            used += len(word) + (1 if used else 0)
+    return lines
 
 
 def _title_of(spec: TableSpec, resource: str) -> str:

@@ -1,0 +1,223 @@
+"""Table deliverables: each version's rows as read (the national copy) and the regional tables merged from them.
+
+The national copy (``national/<ISO3>/<table>/v<NNN>/table/<resource>.csv``) holds a version's rows as the
+checks read them, whatever its verdict, so "what changed" can compare any two versions. The regional
+table merges the accepted versions, with the country and the version on every row, as CSV, print-ready
+XLSX and Parquet, and counts them for the meeting (``meeting_counts``). Country text in the CSV and XLSX
+is neutralised: a cell starting with = + - @ or a tab or carriage return gets a leading apostrophe,
+so a spreadsheet shows it as text and never runs it as a formula (OWASP "CSV injection").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from atlas import layout
+from atlas.atomic import write_atomic
+from atlas.config import Programme
+from atlas.tables.schema import TableSpec
+from atlas.tables.template import sheet_title
+
+TABLE_COPY_DIR = "table"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+ROW_COLUMN = "row"  # the row in the country's spreadsheet, kept in the national copy
+KEY_COLUMNS = ("country", "country_name", "version", "received")  # on every row of a regional table
+
+
+def neutralise(value):
+    """A cell value safe to open in a spreadsheet: text that a spreadsheet would run as a formula is quoted."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def table_copy_dir(processed: Path, iso3: str, deliverable: str, version: int) -> Path:
+    return layout.national_dir(processed, iso3, deliverable, version) / TABLE_COPY_DIR
+
+
+def write_table_copy(rows: dict[str, list[dict]], spec: TableSpec, out_dir: Path) -> list[Path]:
+    """One CSV (UTF-8) per resource of the rows as read; dates in ISO form. Returns the files written."""
+    folder = Path(out_dir) / TABLE_COPY_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for resource in spec.resources:
+        if resource.name not in rows:
+            continue
+        columns = [ROW_COLUMN, *(f.name for f in resource.fields)]
+        frame = pd.DataFrame([{ROW_COLUMN: r["_row"], **{f.name: _text(r.get(f.name)) for f in resource.fields}}
+                              for r in rows[resource.name]], columns=columns)
+        target = folder / f"{resource.name}.csv"
+        write_atomic(target, lambda tmp, frame=frame: frame.to_csv(tmp, index=False, encoding="utf-8"))
+        written.append(target)
+    return written
+
+
+def _text(value):
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def read_table_copy(folder: Path, spec: TableSpec) -> dict[str, pd.DataFrame]:
+    """A version's national copy, every value as text (as the country wrote it), per resource."""
+    out = {}
+    for resource in spec.resources:
+        path = Path(folder) / f"{resource.name}.csv"
+        if path.is_file():
+            out[resource.name] = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    return out
+
+
+@dataclass
+class RegionalTable:
+    """What merging one table gave: the files, and which version of each country they hold."""
+
+    deliverable: str
+    product: str
+    paths: list[Path] = field(default_factory=list)
+    versions: dict[str, int] = field(default_factory=dict)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+
+def tables_root(processed: Path) -> Path:
+    """``regional/tables``: one folder per table deliverable, and the meeting summary of all of them."""
+    return Path(processed) / "regional" / "tables"
+
+
+def regional_tables_dir(processed: Path, deliverable: str) -> Path:
+    return tables_root(processed) / deliverable
+
+
+def _typed(frame: pd.DataFrame, resource) -> pd.DataFrame:
+    """Columns in their schema types (numbers, whole numbers, dates), for Parquet and the XLSX."""
+    out = frame.copy()
+    for f in resource.fields:
+        if f.name not in out:
+            continue
+        values = out[f.name].replace("", None)
+        if f.type == "number":
+            out[f.name] = pd.to_numeric(values, errors="coerce")
+        elif f.type == "integer":
+            out[f.name] = pd.to_numeric(values, errors="coerce").astype("Int64")
+        elif f.type == "date":
+            out[f.name] = pd.to_datetime(values, errors="coerce").dt.date
+        else:
+            out[f.name] = values
+    return out
+
+
+def _received(programme: Programme, iso3: str, deliverable: str, version: int) -> str:
+    """The version's delivery date, from its report (the ledger's own record of it)."""
+    import json
+
+    try:
+        report = layout.national_dir(programme.processed_dir, iso3, deliverable, version) / "report.json"
+        return str(json.loads(report.read_text(encoding="utf-8"))["meta"].get("received", ""))
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
+def merge_table(programme: Programme, spec: TableSpec, versions: dict[str, int],
+                received: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """Every accepted version's rows, per resource, with country, country name, version and received date."""
+    merged: dict[str, list[pd.DataFrame]] = {r.name: [] for r in spec.resources}
+    for iso3, version in sorted(versions.items(), key=lambda kv: programme.members.get(kv[0], kv[0])):
+        copy = read_table_copy(table_copy_dir(programme.processed_dir, iso3, spec.key, version), spec)
+        for name, frame in copy.items():
+            frame = frame.drop(columns=[ROW_COLUMN], errors="ignore")
+            frame.insert(0, "received", (received or {}).get(iso3) or _received(programme, iso3, spec.key, version))
+            frame.insert(0, "version", version)
+            frame.insert(0, "country_name", programme.members.get(iso3, iso3))
+            frame.insert(0, "country", iso3)
+            merged[name].append(frame)
+    out = {}
+    for resource in spec.resources:
+        columns = [*KEY_COLUMNS, *(f.name for f in resource.fields)]
+        frames = merged[resource.name]
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+        out[resource.name] = _typed(frame.reindex(columns=columns), resource)
+    return out
+
+
+def build_regional_table(programme: Programme, spec: TableSpec, versions: dict[str, int],
+                         received: dict[str, str] | None = None) -> RegionalTable:
+    """The regional table of one table deliverable: CSV and Parquet per resource, one print-ready XLSX."""
+    out_dir = regional_tables_dir(programme.processed_dir, spec.key)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frames = merge_table(programme, spec, versions, received)
+    product = programme.deliverables[spec.key].product
+    result = RegionalTable(spec.key, product, versions=dict(versions), frames=frames)
+    for name, frame in frames.items():
+        csv_path = out_dir / f"{spec.key}_{name}.csv"
+        safe = frame.map(neutralise)
+        write_atomic(csv_path, lambda tmp, safe=safe: safe.to_csv(tmp, index=False, encoding="utf-8"))
+        parquet = out_dir / f"{spec.key}_{name}.parquet"
+        write_atomic(parquet, lambda tmp, frame=frame: frame.to_parquet(tmp, index=False))
+        result.paths += [csv_path, parquet]
+    xlsx = out_dir / f"{spec.key}.xlsx"
+    write_atomic(xlsx, lambda tmp: _write_xlsx(tmp, spec, frames, programme))
+    result.paths.append(xlsx)
+    return result
+
+
+def _write_xlsx(path: Path, spec: TableSpec, frames: dict[str, pd.DataFrame], programme: Programme) -> None:
+    """One sheet per resource: bold frozen header, filters, A4 landscape fitted to the width, titles repeated."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                         "strings_to_numbers": False})
+    head = wb.add_format({"bold": True, "bg_color": "#1F4E78", "font_color": "#FFFFFF", "text_wrap": True,
+                          "valign": "top", "border": 1})
+    cell = wb.add_format({"text_wrap": True, "valign": "top", "border": 1})
+    date = wb.add_format({"num_format": "yyyy-mm-dd", "valign": "top", "border": 1})
+    for resource in spec.resources:
+        frame = frames[resource.name]
+        ws = wb.add_worksheet(sheet_title(resource))
+        titles = {"country": "ISO3", "country_name": "Country", "version": "Version", "received": "Received",
+                  **{f.name: f.title for f in resource.fields}}
+        for c, column in enumerate(frame.columns):
+            ws.write_string(0, c, titles.get(column, column), head)
+            width = 8 if column in ("country", "version") else min(40, max(12, len(titles.get(column, column)) + 2))
+            ws.set_column(c, c, width)
+            for r, value in enumerate(frame[column].tolist(), start=1):
+                if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+                    ws.write_blank(r, c, None, cell)
+                elif isinstance(value, dt.date):
+                    ws.write_datetime(r, c, dt.datetime(value.year, value.month, value.day), date)
+                elif isinstance(value, int | float) and not isinstance(value, bool):
+                    ws.write_number(r, c, value, cell)
+                else:
+                    ws.write_string(r, c, str(neutralise(str(value))), cell)
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, max(len(frame), 1), max(len(frame.columns) - 1, 0))
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0)
+        ws.set_header(f"&L{programme.name.replace('&', '&&')[:60]}&R{spec.title.replace('&', '&&')[:60]}")
+        ws.set_footer(f"&L{sheet_title(resource)}&CPage &P of &N&R{dt.date.today().isoformat()}")
+    wb.close()
+
+
+def meeting_counts(spec: TableSpec, frames: dict[str, pd.DataFrame]) -> dict:
+    """Counts for the meeting: rows per country of each sheet, and the first two drop-down columns crossed."""
+    sheets = []
+    for resource in spec.resources:
+        frame = frames.get(resource.name, pd.DataFrame(columns=["country_name"]))
+        per_country = frame.groupby("country_name").size().sort_index() if len(frame) else pd.Series(dtype=int)
+        enums = [f for f in resource.fields if f.enum and f.name in frame]
+        cross = None
+        if len(enums) >= 2 and len(frame):
+            a, b = enums[0], enums[1]
+            table = pd.crosstab(frame[a.name], frame[b.name]).reindex(index=list(a.enum), columns=list(b.enum),
+                                                                      fill_value=0)
+            cross = {"row_title": a.title, "column_title": b.title, "columns": list(b.enum),
+                     "rows": [[label, *[int(v) for v in table.loc[label]], int(table.loc[label].sum())]
+                              for label in a.enum]}
+        sheets.append({"title": sheet_title(resource), "rows": len(frame),
+                       "per_country": [[k, int(v)] for k, v in per_country.items()], "cross": cross})
+    return {"deliverable": spec.key, "title": spec.title, "sheets": sheets}
