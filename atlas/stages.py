@@ -237,7 +237,11 @@ def regional_tables(programme: Programme, ledger, run_id: str | None) -> list:
     built, summaries = [], []
     for key in table_deliverables(programme):
         spec = load_table_spec(programme, key)
-        table = build_regional_table(programme, spec, ledger.accepted_versions(key))
+        try:
+            table = build_regional_table(programme, spec, ledger.accepted_versions(key))
+        except Exception:  # one table's defect must not stop the other, nor the status export
+            log.exception("regional table %s could not be built; its versions stay unpublished", key)
+            continue
         for iso3, version in sorted(table.versions.items()):
             ledger.mark_version(iso3, key, version, "published", run_id=run_id, product=table.product)
         summaries.append(meeting_counts(spec, table.frames))

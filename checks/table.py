@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from openpyxl.utils.cell import range_boundaries
+
 from atlas.config import Limits, class_key
 from atlas.finding import Finding, Location, Severity
 from atlas.intake.workbooks import Sheet, TableFile, read_table_file
@@ -219,7 +221,12 @@ def _check_sheet(file: str, sheet: Sheet, resource: TableResource) -> _SheetChec
         c.findings.append(emit("table.empty_sheet", f"sheet {sheet.name!r} has no rows under its header",
                                c.loc(), expected="at least one row"))
     for rng in sheet.merged_header + sheet.merged:
-        c.findings.append(emit("table.merged_cells", f"cells {rng} are merged", c.loc(column=rng), observed=rng))
+        min_col, min_row, max_col, max_row = range_boundaries(rng)
+        headers = [str(h) for h in sheet.header[min_col - 1:max_col] if h is not None]
+        rows = f"row {min_row}" if min_row == max_row else f"rows {min_row}-{max_row}"
+        c.findings.append(emit("table.merged_cells", f"cells {rng} ({rows} of {', '.join(headers) or 'the sheet'}) "
+                               "are merged into one", c.loc(min_row, ", ".join(headers) or None), observed=rng,
+                               expected="one value per cell"))
     merged_values = _merged_fill(sheet)
     by_index = {col.index: col for col in c.columns}
     for number, values in sheet.rows:
@@ -246,8 +253,6 @@ def _check_sheet(file: str, sheet: Sheet, resource: TableResource) -> _SheetChec
 
 def _merged_fill(sheet: Sheet) -> dict[tuple[int, int], object]:
     """The merged cells' value (their top-left cell's) for every cell of the range, so one error says it all."""
-    from openpyxl.utils.cell import range_boundaries
-
     values = {n: v for n, v in sheet.rows}
     out = {}
     for rng in sheet.merged:

@@ -153,7 +153,7 @@ def build_regional_table(programme: Programme, spec: TableSpec, versions: dict[s
     result = RegionalTable(spec.key, product, versions=dict(versions), frames=frames)
     for name, frame in frames.items():
         csv_path = out_dir / f"{spec.key}_{name}.csv"
-        safe = frame.map(neutralise)
+        safe = frame.map(lambda v: None if _missing(v) else neutralise(v))
         write_atomic(csv_path, lambda tmp, safe=safe: safe.to_csv(tmp, index=False, encoding="utf-8"))
         parquet = out_dir / f"{spec.key}_{name}.parquet"
         write_atomic(parquet, lambda tmp, frame=frame: frame.to_parquet(tmp, index=False))
@@ -184,7 +184,7 @@ def _write_xlsx(path: Path, spec: TableSpec, frames: dict[str, pd.DataFrame], pr
             width = 8 if column in ("country", "version") else min(40, max(12, len(titles.get(column, column)) + 2))
             ws.set_column(c, c, width)
             for r, value in enumerate(frame[column].tolist(), start=1):
-                if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+                if _missing(value):
                     ws.write_blank(r, c, None, cell)
                 elif isinstance(value, dt.date):
                     ws.write_datetime(r, c, dt.datetime(value.year, value.month, value.day), date)
@@ -203,6 +203,14 @@ def _write_xlsx(path: Path, spec: TableSpec, frames: dict[str, pd.DataFrame], pr
     wb.close()
 
 
+def _missing(value) -> bool:
+    """None, NaN, NaT or pandas' NA (a scalar test: strings and numbers are never missing)."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def meeting_counts(spec: TableSpec, frames: dict[str, pd.DataFrame]) -> dict:
     """Counts for the meeting: rows per country of each sheet, and the first two drop-down columns crossed."""
     sheets = []
@@ -215,9 +223,12 @@ def meeting_counts(spec: TableSpec, frames: dict[str, pd.DataFrame]) -> dict:
             a, b = enums[0], enums[1]
             table = pd.crosstab(frame[a.name], frame[b.name]).reindex(index=list(a.enum), columns=list(b.enum),
                                                                       fill_value=0)
-            cross = {"row_title": a.title, "column_title": b.title, "columns": list(b.enum),
+            # one row per country and threat: the counts are countries; otherwise they are rows (projects)
+            unit = "countries" if tuple(resource.primary_key) == (a.name,) else sheet_title(resource).lower()
+            cross = {"row_title": a.title, "column_title": b.title, "columns": list(b.enum), "unit": unit,
                      "rows": [[label, *[int(v) for v in table.loc[label]], int(table.loc[label].sum())]
                               for label in a.enum]}
-        sheets.append({"title": sheet_title(resource), "rows": len(frame),
+        sheets.append({"title": sheet_title(resource), "rows": len(frame), "unit": sheet_title(resource).lower(),
                        "per_country": [[k, int(v)] for k, v in per_country.items()], "cross": cross})
-    return {"deliverable": spec.key, "title": spec.title, "sheets": sheets}
+    countries = sorted(set().union(*(set(f["country_name"]) for f in frames.values() if len(f))))
+    return {"deliverable": spec.key, "title": spec.title, "sheets": sheets, "countries": countries}
