@@ -18,7 +18,7 @@ import numpy as np
 
 from atlas.config import Programme
 from atlas.tables import load_table_spec
-from atlas.tables.fill import filled_template
+from atlas.tables.fill import filled_template, stable_zip
 from atlas.tables.template import TEMPLATE_SHEET, sheet_title
 
 THREAT_ITEM = "threats"
@@ -32,6 +32,7 @@ INSTITUTION_KINDS = (("{country} Soil Resources Institute", "government research
                      ("National University of {country}, Faculty of Agriculture", "university"),
                      ("Department of Agricultural Land Management", "government agency"),
                      ("{country} Centre for Soil and Fertilizer Research", "government research institute"))
+WRITTEN_ON = dt.date(2026, 1, 15)  # the templates' date: the same seed gives the same bytes
 PROJECT_TITLES = ("Mapping salt-affected soils in the coastal plains", "Soil organic carbon monitoring network",
                   "Erosion control on sloping farmland", "Nutrient balance of rice systems",
                   "Acid sulphate soils of the delta", "Digital soil mapping capacity building")
@@ -95,7 +96,7 @@ def write_table_delivery(programme: Programme, folder: Path, iso3: str, item: st
         planted = _plant_errors(key, rows)
     if flavour == "csv_latin1":
         return _csv_delivery(spec, folder, iso3, rows), {"table": key, "format": "csv windows-1252"}
-    path = filled_template(spec, iso3, country, rows, folder / f"{iso3}_{key}.xlsx", today=dt.date(2026, 1, 15))
+    path = filled_template(spec, iso3, country, rows, folder / f"{iso3}_{key}.xlsx", today=WRITTEN_ON)
     if flavour == "errors" and key == RD_KEY:
         planted += _merge_and_formula(path, spec)
     if flavour == "old":
@@ -132,6 +133,7 @@ def _merge_and_formula(path: Path, spec) -> list[str]:
     ws.merge_cells("C2:C3")
     ws["F2"] = "=SUM(F3:F4)"
     wb.save(path)
+    stable_zip(path, WRITTEN_ON)
     return ["type cells merged (Institutions C2:C3)", "researchers as a formula (Institutions F2)"]
 
 
@@ -146,6 +148,7 @@ def _mark_version(path: Path, version: str) -> None:
         if row[0].value == "template_version":
             row[1].value = version
     wb.save(path)
+    stable_zip(path, WRITTEN_ON)
 
 
 def _csv_delivery(spec, folder: Path, iso3: str, rows: dict[str, list[dict]]) -> list[Path]:
