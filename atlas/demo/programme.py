@@ -31,8 +31,8 @@ from atlas.demo.boundaries import (
 )
 from atlas.demo.documents import chapter_text, profile_text, write_docx, write_pdf
 from atlas.demo.salinity import RasterStyle, write_salinity
-from atlas.demo.tables import RD_ITEM, RD_KEY, THREAT_ITEM, THREATS_KEY, write_table_delivery
 from atlas.demo.soil import LEGACY_MEANING, SoilStyle, dominant_at, soil_units, write_crosswalk, write_soil_map
+from atlas.demo.tables import RD_ITEM, RD_KEY, THREAT_ITEM, THREATS_KEY, write_table_delivery
 from atlas.errors import AtlasError
 from atlas.intake.inbox import sha256_file
 from atlas.natural_earth import LICENCE, SOURCE
