@@ -236,8 +236,8 @@ def regional_tables(programme: Programme, ledger, run_id: str | None) -> list:
 
     built, summaries = [], []
     for key in table_deliverables(programme):
-        spec = load_table_spec(programme, key)
         try:
+            spec = load_table_spec(programme, key)
             table = build_regional_table(programme, spec, ledger.accepted_versions(key))
         except Exception:  # one table's defect must not stop the other, nor the status export
             log.exception("regional table %s could not be built; its versions stay unpublished", key)

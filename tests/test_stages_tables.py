@@ -42,7 +42,7 @@ def test_a_table_rejected_then_fixed_then_published(programme):
         changes = report["meta"]["row_changes"]["sheets"][0]
         assert changes["counts"] == {"added": 1, "removed": 0, "changed": 1}
         assert changes["changed"][0]["changes"] == [
-            {"column": "Share of area affected (%)", "before": "30 %", "after": "30.0"}]
+            {"column": "Share of area affected (%)", "before": "30 %", "after": "30"}]
         html = (layout.national_dir(programme.processed_dir, "VNM", "soil_threats", 2) / "report.html").read_text()
         assert "Rows changed since version 1" in html and "Soil compaction" in html
         rows = {(r.country, r.deliverable): r for r in ledger.status_rows()}

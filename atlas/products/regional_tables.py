@@ -49,7 +49,7 @@ def write_table_copy(rows: dict[str, list[dict]], spec: TableSpec, out_dir: Path
             continue
         columns = [ROW_COLUMN, *(f.name for f in resource.fields)]
         frame = pd.DataFrame([{ROW_COLUMN: r["_row"], **{f.name: _text(r.get(f.name)) for f in resource.fields}}
-                              for r in rows[resource.name]], columns=columns)
+                              for r in rows[resource.name]], columns=columns, dtype=object)
         target = folder / f"{resource.name}.csv"
         write_atomic(target, lambda tmp, frame=frame: frame.to_csv(tmp, index=False, encoding="utf-8"))
         written.append(target)
@@ -57,8 +57,11 @@ def write_table_copy(rows: dict[str, list[dict]], spec: TableSpec, out_dir: Path
 
 
 def _text(value):
+    """A value as the copy writes it: dates in ISO form, 30.0 as 30 (spreadsheets store every number as a float)."""
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
@@ -148,6 +151,9 @@ def build_regional_table(programme: Programme, spec: TableSpec, versions: dict[s
     """The regional table of one table deliverable: CSV and Parquet per resource, one print-ready XLSX."""
     out_dir = regional_tables_dir(programme.processed_dir, spec.key)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # a version whose rows were never written (processed before tables had a copy) is not in the table
+    versions = {iso3: v for iso3, v in versions.items()
+                if table_copy_dir(programme.processed_dir, iso3, spec.key, v).is_dir()}
     frames = merge_table(programme, spec, versions, received)
     product = programme.deliverables[spec.key].product
     result = RegionalTable(spec.key, product, versions=dict(versions), frames=frames)
@@ -174,24 +180,38 @@ def _write_xlsx(path: Path, spec: TableSpec, frames: dict[str, pd.DataFrame], pr
                           "valign": "top", "border": 1})
     cell = wb.add_format({"text_wrap": True, "valign": "top", "border": 1})
     date = wb.add_format({"num_format": "yyyy-mm-dd", "valign": "top", "border": 1})
+    whole = wb.add_format({"num_format": "#,##0", "valign": "top", "border": 1})
+    decimal = wb.add_format({"num_format": "#,##0.0##", "valign": "top", "border": 1})
     for resource in spec.resources:
         frame = frames[resource.name]
         ws = wb.add_worksheet(sheet_title(resource))
         titles = {"country": "ISO3", "country_name": "Country", "version": "Version", "received": "Received",
                   **{f.name: f.title for f in resource.fields}}
+        years = {f.name for f in resource.fields if "year" in f.name}  # no thousands separator in 2,024
+        lines = [1] * (len(frame) + 1)  # wrapped lines per row: xlsxwriter does not fit row heights
         for c, column in enumerate(frame.columns):
-            ws.write_string(0, c, titles.get(column, column), head)
-            width = 8 if column in ("country", "version") else min(40, max(12, len(titles.get(column, column)) + 2))
+            title = titles.get(column, column)
+            texts = [str(v) for v in frame[column].tolist() if not _missing(v)]
+            width = min(45, max(8, len(title) // 2 + 2, *(len(t) + 2 for t in texts)))
             ws.set_column(c, c, width)
+            ws.write_string(0, c, title, head)
+            lines[0] = max(lines[0], -(-len(title) // width))
+            for r, text in enumerate(frame[column].tolist(), start=1):
+                if not _missing(text):
+                    lines[r] = max(lines[r], -(-len(str(text)) // width))
             for r, value in enumerate(frame[column].tolist(), start=1):
                 if _missing(value):
                     ws.write_blank(r, c, None, cell)
                 elif isinstance(value, dt.date):
                     ws.write_datetime(r, c, dt.datetime(value.year, value.month, value.day), date)
                 elif isinstance(value, int | float) and not isinstance(value, bool):
-                    ws.write_number(r, c, value, cell)
+                    plain = column == "version" or (column in years and 1900 <= value <= 2100)
+                    ws.write_number(r, c, value, cell if plain else whole if float(value).is_integer() else decimal)
                 else:
                     ws.write_string(r, c, str(neutralise(str(value))), cell)
+        for r, n in enumerate(lines):
+            if n > 1:
+                ws.set_row(r, 13 * n + 2)
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(len(frame), 1), max(len(frame.columns) - 1, 0))
         ws.set_landscape()
