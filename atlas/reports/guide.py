@@ -293,7 +293,7 @@ def _tables(programme: Programme) -> Section:
         return Section("tables", "Tables", ["This programme asks for no table."])
     paragraphs = [
         f"Each table is filled in on its XLSX template, made for your country: {TEMPLATES_DIR}/<ISO3>_<table>.xlsx "
-        "beside this guide (the secretariat runs `atlas template <ISO3> <table>`). Its Instructions sheet says "
+        "beside this guide (the secretariat also sends it on request). Its Instructions sheet says "
         "what each column holds; the drop-down lists, number and date formats guide the entry. Keep the file name "
         "and send the file as it is (no password), or one CSV file in UTF-8 per sheet named "
         "<ISO3>_<table>_<sheet>.csv.",
@@ -306,7 +306,7 @@ def _tables(programme: Programme) -> Section:
         rows = [[sheet_title(r), f.title, field_rule(f), "; ".join(f.enum)] for r in spec.resources for f in r.fields]
         tables.append(Table(["sheet", "column", "rule", "allowed values"], rows,
                             caption=f"{spec.title} (template version {spec.version}; due "
-                                    f"{_date(programme.deliverables[key].deadline)})"))
+                                    f"{programme.deliverables[key].deadline or 'see the calendar'})"))
     return Section("tables", "Tables", paragraphs, tables=tables)
 
 
