@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pandas as pd
 from table_helpers import GOOD_THREATS, workbook
 
@@ -12,6 +13,7 @@ from atlas import layout, stages
 from atlas.ledger.status_table import render_status_table
 from atlas.ledger.store import Ledger
 from atlas.products.regional_tables import regional_tables_dir
+from atlas.reports.report import SCHEMA_PATH
 
 
 def _deliver(programme, day, rows, iso3="VNM"):
@@ -34,6 +36,11 @@ def test_a_table_rejected_then_fixed_then_published(programme):
         _deliver(programme, "2026-02-12", GOOD_THREATS, iso3="KHM")
         first = _run(programme, ledger)
         assert first[("VNM", 1)].verdict == "rejected" and first[("KHM", 1)].verdict == "accepted"
+        rejected = json.loads((layout.national_dir(programme.processed_dir, "VNM", "soil_threats", 1)
+                               / "report.json").read_text())
+        jsonschema.validate(rejected, json.loads(SCHEMA_PATH.read_text()))  # sheet, row and column included
+        assert rejected["findings"][0]["location"] == {"file": "VNM_soil_threats.xlsx", "sheet": "Soil threats",
+                                                        "row": 2, "column": "Share of area affected (%)"}
         _deliver(programme, "2026-03-01", GOOD_THREATS)
         second = _run(programme, ledger)
         assert second[("VNM", 2)].verdict == "accepted"
