@@ -3,9 +3,9 @@
 Intake (``atlas.intake.workbooks``) opens the files safely; here each sheet is matched to a resource of
 the schema, its header to the fields, and its cells are checked: first the spreadsheet habits the schema
 cannot see (merged cells, formulas, dates typed as text, numbers with units, percent formats, an enum
-value in another case), then the schema itself with frictionless (types, constraints, enums, primary and
-foreign keys). Every finding names the sheet, the row as the spreadsheet numbers it, the column's header,
-the value, and the rule in plain words.
+value in another case), then the schema itself with frictionless (``checks.table_schema``: types,
+constraints, enums, primary and foreign keys). Every finding names the sheet, the row as the spreadsheet
+numbers it, the column's header, the value, and the rule in plain words.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from atlas.intake.workbooks import Sheet, TableFile, read_table_file
 from atlas.tables.schema import TableField, TableResource, TableSpec
 from atlas.tables.template import field_rule, sheet_title
 from checks.registry import declare, emit
+from checks.table_schema import capped, schema_findings
 
 TABLES = ("tables",)
-MAX_PER_CHECK = 50  # findings of one check on one sheet; the rest are counted in one more finding
 NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?\d[\d\s,.]*)\s*([%‰]|[^\d\s.,].*)\s*$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 INSTRUCTION_SHEETS = {"instructions", "lists", "readme"}
@@ -89,7 +89,6 @@ class TableRead:
 
     findings: list[Finding] = field(default_factory=list)
     rows: dict[str, list[dict]] = field(default_factory=dict)  # resource -> [{"_row": n, field: value, ...}]
-    sources: dict[str, str] = field(default_factory=dict)  # resource -> "file, sheet"
 
 
 @dataclass
@@ -131,10 +130,9 @@ def read_table(files: list[Path], spec: TableSpec, country: str | None = None,
         bound = _bind(tables, spec, out.findings)
         checks = [_check_sheet(file, sheet, spec.resource(name)) for name, (file, sheet) in bound.items()]
         out.findings += [f for c in checks for f in c.findings]
-        out.findings += _schema_findings([c for c in checks if c.rows], spec)
+        out.findings += schema_findings([c for c in checks if c.rows], spec)
         for c in checks:
             out.rows[c.resource.name] = [{"_row": n, **values} for n, values in c.rows]
-            out.sources[c.resource.name] = f"{c.file}, sheet {c.sheet.name}"
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the run: it becomes a finding
         out.findings.append(emit("internal.check_crashed", f"the table could not be checked to the end: {exc}",
                                  Location(file=", ".join(Path(p).name for p in files)), observed=type(exc).__name__))
@@ -199,21 +197,6 @@ def _resource_of(name: str, spec: TableSpec, csv: bool) -> TableResource | None:
     return None
 
 
-def _capped(findings: list[Finding]) -> list[Finding]:
-    """At most MAX_PER_CHECK findings per check id; the rest counted in one ``table.more`` finding."""
-    out, seen = [], {}
-    for f in findings:
-        seen[f.check_id] = seen.get(f.check_id, 0) + 1
-        if seen[f.check_id] <= MAX_PER_CHECK:
-            out.append(f)
-    for cid, n in seen.items():
-        if n > MAX_PER_CHECK:
-            first = next(f for f in findings if f.check_id == cid)
-            out.append(emit("table.more", f"{n - MAX_PER_CHECK} more finding(s) {cid} on this sheet, not listed",
-                            Location(file=first.location.file, sheet=first.location.sheet), observed=n))
-    return out
-
-
 def _check_sheet(file: str, sheet: Sheet, resource: TableResource) -> _SheetCheck:
     c = _SheetCheck(file, sheet, resource)
     _bind_columns(c)
@@ -247,7 +230,7 @@ def _check_sheet(file: str, sheet: Sheet, resource: TableResource) -> _SheetChec
             c.loc(number, col.header), observed=formula, expected="a value",
             severity=Severity.WARNING if cached else None))
         c.reported.add((number, col.field.name))
-    c.findings = _capped(c.findings)
+    c.findings = capped(c.findings)
     return c
 
 
@@ -342,76 +325,3 @@ def _clean(c: _SheetCheck, number: int, col: _Column, value):
                                where, observed=value, expected=list(f.enum)))
         c.reported.add((number, f.name))
     return value
-
-
-def _schema_findings(checks: list[_SheetCheck], spec: TableSpec) -> list[Finding]:
-    """The schema's own rules with frictionless: types, constraints, primary and foreign keys."""
-    from frictionless import Package, Resource, Schema
-
-    by_name = {c.resource.name: c for c in checks}
-    resources = []
-    for c in checks:
-        names = [f.name for f in c.resource.fields]
-        data = [names] + [[row[n] for n in names] for _, row in c.rows]
-        descriptor = dict(c.resource.schema)
-        # a foreign key to a sheet that is missing is reported as the missing sheet, not row by row
-        descriptor["foreignKeys"] = [fk for fk in descriptor.get("foreignKeys", [])
-                                     if fk["reference"].get("resource", "") in by_name]
-        resources.append(Resource(name=c.resource.name, data=data, schema=Schema.from_descriptor(descriptor)))
-    if not resources:
-        return []
-    report = Package(resources=resources).validate(limit_errors=10_000)
-    out: list[Finding] = []
-    for task in report.tasks:
-        c = by_name[task.name]
-        found = [f for e in task.errors if (f := _translate(e, c, spec)) is not None]
-        out += _capped(found)
-    return out
-
-
-def _translate(error, c: _SheetCheck, spec: TableSpec) -> Finding | None:
-    """One frictionless error in the focal point's words: sheet, row, column, value and the rule."""
-    kind = error.type
-    row_number = getattr(error, "row_number", None)
-    number = c.rows[row_number - 2][0] if row_number and 2 <= row_number <= len(c.rows) + 1 else None
-    name = getattr(error, "field_name", None)
-    col = next((col for col in c.columns if col.field.name == name), None)
-    header = col.header if col else (c.resource.field(name).title if name else None)
-    cell = getattr(error, "cell", None)
-    if name and number is not None and (number, name) in c.reported:
-        return None  # said already, in plainer words (a date typed as text, a number with a unit)
-    where = c.loc(number, header)
-    if kind == "type-error":
-        f = c.resource.field(name)
-        return emit("table.type", f"{cell!r} is not {field_rule(f).split(',')[0]}", where, observed=cell,
-                    expected=f.type)
-    if kind == "constraint-error":
-        f = c.resource.field(name)
-        constraint = (error.note or "").split('"')[1] if '"' in (error.note or "") else ""
-        if constraint == "required":
-            return emit("table.constraint", f"'{f.title}' is empty but required", where, expected=field_rule(f))
-        if constraint == "enum":
-            return emit("table.enum", f"{cell!r} is not one of the list of '{f.title}': {'; '.join(f.enum)}",
-                        where, observed=cell, expected=list(f.enum))
-        return emit("table.constraint", f"{cell!r} breaks the rule of '{f.title}': {field_rule(f)}", where,
-                    observed=cell, expected=field_rule(f))
-    if kind in ("primary-key", "unique-error"):
-        keys = c.resource.primary_key if kind == "primary-key" else (name,)
-        row = c.rows[row_number - 2][1] if number is not None else {}
-        value = ", ".join(str(row.get(k)) for k in keys)
-        first = re.search(r"position (\d+)", error.note or "")
-        other = c.rows[int(first.group(1)) - 2][0] if first and 2 <= int(first.group(1)) <= len(c.rows) + 1 else None
-        titles = ", ".join(c.resource.field(k).title for k in keys)
-        return emit("table.duplicate_key", f"{titles} {value!r} is repeated" + (f" (first in row {other})" if other
-                    else ""), c.loc(number, titles), observed=value, expected=f"a unique {titles}")
-    if kind == "foreign-key":
-        row = c.rows[row_number - 2][1] if number is not None else {}
-        fk = next(iter(c.resource.foreign_keys), {})
-        fields = fk.get("fields", [])
-        ref = spec.resource(fk.get("reference", {}).get("resource", ""))
-        value = ", ".join(str(row.get(k)) for k in fields)
-        titles = ", ".join(c.resource.field(k).title for k in fields)
-        return emit("table.foreign_key", f"{titles} {value!r} is not in the sheet "
-                    f"'{sheet_title(ref) if ref else '?'}'", c.loc(number, titles), observed=value,
-                    expected=f"an {titles} of the sheet '{sheet_title(ref) if ref else '?'}'")
-    return emit("table.invalid", f"{error.title}: {error.note}", where, observed=cell)
