@@ -227,10 +227,31 @@ def publish_versions(ledger, deliverable: str, outcome, run_id: str | None) -> N
         ledger.note_version(iso3, deliverable, outcome.versions[iso3], note, run_id=run_id, product=outcome.product)
 
 
-def regional_tables(programme: Programme, ledger, run_id: str | None) -> list:
+def tables_outdated(programme: Programme, ledger) -> bool:
+    """Some regional table does not hold the accepted versions of today (or the meeting summary is missing)."""
+    from atlas.products.regional_tables import is_current, mergeable, tables_root
+    from atlas.reports.table_summary import SUMMARY_NAME
+
+    if not (tables_root(programme.processed_dir) / f"{SUMMARY_NAME}.html").is_file():
+        return bool(programme.table_keys())
+    return any(not is_current(programme, key, mergeable(programme, key, ledger.accepted_versions(key)))
+               for key in programme.table_keys())
+
+
+def regional_tables(programme: Programme, ledger, run_id: str | None, force: bool = False) -> list:
     """Every table deliverable's accepted versions merged into its regional table, those versions marked
-    published, and the one-page meeting summary of all tables (``regional/tables/meeting_summary.html``)."""
-    from atlas.products.regional_tables import build_regional_table, meeting_counts, tables_root
+    published, and the one-page meeting summary of all tables (``regional/tables/meeting_summary.html``).
+
+    A table already holding the same versions is left as it is (unless ``force``); returns the tables rebuilt.
+    """
+    from atlas.products.regional_tables import (
+        build_regional_table,
+        is_current,
+        meeting_counts,
+        merge_table,
+        mergeable,
+        tables_root,
+    )
     from atlas.reports.table_summary import write_table_summary
     from atlas.tables import load_table_spec, table_deliverables
 
@@ -238,7 +259,11 @@ def regional_tables(programme: Programme, ledger, run_id: str | None) -> list:
     for key in table_deliverables(programme):
         try:
             spec = load_table_spec(programme, key)
-            table = build_regional_table(programme, spec, ledger.accepted_versions(key))
+            versions = mergeable(programme, key, ledger.accepted_versions(key))
+            if not force and is_current(programme, key, versions):
+                summaries.append(meeting_counts(spec, merge_table(programme, spec, versions)))
+                continue
+            table = build_regional_table(programme, spec, versions)
         except Exception:  # one table's defect must not stop the other, nor the status export
             log.exception("regional table %s could not be built; its versions stay unpublished", key)
             continue

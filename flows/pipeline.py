@@ -168,10 +168,10 @@ def _slim(outcome):
 
 
 @task(cache_policy=NO_CACHE)
-def merge_tables(programme: Programme, run_id: str):
+def merge_tables(programme: Programme, run_id: str, force: bool = False):
     """The regional tables (one per table deliverable) and the meeting summary; versions merged are published."""
     with Ledger(programme.ledger_path, programme) as ledger:
-        return stages.regional_tables(programme, ledger, run_id)
+        return stages.regional_tables(programme, ledger, run_id, force)
 
 
 @task(cache_policy=NO_CACHE)
@@ -322,7 +322,9 @@ def _run(
     failed_tasks += [f for r in results for f in r["failures"]]
 
     regional = _regional(programme, ledger, boundaries, run_id, force, logger)
-    tables = _with_retries(merge_tables, programme)(programme, run_id) if programme.table_keys() else []
+    # the tables are merged only when their accepted versions changed: a run with nothing new stays a no-op
+    tables = (_with_retries(merge_tables, programme)(programme, run_id, force)
+              if force or stages.tables_outdated(programme, ledger) else [])
     if any(o.paths and not o.up_to_date for o in regional):
         catalogue_products(programme, regional, run_id)
     exported = _with_retries(export_status_table, programme)(programme, boundaries)

@@ -59,6 +59,12 @@ def test_a_table_rejected_then_fixed_then_published(programme):
         table = render_status_table(ledger.status_rows(), programme=programme)
         assert "soil_threats (due 2026-02-28)" in table and "rd_submission (due 2026-05-31)" in table
         assert "soil_threats: 2 of 19 countries submitted, 2 accepted, 2 published" in table
+        # nothing new: the tables are current, nothing is rewritten
+        assert not stages.tables_outdated(programme, ledger)
+        xlsx = regional_tables_dir(programme.processed_dir, "soil_threats") / "soil_threats.xlsx"
+        before = xlsx.stat().st_mtime_ns
+        assert stages.regional_tables(programme, ledger, "test") == []
+        assert xlsx.stat().st_mtime_ns == before
     merged = pd.read_csv(regional_tables_dir(programme.processed_dir, "soil_threats") / "soil_threats_threats.csv")
     assert sorted(set(zip(merged["country"], merged["version"], strict=True))) == [("KHM", 1), ("VNM", 2)]
     assert (programme.processed_dir / "regional" / "tables" / "meeting_summary.html").is_file()

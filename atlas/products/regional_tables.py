@@ -146,14 +146,34 @@ def merge_table(programme: Programme, spec: TableSpec, versions: dict[str, int],
     return out
 
 
+BUILD_MANIFEST = "build.json"  # which version of each country the files hold: a run with the same ones skips
+
+
+def mergeable(programme: Programme, key: str, versions: dict[str, int]) -> dict[str, int]:
+    """The accepted versions whose rows were written (a version processed before tables had a copy is left out)."""
+    return {iso3: v for iso3, v in versions.items() if table_copy_dir(programme.processed_dir, iso3, key, v).is_dir()}
+
+
+def is_current(programme: Programme, key: str, versions: dict[str, int]) -> bool:
+    """The regional table already holds exactly these versions, and all its files are there."""
+    import json
+
+    folder = regional_tables_dir(programme.processed_dir, key)
+    try:
+        built = json.loads((folder / BUILD_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return built.get("versions") == versions and all((folder / name).is_file() for name in built.get("files", []))
+
+
 def build_regional_table(programme: Programme, spec: TableSpec, versions: dict[str, int],
                          received: dict[str, str] | None = None) -> RegionalTable:
     """The regional table of one table deliverable: CSV and Parquet per resource, one print-ready XLSX."""
+    import json
+
     out_dir = regional_tables_dir(programme.processed_dir, spec.key)
     out_dir.mkdir(parents=True, exist_ok=True)
-    # a version whose rows were never written (processed before tables had a copy) is not in the table
-    versions = {iso3: v for iso3, v in versions.items()
-                if table_copy_dir(programme.processed_dir, iso3, spec.key, v).is_dir()}
+    versions = mergeable(programme, spec.key, versions)
     frames = merge_table(programme, spec, versions, received)
     product = programme.deliverables[spec.key].product
     result = RegionalTable(spec.key, product, versions=dict(versions), frames=frames)
@@ -167,6 +187,8 @@ def build_regional_table(programme: Programme, spec: TableSpec, versions: dict[s
     xlsx = out_dir / f"{spec.key}.xlsx"
     write_atomic(xlsx, lambda tmp: _write_xlsx(tmp, spec, frames, programme))
     result.paths.append(xlsx)
+    manifest = json.dumps({"versions": versions, "files": [p.name for p in result.paths]}, indent=1, sort_keys=True)
+    write_atomic(out_dir / BUILD_MANIFEST, lambda tmp: Path(tmp).write_text(manifest, encoding="utf-8"))
     return result
 
 
