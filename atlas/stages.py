@@ -212,37 +212,56 @@ def layer_rows(sub: Submission, programme: Programme) -> list[dict]:
     return rows
 
 
-def publish_versions(ledger, deliverable: str, outcome, run_id: str | None) -> None:
+def publish_versions(ledger, deliverable: str, outcome, run_id: str | None, state=None) -> None:
     """Mark published the versions a regional product holds; say in the ledger why the others are not.
 
-    ``outcome`` is a ``RegionalOutcome``: ``included`` holds the versions whose data is in the product,
-    ``left_out`` the reason for each of the others (no reference polygon, outside the region).
+    ``outcome`` is a ``RegionalOutcome``: ``included`` holds the current versions whose data is in the product,
+    ``left_out`` the reason for each of the others (no reference polygon, outside the region), ``sources`` per
+    file the versions whose data is in it. An earlier version whose layers are carried into the product by a
+    later one is ``partly_published`` (the run's resolved ``state`` names its layers in the history).
     """
     from atlas.ledger.store import NOT_PUBLISHED_NOTE
 
     for iso3, version in sorted(outcome.included.items()):
         ledger.mark_version(iso3, deliverable, version, "published", run_id=run_id, product=outcome.product)
+    carried: dict[tuple[str, int], set[str]] = {}
+    for entries in outcome.sources.values():
+        for e in entries:
+            if e["country"] in outcome.included and e["version"] != outcome.included[e["country"]]:
+                carried.setdefault((e["country"], int(e["version"])), set())
+    if state is not None:  # which layers of each earlier version the current one carries into the product
+        for iso3, current in outcome.included.items():
+            for key, source in state.effective_layers(iso3, deliverable, current).items():
+                if (iso3, source.version) in carried:
+                    carried[(iso3, source.version)].add(key)
+    for (iso3, version), keys in sorted(carried.items()):
+        what = f"{len(keys)} layer(s) ({', '.join(sorted(keys))})" if keys else "layers"
+        ledger.mark_version(iso3, deliverable, version, "partly_published", run_id=run_id, product=outcome.product,
+                            note=f"{what} carried over into {outcome.product} by v{outcome.included[iso3]}")
     for iso3, reason in sorted(outcome.left_out.items()):
         note = f"{NOT_PUBLISHED_NOTE}{outcome.product}: {reason}"
         ledger.note_version(iso3, deliverable, outcome.versions[iso3], note, run_id=run_id, product=outcome.product)
 
 
-def tables_outdated(programme: Programme, ledger) -> bool:
-    """Some regional table does not hold the accepted versions of today (or the meeting summary is missing)."""
+def tables_outdated(programme: Programme, state) -> bool:
+    """Some regional table does not hold the run's current versions (``state``: the resolved state, or a
+    ledger), or the meeting summary is missing."""
     from atlas.products.regional_tables import is_current, mergeable, tables_root
     from atlas.reports.table_summary import SUMMARY_NAME
 
     if not (tables_root(programme.processed_dir) / f"{SUMMARY_NAME}.html").is_file():
         return bool(programme.table_keys())
-    return any(not is_current(programme, key, mergeable(programme, key, ledger.accepted_versions(key)))
+    current = state.current_versions if hasattr(state, "current_versions") else state.accepted_versions
+    return any(not is_current(programme, key, mergeable(programme, key, current(key)))
                for key in programme.table_keys())
 
 
-def regional_tables(programme: Programme, ledger, run_id: str | None, force: bool = False) -> list:
+def regional_tables(programme: Programme, ledger, run_id: str | None, force: bool = False, state=None) -> list:
     """Every table deliverable's accepted versions merged into its regional table, those versions marked
     published, and the one-page meeting summary of all tables (``regional/tables/meeting_summary.html``).
 
     A table already holding the same versions is left as it is (unless ``force``); returns the tables rebuilt.
+    ``state``: the run's resolved state (its current versions are merged); without it, the ledger's.
     """
     from atlas.products.regional_tables import (
         build_regional_table,
@@ -259,7 +278,8 @@ def regional_tables(programme: Programme, ledger, run_id: str | None, force: boo
     for key in table_deliverables(programme):
         try:
             spec = load_table_spec(programme, key)
-            versions = mergeable(programme, key, ledger.accepted_versions(key))
+            current = state.current_versions(key) if state is not None else ledger.accepted_versions(key)
+            versions = mergeable(programme, key, current)
             if not force and is_current(programme, key, versions):
                 summaries.append(meeting_counts(spec, merge_table(programme, spec, versions)))
                 continue
@@ -287,7 +307,7 @@ def older_delivery_findings(sub: Submission, ledger) -> list[Finding]:
         Severity.WARNING,
         f"delivery {sub.delivery} (received {sub.received.isoformat()}) is older than v{newer.version} "
         f"(received {newer.received.isoformat()}); it is recorded as v{sub.version} but replaces nothing: "
-        f"the products keep v{newer.version}",
+        f"the products keep v{newer.version} (a layer that no later delivery sent may come from it)",
         Location(file=f"{sub.country}/{sub.delivery}"),
         observed=sub.received.isoformat(),
         expected=f"after {newer.received.isoformat()}",

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from atlas.cells import plain_cell, safe_frame
 from atlas.finding import Location, Severity
 from checks.registry import Hit, check
 from checks.wrb import LEGEND_NAMES, RSG_CODES, normalise_rsg
@@ -72,7 +73,8 @@ def read_crosswalk(path: Path) -> Crosswalk:
                                               f"{TEMPLATE_NAME})"])
     targets, problems = {}, []
     for n, row in enumerate(rows, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+        # a cell of our template starting like a formula was written with a quote in front (atlas.cells)
+        row = {(k or "").strip(): plain_cell((v or "").strip()) for k, v in row.items()}
         legacy, given = row.get("legacy_class", ""), row.get("rsg_code", "")
         if not legacy or not given:
             continue  # a row left empty is not a correlation
@@ -128,7 +130,8 @@ def template_rows(gdf: pd.DataFrame, soil_column: str, areas_km2: np.ndarray | N
 
 def template_csv(rows: list[dict]) -> str:
     """The crosswalk as CSV text, ready for the country to fill in the rsg_code column."""
-    return pd.DataFrame(rows, columns=TEMPLATE_COLUMNS).to_csv(index=False, lineterminator="\n")
+    frame = safe_frame(pd.DataFrame(rows, columns=TEMPLATE_COLUMNS))  # a class name never runs as a formula
+    return frame.to_csv(index=False, lineterminator="\n")
 
 
 @check("wrb.crosswalk_template", Severity.INFO, "vector", PRODUCTS,

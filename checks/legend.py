@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from atlas.config import SalinitySpec
+from atlas.config import SalinitySpec, class_key
 from checks.layers import PROGRAMME_LEGEND, LayerFile, Resolution, depths_in, read_text
 
 MAX_DISTINCT_CODES = 256
@@ -116,6 +116,34 @@ class Legend:
         """code -> 'name -> programme code name' for reports and the product's legend."""
         return {str(c): (f"{n} -> {self.mapping[c]} {spec.classes[self.mapping[c]]}" if c in self.mapping
                          else f"{n} -> not in the programme legend") for c, n in sorted(self.names.items())}
+
+
+# A majority tie on the grid goes to the more severe class (docs/PRODUCTS.md, "Majority ties"), decided in
+# programme classes after the country's codes were recoded, so a country's code numbering never decides it.
+# Most severe first; at one intensity salinity before sodicity; classes of a legend not named here come after
+# these, by code; None, then NotClassified, lose every tie (they say least about salt).
+TIE_SEVERITY = ("Saline-sodic", "ExtremeSalinity", "VeryStrongSalinity", "VeryStrongSodicity", "StrongSalinity",
+                "StrongSodicity", "ModerateSalinity", "ModerateSodicity", "SlightSalinity", "SlightSodicity",
+                "Alkaline")
+TIE_LAST = ("None", "NotClassified")
+
+
+def tie_order(spec: SalinitySpec) -> list[int]:
+    """Programme class codes from the one that wins a majority tie to the one that loses every tie."""
+    code_of = {class_key(name): code for code, name in spec.classes.items()}
+    first = [code_of[class_key(n)] for n in TIE_SEVERITY if class_key(n) in code_of]
+    last = [code_of[class_key(n)] for n in TIE_LAST if class_key(n) in code_of]
+    return first + [c for c in sorted(spec.classes) if c not in first and c not in last] + last
+
+
+def tie_priority(spec: SalinitySpec) -> np.ndarray:
+    """256 entries, programme code -> priority: of tied classes the higher priority wins (nodata: 0, lowest)."""
+    order = tie_order(spec)
+    out = np.zeros(256, dtype=np.int64)
+    for rank, code in enumerate(order):
+        if 0 <= code < 256 and code != spec.class_nodata:
+            out[code] = len(order) - rank
+    return out
 
 
 def programme_legend(spec: SalinitySpec) -> Legend:

@@ -47,7 +47,12 @@ for check_id, severity, products, description, hint in [
      "fill tolerance) were filled from the nearest map unit.", "nothing to do; drawing the map up to the national "
      "border avoids it"),
     ("harmonize.gap_left", Severity.WARNING, SOIL, "Part of the country is not covered by the map and is wider "
-     "than the fill tolerance; it stays unmapped in the regional map.", "extend the map to the national border"),
+     "than the fill tolerance, or farther than it from every map unit (an island or exclave not mapped); it stays "
+     "unmapped in the regional map.", "extend the map to the national border"),
+    ("harmonize.territory_overlap", Severity.WARNING, SOIL, "Two territories of the reference boundary layer "
+     "overlap (a disputed or doubly claimed area); the overlap counts once, for the country first in ISO3 order, as "
+     "on the raster grid, and the other country's map is clipped there.", "the secretariat settles the overlap in "
+     "the reference boundary layer"),
     ("harmonize.sliver_merged", FIX, SOIL, "Slivers smaller than the sliver size were merged into the neighbouring "
      "unit sharing the longest edge.", "nothing to do; removing digitising leftovers avoids it"),
     ("mosaic.input_unusable", Severity.ERROR, SAL, "A harmonized layer could not be used for the regional mosaic.",

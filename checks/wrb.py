@@ -296,6 +296,39 @@ def check_version(ctx):
                   observed=bad, expected=["2015", "2022"])
 
 
+COMPUTED_COLUMNS = tuple(f"rsg{i}_{part}" for i in (1, 2, 3) for part in ("code", "name", "status"))
+
+
+@check("wrb.own_canonical_columns", Severity.INFO, "vector", PRODUCTS,
+       "The map brings its own columns named like the programme's computed ones (rsg1_code, rsg1_name, "
+       "rsg1_status, ...): they are kept as delivered_* and never published as canonical (a warning where its "
+       "codes contradict rsgN).",
+       "nothing to do where they agree: the programme computes rsgN_code, rsgN_name and rsgN_status from rsgN; "
+       "where they contradict it, correct rsgN or the map's own codes")
+def check_own_canonical_columns(ctx):
+    gdf = ctx.gdf
+    if gdf is None:
+        return
+    own = [c for c in gdf.columns if str(c).lower() in COMPUTED_COLUMNS]
+    for col in own:
+        note, where = "", None
+        if str(col).lower().endswith("_code") and str(col)[:4].lower() in gdf.columns:
+            derived = gdf[str(col)[:4].lower()].map(lambda v: normalise_rsg(v).code or normalise_rsg(v).non_soil)
+            sent = gdf[col].astype(object).where(gdf[col].notna(), None).map(
+                lambda v: None if v is None else str(v).strip().upper())
+            differ = (sent.to_numpy() != derived.to_numpy())
+            if differ.any():
+                note = f"; it disagrees with the code computed from {str(col)[:4].lower()} in {int(differ.sum())} " \
+                       "feature(s)"
+                ids = [str(i) for i in ctx.feature_ids[differ]]
+                where = ",".join(ids[:10]) + (f",... {len(ids) - 10} more" if len(ids) > 10 else "")
+        yield Hit(f"column {col!r} is the map's own, kept as 'delivered_{col}'; the published {str(col).lower()} is "
+                  f"computed from the delivered soil fields{note}", Location(file=ctx.name, layer=ctx.layer,
+                                                                             feature=where),
+                  observed=str(col), expected=f"delivered_{col}",
+                  severity=Severity.WARNING if note else None)  # a map contradicting itself is worth fixing
+
+
 def examined_column(gdf: pd.DataFrame) -> str | None:
     """The text column a reader would take for the map's legend: a soil-like name first, else the fewest values."""
     text = [c for c in gdf.columns if c != "geometry" and (gdf[c].dtype == object or pd.api.types.is_string_dtype(

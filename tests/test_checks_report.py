@@ -200,7 +200,8 @@ def test_templates_ship_as_package_data():
 
     root = Path(__file__).resolve().parents[1]
     patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["atlas"]
-    for shipped in [*(root / "atlas" / "reports" / "templates").iterdir(), *(root / "atlas" / "reports").glob("*.json")]:
+    reports = root / "atlas" / "reports"
+    for shipped in [*(reports / "templates").iterdir(), *reports.glob("*.json")]:
         assert any(shipped.relative_to(root / "atlas").match(p) for p in patterns), shipped.name
 
 

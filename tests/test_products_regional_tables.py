@@ -15,7 +15,6 @@ from atlas import layout
 from atlas.products.regional_tables import (
     build_regional_table,
     meeting_counts,
-    neutralise,
     write_table_copy,
 )
 from atlas.reports.table_changes import row_changes
@@ -28,12 +27,6 @@ def _copy(programme, spec, iso3, version, rows, received="2026-02-01"):
     numbered = {k: [{"_row": i, **r} for i, r in enumerate(v, start=2)] for k, v in rows.items()}
     write_table_copy(numbered, spec, out)
     (out / "report.json").write_text(json.dumps({"meta": {"received": received}}))
-
-
-def test_neutralise_quotes_what_a_spreadsheet_would_run():
-    assert [neutralise(v) for v in ("=1+1", "+61 2", "-x", "@A1", "\tx", "\rx")] == [
-        "'=1+1", "'+61 2", "'-x", "'@A1", "'\tx", "'\rx"]
-    assert [neutralise(v) for v in ("Soil erosion", 3, None, -2.5)] == ["Soil erosion", 3, None, -2.5]
 
 
 def test_merge_with_country_and_version_on_every_row(programme):

@@ -33,7 +33,7 @@ from atlas.finding import Finding, Location, Severity
 from atlas.grid import AGGREGATE_FROM_FACTOR, Grid
 from atlas.intake.containment import Limits, contained, open_raster
 from checks.layers import resolve_layers
-from checks.legend import bind_legends
+from checks.legend import bind_legends, tie_priority
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,8 @@ def _aggregate(src, tmp: Path, path: Path, dst_name: str, layer: str, grid: Grid
             share_profile = {**profile, "nodata": MAJORITY_SHARE_NODATA}
             with atomic_path(share_path) as share_tmp, rasterio.open(share_tmp, "w", **share_profile) as share:
                 share.set_band_description(1, f"share (%) of the majority class of {path.name} in each cell")
-                done = aggregate_majority(src, grid, dst, share, sal.class_nodata, class_lut)
+                # ties decided in programme classes, the more severe winning (docs/PRODUCTS.md)
+                done = aggregate_majority(src, grid, dst, share, sal.class_nodata, class_lut, tie_priority(sal))
         else:
             done = aggregate_mean(src, grid, dst, sal.continuous_nodata)
     rule = "majority class (its share in %, per cell, kept beside it)" if is_class else "mean of valid pixels"

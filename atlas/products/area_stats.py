@@ -18,6 +18,8 @@ import rasterio
 from pyproj import Transformer
 from rasterio.windows import Window
 
+from atlas.cells import safe_frame, safe_workbook
+
 log = logging.getLogger(__name__)
 
 STRIP_ROWS = 512
@@ -156,13 +158,14 @@ def write_area_tables(frames: dict[str, pd.DataFrame], out_dir: Path) -> dict[st
     paths: dict[str, Path] = {}
     for name, frame in frames.items():
         paths[name] = out_dir / f"{name}.csv"
-        frame.to_csv(paths[name], index=False)
+        safe_frame(frame).to_csv(paths[name], index=False)  # country text never runs as a formula
     xlsx = out_dir / "area_statistics.xlsx"
     with pd.ExcelWriter(xlsx, engine="openpyxl") as writer:
         for name, frame in frames.items():
-            shown = frame.round({k: v for k, v in XLSX_DECIMALS.items() if k in frame.columns})
+            shown = safe_frame(frame.round({k: v for k, v in XLSX_DECIMALS.items() if k in frame.columns}))
             shown.to_excel(writer, sheet_name=name[:31], index=False)  # Excel caps sheet names at 31
             _format_sheet(writer.sheets[name[:31]], list(shown.columns))
+        safe_workbook(writer.book)
     paths["xlsx"] = xlsx
     return paths
 

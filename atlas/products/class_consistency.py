@@ -15,6 +15,7 @@ import rasterio
 from rasterio.windows import Window
 
 from atlas.atomic import write_atomic
+from atlas.cells import safe_records
 from atlas.finding import Finding, Location, Severity
 from atlas.products.area_stats import row_areas_km2
 from atlas.products.salinity_classes import derive_with_programme
@@ -102,4 +103,4 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(safe_records(rows))  # legend text never runs as a formula

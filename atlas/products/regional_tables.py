@@ -4,12 +4,14 @@ The national copy (``national/<ISO3>/<table>/v<NNN>/table/<resource>.csv``) hold
 checks read them, whatever its verdict, so "what changed" can compare any two versions. The regional
 table merges the accepted versions, with the country and the version on every row, as CSV, print-ready
 XLSX and Parquet, and counts them for the meeting (``meeting_counts``). Country text in the CSV and XLSX
-is neutralised: a cell starting with = + - @ or a tab or carriage return gets a leading apostrophe,
-so a spreadsheet shows it as text and never runs it as a formula (OWASP "CSV injection").
+is neutralised with ``atlas.cells.safe_cell`` (OWASP "CSV injection"): a cell starting with = + - @ or a tab
+or carriage return gets a leading apostrophe, so a spreadsheet shows it as text, never runs it as a formula.
+The national copy is written the same way and read back with ``plain_cell``.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,21 +20,14 @@ import pandas as pd
 
 from atlas import layout
 from atlas.atomic import write_atomic
+from atlas.cells import plain_cell, safe_cell
 from atlas.config import Programme
 from atlas.tables.schema import TableSpec
 from atlas.tables.template import sheet_title
 
 TABLE_COPY_DIR = "table"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ROW_COLUMN = "row"  # the row in the country's spreadsheet, kept in the national copy
 KEY_COLUMNS = ("country", "country_name", "version", "received")  # on every row of a regional table
-
-
-def neutralise(value):
-    """A cell value safe to open in a spreadsheet: text that a spreadsheet would run as a formula is quoted."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 def table_copy_dir(processed: Path, iso3: str, deliverable: str, version: int) -> Path:
@@ -48,12 +43,18 @@ def write_table_copy(rows: dict[str, list[dict]], spec: TableSpec, out_dir: Path
         if resource.name not in rows:
             continue
         columns = [ROW_COLUMN, *(f.name for f in resource.fields)]
-        frame = pd.DataFrame([{ROW_COLUMN: r["_row"], **{f.name: _text(r.get(f.name)) for f in resource.fields}}
-                              for r in rows[resource.name]], columns=columns, dtype=object)
+        # our own file, read back with plain_cell; cells through safe_cell since a spreadsheet may open it too
+        lines = [columns] + [[r["_row"], *(safe_cell(_text(r.get(f.name))) for f in resource.fields)]
+                             for r in rows[resource.name]]
         target = folder / f"{resource.name}.csv"
-        write_atomic(target, lambda tmp, frame=frame: frame.to_csv(tmp, index=False, encoding="utf-8"))
+        write_atomic(target, lambda tmp, lines=lines: _write_csv(tmp, lines))
         written.append(target)
     return written
+
+
+def _write_csv(path: Path, lines: list[list]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(["" if v is None else v for v in line] for line in lines)
 
 
 def _text(value):
@@ -71,7 +72,7 @@ def read_table_copy(folder: Path, spec: TableSpec) -> dict[str, pd.DataFrame]:
     for resource in spec.resources:
         path = Path(folder) / f"{resource.name}.csv"
         if path.is_file():
-            out[resource.name] = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+            out[resource.name] = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8").map(plain_cell)
     return out
 
 
@@ -179,7 +180,7 @@ def build_regional_table(programme: Programme, spec: TableSpec, versions: dict[s
     result = RegionalTable(spec.key, product, versions=dict(versions), frames=frames)
     for name, frame in frames.items():
         csv_path = out_dir / f"{spec.key}_{name}.csv"
-        safe = frame.map(lambda v: None if _missing(v) else neutralise(v))
+        safe = frame.map(lambda v: None if _missing(v) else safe_cell(v))
         write_atomic(csv_path, lambda tmp, safe=safe: safe.to_csv(tmp, index=False, encoding="utf-8"))
         parquet = out_dir / f"{spec.key}_{name}.parquet"
         write_atomic(parquet, lambda tmp, frame=frame: frame.to_parquet(tmp, index=False))
@@ -230,7 +231,7 @@ def _write_xlsx(path: Path, spec: TableSpec, frames: dict[str, pd.DataFrame], pr
                     plain = column == "version" or (column in years and 1900 <= value <= 2100)
                     ws.write_number(r, c, value, cell if plain else whole if float(value).is_integer() else decimal)
                 else:
-                    ws.write_string(r, c, str(neutralise(str(value))), cell)
+                    ws.write_string(r, c, str(safe_cell(str(value))), cell)
         for r, n in enumerate(lines):
             if n > 1:
                 ws.set_row(r, 13 * n + 2)

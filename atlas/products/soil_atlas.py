@@ -11,7 +11,8 @@ import pandas as pd
 
 from atlas.atomic import write_atomic, write_text_atomic
 from atlas.borders.vector import HarmonizeResult, area_km2
-from atlas.products.wrb_style import qml, store_layer_style
+from atlas.cells import safe_frame
+from atlas.products.wrb_style import qml, store_layer_styles
 from checks.wrb_columns import CANONICAL_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -82,22 +83,22 @@ def write_soil_atlas(
             log_geo.to_file(tmp, layer="harmonization_log", driver="GPKG")
         if mismatches is not None and len(mismatches):
             mismatches.to_file(tmp, layer="border_mismatches", driver="GPKG")
-        store_layer_style(tmp, "map_units", style)
-        store_layer_style(tmp, "dissolved_by_rsg", style)
+        store_layer_styles(tmp, {"map_units": style, "dissolved_by_rsg": style})
 
     # every file is finished under a temporary name and moved in: a killed run leaves the previous atlas whole
     write_atomic(gpkg, write_gpkg)
     write_atomic(paths["parquet"], units.to_parquet)
     write_text_atomic(paths["style"], style)
-    write_atomic(paths["harmonization_log"], lambda p: log_table.to_csv(p, index=False))
+    # country text (unit ids, group names) never runs as a formula in a spreadsheet
+    write_atomic(paths["harmonization_log"], lambda p: safe_frame(log_table).to_csv(p, index=False))
     borders = Path(borders_dir) if borders_dir is not None else out_dir
     borders.mkdir(parents=True, exist_ok=True)
     if mismatches is not None:
         paths["border_mismatches"] = borders / "border_mismatches.csv"
         table = pd.DataFrame(mismatches.drop(columns=mismatches.geometry.name))
-        write_atomic(paths["border_mismatches"], lambda p: table.to_csv(p, index=False))
+        write_atomic(paths["border_mismatches"], lambda p: safe_frame(table).to_csv(p, index=False))
     if summary is not None:
         paths["border_summary"] = borders / "border_summary.csv"
-        write_atomic(paths["border_summary"], lambda p: summary.to_csv(p, index=False))
+        write_atomic(paths["border_summary"], lambda p: safe_frame(summary).to_csv(p, index=False))
     log.info("regional WRB map: %d units written to %s", len(units), out_dir)
     return paths

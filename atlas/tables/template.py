@@ -16,6 +16,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from atlas.atomic import write_atomic
+from atlas.cells import safe_cell
 from atlas.tables.schema import TableField, TableResource, TableSpec
 
 TEMPLATE_SHEET = "_template"  # very hidden: deliverable, template_version, country (read back by validation)
@@ -176,7 +177,7 @@ def _instructions(ws, spec: TableSpec, iso3: str, country_name: str, deadline, f
     ws.set_column(3, 3, 34)
     ws.write_string(0, 0, spec.title, fmt["title"])
     ws.write_string(2, 0, "Country", fmt["bold"])
-    ws.write_string(2, 1, f"{country_name} ({iso3})", fmt["country"])
+    ws.write_string(2, 1, safe_cell(f"{country_name} ({iso3})"), fmt["country"])
     ws.write_string(3, 0, "Deadline", fmt["bold"])
     ws.write_string(3, 1, deadline.isoformat() if deadline else "see the programme's calendar")
     ws.write_string(4, 0, "Template version", fmt["bold"])
