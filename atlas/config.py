@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
@@ -75,10 +76,20 @@ class SalinitySpec:
     def is_required(self, layer: str, depth: str) -> bool:
         return f"{layer}_{depth}" in self.required_layers
 
+    def display(self, code: int) -> str:
+        """The programme legend's class name for people ('Moderate salinity'); the code itself if unknown."""
+        return display_name(self.classes[code]) if code in self.classes else str(code)
+
     def class_code(self, name: str) -> int | None:
         """The programme legend's code of a class name (case, spaces, hyphens and underscores ignored)."""
         key = class_key(name)
         return next((code for code, label in self.classes.items() if class_key(label) == key), None)
+
+
+def display_name(label: str) -> str:
+    """A legend class as people read it: 'ModerateSalinity' becomes 'Moderate salinity', 'Saline-sodic' stays."""
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(label)).split(" ")
+    return " ".join([words[0], *(w.lower() if w[1:].islower() else w for w in words[1:])]).strip()
 
 
 def class_key(name: str) -> str:
@@ -135,6 +146,19 @@ class StatusSettings:
     country_order: tuple[str, ...] = ()
     # ISO3 = [lon, lat]: where a member too small for the map's outlines (an island state) is drawn as a dot
     map_points: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SubmissionSettings:
+    """``[submission]``: where and how countries send their files, and whom they write to (the guide says it)."""
+
+    # where the files go: a shared folder, a portal address or a postal address
+    send_to: str = ""
+    # how: one zip per deliverable, the subject line to use, what to write in the message
+    how: str = ""
+    # who answers the countries' questions at the secretariat
+    contact_name: str = ""
+    contact_email: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,6 +220,7 @@ class Programme:
     operations: Operations = field(default_factory=Operations)
     limits: Limits = field(default_factory=Limits)
     status: StatusSettings = field(default_factory=StatusSettings)
+    submission: SubmissionSettings = field(default_factory=SubmissionSettings)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
     metafile: MetafileSpec = field(default_factory=MetafileSpec, metadata={"toml": "salinity.metafile"})
     soil_legacy: str = field(default="correlate", metadata={"toml": "soil_map.legacy"})  # correlate | provisional
@@ -393,6 +418,7 @@ def load_programme(path: Path | str | None = None) -> Programme:
             operations=section(Operations, raw.get("operations", {})),
             limits=section(Limits, raw.get("limits", {})),
             status=section(StatusSettings, raw.get("status", {})),
+            submission=section(SubmissionSettings, raw.get("submission", {})),
             intake=_intake(raw.get("intake", {})),
             metafile=_metafile_spec(sal.get("metafile", {})),
             soil_legacy=_choice(raw["soil_map"], "legacy", "correlate", SOIL_LEGACY_MODES, path),

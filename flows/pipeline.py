@@ -159,7 +159,8 @@ def cluster_map():
 def harmonize_soil_atlas(programme: Programme, versions: dict, boundaries, run_id: str, force: bool, pairs=None,
                          state=None):
     outcome = build_regional_soil(programme, versions, boundaries, run_id, force, pairs=pairs)
-    write_country_notes(programme, "soil_map", outcome.versions, outcome.notes, boundaries)
+    write_country_notes(programme, "soil_map", outcome.versions, outcome.notes, boundaries,
+                        segments=outcome.extra.get("mismatches"))
     return _slim(outcome)
 
 

@@ -366,7 +366,7 @@ def build_regional_soil(
                        for p in outcome.paths if Path(p).suffix in (".gpkg", ".parquet")}
     # each country's report lists its border mismatches with every neighbour (both sides see the same segments)
     outcome.notes = country_notes(outcome.findings, border_feedback(mismatches, summary), outcome.versions)
-    outcome.extra.update(result=result, summary=summary, adjacency=pairs)
+    outcome.extra.update(result=result, summary=summary, adjacency=pairs, mismatches=mismatches)
     try:
         from atlas.products.area_stats import rsg_areas
 
