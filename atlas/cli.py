@@ -418,6 +418,39 @@ def releases(config: ConfigOption = None) -> None:
                f"folders in {layout.releases_dir(programme.processed_dir)}")
 
 
+@app.command()
+def template(
+    country: Annotated[str, typer.Argument(help="ISO3 code of the member country (or 'all' for every member)")],
+    deliverable: Annotated[str, typer.Argument(help="a table deliverable of the programme, e.g. soil_threats")],
+    config: ConfigOption = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="folder to write into (default: "
+                                             "data/processed/templates)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace a template file already there")] = False,
+) -> None:
+    """Write the XLSX template of a table deliverable for a country: instructions, one sheet per part of the
+    table with drop-downs, input messages and formats, and the country filled in."""
+    from atlas.tables import load_table_spec
+    from atlas.tables.template import template_name, write_template
+
+    programme = _programme(config)
+    countries = (list(programme.members) if country.lower() == "all"
+                 else [_selection(programme, country, deliverable)[0]])  # a code, a name or a near miss
+    try:
+        spec = load_table_spec(programme, deliverable)
+    except ConfigError as exc:
+        _fail(str(exc))
+    folder = out or programme.processed_dir / "templates"
+    if folder.exists() and not folder.is_dir():
+        _fail(f"--out {folder} is a file, not a folder")
+    for iso3 in (c.upper() for c in countries):
+        target = folder / template_name(iso3, spec)
+        if target.exists() and not force:
+            _fail(f"{target} exists (it may hold a country's rows); pass --force to replace it")
+        folder.mkdir(parents=True, exist_ok=True)
+        write_template(spec, iso3, programme.members[iso3], target, programme.deliverables[deliverable].deadline)
+        typer.echo(f"wrote {target}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry: every error ends as one line on stderr and exit status 2, never a traceback."""
     # Prefect configures its own console logging for flow runs; the library's warnings

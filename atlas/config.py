@@ -34,8 +34,11 @@ class Deliverable:
     key: str
     title: str
     product: str
-    kind: str  # raster | vector | document
+    kind: str  # raster | vector | document | table
     deadline: dt.date | None
+    # kind "table": its Frictionless Table Schema (a data package descriptor, JSON), a path relative to
+    # programme.toml or the name of a schema shipped in atlas/tables/schemas (docs/TABLES.md)
+    schema: str = ""
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,8 @@ class Limits:
     max_vector_features: int = 2_000_000
     max_vector_vertices: int = 50_000_000
     max_vertices_per_feature: int = 1_000_000
+    max_workbook_bytes: int = 256 << 20  # a table's workbook or CSV, uncompressed (all its XML parts)
+    max_table_rows: int = 100_000  # rows of one sheet or CSV of a table deliverable
 
     @classmethod
     def from_programme(cls, programme) -> Limits:
@@ -234,6 +239,10 @@ class Programme:
     soil_legacy: str = field(default="correlate", metadata={"toml": "soil_map.legacy"})  # correlate | provisional
     overlap_rule: str = field(default="longest_boundary", metadata={"toml": "harmonize.overlap_rule"})  # RULES
 
+    def table_keys(self) -> tuple[str, ...]:
+        """The deliverables of kind ``table`` (the inbox sorts their files by these keys)."""
+        return tuple(k for k, d in self.deliverables.items() if d.kind == "table")
+
     def with_root(self, root: Path) -> Programme:
         """The same programme with its data folders moved under another root."""
         root = Path(root)
@@ -279,6 +288,30 @@ def resolve_selection(programme: Programme, country: str | None,
 def check_selection(programme: Programme, country: str | None, deliverable: str | None) -> None:
     """Refuse a country or deliverable the programme does not have, naming the nearest one."""
     resolve_selection(programme, country, deliverable)
+
+
+KINDS = ("raster", "vector", "document", "table")
+SHIPPED_SCHEMAS = Path(__file__).resolve().parent / "tables" / "schemas"
+
+
+def schema_file(root: Path, value: str) -> Path:
+    """Where a table deliverable's schema lives: relative to programme.toml, else shipped with the package."""
+    own = Path(root) / value
+    return own if own.is_file() or not (SHIPPED_SCHEMAS / value).is_file() else SHIPPED_SCHEMAS / value
+
+
+def _deliverable(key: str, d: dict, root: Path, path: Path) -> Deliverable:
+    """One [deliverables.<key>] table; an unknown kind or a table without its schema file is refused."""
+    kind = d["kind"]
+    if kind not in KINDS:
+        raise ConfigError(f"{path}: [deliverables.{key}] kind = {kind!r} is not one of {', '.join(KINDS)}")
+    schema = str(d.get("schema", ""))
+    if kind == "table" and not schema:
+        raise ConfigError(f"{path}: [deliverables.{key}] is a table: give its schema (a Table Schema JSON file)")
+    if schema and not schema_file(root, schema).is_file():
+        raise ConfigError(f"{path}: [deliverables.{key}] schema {schema!r} not found beside programme.toml nor in "
+                          f"the shipped schemas ({', '.join(sorted(p.name for p in SHIPPED_SCHEMAS.glob('*.json')))})")
+    return Deliverable(key, d["title"], d["product"], kind, _date(d.get("deadline")), schema)
 
 
 def _date(value) -> dt.date | None:
@@ -390,10 +423,7 @@ def load_programme(path: Path | str | None = None) -> Programme:
         paths = raw["paths"]
         sal = raw["salinity"]
         grid = raw["grid"]
-        deliverables = {
-            key: Deliverable(key, d["title"], d["product"], d["kind"], _date(d.get("deadline")))
-            for key, d in raw["deliverables"].items()
-        }
+        deliverables = {key: _deliverable(key, d, root, path) for key, d in raw["deliverables"].items()}
         salinity = SalinitySpec(
             layers=tuple(sal["layers"]),
             depths=tuple(sal["depths"]),

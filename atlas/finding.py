@@ -37,11 +37,21 @@ class Location:
     window: tuple[int, int, int, int] | None = None  # col_off, row_off, width, height
     lon: float | None = None
     lat: float | None = None
+    # tables (spreadsheets, CSV): the sheet, the row as the spreadsheet numbers it, the column's header
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
 
     def describe(self) -> str:
         parts = []
         if self.file:
             parts.append(self.file)
+        if self.sheet:
+            parts.append(f"sheet {self.sheet!r}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column!r}")
         if self.layer:
             parts.append(f"layer {self.layer}")
         if self.band is not None:

@@ -40,7 +40,7 @@ def pending_work(programme: Programme, country: str | None = None, deliverable: 
     """Why a run of the pipeline (with this selection) would do anything; stops at the first few reasons."""
     if not programme.ledger_path.is_file():
         return Pending(reasons=[f"no ledger yet at {programme.ledger_path}"])
-    subs, _ = discover(programme.raw_dir, programme.members)
+    subs, _ = discover(programme.raw_dir, programme.members, tables=programme.table_keys())
     subs = [s for s in subs if (country is None or s.country == country.upper())
             and (deliverable is None or s.deliverable == deliverable)]
     out = Pending(versions=len(subs))

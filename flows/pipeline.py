@@ -20,6 +20,7 @@ import os
 import sqlite3
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from uuid import UUID
 
 from prefect import flow, get_run_logger, task
@@ -197,6 +198,13 @@ def verify_current_release(programme: Programme) -> list[str]:
 
 
 @task(cache_policy=NO_CACHE)
+def merge_tables(programme: Programme, run_id: str, state, force: bool = False):
+    """The regional tables (one per table deliverable) and the meeting summary; versions merged are published."""
+    with Ledger(programme.ledger_path, programme) as ledger:
+        return stages.regional_tables(programme, ledger, run_id, force, state)
+
+
+@task(cache_policy=NO_CACHE)
 def export_status_table(programme: Programme, boundaries, state=None):
     """The status exports (their cells resolved again, by the same rule, once the products are marked
     published) and the accuracy table of the run's resolved state."""
@@ -358,6 +366,11 @@ def _run(
             logger.info("%s: rebuilt from %s; %s", o.product, versions_words(o.included),
                         plural(len(product_files(o.paths)), "file"))
     logger.info("%s", release_line)
+    # the tables are merged only when their current versions changed: a run with nothing new stays a no-op
+    tables = (_with_retries(merge_tables, programme)(programme, run_id, state, force)
+              if force or stages.tables_outdated(programme, state) else [])
+    for t in tables:
+        logger.info("%s: merged; %s", t.product, plural(len(t.paths), "file"))
     exported = _with_retries(export_status_table, programme)(programme, boundaries, state)
     logger.info("status exports: %s in %s", plural(sum(len(v) for v in exported.values()), "file"),
                 layout.status_dir(programme.processed_dir))
@@ -379,8 +392,9 @@ def _run(
         "failures": [f"{label}: {reason}" for label, reason in failed_tasks],
         # deliveries the ordering rule refuses (dated after today), each naming its folder
         "refused": [f.message for f in [*inbox_findings, *state.refused] if f.check_id == "inbox.future_delivery"],
-        "products": {o.product: product_files(o.paths) for o in regional},  # the same count rebuilt or not
-        "rebuilt": rebuilt,
+        "products": {**{o.product: product_files(o.paths) for o in regional},  # the same count rebuilt or not
+                     **{t.product: [p.name for p in map(Path, t.paths)] for t in tables}},
+        "rebuilt": rebuilt + [t.product for t in tables],
         "release": release_line,
         "verified": f"{len(disagreements)} disagreement(s)" if disagreements else "verified" if verify else
         "not run (nothing changed; `atlas verify` checks on demand)" if regional else "nothing to verify (no release)",
