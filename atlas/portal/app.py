@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from atlas.config import Programme
 from atlas.portal import i18n
@@ -358,6 +359,11 @@ def create_app(programme: Programme, config_path: Path | None = None, launcher=l
                                 f"{upload['size']} bytes declared; nothing of it was written")
         try:
             have = await staging.append(delivery["id"], upload["name"], upload["size"], offset, request.stream())
+        except ClientDisconnect:  # the connection broke: what arrived stays staged, the browser resumes from it
+            log.info("upload %s of %s cut at %d bytes", uid, upload["name"], staging.offset(delivery["id"],
+                                                                                               upload["name"]))
+            store.touch(delivery["id"])
+            return Response(status_code=400)
         except UploadRefused as exc:
             if exc.status == 413:
                 audit(request, session, "upload_refused", delivery["country"], str(exc))
