@@ -20,6 +20,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -157,7 +158,12 @@ def create_app(programme: Programme, config_path: Path | None = None, launcher=l
     async def http_error(request: Request, exc: StarletteHTTPException):
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-        return page(request, "error.html.j2", status=exc.status_code, code=exc.status_code, detail=exc.detail)
+        try:  # the header keeps its links (and the logout button) for a logged-in visitor
+            session = current_session(request)
+        except StarletteHTTPException:
+            session = None
+        return page(request, "error.html.j2", status=exc.status_code, session=session, code=exc.status_code,
+                    detail=exc.detail)
 
     def audit(request: Request, session: Session | None, action: str, country: str | None, detail: str = ""):
         actor = f"token {session.token_id} ({session.label})" if session else "anonymous"
@@ -346,8 +352,8 @@ def create_app(programme: Programme, config_path: Path | None = None, launcher=l
     @app.patch("/api/uploads/{uid}")
     async def upload_piece(request: Request, uid: str, session: Session = Depends(current_session)):
         check_csrf(session, request.headers.get(CSRF_HEADER))
-        upload, delivery = upload_of(session, uid)
-        staged(session, delivery["id"])
+        upload, delivery = await run_in_threadpool(upload_of, session, uid)  # the database, off the event loop
+        await run_in_threadpool(staged, session, delivery["id"])
         try:
             offset = int(request.headers.get("Upload-Offset", ""))
         except ValueError:
@@ -362,18 +368,21 @@ def create_app(programme: Programme, config_path: Path | None = None, launcher=l
         except ClientDisconnect:  # the connection broke: what arrived stays staged, the browser resumes from it
             log.info("upload %s of %s cut at %d bytes", uid, upload["name"], staging.offset(delivery["id"],
                                                                                                upload["name"]))
-            store.touch(delivery["id"])
+            await run_in_threadpool(store.touch, delivery["id"])
             return Response(status_code=400)
         except UploadRefused as exc:
             if exc.status == 413:
                 audit(request, session, "upload_refused", delivery["country"], str(exc))
             return JSONResponse({"detail": str(exc), "offset": exc.offset}, status_code=exc.status)
+        await run_in_threadpool(finish_piece, request, session, delivery, upload, have)
+        return {"id": uid, "offset": have, "size": upload["size"]}
+
+    def finish_piece(request: Request, session: Session, delivery: dict, upload: dict, have: int) -> None:
         store.touch(delivery["id"])
         if have == upload["size"]:
             digest = sha256_of(staging.path(delivery["id"], upload["name"]))
-            store.set_upload(uid, received=have, sha256=digest)
+            store.set_upload(upload["id"], received=have, sha256=digest)
             audit(request, session, "upload_done", delivery["country"], f"{upload['name']} sha256 {digest}")
-        return {"id": uid, "offset": have, "size": upload["size"]}
 
     @app.post("/deliveries/{did}/files/{uid}/remove")
     def remove_upload(request: Request, did: str, uid: str, csrf: str = Form(""),

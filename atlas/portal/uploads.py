@@ -22,8 +22,12 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from anyio import to_thread
+
 from atlas.atomic import _fsync_dir
 from atlas.errors import AtlasError
+
+WRITE_BLOCK = 1 << 20
 
 
 class UploadRefused(AtlasError):
@@ -69,17 +73,24 @@ class Staging:
         if offset != have:
             raise UploadRefused(f"the portal has {have} bytes of {name}, not {offset}: resume from {have}",
                                 status=409, offset=have)
+        buffer = bytearray()  # written in blocks of WRITE_BLOCK by a worker thread: the event loop never waits on disk
         with open(path, "ab") as fh:
-            async for chunk in chunks:
-                if not chunk:
-                    continue
-                room = size - have
-                if len(chunk) > room:  # the limit holds while streaming: the excess is never written
-                    fh.write(chunk[:room])
-                    raise UploadRefused(f"{name} is larger than the {size} bytes declared for it: upload "
-                                        "stopped at the limit", status=413, offset=size)
-                fh.write(chunk)
-                have += len(chunk)
+            try:
+                async for chunk in chunks:
+                    room = size - have - len(buffer)
+                    if len(chunk) > room:  # the limit holds while streaming: the excess is never written
+                        buffer += chunk[:room]
+                        raise UploadRefused(f"{name} is larger than the {size} bytes declared for it: upload "
+                                            "stopped at the limit", status=413, offset=size)
+                    buffer += chunk
+                    if len(buffer) >= WRITE_BLOCK:
+                        await to_thread.run_sync(fh.write, bytes(buffer))
+                        have += len(buffer)
+                        buffer.clear()
+            finally:  # what arrived before a cut or a refusal is kept: the upload resumes after it
+                if buffer:
+                    await to_thread.run_sync(fh.write, bytes(buffer))
+                    have += len(buffer)
         return have
 
     def remove_file(self, did: str, name: str) -> None:

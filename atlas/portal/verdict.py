@@ -33,6 +33,19 @@ def load_reference(programme: Programme):
         return None
 
 
+def to_fix(findings, limit: int = 8) -> list[dict]:
+    """Errors, then warnings, one line per check (how often, one example): the page's short list."""
+    groups: dict[str, dict] = {}
+    for f in findings:
+        if f.severity.value not in ("error", "warning"):
+            continue
+        group = groups.setdefault(f.check_id, {"check_id": f.check_id, "severity": f.severity.value, "times": 0,
+                                               "example": f.message, "file": f.location.file})
+        group["times"] += 1
+    ordered = sorted(groups.values(), key=lambda g: (g["severity"] != "error", g["check_id"]))
+    return ordered[:limit]
+
+
 def check_delivery(folder: Path, country: str, programme: Programme, boundaries, out_dir: Path) -> dict:
     """Validate the delivery folder as ``atlas validate`` does; the summary the portal stores and shows."""
     result = validate_path(folder, programme, boundaries, country=country)
@@ -45,6 +58,7 @@ def check_delivery(folder: Path, country: str, programme: Programme, boundaries,
             "counts": counts(sub.findings), "folder": html.parent.name,
             "map": (html.parent / "report_map.svg").is_file(),
             "crosswalk_template": TEMPLATE_NAME if template else None,
+            "to_fix": to_fix(sub.findings),
         })
     return {"verdict": result.verdict, "submissions": submissions,
             "skipped": [{"file": f.location.file, "reason": f.message} for f in result.skipped]}
