@@ -137,6 +137,7 @@ class PortalSettings:
     login_failures: int = 5  # failed logins from one address within login_window_minutes before it is refused
     login_window_minutes: float = 15.0
     secure_cookie: bool = False  # true behind HTTPS: the session cookie is sent over HTTPS only
+    language: str = "en"  # the pages' language: a catalogue in atlas/portal/locale/<language> (English shipped)
     smtp_host: str = ""  # empty: e-mails are written to data/processed/portal/outbox, not sent
     smtp_port: int = 25
     smtp_starttls: bool = False

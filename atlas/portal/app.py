@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from atlas.config import Programme
+from atlas.errors import AtlasError
 from atlas.portal import i18n
 from atlas.portal.auth import (
     CSRF_HEADER,
@@ -136,7 +137,11 @@ def create_app(programme: Programme, config_path: Path | None = None, launcher=l
     app.state.notifier = notifier = Notifier(settings, base / "outbox")
     app.state.reports_dir = base / "reports"
     app.state.boundaries = None  # loaded at the first verdict
-    templates = i18n.environment(HERE / "templates")
+    if not (i18n.LOCALE_DIR / settings.language).is_dir():
+        shipped = ", ".join(sorted(p.name for p in i18n.LOCALE_DIR.iterdir() if p.is_dir()))
+        raise AtlasError(f"[portal] language = {settings.language!r}: no catalogue in {i18n.LOCALE_DIR}; "
+                         f"languages there: {shipped}")
+    templates = i18n.environment(HERE / "templates", settings.language)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def page(request: Request, template: str, status: int = 200, session: Session | None = None, **values) -> Response:

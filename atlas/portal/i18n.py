@@ -21,9 +21,9 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "portal"
 
 
-def translations(language: str = "en") -> gettext.NullTranslations:
+def translations(language: str = "en", locale_dir: Path = LOCALE_DIR) -> gettext.NullTranslations:
     """The catalogue of ``language``, compiled from its .po in memory; untranslated strings stay English."""
-    po = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    po = Path(locale_dir) / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     if not po.is_file():
         return gettext.NullTranslations()
     with open(po, "rb") as fh:
@@ -34,8 +34,8 @@ def translations(language: str = "en") -> gettext.NullTranslations:
     return gettext.GNUTranslations(buffer)
 
 
-def environment(templates: Path, language: str = "en") -> Environment:
+def environment(templates: Path, language: str = "en", locale_dir: Path = LOCALE_DIR) -> Environment:
     env = Environment(loader=FileSystemLoader(templates), autoescape=select_autoescape(["html", "j2"],
                       default_for_string=True, default=True), extensions=["jinja2.ext.i18n"])
-    env.install_gettext_translations(translations(language), newstyle=True)
+    env.install_gettext_translations(translations(language, locale_dir), newstyle=True)
     return env
