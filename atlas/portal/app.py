@@ -39,7 +39,7 @@ from atlas.portal.auth import (
 )
 from atlas.portal.names import BadName, safe_name
 from atlas.portal.notify import Notifier
-from atlas.portal.status import country_status, ledger_states
+from atlas.portal.status import country_status, ledger_report, ledger_states
 from atlas.portal.store import SECRETARIAT, PortalStore, Session, utc_now
 from atlas.portal.uploads import Staging, UploadRefused, sha256_of
 from atlas.portal.verdict import check_delivery, load_reference
@@ -473,6 +473,16 @@ def create_app(programme: Programme, config_path: Path | None = None, launcher=l
             raise HTTPException(status_code=404, detail="no such file")
         audit(request, session, "download", delivery["country"], upload["name"])
         return FileResponse(path, media_type="application/octet-stream", filename=upload["name"])
+
+    @app.get("/country/{iso3}/versions/{record_id}/report.html")
+    def run_report(request: Request, iso3: str, record_id: int, session: Session = Depends(current_session)):
+        """The report the pipeline run wrote for one of the country's versions (previous reports)."""
+        may_see(session, iso3)
+        path = ledger_report(programme, iso3, record_id)
+        if path is None:
+            raise HTTPException(status_code=404, detail="no such report")
+        audit(request, session, "download", iso3, f"run report of ledger version {record_id}")
+        return FileResponse(path, media_type="text/html")
 
     @app.get("/guide")
     def guide(request: Request, session: Session = Depends(current_session)):

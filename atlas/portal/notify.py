@@ -47,5 +47,5 @@ class Notifier:
             except (OSError, smtplib.SMTPException) as exc:
                 log.warning("e-mail %r not sent by %s (%s); kept in %s", subject, self.settings.smtp_host, exc,
                             self.outbox)
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S_%f")  # names sort in sending order
         return write_text_atomic(self.outbox / f"{stamp}_{country}_{uuid.uuid4().hex[:6]}.eml", message.as_string())

@@ -6,6 +6,7 @@ The portal never creates the ledger: before the first run there is none, and the
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 from atlas.config import Programme
 
@@ -32,7 +33,8 @@ def country_status(programme: Programme, iso3: str) -> list[dict]:
             "versions": row.versions if row else 0,
             "published_version": row.published_version if row else None,
             "overdue": bool(row.overdue) if row else False,
-            "history": [{"version": r.version, "delivery": r.delivery, "state": r.state, "verdict": r.verdict}
+            "history": [{"version": r.version, "delivery": r.delivery, "state": r.state, "verdict": r.verdict,
+                         "id": r.id, "report": bool(r.report_path)}
                         for r in sorted(versions.get(key, []), key=lambda r: r.version, reverse=True)],
         })
     return out
@@ -55,3 +57,25 @@ def ledger_states(programme: Programme) -> dict[tuple[str, str], str]:
         return {}
     finally:
         db.close()
+
+
+def ledger_report(programme: Programme, iso3: str, record_id: int) -> Path | None:
+    """The run's report.html of one of ``iso3``'s versions, if it is under data/processed; else None."""
+    if not programme.ledger_path.is_file():
+        return None
+    db = sqlite3.connect(f"file:{programme.ledger_path}?mode=ro", uri=True, timeout=30)
+    try:
+        row = db.execute("SELECT report_path FROM submissions WHERE id = ? AND country = ?",
+                         (record_id, iso3)).fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        db.close()
+    if not row or not row[0]:
+        return None
+    path = Path(row[0])
+    path = path if path.is_absolute() else programme.processed_dir / path
+    path = path.resolve()
+    path = path / "report.html" if path.is_dir() else path.with_name("report.html")  # the ledger keeps report.json
+    inside = path.is_relative_to(programme.processed_dir.resolve())
+    return path if inside and path.name == "report.html" and path.is_file() else None
