@@ -92,13 +92,15 @@ def press_tab_to(page, text: str, limit: int = 40) -> None:
     raise AssertionError(f"{text!r} cannot be reached with Tab")
 
 
-def upload_and_send(page, files: list[Path]) -> None:
+def upload_and_send(page, files: list[Path], shot: Path | None = None) -> None:
     press_tab_to(page, "Start a new delivery")
     with page.expect_navigation():
         page.keyboard.press("Enter")
     page.set_input_files("#files", [str(f) for f in files])
     page.click("#upload-form button[type=submit]")
     page.wait_for_selector("text=Send delivery", timeout=120_000)
+    if shot:
+        page.screenshot(path=shot, full_page=True)
     page.click("text=Send delivery")
     page.wait_for_selector("h2:has-text('Verdict')", timeout=300_000)
 
@@ -127,7 +129,7 @@ def test_khm_uploads_sees_its_verdict_and_map_but_not_thailands(portal, chromium
         log_in(page, url, tokens["KHM"])
         assert page.url.endswith("/country/KHM")
         page.screenshot(path=shots / "portal_country.png", full_page=True)
-        upload_and_send(page, [next((source / "KHM").rglob("KHM_soil.zip"))])
+        upload_and_send(page, [next((source / "KHM").rglob("KHM_soil.zip"))], shots / "portal_staged.png")
         assert page.locator(".verdict").first.is_visible()
         map_image = page.locator("img.map").first
         map_image.wait_for()
