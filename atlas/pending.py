@@ -57,10 +57,12 @@ def pending_work(programme: Programme, country: str | None = None, deliverable: 
             if len(out.reasons) >= 3:
                 return out
         published = ledger.published_versions()
+        state = ledger.state(today)  # the run's resolved state: which version (and layer) each product holds
         for key, product, folder in REGIONAL:
-            versions = ledger.accepted_versions(key)
+            versions = state.current_versions(key)
+            layers = state.layer_versions(key) if key == "salinity_map" else None
             if versions and not is_up_to_date(folder(programme.processed_dir), versions,
-                                              product_settings(programme, key)):
+                                              product_settings(programme, key), layers):
                 out.reasons.append(f"{product} to rebuild")
             elif any(published.get((iso3, key)) != v for iso3, v in versions.items()):
                 out.reasons.append(f"{product}: versions to mark published")

@@ -193,16 +193,32 @@ def layer_rows(sub: Submission, programme: Programme) -> list[dict]:
     return rows
 
 
-def publish_versions(ledger, deliverable: str, outcome, run_id: str | None) -> None:
+def publish_versions(ledger, deliverable: str, outcome, run_id: str | None, state=None) -> None:
     """Mark published the versions a regional product holds; say in the ledger why the others are not.
 
-    ``outcome`` is a ``RegionalOutcome``: ``included`` holds the versions whose data is in the product,
-    ``left_out`` the reason for each of the others (no reference polygon, outside the region).
+    ``outcome`` is a ``RegionalOutcome``: ``included`` holds the current versions whose data is in the product,
+    ``left_out`` the reason for each of the others (no reference polygon, outside the region), ``sources`` per
+    file the versions whose data is in it. An earlier version whose layers are carried into the product by a
+    later one is ``partly_published`` (the run's resolved ``state`` names its layers in the history).
     """
     from atlas.ledger.store import NOT_PUBLISHED_NOTE
 
     for iso3, version in sorted(outcome.included.items()):
         ledger.mark_version(iso3, deliverable, version, "published", run_id=run_id, product=outcome.product)
+    carried: dict[tuple[str, int], set[str]] = {}
+    for entries in outcome.sources.values():
+        for e in entries:
+            if e["country"] in outcome.included and e["version"] != outcome.included[e["country"]]:
+                carried.setdefault((e["country"], int(e["version"])), set())
+    if state is not None:  # which layers of each earlier version the current one carries into the product
+        for iso3, current in outcome.included.items():
+            for key, source in state.effective_layers(iso3, deliverable, current).items():
+                if (iso3, source.version) in carried:
+                    carried[(iso3, source.version)].add(key)
+    for (iso3, version), keys in sorted(carried.items()):
+        what = f"{len(keys)} layer(s) ({', '.join(sorted(keys))})" if keys else "layers"
+        ledger.mark_version(iso3, deliverable, version, "partly_published", run_id=run_id, product=outcome.product,
+                            note=f"{what} carried over into {outcome.product} by v{outcome.included[iso3]}")
     for iso3, reason in sorted(outcome.left_out.items()):
         note = f"{NOT_PUBLISHED_NOTE}{outcome.product}: {reason}"
         ledger.note_version(iso3, deliverable, outcome.versions[iso3], note, run_id=run_id, product=outcome.product)
@@ -218,7 +234,7 @@ def older_delivery_findings(sub: Submission, ledger) -> list[Finding]:
         Severity.WARNING,
         f"delivery {sub.delivery} (received {sub.received.isoformat()}) is older than v{newer.version} "
         f"(received {newer.received.isoformat()}); it is recorded as v{sub.version} but replaces nothing: "
-        f"the products keep v{newer.version}",
+        f"the products keep v{newer.version} (a layer that no later delivery sent may come from it)",
         Location(file=f"{sub.country}/{sub.delivery}"),
         observed=sub.received.isoformat(),
         expected=f"after {newer.received.isoformat()}",

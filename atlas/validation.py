@@ -16,6 +16,7 @@ from pathlib import Path
 from atlas.config import Programme
 from atlas.finding import Finding, counts
 from atlas.ledger.layers import carried_read_only
+from atlas.ledger.resolve import resolve_records
 from atlas.stages import check_submission, report_meta
 from checks.run import checks_not_made, country_boundary, plan_path, submission_label
 
@@ -67,24 +68,45 @@ def validate_path(path: Path, programme: Programme, boundaries=None, country: st
     path = Path(path)
     plan = plan_path(path, programme, country)
     result = ValidationResult(path, skipped=plan.skipped, boundaries=boundaries)
+    checked_in_folder: list[dict] = []  # earlier deliveries of the path, as records of the ordering rule
+    done: dict[int, ValidatedSubmission] = {}
     with tempfile.TemporaryDirectory(prefix="atlas-validate-") as tmp:
-        for number, sub in enumerate(plan.submissions):
+        # in the resolved order (delivery date, then the order found), so a partial delivery carries over
+        for number, sub in sorted(enumerate(plan.submissions), key=lambda item: (item[1].received, item[0])):
             # archives are extracted and the national copy harmonized here, as in data/processed during a run
-            # layers a partial delivery keeps from the last accepted version, as the run would (ledger read only)
-            carried = carried_read_only(programme.ledger_path, sub.country, sub.deliverable, sub.checksum) \
-                if programme.salinity.carry_over_layers else {}
+            carried = _carried(sub, number, checked_in_folder, programme)
             checked = check_submission(sub, programme, boundaries, Path(tmp) / str(number), root=plan.root,
                                        carried=frozenset(carried))
+            checked_in_folder.append({
+                "country": sub.country, "deliverable": sub.deliverable, "version": number + 1,
+                "delivery": sub.delivery, "received": sub.received, "state": checked.verdict,
+                "own": {f"{layer}_{depth}" for layer, depth in checked.outputs.get("layers", {})}})
             label = submission_label(sub)
             base = programme.raw_dir if sub.folder.is_relative_to(programme.raw_dir) else plan.root
             not_made = checks_not_made(sub.deliverable, sub.country, country_boundary(boundaries, sub.country))
             if programme.deliverables.get(sub.deliverable) is None or \
                     programme.deliverables[sub.deliverable].kind == "document":
                 not_made = []
-            result.submissions.append(ValidatedSubmission(
+            done[number] = ValidatedSubmission(
                 label, report_meta(sub, checked, programme, base), checked.findings, checked.verdict,
-                plan.country_source.get(label, "unknown"), not_made))
+                plan.country_source.get(label, "unknown"), not_made)
+    result.submissions = [done[number] for number in sorted(done)]
     return result
+
+
+def _carried(sub, number: int, earlier: list[dict], programme: Programme) -> dict[str, int]:
+    """The layers a salinity submission keeps from before it, by the run's ordering rule (atlas.ledger.resolve):
+    from the earlier deliveries in the path being validated when one of them is accepted, else from the ledger
+    (read only). Numbers in the path's deliveries stand for versions."""
+    if sub.deliverable != "salinity_map" or not programme.salinity.carry_over_layers or not sub.country:
+        return {}
+    mine = {"country": sub.country, "deliverable": sub.deliverable, "version": number + 1,
+            "delivery": sub.delivery, "received": sub.received, "state": "received", "own": set()}
+    state = resolve_records([*earlier, mine], programme)
+    inherited = state.inherited(sub.country, sub.deliverable, number + 1)
+    if inherited:
+        return {key: source.version for key, source in inherited.items()}
+    return carried_read_only(programme.ledger_path, programme, sub.country, sub.deliverable, sub.checksum)
 
 
 def result_json(result: ValidationResult) -> dict:

@@ -142,8 +142,8 @@ def _carried(ctx) -> set[tuple[str, str]]:
 def check_optional_missing(ctx):
     spec = ctx.programme.salinity
     found = _found_layers(ctx)
-    missing = [f"{layer} {depth}" for layer, depth in spec.layer_keys()
-               if not spec.is_required(layer, depth) and (layer, depth) not in found]
+    missing = [f"{layer} {depth}" for layer, depth in spec.layer_keys()  # a layer kept from before is not missing
+               if not spec.is_required(layer, depth) and (layer, depth) not in found | _carried(ctx)]
     kept = sorted(f"{layer} {depth}" for layer, depth in _carried(ctx) - found)
     if missing and found:
         yield Hit(f"{len(found)} of {len(spec.layer_keys())} layers delivered; optional layers not sent: "

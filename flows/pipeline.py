@@ -129,9 +129,10 @@ def process_country(country: str, items: list, programme: Programme, boundaries,
 
 
 @task(cache_policy=NO_CACHE)
-def mosaic_salinity(programme: Programme, versions: dict, boundaries, run_id: str, force: bool, pairs=None):
-    with Ledger(programme.ledger_path, programme) as ledger:  # which version each layer comes from
-        layer_versions = ledger.layer_versions("salinity_map")
+def mosaic_salinity(programme: Programme, versions: dict, boundaries, run_id: str, force: bool, pairs=None,
+                    state=None):
+    # which version each layer comes from: the run's resolved state, computed once by the flow
+    layer_versions = state.layer_versions("salinity_map") if state is not None else None
     with cluster_map() as map_fn:  # on a Dask worker, the COG conversions spread over the cluster
         outcome = build_regional_salinity(programme, versions, boundaries, run_id, force, map_fn=map_fn,
                                           pairs=pairs, layer_versions=layer_versions)
@@ -155,7 +156,8 @@ def cluster_map():
 
 
 @task(cache_policy=NO_CACHE)
-def harmonize_soil_atlas(programme: Programme, versions: dict, boundaries, run_id: str, force: bool, pairs=None):
+def harmonize_soil_atlas(programme: Programme, versions: dict, boundaries, run_id: str, force: bool, pairs=None,
+                         state=None):
     outcome = build_regional_soil(programme, versions, boundaries, run_id, force, pairs=pairs)
     write_country_notes(programme, "soil_map", outcome.versions, outcome.notes, boundaries)
     return _slim(outcome)
@@ -173,12 +175,14 @@ def catalogue_products(programme: Programme, outcomes: list, run_id: str):
 
 
 @task(cache_policy=NO_CACHE)
-def export_status_table(programme: Programme, boundaries):
+def export_status_table(programme: Programme, boundaries, state=None):
+    """The status exports (their cells resolved again, by the same rule, once the products are marked
+    published) and the accuracy table of the run's resolved state."""
     with Ledger(programme.ledger_path, programme) as ledger:
         paths = export_status(
             ledger, programme, layout.status_dir(programme.processed_dir), boundaries=boundaries, skip_unchanged=True
         )
-        paths["accuracy"] = write_accuracy_table(accuracy_table(ledger, programme),
+        paths["accuracy"] = write_accuracy_table(accuracy_table(state or ledger.state(), programme),
                                                  layout.status_dir(programme.processed_dir))
     return paths  # the status table artifact is made by the flow, on the root run
 
@@ -314,10 +318,13 @@ def _run(
     outcomes = [o for r in results for o in r["outcomes"]]
     failed_tasks += [f for r in results for f in r["failures"]]
 
-    regional = _regional(programme, ledger, boundaries, run_id, force, logger)
+    state = ledger.state()  # the one resolved state of this run: every product reads it (docs/LEDGER.md)
+    for f in state.refused:
+        logger.warning("run %s | %s: %s", run_id, f.location.file, f.message)
+    regional = _regional(programme, ledger, boundaries, run_id, force, logger, state)
     if any(o.paths and not o.up_to_date for o in regional):
         catalogue_products(programme, regional, run_id)
-    exported = _with_retries(export_status_table, programme)(programme, boundaries)
+    exported = _with_retries(export_status_table, programme)(programme, boundaries, state)
 
     failed = {
         o.submission.country for o in outcomes if any(f.check_id == "pipeline.internal_error" for f in o.findings)
@@ -329,6 +336,8 @@ def _run(
         "rejected": [o.submission.key for o in outcomes if o.verdict == "rejected"],
         "failed_countries": sorted(failed),
         "failures": [f"{label}: {reason}" for label, reason in failed_tasks],
+        # deliveries the ordering rule refuses (dated after today), each naming its folder
+        "refused": [f.message for f in [*inbox_findings, *state.refused] if f.check_id == "inbox.future_delivery"],
         "products": {o.product: [str(Path(p).name) for p in o.paths] for o in regional},
         "rebuilt": [o.product for o in regional if o.paths and not o.up_to_date],
         "status_files": {k: [str(p) for p in v] for k, v in exported.items()},
@@ -382,16 +391,17 @@ def _run_url() -> str | None:
     return f"{ui.rstrip('/')}/runs/flow-run/{root}" if ui and root else None
 
 
-def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, force: bool, logger) -> list:
-    """Both regional products, built side by side; versions are marked published once the files are in place."""
+def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, force: bool, logger, state) -> list:
+    """Both regional products of the run's resolved ``state``, built side by side; versions are marked published
+    once the files are in place."""
     jobs = (
         (mosaic_salinity, "salinity_map", "GSSmap", layout.regional_salinity_dir(programme.processed_dir)),
         (harmonize_soil_atlas, "soil_map", "Soil Atlas WRB", layout.regional_soil_dir(programme.processed_dir)),
     )
-    versions = {key: ledger.accepted_versions(key) for _, key, _, _ in jobs}
+    versions = {key: state.current_versions(key) for _, key, _, _ in jobs}
     pairs = border_pairs(programme, boundaries, versions, force)  # once per run, for both products
     futures = [
-        _with_retries(builder, programme).submit(programme, versions[key], boundaries, run_id, force, pairs)
+        _with_retries(builder, programme).submit(programme, versions[key], boundaries, run_id, force, pairs, state)
         for builder, key, _, _ in jobs
     ]
     outcomes, _ = _gather(futures, [product for _, _, product, _ in jobs], logger, run_id)
@@ -408,7 +418,7 @@ def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, for
         # published only when every file of the product and its manifest exist; idempotent, so a run
         # killed between the manifest and the ledger is completed by the next one
         if outcome.paths and is_up_to_date(out_dir, outcome.versions):
-            stages.publish_versions(ledger, key, outcome, run_id)  # only the versions the product holds
+            stages.publish_versions(ledger, key, outcome, run_id, state)  # only the versions the product holds
     return regional
 
 
@@ -418,6 +428,7 @@ def _summary_artifact(summary: dict) -> None:
     lines += [f"- rebuilt: {', '.join(summary['rebuilt']) or 'nothing'}"]
     lines += [f"- failed countries: {', '.join(summary['failed_countries']) or 'none'}"]
     lines += [f"  - {f}" for f in summary["failures"]]
+    lines += [f"- refused: {r}" for r in summary.get("refused", [])]
     lines += ["", "| country | this run |", "|---|---|"]
     lines += [f"| {iso3} | {line} |" for iso3, line in summary["by_country"].items()] or ["| - | nothing new |"]
     _on_root_run(MarkdownArtifact(markdown="\n".join(lines), key="run-summary", description="What the last run did"))

@@ -205,6 +205,20 @@ def discover(
     return submissions, findings
 
 
+FUTURE_DELIVERY = "inbox.future_delivery"
+
+
+def future_delivery(country: str, delivery: str, received: dt.date, today: dt.date) -> Finding:
+    """A delivery folder dated after today (a typo such as 2062): refused, so it never orders the others."""
+    return Finding(
+        FUTURE_DELIVERY, Severity.ERROR,
+        f"delivery folder {country}/{delivery} is dated {received.isoformat()}, after today ({today.isoformat()}); "
+        "refused: a delivery cannot come from the future, and taking it would place it after every later delivery",
+        Location(file=f"{country}/{delivery}"), observed=received.isoformat(), expected=f"on or before {today}",
+        hint=f"rename the folder to the day the files were delivered (YYYY-MM-DD, e.g. {today.isoformat()})",
+    )
+
+
 def discover_country(country_dir: Path, iso3: str, raw_dir: Path, findings: list[Finding],
                      settle_seconds: float = 0.0, now: float | None = None) -> list[Submission]:
     """The submissions in one country's inbox folder: one delivery per dated sub-folder, loose files another.
@@ -233,6 +247,10 @@ def discover_country(country_dir: Path, iso3: str, raw_dir: Path, findings: list
                 findings.append(_still_copying(folder, raw_dir, age_s, settle_seconds))
                 continue
         received = _delivery_date(name, _not_junk(files))
+        today = dt.date.fromtimestamp(now)
+        if received > today:  # the ordering rule (docs/LEDGER.md) refuses dates after today
+            findings.append(future_delivery(iso3, name or received.isoformat(), received, today))
+            continue
         digests = readable_digests(files, raw_dir, findings)
         by_deliverable, skipped = sort_delivery([p for p in files if p in digests], raw_dir)
         findings += skipped

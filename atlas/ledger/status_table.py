@@ -16,10 +16,16 @@ PALETTE: dict[str, str] = {
     "accepted_with_warnings": "#FDAE61",
     "accepted": "#D9EF8B",
     "harmonized": "#66BD63",
+    "partly_published": "#3FA650",
     "published": "#1A9850",
 }
 NON_MEMBER_COLOUR = "#F2F2F2"
 OVERDUE_COLOUR = "#B2182B"
+# The timeliness rule in words, printed with every table export (docs/LEDGER.md, "On time / late").
+TIMELINESS_RULE = (
+    "On time / late is measured by the first accepted delivery. A delivery completed (all layers) or "
+    "updated after the deadline keeps that verdict and shows the date it was completed or updated."
+)
 
 
 def text_colour(fill: str) -> str:
@@ -36,8 +42,9 @@ class DeliverableSummary:
     accepted: int  # some version accepted (or further)
     published: int
     overdue: int
-    late: int = 0  # accepted, but the accepted version arrived after the deadline
+    late: int = 0  # accepted, but the first accepted version arrived after the deadline
     kind: str = ""
+    completed_later: int = 0  # delivered, then completed or updated after the deadline (not late for that)
 
     def sentence(self, title: str | None = None) -> str:
         parts = [f"{self.submitted} of {self.members} countries submitted", f"{self.accepted} accepted"]
@@ -45,6 +52,8 @@ class DeliverableSummary:
             parts.append(f"{self.published} published")
         if self.late:
             parts.append(f"{self.late} late")
+        if self.completed_later:
+            parts.append(f"{self.completed_later} completed or updated after the deadline")
         parts.append(f"{self.overdue} overdue")
         return f"{title or self.deliverable}: " + ", ".join(parts)
 
@@ -64,6 +73,7 @@ def status_summary(rows: Sequence[StatusRow]) -> list[DeliverableSummary]:
             overdue=sum(r.overdue for r in sel),
             late=sum(r.shown_state in ACCEPTED_STATES and (r.days_late or 0) > 0 for r in sel),
             kind=sel[0].kind if sel else "",
+            completed_later=sum(r.completed_later() is not None for r in sel),
         ))
     return out
 
@@ -144,7 +154,8 @@ def status_markdown(rows: Sequence[StatusRow], title: str | None = None, as_of: 
             text = _md_escape(r.cell())
             values.append(f"**{text}**" if r.overdue else text)
         out.append(f"| {iso3} | {_md_escape(name)} | " + " | ".join(values) + " |")
-    out += ["", "States: " + ", ".join(STATE_LABELS[s] for s in states_present(rows)) + "; overdue in bold."]
+    out += ["", "States: " + ", ".join(STATE_LABELS[s] for s in states_present(rows)) + "; overdue in bold.",
+            "", TIMELINESS_RULE]
     return "\n".join(out) + "\n"
 
 
@@ -159,7 +170,10 @@ def status_records(rows: Sequence[StatusRow]) -> list[dict]:
             "version": r.best_version,
             "received": r.best_received.isoformat() if r.best_received else None,
             "timeliness": r.timeliness(),
-            "days_late": r.days_late,
+            "days_late": max(r.days_late, 0) if r.days_late is not None else None,  # on time: 0, never negative
+            "delivered_version": r.delivered_version,
+            "delivered": r.delivered.isoformat() if r.delivered else None,
+            "completion": r.completion(),
             "coverage": r.coverage,
             "later_versions": "; ".join(f"v{v} {STATE_LABELS[s]}" for v, s in r.later),
             "newest_version": r.version,

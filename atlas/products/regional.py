@@ -19,7 +19,13 @@ from atlas.cells import safe_frame
 from atlas.config import Programme
 from atlas.finding import Finding, internal_error
 from atlas.layout import SOIL_MAP_FILE
-from atlas.products.build_manifest import BUILD_MANIFEST, _read_manifest, is_up_to_date, product_settings
+from atlas.products.build_manifest import (
+    BUILD_MANIFEST,
+    _read_manifest,
+    is_up_to_date,
+    layers_json,
+    product_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +37,18 @@ def write_build_manifest(
     run_id: str,
     settings: dict | None = None,
     left_out: dict[str, str] | None = None,
+    layers: dict[str, dict[str, int]] | None = None,
+    sources: dict[str, list[dict]] | None = None,
 ) -> None:
-    """Record what a product was built from and with; written last, so a crash leaves it 'stale', not 'done'."""
+    """Record what a product was built from and with; written last, so a crash leaves it 'stale', not 'done'.
+
+    ``layers``: {iso3: {layer: source version}} of the resolved state; ``sources``: per file, the national
+    versions whose data is in it (what the STAC catalogue and the ledger's published states say too).
+    """
     data = {
         "versions": {k: int(v) for k, v in sorted(versions.items())},
+        "layers": layers_json(layers),
+        "sources": {name: list(entries) for name, entries in sorted((sources or {}).items())},
         "files": sorted(str(Path(p).relative_to(out_dir)) for p in paths if Path(p).is_relative_to(out_dir)),
         "run_id": run_id,
         "settings": settings,
@@ -64,6 +78,8 @@ class RegionalOutcome:
     up_to_date: bool = False
     left_out: dict[str, str] = field(default_factory=dict)  # iso3 -> why the product holds none of its data
     notes: dict[str, list[Finding]] = field(default_factory=dict)  # iso3 -> the findings of its regional report
+    # file name -> [{country, version, layer, how}]: the national versions whose data is in that file
+    sources: dict[str, list[dict]] = field(default_factory=dict)
 
     @property
     def included(self) -> dict[str, int]:
@@ -135,8 +151,9 @@ def border_pairs(programme: Programme, boundaries: gpd.GeoDataFrame, versions: d
         return None
 
 
-def _unchanged(outcome: RegionalOutcome, out_dir: Path, force: bool, settings: dict) -> bool:
-    if force or not is_up_to_date(out_dir, outcome.versions, settings):
+def _unchanged(outcome: RegionalOutcome, out_dir: Path, force: bool, settings: dict,
+               layers: dict[str, dict[str, int]] | None = None) -> bool:
+    if force or not is_up_to_date(out_dir, outcome.versions, settings, layers):
         built = _read_manifest(out_dir)
         if not force and built and built.get("versions") == outcome.versions and built.get("settings") != settings:
             changed = sorted(k for k in settings if (built.get("settings") or {}).get(k) != settings[k])
@@ -145,6 +162,7 @@ def _unchanged(outcome: RegionalOutcome, out_dir: Path, force: bool, settings: d
     built = _read_manifest(out_dir)
     outcome.paths = [out_dir / name for name in built["files"]]
     outcome.left_out = dict(built.get("left_out") or {})
+    outcome.sources = dict(built.get("sources") or {})
     outcome.up_to_date = True
     log.info("%s is up to date with national versions %s: not rebuilt", outcome.product, outcome.versions)
     return True
@@ -209,7 +227,8 @@ def build_regional_salinity(
     inputs = salinity_inputs(programme, versions, layer_versions)
     outcome, out_dir = _start("GSSmap", versions, inputs, layout.regional_salinity_dir(programme.processed_dir))
     settings = product_settings(programme, "salinity_map")
-    if out_dir is None or _unchanged(outcome, out_dir, force, settings):
+    layer_versions = {iso3: v for iso3, v in layer_versions.items() if iso3 in outcome.versions}
+    if out_dir is None or _unchanged(outcome, out_dir, force, settings, layer_versions):
         return outcome
     try:
         result = build_mosaics(inputs, outcome.versions, programme, out_dir, boundaries, map_fn=map_fn,
@@ -222,13 +241,37 @@ def build_regional_salinity(
     outcome.extra["result"] = result
     present = {iso3 for used in result.used.values() for iso3, _ in used}
     outcome.left_out = left_out(present, outcome.versions, boundaries, programme)
+    outcome.sources = salinity_sources(result, outcome.versions)
     outcome.notes = country_notes(outcome.findings, countries=outcome.versions)
     try:
         outcome.paths += salinity_tables(programme, result, boundaries, out_dir, pairs)
     except Exception as exc:  # noqa: BLE001 - the mosaics stand without their tables
         outcome.findings.append(internal_error(None, "salinity area statistics and seams", exc))
-    write_build_manifest(out_dir, outcome.versions, outcome.paths, run_id, settings, outcome.left_out)
+    write_build_manifest(out_dir, outcome.versions, outcome.paths, run_id, settings, outcome.left_out,
+                         layer_versions, outcome.sources)
     return outcome
+
+
+def salinity_sources(result, versions: dict[str, int]) -> dict[str, list[dict]]:
+    """Per product file, the national versions whose pixels are in it and how: ``sent`` by the current
+    version, ``carried`` over from an earlier one, ``derived`` (classes computed from ECe, ESP and pH).
+    The provenance raster holds the sources of every layer."""
+    from atlas.products.mosaic import product_name
+
+    out: dict[str, list[dict]] = {}
+    every: set[tuple[str, int, str]] = set()
+    for key, used in sorted(result.used.items()):
+        entries = []
+        for iso3, version in sorted(set(used)):
+            how = "derived" if "_derived_" in key else "sent" if version == versions.get(iso3) else "carried"
+            entries.append({"country": iso3, "version": int(version), "layer": key, "how": how})
+            every.add((iso3, int(version), "sent" if version == versions.get(iso3) else "carried"))
+        if entries:
+            out[product_name(key)] = entries
+    if every and "provenance" in result.products:
+        out[product_name("provenance")] = [{"country": c, "version": v, "layer": "provenance", "how": how}
+                                           for c, v, how in sorted(every)]
+    return out
 
 
 def salinity_tables(programme: Programme, result, boundaries: gpd.GeoDataFrame, out_dir: Path,
@@ -318,6 +361,9 @@ def build_regional_soil(
     outcome.paths = list(written.values())
     outcome.findings += list(result.findings)
     outcome.left_out = left_out(set(result.region["country"]), outcome.versions, boundaries, programme)
+    outcome.sources = {Path(p).name: [{"country": iso3, "version": int(v), "layer": "soil_map", "how": "sent"}
+                                      for iso3, v in sorted(outcome.included.items())]
+                       for p in outcome.paths if Path(p).suffix in (".gpkg", ".parquet")}
     # each country's report lists its border mismatches with every neighbour (both sides see the same segments)
     outcome.notes = country_notes(outcome.findings, border_feedback(mismatches, summary), outcome.versions)
     outcome.extra.update(result=result, summary=summary, adjacency=pairs)
@@ -328,7 +374,8 @@ def build_regional_soil(
         outcome.paths += write_tables_atomically({"rsg_areas": rsg_areas(region, programme)}, out_dir)
     except Exception as exc:  # noqa: BLE001
         outcome.findings.append(internal_error(None, "soil group area statistics", exc))
-    write_build_manifest(out_dir, outcome.versions, outcome.paths, run_id, settings, outcome.left_out)
+    write_build_manifest(out_dir, outcome.versions, outcome.paths, run_id, settings, outcome.left_out,
+                         sources=outcome.sources)
     return outcome
 
 
@@ -351,11 +398,9 @@ def build_catalogue(programme: Programme, outcomes: list[RegionalOutcome], run_i
     products, sources = [], []
     for outcome in outcomes:
         products += [p for p in outcome.paths if Path(p).suffix in (".tif", ".gpkg", ".parquet")]
-        names = [Path(p).name for p in outcome.paths]
-        sources += [  # only the versions the product holds data of (issue 16)
-            {"country": iso3, "product": outcome.product, "version": int(v), "products": names}
-            for iso3, v in sorted(outcome.included.items())
-        ]
+        # per file, only the versions whose data is in it (the resolved state's, as the build manifest says)
+        sources += [{**entry, "product": outcome.product, "products": [name]}
+                    for name, entries in sorted(outcome.sources.items()) for entry in entries]
     if not products:
         return None
     # the catalogue is a folder of JSON files: built aside, then swapped in with two renames

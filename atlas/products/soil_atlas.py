@@ -12,7 +12,7 @@ import pandas as pd
 from atlas.atomic import write_atomic, write_text_atomic
 from atlas.borders.vector import HarmonizeResult, area_km2
 from atlas.cells import safe_frame
-from atlas.products.wrb_style import qml, store_layer_style
+from atlas.products.wrb_style import qml, store_layer_styles
 from checks.wrb_columns import CANONICAL_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -83,8 +83,7 @@ def write_soil_atlas(
             log_geo.to_file(tmp, layer="harmonization_log", driver="GPKG")
         if mismatches is not None and len(mismatches):
             mismatches.to_file(tmp, layer="border_mismatches", driver="GPKG")
-        store_layer_style(tmp, "map_units", style)
-        store_layer_style(tmp, "dissolved_by_rsg", style)
+        store_layer_styles(tmp, {"map_units": style, "dissolved_by_rsg": style})
 
     # every file is finished under a temporary name and moved in: a killed run leaves the previous atlas whole
     write_atomic(gpkg, write_gpkg)
