@@ -152,6 +152,11 @@ def run(
         typer.secho(f"pipeline failures for: {', '.join(summary['failed_countries'])}", fg="red")
     for failure in summary.get("failures", []):
         typer.secho(f"  {failure}", fg="red")
+    failed_release = "FAILED" in summary.get("release", "")
+    typer.secho(summary.get("release", ""), fg="red" if failed_release else None)
+    typer.secho(f"verify: {summary.get('verified')}", fg="red" if summary.get("disagreements") else None)
+    for line in summary.get("disagreements", []):
+        typer.secho(f"  {line}", fg="red")
     typer.echo(f"products in {programme.processed_dir} (run took {time.perf_counter() - started:.1f} s)")
     typer.echo(f"flow run {summary['run_id']}: its artifacts (status table, run summary by country) and logs are "
                f"on this run" + (f": {summary['run_url']}" if summary.get("run_url") else
@@ -451,6 +456,60 @@ def token_revoke(
     if row is None:
         _fail(f"no token with id {token_id} (see `atlas portal token list`)")
     typer.echo(f"token {row.id} ({row.role}, {row.label}) revoked at {row.revoked}; its sessions are closed")
+
+
+@app.command()
+def verify(
+    config: ConfigOption = DEFAULT_CONFIG,
+    samples: Annotated[int, typer.Option(help="pixels sampled per country and salinity layer", min=1)] = 200,
+) -> None:
+    """Check the current release: checksums against STAC, sources = manifests = ledger, pixels = national copies.
+
+    Prints one line per disagreement and exits with status 1 when there is any.
+    """
+    programme = _programme(config)
+    from atlas import layout
+    from atlas.ledger.store import Ledger
+    from atlas.ledger.verify import verify_release
+
+    if not programme.ledger_path.is_file():
+        _fail(f"no ledger at {programme.ledger_path}: nothing has been published yet (`atlas run` first)")
+    with Ledger(programme.ledger_path, programme) as ledger:
+        problems = verify_release(programme, ledger, samples)
+    name = layout.current_release_name(programme.processed_dir) or "none"
+    for line in problems:
+        typer.echo(" ".join(line.split()))
+    if problems:
+        typer.secho(f"release {name}: {len(problems)} disagreement(s)", fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"release {name}: verified")
+
+
+@app.command()
+def releases(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """List the kept releases of the regional products (newest first, * = current) and failed attempts."""
+    programme = _programme(config)
+    from atlas import layout
+    from atlas.ledger.store import Ledger
+    from atlas.products.release import list_releases
+
+    kept = list_releases(programme.processed_dir)
+    if not kept:
+        typer.echo("no release yet: `atlas run` publishes the regional products as the first one")
+    for record in kept:
+        products = "; ".join(f"{product}: " + ", ".join(f"{iso3} v{v}" for iso3, v in held["versions"].items())
+                             for product, held in (record.get("products") or {}).items())
+        typer.echo(f"{'*' if record['current'] else ' '} {record['name']}  {record.get('created') or '?'}  "
+                   f"run {record.get('run_id') or '?'}  {products or '(no products listed)'}")
+    failures = []
+    if programme.ledger_path.is_file():
+        with Ledger(programme.ledger_path, programme) as ledger:
+            failures = [a for a in ledger.release_attempts() if a["outcome"] == "failed"]
+    for attempt in failures:
+        typer.echo(f"  {attempt['name']}  {attempt['at']}  run {attempt['run_id'] or '?'}  FAILED, not published: "
+                   + " ".join(str(attempt["reason"]).split()))
+    typer.echo(f"{len(kept)} release(s) kept ([releases] keep = {programme.releases.keep}); "
+               f"folders in {layout.releases_dir(programme.processed_dir)}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
@@ -72,10 +73,20 @@ class SalinitySpec:
     def is_required(self, layer: str, depth: str) -> bool:
         return f"{layer}_{depth}" in self.required_layers
 
+    def display(self, code: int) -> str:
+        """The programme legend's class name for people ('Moderate salinity'); the code itself if unknown."""
+        return display_name(self.classes[code]) if code in self.classes else str(code)
+
     def class_code(self, name: str) -> int | None:
         """The programme legend's code of a class name (case, spaces, hyphens and underscores ignored)."""
         key = class_key(name)
         return next((code for code, label in self.classes.items() if class_key(label) == key), None)
+
+
+def display_name(label: str) -> str:
+    """A legend class as people read it: 'ModerateSalinity' becomes 'Moderate salinity', 'Saline-sodic' stays."""
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(label)).split(" ")
+    return " ".join([words[0], *(w.lower() if w[1:].islower() else w for w in words[1:])]).strip()
 
 
 def class_key(name: str) -> str:
@@ -147,6 +158,13 @@ class PortalSettings:
 
 
 @dataclass(frozen=True)
+class ReleaseSettings:
+    """``[releases]``: how many published releases of the regional products stay on disk (docs/PRODUCTS.md)."""
+
+    keep: int = 5  # the current release and the newest earlier ones, up to this many in all (at least 1)
+
+
+@dataclass(frozen=True)
 class StatusSettings:
     """``[status]``: how the meeting exports list the member countries."""
 
@@ -154,6 +172,19 @@ class StatusSettings:
     country_order: tuple[str, ...] = ()
     # ISO3 = [lon, lat]: where a member too small for the map's outlines (an island state) is drawn as a dot
     map_points: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SubmissionSettings:
+    """``[submission]``: where and how countries send their files, and whom they write to (the guide says it)."""
+
+    # where the files go: a shared folder, a portal address or a postal address
+    send_to: str = ""
+    # how: one zip per deliverable, the subject line to use, what to write in the message
+    how: str = ""
+    # who answers the countries' questions at the secretariat
+    contact_name: str = ""
+    contact_email: str = ""
 
 
 @dataclass(frozen=True)
@@ -214,7 +245,9 @@ class Programme:
     limits: Limits = field(default_factory=Limits)
     status: StatusSettings = field(default_factory=StatusSettings)
     portal: PortalSettings = field(default_factory=PortalSettings)
+    submission: SubmissionSettings = field(default_factory=SubmissionSettings)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
+    releases: ReleaseSettings = field(default_factory=ReleaseSettings)
     metafile: MetafileSpec = field(default_factory=MetafileSpec, metadata={"toml": "salinity.metafile"})
     soil_legacy: str = field(default="correlate", metadata={"toml": "soil_map.legacy"})  # correlate | provisional
     overlap_rule: str = field(default="longest_boundary", metadata={"toml": "harmonize.overlap_rule"})  # RULES
@@ -313,6 +346,14 @@ def _salinity_options(sal: dict, path: Path) -> dict:
         out["esp_intensity_pct"] = tuple(float(v) for v in th["esp_intensity_pct"])
     return out
 
+def _releases(table: dict) -> ReleaseSettings:
+    """``[releases]`` with its defaults; keep must be 1 or more (the current release is always kept)."""
+    settings = section(ReleaseSettings, table)
+    if settings.keep < 1:
+        raise ConfigError(f"[releases] keep = {settings.keep}: expected 1 or more (the current release is kept)")
+    return settings
+
+
 def _intake(table: dict) -> IntakeSettings:
     """``[intake]`` with its defaults; an unknown key or a wrong value is refused, never ignored."""
     unknown = sorted(set(table) - {"settle_seconds"})
@@ -387,7 +428,9 @@ def load_programme(path: Path | str | None = None) -> Programme:
             limits=section(Limits, raw.get("limits", {})),
             status=section(StatusSettings, raw.get("status", {})),
             portal=section(PortalSettings, raw.get("portal", {})),
+            submission=section(SubmissionSettings, raw.get("submission", {})),
             intake=_intake(raw.get("intake", {})),
+            releases=_releases(raw.get("releases", {})),
             metafile=_metafile_spec(sal.get("metafile", {})),
             soil_legacy=_choice(raw["soil_map"], "legacy", "correlate", SOIL_LEGACY_MODES, path),
             overlap_rule=_choice(raw["harmonize"], "overlap_rule", "longest_boundary", OVERLAP_RULES, path),

@@ -20,6 +20,7 @@ from atlas.config import Programme
 from atlas.finding import Finding, Location, Severity, counts, internal_error, verdict
 from atlas.intake.inbox import Submission, discover
 from atlas.layout import SOIL_MAP_FILE
+from atlas.reports.changes import carried_layers
 
 if TYPE_CHECKING:
     from atlas.intake.readers import Reads
@@ -143,7 +144,7 @@ def process_submission(
         ledger.record_validation(record_id, verdict([unsafe]), counts([unsafe]), None, [unsafe.to_dict()])
         return SubmissionOutcome(sub, record_id, verdict([unsafe]), [unsafe])
     out_dir.mkdir(parents=True, exist_ok=True)
-    carried = ledger.carried_layers(sub.country, sub.version) if sub.deliverable == "salinity_map" else {}
+    carried = carried_layers(ledger, sub.country, sub.deliverable, sub.version)
     checked = check_submission(sub, programme, boundaries, out_dir, carried=frozenset(carried))
     # what only the ledger knows: a delivery filed after a newer one (atlas validate cannot say this)
     checked.findings += older_delivery_findings(sub, ledger)
@@ -151,7 +152,7 @@ def process_submission(
     findings, result, outputs = checked.findings, checked.verdict, checked.outputs
     meta = report_meta(sub, checked, programme, programme.raw_dir)
     reports = write_national_reports(checked.submission, findings, out_dir, meta, outputs, programme, boundaries,
-                                     checked.reads)
+                                     checked.reads, carried)
     ledger.record_validation(record_id, result, counts(findings), reports.get("json"), [f.to_dict() for f in findings])
     if result in ACCEPTED and outputs.get("layers"):
         # partial deliveries: which version each layer comes from (its own, or carried over)
@@ -164,17 +165,30 @@ def process_submission(
 
 
 def write_national_reports(sub: Submission, findings: list[Finding], out_dir: Path, meta: dict, outputs: dict,
-                           programme: Programme, boundaries, reads=None) -> dict[str, Path]:
-    """The version's reports, with its map (country, neighbours, footprint) and what changed since the last one."""
+                           programme: Programme, boundaries, reads=None,
+                           carried: dict[str, int] | None = None) -> dict[str, Path]:
+    """The version's reports, with its map (country, neighbours, footprint) and what changed since the last one.
+
+    ``carried``: layers an earlier version holds that this one could carry over; those it does not send itself
+    count in its areas and in "what changed" (its effective state).
+    """
     from atlas.products.national_summary import national_summary
     from atlas.reports.changes import previous_report
     from atlas.reports.report import write_reports
 
-    footprint, areas = national_summary(sub, outputs, programme, reads) if sub.deliverable in (
+    sent = {f"{r['layer']}_{r['depth']}" for r in meta.get("layers") or [] if r.get("layer") and r.get("depth")}
+    carried = {k: v for k, v in (carried or {}).items() if k not in sent}
+    if carried and "layers" in meta:  # the layer table shows the effective state: what was sent, what is kept
+        meta = {**meta, "layers": meta["layers"] + [
+            {"file": "", "kind": "carried", "layer": key.rpartition("_")[0], "depth": key.rpartition("_")[2],
+             "taken_from": f"carried over from version {version}",
+             "detail": f"not sent again: version {version}'s accepted layer is used"}
+            for key, version in sorted(carried.items())]}
+    footprint, areas = national_summary(sub, outputs, programme, reads, carried) if sub.deliverable in (
         "salinity_map", "soil_map") else (None, None)
     previous = previous_report(programme.processed_dir, sub.country, sub.deliverable, sub.version)
     return write_reports(findings, out_dir, meta, boundaries=boundaries, footprint=footprint, previous=previous,
-                         areas=areas)
+                         areas=areas, carried=carried)
 
 
 def layer_rows(sub: Submission, programme: Programme) -> list[dict]:
@@ -259,10 +273,9 @@ def harmonize_national(sub: Submission, programme: Programme, out_dir: Path,
     if sub.deliverable == "soil_map":
         from atlas.intake.containment import Limits
         from atlas.intake.readers import read_soil_map, repair_soil_map
+        from checks.run import soil_maps
 
-        soil_files = [
-            p for p in sub.files if p.suffix.lower() in {".gpkg", ".geojson", ".json", ".fgb", ".zip", ".shp"}
-        ]
+        soil_files = soil_maps(sub.files)  # the first is the map taken, as validation says (checks.several_maps)
         if not soil_files:
             return {}, []
         if reads is not None and soil_files[0] in reads.soil_maps:

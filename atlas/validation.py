@@ -87,8 +87,11 @@ def validate_path(path: Path, programme: Programme, boundaries=None, country: st
             if programme.deliverables.get(sub.deliverable) is None or \
                     programme.deliverables[sub.deliverable].kind == "document":
                 not_made = []
+            # a local check is no submission: no version number, no date received
+            meta = {**report_meta(sub, checked, programme, base), "version": None, "received": None,
+                    "checked": "locally with atlas validate, before sending"}
             done[number] = ValidatedSubmission(
-                label, report_meta(sub, checked, programme, base), checked.findings, checked.verdict,
+                label, meta, checked.findings, checked.verdict,
                 plan.country_source.get(label, "unknown"), not_made)
     result.submissions = [done[number] for number in sorted(done)]
     return result
@@ -130,6 +133,7 @@ def result_json(result: ValidationResult) -> dict:
 def write_html(result: ValidationResult, out_dir: Path) -> list[Path]:
     """The reports the secretariat sends (HTML, Markdown, JSON), one folder per submission under ``out_dir``."""
     from atlas.reports.report import write_reports
+    from checks.crosswalk import write_template
 
     written = []
     several = len({s.meta["delivery"] for s in result.submissions}) > 1
@@ -139,12 +143,13 @@ def write_html(result: ValidationResult, out_dir: Path) -> list[Path]:
             name += f"_{s.meta['delivery']}"
         folder = Path(out_dir) / re.sub(r"[^A-Za-z0-9._-]+", "_", name)
         written.append(write_reports(s.findings, folder, s.meta, boundaries=result.boundaries)["html"])
+        write_template(s.findings, folder)  # the crosswalk the report links to, beside it
     return written
 
 
 def render(result: ValidationResult) -> str:
     """The terminal report: each submission's findings, which checks were not made, and every skipped file."""
-    from atlas.reports.report import VERDICT_TEXT, render_text
+    from atlas.reports.report import VERDICT_TEXT, count_words, render_text
 
     blocks = []
     for s in result.submissions:
@@ -165,6 +170,7 @@ def render(result: ValidationResult) -> str:
                       "(GeoTIFF salinity layers, a soil map, a .docx/.pdf chapter or profile)")
     else:
         totals = counts([f for s in result.submissions for f in s.findings])
-        blocks.append(f"== overall: {VERDICT_TEXT[result.verdict]} ({len(result.submissions)} submission(s); "
-                      + ", ".join(f"{v} {k}" for k, v in totals.items()) + ")")
+        n = len(result.submissions)
+        blocks.append(f"== overall: {VERDICT_TEXT[result.verdict]} ({n} submission{'' if n == 1 else 's'}; "
+                      f"{count_words(totals)})")
     return "\n\n".join(blocks)

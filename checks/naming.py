@@ -55,7 +55,7 @@ def _proposal(ctx, lf: LayerFile | None) -> str:
 
 @check("naming.file_pattern", Severity.ERROR, "raster", PRODUCTS,
        "The file's layer and depth cannot be told from its name (nor from a manifest.csv line).",
-       "rename the file {ISO3}_GSSmap_{layer}_{depth}.tif (e.g. PAK_GSSmap_ECe_0-30.tif), or add a line "
+       "rename the file {ISO3}_GSSmap_{layer}_{depth}.tif (e.g. {ISO3}_GSSmap_ECe_0-30.tif), or add a line "
        "'file,layer,depth,legend' for it to the delivery's manifest.csv")
 def check_file_pattern(ctx):
     lf = ctx.extra.get("resolved")

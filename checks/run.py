@@ -41,7 +41,26 @@ declare("checks.file_skipped", Severity.INFO, "submission", ("salinity_map", "so
                                                              "country_profile"),
         "A file of no deliverable type (or a sidecar) was not validated on its own.", "nothing to do")
 
+declare("checks.several_maps", Severity.WARNING, "submission", ("soil_map",),
+        "The delivery holds more than one soil map: the first is taken for the Atlas, the others are checked "
+        "but not used.",
+        "send one country-wide soil map per delivery; if the files are parts of one map, merge them into one file")
 MAP_SUFFIXES = {".gpkg", ".geojson", ".json", ".fgb", ".zip", ".shp"}
+
+
+def soil_maps(files) -> list[Path]:
+    """The soil map files of a delivery, in delivery order: the first is the one taken (harmonization too)."""
+    return [Path(f) for f in files if Path(f).suffix.lower() in MAP_SUFFIXES]
+
+
+def _several_maps(files) -> list[Finding]:
+    maps = soil_maps(files)
+    if len(maps) < 2:
+        return []
+    others = ", ".join(m.name for m in maps[1:6]) + (f" and {len(maps) - 6} more" if len(maps) > 6 else "")
+    return [emit("checks.several_maps", f"{len(maps)} soil maps in one delivery: {maps[0].name} is taken for the "
+                 f"Atlas; {others} {'was' if len(maps) == 2 else 'were'} checked but not used",
+                 Location(file=maps[0].name), observed=[m.name for m in maps], expected="one soil map")]
 
 
 def country_boundary(boundaries: gpd.GeoDataFrame | None, iso3: str | None):
@@ -118,6 +137,8 @@ def validate_submission(sub: Submission, programme: Programme, boundaries: gpd.G
         files = [Path(f) for f in sub.files]
         resolution = resolve_layers(files, programme.salinity) if sub.deliverable == "salinity_map" else None
         crosswalk = next((f for f in files if is_crosswalk(f)), None) if sub.deliverable == "soil_map" else None
+        if sub.deliverable == "soil_map":
+            findings += _several_maps(files)
         for path in files:
             if sub.deliverable == "soil_map" and path.suffix.lower() not in MAP_SUFFIXES:
                 continue  # shapefile sidecars are read with their .shp

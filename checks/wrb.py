@@ -72,6 +72,7 @@ _WORD = re.compile(r"[a-z]+")
 LEGEND_NAMES = {"legacy_fao74": "FAO-74", "legacy_fao90": "FAO-90", "legacy_wrb2006": "WRB 2006",
                 "legacy_national": "national legend"}
 LEGACY_KINDS = tuple(LEGEND_NAMES)
+ID_COLUMN = re.compile(r"(^|_)(unit_?)?(id|fid|objectid|code_id)$", re.IGNORECASE)
 SOIL_COLUMN_HINTS = ("rsg", "wrb", "soil", "domsoi", "faosoil", "class", "legend", "name", "unit", "taxon")
 KINDS = ("wrb_code", "wrb_name", *LEGACY_KINDS, "non_soil", "unknown", "missing")
 
@@ -164,6 +165,8 @@ def guess_soil_column(gdf: pd.DataFrame) -> str | None:
     for col in gdf.columns:
         if col == "geometry" or not (gdf[col].dtype == object or pd.api.types.is_string_dtype(gdf[col])):
             continue
+        if ID_COLUMN.search(str(col)):  # unit ids such as "S12" read like FAO-74 symbols, and are not classes
+            continue
         table = classify_values(gdf[col])
         if table.empty:
             continue
@@ -219,8 +222,9 @@ def check_unknown(ctx):
 @check("wrb.legacy_code", Severity.ERROR, "vector", PRODUCTS,
        "A soil class uses a legacy legend (FAO-74, FAO-90, WRB 2006, national names): not accepted for the Atlas "
        "until each class is correlated to a WRB group (unless the programme publishes such units provisionally).",
-       "correlate each legacy class to WRB 2022: fill in the crosswalk from this report and send it back as "
-       "crosswalk.csv beside the map; the suggestion is a starting point, not a conversion")
+       "correlate each legacy class to WRB 2022: fill in the crosswalk (the report's section \"Fill in this "
+       "crosswalk\", and crosswalk_template.csv beside the report) and send it back as crosswalk.csv beside the "
+       "map; the suggestion is a starting point, not a conversion")
 def check_legacy(ctx):
     if ctx.gdf is None or ctx.soil_column is None:
         return
@@ -231,11 +235,14 @@ def check_legacy(ctx):
         if rows.empty:
             continue
         legend = LEGEND_NAMES[kind]
-        listed = ", ".join(f"{r.value}->{r.suggested or '?'} ({r.count})" for r in rows.head(12).itertuples())
+        listed = ", ".join(f"{r.value} ({r.count}, suggested {r.suggested or 'none'})"
+                           for r in rows.head(12).itertuples())
         more = f", ... {len(rows) - 12} more" if len(rows) > 12 else ""
         outcome = ("published provisionally with the suggested group, flagged provisional" if provisional
                    else "not accepted for the Atlas until correlated (crosswalk in this report)")
-        yield Hit(f"{int(rows['count'].sum())} features carry {len(rows)} {legend} class(es) in {ctx.soil_column}: "
+        n, k = int(rows["count"].sum()), len(rows)
+        yield Hit(f"{n} feature{'s' if n != 1 else ''} carr{'y' if n != 1 else 'ies'} {k} {legend} "
+                  f"class{'es' if k != 1 else ''} in {ctx.soil_column}: "
                   f"{listed}{more}; {outcome}",
                   Location(file=ctx.name, layer=ctx.layer, feature=_features_of(ctx, rows.value)),
                   observed=[{"value": r.value, "count": r.count, "suggested": r.suggested} for r in rows.itertuples()],

@@ -117,7 +117,7 @@ def canonical_copy(gdf: gpd.GeoDataFrame, programme, crosswalk_path=None) -> gpd
     The canonical columns are always computed from the delivered soil fields: a column the country sends
     is never canonical, even named ``rsg1_code``; it is kept under ``delivered_*`` (``delivered_rsg1_code``).
     """
-    from checks.crosswalk import apply_crosswalk, read_crosswalk
+    from checks.crosswalk import correlate, read_crosswalk
 
     fields = (*getattr(programme, "soil_required_fields", ("unit_id", "rsg1", "share1")),
               *getattr(programme, "soil_optional_fields", ("qualifiers", "wrb_version")))
@@ -125,5 +125,7 @@ def canonical_copy(gdf: gpd.GeoDataFrame, programme, crosswalk_path=None) -> gpd
     delivered, crosswalk = gdf, None
     if crosswalk_path is not None:
         crosswalk = read_crosswalk(crosswalk_path)
-        gdf, _ = apply_crosswalk(gdf, crosswalk)
+        gdf, done = correlate(gdf, crosswalk)
+        if done.written_as_rsg1:  # the delivered classes of the converted column stand as delivered_rsg1
+            delivered = delivered.assign(rsg1=delivered[done.column])
     return canonical_units(gdf, getattr(programme, "soil_legacy", "correlate"), crosswalk, delivered)

@@ -36,14 +36,21 @@ from atlas.ledger.accuracy import accuracy_table, write_accuracy_table
 from atlas.ledger.exports import export_status, status_markdown
 from atlas.ledger.schema import RECEIVED
 from atlas.ledger.store import Ledger
+from atlas.ledger.verify import verify_release
 from atlas.locking import run_lock
+from atlas.products import release
 from atlas.products.regional import (
+    PRODUCTS,
     border_pairs,
     build_catalogue,
     build_regional_salinity,
     build_regional_soil,
-    is_up_to_date,
+    failed,
+    outcome_from_manifest,
+    release_products,
+    will_rebuild,
 )
+from atlas.products.release_checks import check_release
 from atlas.reports.country_notes import write_country_notes
 
 # errno values of failures that often go away on a second try (network shares, busy files, exhausted handles)
@@ -130,12 +137,12 @@ def process_country(country: str, items: list, programme: Programme, boundaries,
 
 @task(cache_policy=NO_CACHE)
 def mosaic_salinity(programme: Programme, versions: dict, boundaries, run_id: str, force: bool, pairs=None,
-                    state=None):
+                    state=None, release_dir=None):
     # which version each layer comes from: the run's resolved state, computed once by the flow
     layer_versions = state.layer_versions("salinity_map") if state is not None else None
     with cluster_map() as map_fn:  # on a Dask worker, the COG conversions spread over the cluster
         outcome = build_regional_salinity(programme, versions, boundaries, run_id, force, map_fn=map_fn,
-                                          pairs=pairs, layer_versions=layer_versions)
+                                          pairs=pairs, layer_versions=layer_versions, release=release_dir)
     write_country_notes(programme, "salinity_map", outcome.versions, outcome.notes, boundaries)
     return _slim(outcome)
 
@@ -157,9 +164,10 @@ def cluster_map():
 
 @task(cache_policy=NO_CACHE)
 def harmonize_soil_atlas(programme: Programme, versions: dict, boundaries, run_id: str, force: bool, pairs=None,
-                         state=None):
-    outcome = build_regional_soil(programme, versions, boundaries, run_id, force, pairs=pairs)
-    write_country_notes(programme, "soil_map", outcome.versions, outcome.notes, boundaries)
+                         state=None, release_dir=None):
+    outcome = build_regional_soil(programme, versions, boundaries, run_id, force, pairs=pairs, release=release_dir)
+    write_country_notes(programme, "soil_map", outcome.versions, outcome.notes, boundaries,
+                        segments=outcome.extra.get("mismatches"))
     return _slim(outcome)
 
 
@@ -170,8 +178,15 @@ def _slim(outcome):
 
 
 @task(cache_policy=NO_CACHE)
-def catalogue_products(programme: Programme, outcomes: list, run_id: str):
-    return build_catalogue(programme, outcomes, run_id)
+def catalogue_products(programme: Programme, outcomes: list, run_id: str, release_dir):
+    return build_catalogue(programme, outcomes, run_id, release_dir)
+
+
+@task(cache_policy=NO_CACHE)
+def verify_current_release(programme: Programme) -> list[str]:
+    """`atlas verify` as the run's last task: one line per disagreement in the current release."""
+    with Ledger(programme.ledger_path, programme) as ledger:
+        return verify_release(programme, ledger)
 
 
 @task(cache_policy=NO_CACHE)
@@ -321,10 +336,13 @@ def _run(
     state = ledger.state()  # the one resolved state of this run: every product reads it (docs/LEDGER.md)
     for f in state.refused:
         logger.warning("run %s | %s: %s", run_id, f.location.file, f.message)
-    regional = _regional(programme, ledger, boundaries, run_id, force, logger, state)
-    if any(o.paths and not o.up_to_date for o in regional):
-        catalogue_products(programme, regional, run_id)
+    regional, rebuilt, release_line = _regional(programme, ledger, boundaries, run_id, force, logger, state)
     exported = _with_retries(export_status_table, programme)(programme, boundaries, state)
+    # verified after every run that changed something (a run that found nothing new leaves it to `atlas verify`)
+    verify = bool(regional) and bool(outcomes or failed_tasks or "unchanged" not in release_line)
+    disagreements = verify_current_release(programme) if verify else []
+    for line in disagreements:
+        logger.error("run %s | verify: %s", run_id, line)
 
     failed = {
         o.submission.country for o in outcomes if any(f.check_id == "pipeline.internal_error" for f in o.findings)
@@ -339,7 +357,11 @@ def _run(
         # deliveries the ordering rule refuses (dated after today), each naming its folder
         "refused": [f.message for f in [*inbox_findings, *state.refused] if f.check_id == "inbox.future_delivery"],
         "products": {o.product: [str(Path(p).name) for p in o.paths] for o in regional},
-        "rebuilt": [o.product for o in regional if o.paths and not o.up_to_date],
+        "rebuilt": rebuilt,
+        "release": release_line,
+        "verified": f"{len(disagreements)} disagreement(s)" if disagreements else "verified" if verify else
+        "not run (nothing changed; `atlas verify` checks on demand)" if regional else "nothing to verify (no release)",
+        "disagreements": disagreements,
         "status_files": {k: [str(p) for p in v] for k, v in exported.items()},
         "elapsed_s": round(time.perf_counter() - started, 3),
         "by_country": _by_country(outcomes, failed_tasks),
@@ -361,12 +383,14 @@ def _run(
         {k: len(v) for k, v in summary["products"].items()},
         summary["elapsed_s"],
     )
+    logger.info("run %s: %s; %s", run_id, summary["release"], summary["verified"])
     if failed:
         logger.error("run %s: countries with pipeline failures: %s", run_id, ", ".join(sorted(failed)))
     _summary_artifact(summary)
     if root_logger is not logger:
-        root_logger.info("run %s: %d processed, %d rejected, rebuilt %s (details on the subflow run)", run_id,
-                         len(outcomes), len(summary["rejected"]), summary["rebuilt"] or "nothing")
+        root_logger.info("run %s: %d processed, %d rejected, rebuilt %s; %s; %s (details on the subflow run)",
+                         run_id, len(outcomes), len(summary["rejected"]), summary["rebuilt"] or "nothing",
+                         summary["release"], summary["verified"])
     return summary
 
 
@@ -391,41 +415,74 @@ def _run_url() -> str | None:
     return f"{ui.rstrip('/')}/runs/flow-run/{root}" if ui and root else None
 
 
-def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, force: bool, logger, state) -> list:
-    """Both regional products of the run's resolved ``state``, built side by side; versions are marked published
-    once the files are in place."""
-    jobs = (
-        (mosaic_salinity, "salinity_map", "GSSmap", layout.regional_salinity_dir(programme.processed_dir)),
-        (harmonize_soil_atlas, "soil_map", "Soil Atlas WRB", layout.regional_soil_dir(programme.processed_dir)),
-    )
-    versions = {key: state.current_versions(key) for _, key, _, _ in jobs}
-    pairs = border_pairs(programme, boundaries, versions, force)  # once per run, for both products
-    futures = [
-        _with_retries(builder, programme).submit(programme, versions[key], boundaries, run_id, force, pairs, state)
-        for builder, key, _, _ in jobs
-    ]
-    outcomes, _ = _gather(futures, [product for _, _, product, _ in jobs], logger, run_id)
-    by_product = {o.product: o for o in outcomes}
-    regional = []
-    for _, key, product, out_dir in jobs:
-        outcome = by_product.get(product)
-        if outcome is None:
-            continue
-        regional.append(outcome)
-        for f in outcome.findings:
-            if f.check_id == "pipeline.internal_error":
-                logger.error("run %s | %s: %s", run_id, product, f.message)
-        # published only when every file of the product and its manifest exist; idempotent, so a run
-        # killed between the manifest and the ledger is completed by the next one
-        if outcome.paths and is_up_to_date(out_dir, outcome.versions):
-            stages.publish_versions(ledger, key, outcome, run_id, state)  # only the versions the product holds
-    return regional
+def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, force: bool,
+              logger, state) -> tuple[list, list[str], str]:
+    """Both regional products of the run's resolved ``state``, built side by side into one new release, made
+    current only once the whole set (files, tables, catalogue) is written and checked; then the versions it
+    holds are marked published.
+
+    Returns the current release's products, the products rebuilt, and a line on the release for the summary.
+    """
+    processed = programme.processed_dir
+    jobs = ((mosaic_salinity, "salinity_map", "GSSmap"), (harmonize_soil_atlas, "soil_map", "Soil Atlas WRB"))
+    versions = {key: state.current_versions(key) for _, key, _ in jobs}
+    layers = {"salinity_map": state.layer_versions("salinity_map")}  # a layer from another version: a rebuild
+    rebuild = any(will_rebuild(programme, key, versions[key], force, layers.get(key)) for _, key, _ in jobs)
+    name = layout.current_release_name(processed)
+    rebuilt, line = [], f"release {name} unchanged" if name else "no release yet (no accepted national copy)"
+    if rebuild:
+        staging = release.begin(processed, run_id)
+        pairs = border_pairs(programme, boundaries, versions, force)  # once per run, for both products
+        futures = [
+            _with_retries(builder, programme).submit(programme, versions[key], boundaries, run_id, force, pairs,
+                                                     state, staging)
+            for builder, key, _ in jobs
+        ]
+        outcomes, failed_tasks = _gather(futures, [product for _, _, product in jobs], logger, run_id)
+        rebuilt = [o.product for o in outcomes if o.paths and not o.up_to_date]
+        line = _release(programme, ledger, staging, outcomes, failed_tasks, run_id, logger)
+    # what the current release holds, whatever this run did: published in the ledger (idempotent, so a run
+    # killed between the release and the ledger is completed by the next one)
+    current = layout.current_release(processed)
+    regional = [o for product in PRODUCTS if (o := outcome_from_manifest(product, current))]
+    for outcome in regional:
+        stages.publish_versions(ledger, PRODUCTS[outcome.product][0], outcome, run_id, state)
+    return regional, rebuilt, line
+
+
+def _release(programme: Programme, ledger: Ledger, staging, outcomes: list, failed_tasks: list, run_id: str,
+             logger) -> str:
+    """Catalogue, check and publish the release being built, or record why it failed; a line for the summary."""
+    name = release.release_name(staging)
+    problems = [f"{label}: {reason}" for label, reason in failed_tasks]
+    problems += [f"{o.product}: {message}" for o in outcomes for message in failed(o)]
+    if not problems:
+        try:
+            catalogue_products(programme, outcomes, run_id, staging)
+            release.commit(programme.processed_dir, staging, run_id, programme.releases.keep,
+                           check_release(staging), release_products(outcomes))
+        except release.ReleaseRefused as exc:
+            problems = exc.problems
+        except Exception as exc:  # noqa: BLE001 - the previous release stays current; the reason is recorded
+            problems = [f"catalogue: {type(exc).__name__}: {exc}"]
+    if not problems:
+        ledger.record_release(name, run_id, "published")
+        return f"release {name} published"
+    release.abandon(staging, problems[0])
+    reason = "; ".join(problems)
+    ledger.record_release(name, run_id, "failed", reason)
+    for problem in problems:
+        logger.error("run %s | release %s failed: %s", run_id, name, problem)
+    kept = layout.current_release_name(programme.processed_dir)
+    return f"release {name} FAILED ({reason}); release {kept or 'none'} stays current"
 
 
 def _summary_artifact(summary: dict) -> None:
     lines = [f"# Run {summary['run_id']}", "", f"- processed: {len(summary['processed'])}"]
     lines += [f"  - {p}" for p in summary["processed"]]
     lines += [f"- rebuilt: {', '.join(summary['rebuilt']) or 'nothing'}"]
+    lines += [f"- {summary['release']}", f"- verify: {summary['verified']}"]
+    lines += [f"  - {d}" for d in summary["disagreements"]]
     lines += [f"- failed countries: {', '.join(summary['failed_countries']) or 'none'}"]
     lines += [f"  - {f}" for f in summary["failures"]]
     lines += [f"- refused: {r}" for r in summary.get("refused", [])]

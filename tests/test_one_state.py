@@ -147,8 +147,9 @@ def test_case_e_stac_sources_and_ledger_name_only_the_versions_whose_pixels_are_
     sources = stac_sources(catalog)
     assert sources["GSSmap_pH_0-30"] == {("KHM", 2)}
     assert sources["GSSmap_ECe_0-30"] == {("KHM", 1)}  # carried over: v1's pixels
-    assert sources["GSSmap_ESP_0-30"] == set()  # KHM never sent it
-    assert sources["GSSmap_SAS_30-100"] == set()  # KHM's classes there are derived, not delivered
+    # KHM never sent ESP 0-30, and its classes at 30-100 are derived, not delivered: those products hold no
+    # pixel, so they are not published (case m) and no STAC item names a source for them
+    assert "GSSmap_ESP_0-30" not in sources and "GSSmap_SAS_30-100" not in sources
     assert sources["GSSmap_SAS_derived_30-100"] == {("KHM", 1)}
     assert states == {1: "partly_published", 2: "published"}
 

@@ -19,6 +19,7 @@ import shapely
 
 from atlas.borders.adjacency import border_lines, geodesic_length_km, linear_part
 from atlas.finding import Finding, Location, Severity
+from checks.wrb import NON_SOIL_UNITS, RSG_CODES
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,12 @@ def border_mismatches(
     return seg, pd.DataFrame(summary, columns=SUMMARY_COLUMNS)
 
 
+def _group(code) -> str:
+    """'LX Lixisols' for a WRB code, the value as it is otherwise."""
+    name = RSG_CODES.get(str(code)) or NON_SOIL_UNITS.get(str(code))
+    return f"{code} {name}" if name else str(code)
+
+
 MAX_SEGMENT_FINDINGS = 200  # per border; the full list is the border_mismatches table
 
 
@@ -129,23 +136,34 @@ def border_feedback(segments: gpd.GeoDataFrame, summary: pd.DataFrame) -> dict[s
                 (row.a, row.b, "unit_a", "rsg_a", "unit_b", "rsg_b"),
                 (row.b, row.a, "unit_b", "rsg_b", "unit_a", "rsg_a")):
             found = out.setdefault(me, [])
-            said = (f"{me}-{other} border: {len(mine)} segment(s), {row.mismatched_km:.1f} km of "
-                    f"{row.compared_km:.1f} km compared, where the dominant group differs across the border; "
-                    f"{other} sees the same segments") if row.compared_km > 0 else (
-                f"{me}-{other} border: nothing compared ({other} has no map along it in the Atlas)")
+            if row.compared_km <= 0:  # the neighbour has no map along it: nothing either side can act on
+                found.append(Finding(
+                    "border.mismatch_summary", Severity.INFO,
+                    f"Border with {other}: nothing to compare, {other} has no map along it in the Atlas",
+                    Location(feature=me), observed={"neighbour": other, "compared_km": 0.0}, expected=0,
+                    hint="nothing to do"))
+                continue
+            everywhere = row.mismatched_km >= row.compared_km - 0.05
+            extent = (f"along all {row.compared_km:,.1f} km compared" if everywhere else
+                      f"along {row.mismatched_km:,.1f} km of the {row.compared_km:,.1f} km compared "
+                      f"({row.mismatched_km / row.compared_km:.0%})")
+            said = (f"Border with {other}: the dominant soil group differs {extent}, in {len(mine)} "
+                    f"segment(s); {other} is sent the same segments") if len(mine) else (
+                f"Border with {other}: the dominant soil groups agree along all {row.compared_km:,.1f} km compared")
             found.append(Finding(
                 "border.mismatch_summary", Severity.WARNING if len(mine) else Severity.INFO, said,
                 Location(feature=me), observed={"neighbour": other, "pair": row.pair, "segments": len(mine),
                                                 "mismatched_km": round(float(row.mismatched_km), 3),
                                                 "compared_km": round(float(row.compared_km), 3)},
-                expected=0, hint=f"agree the dominant groups along the border with {other}; the segments are listed "
-                "in this report and in regional/borders/border_mismatches.csv"))
+                expected=0, hint=(f"agree the dominant groups along the border with {other}; the segments are listed "
+                                  "in this report and in regional/borders/border_mismatches.csv") if len(mine)
+                else "nothing to do"))
             longest = mine.sort_values("length_km", ascending=False).head(MAX_SEGMENT_FINDINGS)
             for k, s in longest.iterrows():
                 found.append(Finding(
                     "border.mismatch", Severity.INFO,
-                    f"{mine_ids[k]}: {me} unit {s[unit]} ({s[group]}) faces {other} unit {s[their_unit]} "
-                    f"({s[their_group]}) over {s['length_km']:.2f} km",
+                    f"{s['length_km']:,.1f} km where your unit {s[unit]} ({_group(s[group])}) faces {other}'s unit "
+                    f"{s[their_unit]} ({_group(s[their_group])})",
                     Location(feature=str(s[unit]), lon=float(s["lon"]), lat=float(s["lat"])),
                     observed={"segment": mine_ids[k], "neighbour": other, "unit": str(s[unit]), "group": s[group],
                               "neighbour_unit": str(s[their_unit]), "neighbour_group": s[their_group],

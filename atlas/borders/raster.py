@@ -373,7 +373,7 @@ def harmonize_salinity(sub, programme, out_dir: Path, reads=None) -> tuple[dict[
                     "harmonize.classes_recoded", Severity.FIXED,
                     f"{lf.path.name}: class codes mapped onto the programme legend through {legend.source}",
                     Location(file=lf.path.name, layer=f"{layer} {depth}"), observed=legend.describe(sal),
-                    expected={str(k): v for k, v in sal.classes.items()}))
+                    expected={str(k): sal.display(k) for k in sal.classes}))
         stats = reads.raster_stats.get(Path(lf.path)) if reads else None
         out, file_findings = harmonize_file(lf.path, layer, programme, out_dir,
                                             sal.file_name(sub.country, layer, depth), class_lut,

@@ -100,7 +100,9 @@ def _to_4326(gdf: gpd.GeoDataFrame, country: str) -> tuple[gpd.GeoDataFrame, lis
         return gdf, []
     return gdf.to_crs("EPSG:4326"), [Finding(
         "harmonize.reprojected", Severity.FIXED, f"{country}: soil map reprojected from {gdf.crs.to_string()} to "
-        "EPSG:4326 for harmonization", Location(feature=country), observed=gdf.crs.to_string(), expected="EPSG:4326")]
+        "EPSG:4326 for harmonization (the polygons' vertices are transformed; nothing is resampled)",
+        Location(feature=country), observed=gdf.crs.to_string(), expected="EPSG:4326",
+        hint="nothing to do; delivering the map in EPSG:4326 avoids the reprojection")]
 
 
 def _clip(geoms: np.ndarray, territory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -399,8 +401,8 @@ def _resolve_within(country: str, units: gpd.GeoDataFrame, rule: str, ea: str):
     k = int(frame["area_km2"].to_numpy().argmax())
     finding = Finding("harmonize.overlaps_within", Severity.FIXED,
                       f"{country}: {len(frame)} pair(s) of overlapping map units ({total:.3f} km2) resolved by the "
-                      f"'{rule}' rule, so each place counts once", Location(feature=country, lon=float(frame.lon[k]),
-                                                                           lat=float(frame.lat[k])),
+                      f"'{rule}' rule, so each place counts once (overlaps under 1 m² are noise, as in validation)",
+                      Location(feature=country, lon=float(frame.lon[k]), lat=float(frame.lat[k])),
                       observed={"pairs": len(frame), "area_km2": round(total, 4), "rule": rule}, expected=0,
                       hint="remove the overlaps at source so every place belongs to one map unit")
     return units, frame, [finding]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from atlas.config import Programme
 from atlas.intake.inbox import Submission, file_sha256
-from atlas.ledger import layers
+from atlas.ledger import layers, releases
 from atlas.ledger.resolve import order_key, resolve
 from atlas.ledger.rows import build_status_rows
 from atlas.ledger.schema import (
@@ -100,7 +100,7 @@ class Ledger:
     def _create_schema(self) -> None:
         # executescript would COMMIT on its own; run the statements one by one inside a transaction
         with self._transaction() as db:
-            for statement in [*SCHEMA.split(";"), layers.LAYER_SCHEMA]:
+            for statement in [*SCHEMA.split(";"), layers.LAYER_SCHEMA, releases.RELEASE_SCHEMA]:
                 if statement.strip():
                     db.execute(statement)
             db.execute(
@@ -514,6 +514,15 @@ class Ledger:
     def layers(self, record_id: int) -> dict[str, int]:
         """{layer: source version} recorded for one version (empty if none)."""
         return layers.layers_of(self._db, record_id)
+
+    def record_release(self, name: str, run_id: str | None, outcome: str, reason: str | None = None) -> None:
+        """Record a release attempt of the regional products: ``published``, or ``failed`` with the reason."""
+        with self._transaction() as db:
+            releases.record(db, name, run_id, self._clock(), outcome, reason)
+
+    def release_attempts(self) -> list[dict]:
+        """Every release attempt (name, run_id, at, outcome, reason), newest first."""
+        return releases.attempts(self._db)
 
     def product_versions(self, product: str) -> dict[tuple[str, str], int]:
         """Which version of each (country, deliverable) the named product used most recently."""

@@ -144,11 +144,12 @@ def rsg_areas(region_gdf, programme, rsg_column: str = "rsg1_code", country_colu
 
 
 def _rsg_name(code: str) -> str:
+    """The group's name, or the non-soil unit's ("WR": "Water bodies"), as the regional map names it."""
     try:
-        from checks.wrb import RSG_CODES
+        from checks.wrb import NON_SOIL_UNITS, RSG_CODES
     except ImportError:  # the WRB checks are optional here
         return ""
-    return RSG_CODES.get(code, "")
+    return RSG_CODES.get(code) or NON_SOIL_UNITS.get(code, "")
 
 
 def write_area_tables(frames: dict[str, pd.DataFrame], out_dir: Path) -> dict[str, Path]:

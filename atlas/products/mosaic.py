@@ -283,6 +283,7 @@ def build_mosaics(
     tmp_dir = Path(tempfile.mkdtemp(prefix=".mosaic_", dir=out_dir))
     paths: dict[str, Path] = {}
     used: dict[str, tuple[tuple[str, int], ...]] = {}
+    valid: dict[str, int] = {}  # valid pixels written per product: an empty product is not published (issue 21 m)
     try:
         with rasterio.Env(**GDAL_ENV), contextlib.ExitStack() as stack:
             def open_tmp(key: str, dtype: str, nodata, description: str, unit: str):
@@ -353,6 +354,7 @@ def build_mosaics(
                             dropped[(src.iso3, f"{layer}_{depth}")] = dropped.get((src.iso3, f"{layer}_{depth}"), 0) \
                                 + outside
                     dst.write(data, 1, window=win)
+                    valid[f"{layer}_{depth}"] = valid.get(f"{layer}_{depth}", 0) + int((data != dst.nodata).sum())
                 # provenance marks only pixels that hold data from the submission, not the whole territory
                 prov.write(np.where(has_data, lut[cidx], PROVENANCE_NODATA).astype("uint16"), 1, window=win)
                 for depth, pairs in derived.items():
@@ -376,7 +378,16 @@ def build_mosaics(
                         ph = _ph_part(ph_of.get(depth, {}).get(ece_src.iso3), shared, read, sal.continuous_nodata)
                         data[sl][own] = derive_with_programme(ece, esp, sal, ph)[own]
                     dst.write(data, 1, window=win)
-        keys = list(outs) + ["provenance", "country_index"]
+                    valid[f"SAS_derived_{depth}"] = valid.get(f"SAS_derived_{depth}", 0) \
+                        + int((data != sal.class_nodata).sum())
+        empty = sorted(key for key in outs if not valid.get(key))
+        for key in empty:
+            findings.append(Finding("mosaic.empty_product", Severity.INFO,
+                                    f"{product_name(key)}: no country's data has a valid pixel in it; not published",
+                                    Location(file=product_name(key)), observed=0, expected="at least 1 valid pixel"))
+        keys = [key for key in outs if key not in empty] + ["provenance", "country_index"]
+        for key in empty:
+            (tmp_dir / product_name(key)).unlink()
         jobs = []
         codes_keys = {"provenance", "country_index"} | {f"{sal.class_layer}_{d}" for d in sal.depths} \
             | {f"SAS_derived_{d}" for d in sal.depths}
@@ -402,8 +413,11 @@ def build_mosaics(
         return int(layer_versions.get(iso3, {}).get(key, versions.get(iso3, 0)))
 
     for (layer, depth), srcs in sources.items():
-        used[f"{layer}_{depth}"] = tuple((s.iso3, version_of(s.iso3, f"{layer}_{depth}")) for s in srcs)
+        if f"{layer}_{depth}" in paths:  # an empty product is not published (issue 21 m): it holds no version
+            used[f"{layer}_{depth}"] = tuple((s.iso3, version_of(s.iso3, f"{layer}_{depth}")) for s in srcs)
     for depth, pairs in derived.items():  # derived classes hold the versions of their ECe, ESP and pH
+        if f"SAS_derived_{depth}" not in paths:
+            continue
         used[f"SAS_derived_{depth}"] = tuple(sorted(
             {(e.iso3, version_of(e.iso3, f"{layer}_{depth}")) for e, _ in pairs for layer in ("ECe", "ESP")}
             | {(e.iso3, version_of(e.iso3, f"pH_{depth}")) for e, _ in pairs if e.iso3 in ph_of.get(depth, {})}))

@@ -1,7 +1,13 @@
-"""What changed since the previous version: findings fixed, new and unchanged; areas before and after.
+"""What changed since the previous version: findings resolved, new, unchanged or carried over; areas.
 
-The previous version's ``report.json`` (in its processed folder) is the only input
-besides the current report, so a resubmission's report can be rebuilt at any time.
+Both sides are a version's effective state: what it sent plus the layers it carries over from earlier
+versions. A finding of the previous version about a layer this version does not send again is "carried
+over, unchanged", never "resolved"; the area tables are made from the effective class layers
+(``atlas.products.national_summary``). "Resolved" (a problem gone since the last version) is a different
+word from "repaired" (a change the pipeline made in its own copy).
+
+The previous version's ``report.json`` (in its processed folder) and the layers this version carries
+over are the only inputs besides the current report, so a resubmission's report can be rebuilt at any time.
 """
 
 from __future__ import annotations
@@ -73,9 +79,33 @@ def _area_rows(before: dict | None, after: dict | None) -> list[dict]:
              "change_km2": round(new.get(k, 0.0) - old.get(k, 0.0), 3)} for k in names]
 
 
-def compare(previous: dict, findings: list[dict], checks: dict, areas: dict | None) -> dict:
-    """The 'changes' section of a report: counts per check of fixed, new and unchanged findings, and areas."""
-    fixed, new, unchanged = match(previous.get("findings", []), findings)
+def _layer_key(location: dict, files: dict[str, str]) -> str | None:
+    """The layer ("ECe_0-30") a finding is about: by its file (the version's layer table) or its layer name."""
+    if (key := files.get(str(location.get("file") or "").lower())) is not None:
+        return key
+    layer = str(location.get("layer") or "")
+    return layer.replace(" ", "_") if layer else None
+
+
+def split_carried(previous: dict, carried: set[str]) -> tuple[list[dict], list[dict]]:
+    """(findings about layers this version carries over, the others) of the previous report."""
+    files = {str(r.get("file", "")).lower(): f"{r['layer']}_{r['depth']}"
+             for r in (previous.get("meta") or {}).get("layers") or []
+             if r.get("file") and r.get("layer") and r.get("depth")}
+    kept, rest = [], []
+    for f in previous.get("findings", []):
+        (kept if carried and _layer_key(f.get("location") or {}, files) in carried else rest).append(f)
+    return kept, rest
+
+
+def compare(previous: dict, findings: list[dict], checks: dict, areas: dict | None,
+            carried: dict[str, int] | None = None) -> dict:
+    """The 'changes' section of a report: per check, findings resolved, new, unchanged and carried over; areas.
+
+    ``carried``: {"ECe_0-30": 1}, the layers this version keeps from earlier versions (see ``carried_layers``).
+    """
+    kept, sent = split_carried(previous, set(carried or {}))
+    resolved, new, unchanged = match(sent, findings)
     all_checks = {**previous.get("checks", {}), **checks}
     prev_meta = previous.get("meta", {})
     prev_areas = previous.get("areas")
@@ -83,7 +113,8 @@ def compare(previous: dict, findings: list[dict], checks: dict, areas: dict | No
         "since_version": prev_meta.get("version"),
         "previous_verdict": previous.get("verdict"),
         "previous_counts": previous.get("counts"),
-        "fixed": _per_check(fixed, all_checks),
+        "resolved": _per_check(resolved, all_checks),
+        "carried": _per_check(kept, all_checks),
         "new": _per_check(new, all_checks),
         "unchanged": _per_check(unchanged, all_checks),
         "areas_by": (areas or prev_areas or {}).get("by"),
@@ -96,7 +127,20 @@ def _areas_note(before: dict | None, after: dict | None, since: int | None) -> s
     if before is None and after is None:
         return None
     if before is None:
-        return f"version {since} has no area table (its map could not be read or its report predates area tables)"
+        return f"version {since}'s report has no area table, so there is nothing to compare this version's with"
     if after is None:
-        return "this version's map could not be read, so it has no area table"
+        return ("this version has no area table: none of its class maps, sent or carried over, could be read "
+                "or derived")
     return None
+
+
+def carried_layers(ledger, country: str, deliverable: str, version: int) -> dict[str, int]:
+    """The layers a version carries over from earlier ones ({"SAS_0-30": 1}): the one place reports ask.
+
+    Asked of ``Ledger.carried_layers``, which reads the run's one resolved state (``atlas.ledger.resolve``:
+    the layers of the accepted version before this one in the resolved order); this is the only place the
+    reports ask, so "what changed", the areas and the layer table agree with the products.
+    """
+    if ledger is None or deliverable != "salinity_map":
+        return {}
+    return dict(ledger.carried_layers(country, version, deliverable))

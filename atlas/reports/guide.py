@@ -122,7 +122,14 @@ def _deliverables(programme: Programme) -> Section:
 
 
 def _sending(programme: Programme) -> Section:
-    return Section("sending", "How to send", bullets=[
+    sub = programme.submission
+    ask = "ask the secretariat"
+    contact = ", ".join(x for x in (sub.contact_name, sub.contact_email) if x) or f"not set in this programme: {ask}"
+    return Section("sending", "How to send", [
+        f"Where: {sub.send_to or f'not set in this programme: {ask}'}.",
+        f"How: {sub.how or 'send the files of one deliverable together, as they are'}.",
+        f"Contact for any question about the files, the report or a deadline: {contact}.",
+    ], bullets=[
         "Send the files as they are (a zip of several files is fine). The secretariat files every delivery under "
         "its arrival date; the files you send are never modified.",
         "Sending again is normal: a changed file is a new version with its own report, every version is kept, and "
@@ -253,18 +260,21 @@ def _soil_map(programme: Programme) -> Section:
         "Polygons in any declared coordinate reference system; a map unit's shares sum to 100. Shapefile field "
         "names cut to 10 characters (wrb_versio) are recognised.",
         "Soil groups are the 32 Reference Soil Groups of WRB 2015/2022, as code or name (singular or plural, any "
-        "case, qualifiers in front are fine). Legacy legends (FAO-74, FAO-90, WRB 2006) are recognised and "
-        "reported with a suggested WRB group, never converted: correlate them to WRB before sending. Non-soil "
-        "units (water, rock outcrop, glaciers, no data) are kept as non-soil units.",
+        "case, qualifiers in front are fine). Legacy legends (FAO-74, FAO-90, WRB 2006, national names) are "
+        "recognised, in rsg1 or in the column that holds them (e.g. Dominant_S in a SOTER map), and reported with "
+        "a suggested WRB group; nothing is converted without your crosswalk. Non-soil units (water, rock outcrop, "
+        "glaciers, no data) are kept as non-soil units.",
         "A map whose attributes hold no soil classification (fertility, land capability, land use) is not a soil "
         "map; points or lines are the wrong kind of data.",
         ("Crosswalk: " + str(crosswalk)) if crosswalk else
-        "Crosswalk: if your map uses national classes, include a crosswalk table in the delivery that gives, for "
-        "each class as it appears in the map, its WRB Reference Soil Group; the report lists every class it could "
-        "not place.",
+        "Crosswalk: the report of a map with legacy or national classes has a section \"Fill in this crosswalk\" "
+        "listing every class with its map units, area and suggested group, and links crosswalk_template.csv, "
+        "written beside the report. Fill in its rsg_code column (a WRB code such as CM, or WR, RK, GG, ND for "
+        "non-soil units), save it as crosswalk.csv and send it with the same map: the classes are then converted "
+        "and the report says so.",
     ]
     return Section("soil_map", "National soil classification map in WRB", paragraphs, tables=[
-        Table(["attribute", "", "meaning"], rows, "attributes"),
+        Table(["attribute", "required?", "meaning"], rows, "attributes"),
         Table(["code", "Reference Soil Group"], groups, "WRB Reference Soil Groups")])
 
 
@@ -281,14 +291,37 @@ def _borders(programme: Programme) -> Section:
     ])
 
 
+# checks about the secretariat's own data and machinery (the reference layer, internal failures, the regional
+# mosaic): nothing a country can act on, so the guide does not list them
+SECRETARIAT_ONLY = ("boundaries.", "pipeline.", "internal.", "mosaic.", "checks.boundary_missing",
+                    "harmonize.no_reference", "intake.output_unsafe", "intake.unsafe_name")
+
+
+def country_can_act(check_id: str) -> bool:
+    return not check_id.startswith(SECRETARIAT_ONLY)
+
+
+def configured_severity(check, programme: Programme) -> str:
+    """The severity this programme gives a check whose severity is a setting (low coverage, legacy classes)."""
+    if check.check_id == "raster.coverage_low" and programme.salinity.low_coverage == "hold":
+        return "error"
+    if check.check_id == "wrb.legacy_code" and programme.soil_legacy == "provisional":
+        return "warning"
+    return check.severity.value
+
+
 def _checks(programme: Programme) -> list[Section]:
     registry = load_all()
     sections = []
     for deliverable in programme.deliverables.values():
         product = KIND_PRODUCTS.get(deliverable.kind, deliverable.key)
-        applicable = [c for c in registry.values() if product in c.products or deliverable.key in c.products]
-        rows = [[c.description, f"{c.severity.value} ({SEVERITY_MEANING[c.severity.value]})", c.hint,
-                 c.check_id] for c in sorted(applicable, key=lambda c: (c.severity.rank, c.check_id))]
+        applicable = [c for c in registry.values() if (product in c.products or deliverable.key in c.products)
+                      and country_can_act(c.check_id)]
+        severity = {c.check_id: configured_severity(c, programme) for c in applicable}
+        order = ("error", "warning", "fixed", "info")
+        rows = [[c.description, f"{severity[c.check_id]} ({SEVERITY_MEANING[severity[c.check_id]]})", c.hint,
+                 c.check_id] for c in sorted(applicable, key=lambda c: (order.index(severity[c.check_id]),
+                                                                        c.check_id))]
         sections.append(Section(f"checks-{deliverable.key}", f"What is checked: {deliverable.title}",
                                 tables=[Table(["what the check looks at", "severity", "how to fix", "check"], rows)]))
     return sections
@@ -300,7 +333,7 @@ def guide_sections(programme: Programme) -> list[Section]:
 
 
 def guide_values(programme: Programme) -> dict:
-    members = [[iso3, name] for iso3, name in programme.members.items()]
+    members = sorted(([iso3, name] for iso3, name in programme.members.items()), key=lambda m: m[1])
     return {"programme": programme.name, "generated": dt.date.today().isoformat(), "members": members,
             "sections": guide_sections(programme)}
 

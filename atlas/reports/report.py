@@ -25,13 +25,13 @@ from checks.registry import load_all
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 SCHEMA_PATH = Path(__file__).with_name("report_schema.json")
 ORDER = [Severity.ERROR, Severity.WARNING, Severity.FIXED, Severity.INFO]
 VERDICT_TEXT = {"rejected": "REJECTED", "accepted_with_warnings": "ACCEPTED WITH WARNINGS", "accepted": "ACCEPTED",
                 "harmonized": "HARMONIZED"}
 MAP_FILE = "report_map.svg"
-NOT_IN_JSON = ("boundary",)  # geometries passed for the map only
+NOT_IN_JSON = ("boundary", "segments")  # geometries passed for the map only
 
 
 def _sorted(findings: list[Finding]) -> list[Finding]:
@@ -39,11 +39,12 @@ def _sorted(findings: list[Finding]) -> list[Finding]:
 
 
 def report_dict(findings: list[Finding], meta: dict, previous: dict | None = None, areas: dict | None = None,
-                map_file: str | None = None) -> dict:
+                map_file: str | None = None, carried: dict[str, int] | None = None) -> dict:
     """The machine-readable report (see docs/REPORT_SCHEMA.md).
 
     ``previous``: the report.json of the previous version (a resubmission), compared in ``changes``.
     ``areas``: ``{"by": "soil group", "rows": [{"name", "area_km2"}]}`` of this version's map, if known.
+    ``carried``: the layers this version carries over ({"SAS_0-30": 1}), so their findings are not "resolved".
     """
     ids = sorted({f.check_id for f in findings})
     registry = load_all()  # every family imported, whoever called us
@@ -59,7 +60,7 @@ def report_dict(findings: list[Finding], meta: dict, previous: dict | None = Non
         "findings": found,
         "checks": checks,
         "areas": areas,
-        "changes": compare(previous, found, checks, areas) if previous else None,
+        "changes": compare(previous, found, checks, areas, carried) if previous else None,
         "map": map_file,
     }
 
@@ -84,22 +85,24 @@ def render_html(findings: list[Finding], meta: dict) -> str:
 
 def _map(report: dict, meta: dict, boundaries, footprint) -> str | None:
     try:
-        return report_map_svg(report["findings"], boundaries, meta.get("country"), footprint, meta.get("boundary"))
+        return report_map_svg(report["findings"], boundaries, meta.get("country"), footprint, meta.get("boundary"),
+                              segments=meta.get("segments"))
     except Exception:  # noqa: BLE001 - a map that cannot be drawn must not cost the country its report
         log.exception("report map for %s could not be drawn", meta.get("country"))
         return None
 
 
 def write_reports(findings: list[Finding], out_dir: Path, meta: dict, boundaries=None, footprint=None,
-                  previous: dict | None = None, areas: dict | None = None) -> dict[str, Path]:
+                  previous: dict | None = None, areas: dict | None = None,
+                  carried: dict[str, int] | None = None) -> dict[str, Path]:
     """Write report.json, report.md, report.html (and report_map.svg when a finding has a location).
 
     ``boundaries``: the reference layer (iso3, name, geometry) for the map; ``footprint``: the submission's
-    outline (EPSG:4326); ``previous``/``areas``: see ``report_dict``.
+    outline (EPSG:4326); ``previous``/``areas``/``carried``: see ``report_dict``.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = report_dict(findings, meta, previous, areas)
+    report = report_dict(findings, meta, previous, areas, carried=carried)
     svg = _map(report, meta, boundaries, footprint)
     report["map"] = MAP_FILE if svg else None
     paths = {"json": out_dir / "report.json", "md": out_dir / "report.md", "html": out_dir / "report.html"}
@@ -115,13 +118,19 @@ def write_reports(findings: list[Finding], out_dir: Path, meta: dict, boundaries
     return paths
 
 
+def count_words(c: dict) -> str:
+    """'2 errors, 1 warning, 1 repaired, 0 for the record': counts per severity in words, plurals agreeing."""
+    words = {"error": ("error", "errors"), "warning": ("warning", "warnings"), "fixed": ("repaired", "repaired"),
+             "info": ("for the record", "for the record")}
+    return ", ".join(f"{c.get(s.value, 0)} {words[s.value][c.get(s.value, 0) != 1]}" for s in ORDER)
+
+
 def render_text(findings: list[Finding], title: str) -> str:
     """The report for the terminal: verdict, counts, findings grouped per check with their fix hints."""
     c = counts(findings)
     result = verdict(findings)
     report = report_dict(findings, {"verdict": result})
-    lines = [f"== {title}: {VERDICT_TEXT.get(result, result)} (" +
-             ", ".join(f"{c[s.value]} {s.value}" for s in ORDER) + ")"]
+    lines = [f"== {title}: {VERDICT_TEXT.get(result, result)} ({count_words(c)})"]
     for sev, groups in group_findings(report).items():
         if not groups:
             continue

@@ -26,6 +26,7 @@ COUNTRY_FILL, COUNTRY_EDGE = "#e3edd5", "#2f4f2f"
 NEIGHBOUR_FILL, NEIGHBOUR_EDGE = "#f1f1f1", "#9a9a9a"
 FOOTPRINT_EDGE = "#1f5fa8"
 WATER = "#eaf2f8"
+SEGMENT_COLOUR = "#8e44ad"  # border segments where neighbours name different soil groups
 KM_PER_DEGREE = 111.32
 
 
@@ -83,13 +84,20 @@ def _simplified(frame: gpd.GeoDataFrame, tolerance: float) -> gpd.GeoDataFrame:
 
 
 def report_map_svg(findings: list[dict], boundaries: gpd.GeoDataFrame | None = None, country: str | None = None,
-                   footprint=None, country_geometry=None, width_in: float = 7.0) -> str | None:
+                   footprint=None, country_geometry=None, width_in: float = 7.0, segments=None) -> str | None:
     """The map as SVG text, or None when no finding has a location.
 
     ``boundaries``: reference layer (iso3, name, geometry; EPSG:4326); ``country_geometry`` stands in for the
     country when no layer is given. ``footprint``: the submission's outline (EPSG:4326), optional.
+    ``segments``: border lines where the neighbours' soil groups differ (EPSG:4326), drawn instead of a dot each.
     """
+    lines = [g for g in (segments if segments is not None else []) if g is not None and not g.is_empty]
+    if lines:  # the segments are drawn as lines: their midpoints need no dot
+        findings = [f for f in findings if f.get("check_id") != "border.mismatch"]
     points = located(findings)
+    if lines and not points:
+        centre = shapely.union_all(lines).centroid
+        points = [(centre.x, centre.y, "none")]  # frames the map on the segments; drawn by no severity below
     if not points:
         return None
     home = country_geometry
@@ -100,7 +108,7 @@ def report_map_svg(findings: list[dict], boundaries: gpd.GeoDataFrame | None = N
         if len(mine):
             home = shapely.union_all(shapely.make_valid(mine.geometry.values))
         neighbours = layer[layer["iso3"] != country] if country else layer
-    w, s, e, n = _extent(points, [home, footprint])
+    w, s, e, n = _extent(points, [home, footprint, shapely.union_all(lines) if lines else None])
     frame = shapely.box(w, s, e, n)
     tolerance = (e - w) / 900
     lat = (s + n) / 2
@@ -132,6 +140,11 @@ def report_map_svg(findings: list[dict], boundaries: gpd.GeoDataFrame | None = N
             _simplified(foot, tolerance).boundary.plot(ax=ax, color=FOOTPRINT_EDGE, linewidth=1.0, linestyle="--",
                                                        zorder=4)
             handles.append(Line2D([], [], color=FOOTPRINT_EDGE, linestyle="--", label="submitted map (outline)"))
+        if lines:
+            gpd.GeoSeries(lines, crs="EPSG:4326").plot(ax=ax, color=SEGMENT_COLOUR, linewidth=3.0, zorder=4.5)
+            many = "segment" if len(lines) == 1 else "segments"
+            handles.append(Line2D([], [], color=SEGMENT_COLOUR, linewidth=3.0,
+                                  label=f"border where the soil groups differ ({len(lines)} {many})"))
         for severity in ("info", "fixed", "warning", "error"):  # most severe drawn last, on top
             pts = [(x, y) for x, y, sev in points if sev == severity]
             if pts:

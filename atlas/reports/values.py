@@ -7,6 +7,7 @@ person reads them in the HTML and Markdown reports.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 MAX_ITEMS = 6  # list items shown before "and N more"
@@ -17,7 +18,31 @@ LABELS = {
     "res": "pixel size", "offset_px": "offset (pixels)", "method": "resampling", "reason": "reason",
     "area_km2_before": "area before", "area_km2_after": "area after", "area_before_km2": "area before",
     "area_after_km2": "area after", "transform": "pixel grid", "km2": "area", "disagree_km2": "disagreeing",
+    "valid_km2": "valid area", "rule": "rule", "pairs": "pairs",
 }
+
+
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SCIENTIFIC = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)[eE]([+-]?\d+)(?![\w.])")
+_COUNT = re.compile(r"(?<![\w.,/-])(\d{5,})(?= (?:pixels?|features?|units?|cells?|km²|polygons?)\b)")
+
+
+def scientific(value: float) -> str:
+    """A very large or small number as people write it: -3.4 × 10³⁸ (never 3.4028234663852886e+38)."""
+    mantissa, exponent = f"{value:.2e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa} × 10{str(int(exponent)).translate(SUPERSCRIPT)}"
+
+
+def for_people(text: str) -> str:
+    """A finding's message made readable: numbers in scientific notation and long counts formatted, one arrow.
+
+    Messages are written by the checks (plain f-strings); this is the one place their numbers are put in the
+    form a focal point reads, so "-3.4028234663852886e+38" and "1125336 pixels" never reach a report.
+    """
+    text = _SCIENTIFIC.sub(lambda m: scientific(float(f"{m[1]}e{m[2]}")), str(text))
+    text = _COUNT.sub(lambda m: f"{int(m[1]):,}", text)
+    return text.replace(" -> ", " → ").replace("->", "→")
 
 
 def number(value: float) -> str:
@@ -28,8 +53,8 @@ def number(value: float) -> str:
         return f"{value:,}"
     if not math.isfinite(value):
         return str(value)
-    if abs(value) >= 1e12:  # e.g. the float32 lowest value used as nodata: -3.4e38, not 39 digits
-        return f"{value:.3g}".replace("e+", "e")
+    if abs(value) >= 1e12:  # e.g. the float32 lowest value used as nodata: -3.4 × 10³⁸, not 39 digits
+        return scientific(value)
     if value == int(value):
         return f"{int(value):,}"
     magnitude = abs(value)
@@ -81,7 +106,7 @@ def human(value: Any, key: str = "") -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return for_people(value)
     if isinstance(value, (bool, int, float)):
         return _number_with_unit(key, value)
     if isinstance(value, dict):
