@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from atlas.config import DEFAULT_CONFIG, Programme, check_selection, load_programme
+from atlas.config import Programme, find_config, load_programme, resolve_selection
 from atlas.errors import AtlasError, ConfigError
 
 app = typer.Typer(
@@ -21,24 +21,39 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+# the packages of the `pipeline` extra (pyproject.toml): a focal point's light install has none of them
+PIPELINE_MODULES = frozenset({"prefect", "prefect_dask", "dask", "distributed", "fastapi", "pyarrow", "xarray",
+                              "rioxarray", "rio_cogeo", "pystac", "openpyxl"})
 TRACEBACK_ENV = "ATLAS_TRACEBACK"  # set to 1 to see the Python traceback of an unexpected error
 
+# no envvar here: ./programme.toml comes before $ATLAS_CONFIG (atlas.config.find_config)
 ConfigOption = Annotated[
-    Path, typer.Option("--config", "-c", help="programme configuration (TOML)", envvar="ATLAS_CONFIG")
+    Path | None,
+    typer.Option("--config", "-c", help="programme configuration (TOML); default ./programme.toml, else $ATLAS_CONFIG",
+                 show_default=False),
 ]
 
 
-def _programme(config: Path) -> Programme:
+def _config_path(config: Path | None) -> Path:
+    """The configuration file this command reads (--config, else ./programme.toml, else $ATLAS_CONFIG)."""
     try:
-        return load_programme(config)
+        return find_config(config).resolve()
     except AtlasError as exc:
         _fail(f"configuration error: {exc}")
 
 
-def _check_selection(programme: Programme, country: str | None, deliverable: str | None, what: str = "") -> None:
-    """check_selection, ending the command with one line (also when the app is invoked without main())."""
+def _programme(config: Path | None) -> Programme:
     try:
-        check_selection(programme, country, deliverable)
+        return load_programme(_config_path(config))
+    except AtlasError as exc:
+        _fail(f"configuration error: {exc}")
+
+
+def _selection(programme: Programme, country: str | None, deliverable: str | None,
+               what: str = "") -> tuple[str | None, str | None]:
+    """The ISO3 code (from a code or a name) and the deliverable, or one line naming the nearest valid one."""
+    try:
+        return resolve_selection(programme, country, deliverable)
     except ConfigError as exc:
         _fail(f"{what}{exc}")
 
@@ -73,7 +88,7 @@ def _quiet_prefect_home(programme: Programme) -> None:
 
 @app.command()
 def demo(
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     seed: Annotated[int, typer.Option(help="seed of the generator; the same seed gives the same files")] = 20261126,
     resubmission: Annotated[
         bool, typer.Option("--resubmission", help="add a later resubmission (a new version)")
@@ -99,7 +114,7 @@ def demo(
 
 @app.command()
 def run(
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     country: Annotated[str | None, typer.Option(help="only this member country (ISO3, e.g. KHM)")] = None,
     deliverable: Annotated[str | None, typer.Option(help="only this deliverable, e.g. salinity_map")] = None,
     force: Annotated[bool, typer.Option(help="reprocess submissions already processed")] = False,
@@ -121,9 +136,9 @@ def run(
 ) -> None:
     """Process what is in data/raw: validate, harmonize, mosaic, and print the status table."""
     started = time.perf_counter()
+    config = _config_path(config)
     programme = _programme(config)
-    _check_selection(programme, country, deliverable)
-    country = country.upper() if country else None
+    country, deliverable = _selection(programme, country, deliverable)
     if not force:
         from atlas.pending import pending_work
 
@@ -168,7 +183,7 @@ DEFAULT_API = "http://127.0.0.1:4200/api"
 
 @app.command()
 def serve(
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     dask: Annotated[bool, typer.Option("--dask", help="flow runs use Dask (see `atlas run --dask`)")] = False,
     limit: Annotated[int | None, typer.Option(help="at most this many flow runs at once")] = None,
     verbose: Annotated[
@@ -176,6 +191,7 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the pipeline to a Prefect server: an on-demand run for the UI and the scheduled ingestion."""
+    config = _config_path(config)
     programme = _programme(config)
     _quiet_dask(verbose)
     os.environ.setdefault("PREFECT_API_URL", DEFAULT_API)
@@ -187,7 +203,7 @@ def serve(
     from flows.deployments import serve_deployments
 
     typer.echo(f"serving the soil atlas flows to {api} (Ctrl+C stops); UI: {api.removesuffix('/api')}")
-    serve_deployments(config.resolve(), dask=dask, limit=limit)
+    serve_deployments(config, dask=dask, limit=limit)
 
 
 def _api_healthy(api: str, timeout_s: float = 5.0) -> bool:
@@ -206,7 +222,7 @@ def status(
     target: Annotated[
         str | None, typer.Argument(help="an ISO3 code to show that country's history, or `export` to write the exports")
     ] = None,
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     fmt: Annotated[
         list[str] | None,
         typer.Option(
@@ -222,20 +238,24 @@ def status(
 
     programme = _programme(config)
     if target is not None and target.lower() != "export":
-        # a country given by its name is taken as its ISO3 code
-        target = next((k for k, v in programme.members.items() if v.lower() == target.lower()), target)
-        _check_selection(programme, target, None, what=f"{target} is neither `export` nor a member country: ")
+        target, _ = _selection(programme, target, None, what=f"{target} is neither `export` nor a member country: ")
     if fmt and (target is None or target.lower() != "export"):
         _fail("--format and --out go with `atlas status export`")
     from atlas.ledger.store import Ledger
+    from atlas.pending import unprocessed_line
 
+    exporting = target is not None and target.lower() == "export"
+    waiting = None if exporting else unprocessed_line(programme, target)  # before the ledger is created
     ledger = Ledger(programme.ledger_path, programme)
     if target is None:
         typer.echo(render_status_table(ledger.status_rows(), programme=programme))
-    elif target.lower() == "export":
+    elif exporting:
         _export(programme, ledger, fmt, out)
     else:
-        typer.echo(render_country_history(ledger, target.upper()))
+        typer.echo(render_country_history(ledger, target))
+    if waiting:
+        typer.echo("")
+        typer.secho(waiting, fg="yellow")
 
 
 def _export(programme: Programme, ledger, fmt: list[str] | None, out: Path | None) -> None:
@@ -262,7 +282,7 @@ def _export(programme: Programme, ledger, fmt: list[str] | None, out: Path | Non
 @app.command()
 def validate(
     path: Annotated[Path, typer.Argument(help="a submitted file, a delivery folder, a country folder or the inbox")],
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     country: Annotated[
         str | None, typer.Option(help="ISO3 of the submitting country (else from the inbox path, else file names)")
     ] = None,
@@ -289,8 +309,7 @@ def validate(
     from atlas.validation import render, result_json, validate_path, write_html
 
     programme = _programme(config)
-    _check_selection(programme, country, None)
-    country = country.upper() if country else None
+    country, _ = _selection(programme, country, None)
     if not path.exists():
         _fail(f"{path} does not exist")
     if boundaries_file is not None:
@@ -301,7 +320,7 @@ def validate(
         _fail(f"--html {html} is a file, not a folder")
     boundaries = _validation_boundaries(programme)
     try:
-        result = validate_path(path, programme, boundaries, country=country.upper() if country else None)
+        result = validate_path(path, programme, boundaries, country=country)
     except OSError as exc:  # a folder that cannot be listed; unreadable files are findings, not errors
         _fail(f"cannot read {path}: {exc.strerror or exc}")
     if html is not None:
@@ -332,7 +351,7 @@ def _validation_boundaries(programme: Programme):
 
 @app.command()
 def guide(
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="folder to write into (default: "
                                              "data/processed/guide)")] = None,
 ) -> None:
@@ -460,7 +479,7 @@ def token_revoke(
 
 @app.command()
 def verify(
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     samples: Annotated[int, typer.Option(help="pixels sampled per country and salinity layer", min=1)] = 200,
 ) -> None:
     """Check the current release: checksums against STAC, sources = manifests = ledger, pixels = national copies.
@@ -486,7 +505,7 @@ def verify(
 
 
 @app.command()
-def releases(config: ConfigOption = DEFAULT_CONFIG) -> None:
+def releases(config: ConfigOption = None) -> None:
     """List the kept releases of the regional products (newest first, * = current) and failed attempts."""
     programme = _programme(config)
     from atlas import layout
@@ -512,6 +531,39 @@ def releases(config: ConfigOption = DEFAULT_CONFIG) -> None:
                f"folders in {layout.releases_dir(programme.processed_dir)}")
 
 
+@app.command()
+def template(
+    country: Annotated[str, typer.Argument(help="ISO3 code of the member country (or 'all' for every member)")],
+    deliverable: Annotated[str, typer.Argument(help="a table deliverable of the programme, e.g. soil_threats")],
+    config: ConfigOption = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="folder to write into (default: "
+                                             "data/processed/templates)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace a template file already there")] = False,
+) -> None:
+    """Write the XLSX template of a table deliverable for a country: instructions, one sheet per part of the
+    table with drop-downs, input messages and formats, and the country filled in."""
+    from atlas.tables import load_table_spec
+    from atlas.tables.template import template_name, write_template
+
+    programme = _programme(config)
+    countries = (list(programme.members) if country.lower() == "all"
+                 else [_selection(programme, country, deliverable)[0]])  # a code, a name or a near miss
+    try:
+        spec = load_table_spec(programme, deliverable)
+    except ConfigError as exc:
+        _fail(str(exc))
+    folder = out or programme.processed_dir / "templates"
+    if folder.exists() and not folder.is_dir():
+        _fail(f"--out {folder} is a file, not a folder")
+    for iso3 in (c.upper() for c in countries):
+        target = folder / template_name(iso3, spec)
+        if target.exists() and not force:
+            _fail(f"{target} exists (it may hold a country's rows); pass --force to replace it")
+        folder.mkdir(parents=True, exist_ok=True)
+        write_template(spec, iso3, programme.members[iso3], target, programme.deliverables[deliverable].deadline)
+        typer.echo(f"wrote {target}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry: every error ends as one line on stderr and exit status 2, never a traceback."""
     # Prefect configures its own console logging for flow runs; the library's warnings
@@ -535,6 +587,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         _fail("interrupted")
     except Exception as exc:  # noqa: BLE001 - a defect: one line, the traceback on request
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in PIPELINE_MODULES:
+            _fail(f"this command needs the secretariat's pipeline packages ({exc.name} is not installed): "
+                  'pip install "soil-atlas-pipeline[pipeline]"; `atlas validate` and `atlas guide` need only the core')
         if os.environ.get(TRACEBACK_ENV):
             raise
         _fail(f"unexpected {type(exc).__name__}: {exc} (a pipeline defect; {TRACEBACK_ENV}=1 shows the traceback)")

@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 
 from atlas.config_schema import section, validate_settings
+from atlas.countries import resolve_country
 from atlas.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "programme.toml"
+CONFIG_NAME = "programme.toml"
+CONFIG_ENV = "ATLAS_CONFIG"  # where the configuration is when the current folder has none
+# the example programme shipped beside the package in a checkout (tests and docs read it; never looked up)
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / CONFIG_NAME
 
 
 @dataclass(frozen=True)
@@ -29,8 +34,11 @@ class Deliverable:
     key: str
     title: str
     product: str
-    kind: str  # raster | vector | document
+    kind: str  # raster | vector | document | table
     deadline: dt.date | None
+    # kind "table": its Frictionless Table Schema (a data package descriptor, JSON), a path relative to
+    # programme.toml or the name of a schema shipped in atlas/tables/schemas (docs/TABLES.md)
+    schema: str = ""
 
 
 @dataclass(frozen=True)
@@ -201,6 +209,8 @@ class Limits:
     max_vector_features: int = 2_000_000
     max_vector_vertices: int = 50_000_000
     max_vertices_per_feature: int = 1_000_000
+    max_workbook_bytes: int = 256 << 20  # a table's workbook or CSV, uncompressed (all its XML parts)
+    max_table_rows: int = 100_000  # rows of one sheet or CSV of a table deliverable
 
     @classmethod
     def from_programme(cls, programme) -> Limits:
@@ -252,6 +262,10 @@ class Programme:
     soil_legacy: str = field(default="correlate", metadata={"toml": "soil_map.legacy"})  # correlate | provisional
     overlap_rule: str = field(default="longest_boundary", metadata={"toml": "harmonize.overlap_rule"})  # RULES
 
+    def table_keys(self) -> tuple[str, ...]:
+        """The deliverables of kind ``table`` (the inbox sorts their files by these keys)."""
+        return tuple(k for k, d in self.deliverables.items() if d.kind == "table")
+
     def with_root(self, root: Path) -> Programme:
         """The same programme with its data folders moved under another root."""
         root = Path(root)
@@ -277,19 +291,50 @@ def _choice(table: dict, key: str, default: str, allowed: tuple[str, ...], path)
     return value
 
 
-def check_selection(programme: Programme, country: str | None, deliverable: str | None) -> None:
-    """Refuse a country or deliverable the programme does not have, naming the nearest one."""
+def resolve_selection(programme: Programme, country: str | None,
+                      deliverable: str | None) -> tuple[str | None, str | None]:
+    """The member's ISO3 code (from its code or name) and the deliverable key; a near miss is refused with a
+    suggestion (``atlas.countries``). Empty text selects everything (None)."""
     import difflib
 
-    for what, value, known in (("country", country, programme.members), ("deliverable", deliverable,
-                                                                          programme.deliverables)):
-        if value is None or value in known or (what == "country" and value.upper() in known):
-            continue
-        by_name = [k for k, v in programme.members.items() if v.lower() == value.lower()] if what == "country" else []
-        near = by_name or difflib.get_close_matches(value.upper() if what == "country" else value, list(known), n=1)
+    country = (country or "").strip() or None
+    deliverable = (deliverable or "").strip() or None
+    iso3 = resolve_country(programme.members, country) if country is not None else None
+    if deliverable is not None and deliverable not in programme.deliverables:
+        near = difflib.get_close_matches(deliverable, list(programme.deliverables), n=1)
         hint = f"did you mean {near[0]}? " if near else ""
-        listing = "members are" if what == "country" else "deliverables are"
-        raise ConfigError(f"{what} {value!r} is not in the programme: {hint}{listing} {', '.join(known)}")
+        raise ConfigError(f"deliverable {deliverable!r} is not in the programme: {hint}deliverables are "
+                          f"{', '.join(programme.deliverables)}")
+    return iso3, deliverable
+
+
+def check_selection(programme: Programme, country: str | None, deliverable: str | None) -> None:
+    """Refuse a country or deliverable the programme does not have, naming the nearest one."""
+    resolve_selection(programme, country, deliverable)
+
+
+KINDS = ("raster", "vector", "document", "table")
+SHIPPED_SCHEMAS = Path(__file__).resolve().parent / "tables" / "schemas"
+
+
+def schema_file(root: Path, value: str) -> Path:
+    """Where a table deliverable's schema lives: relative to programme.toml, else shipped with the package."""
+    own = Path(root) / value
+    return own if own.is_file() or not (SHIPPED_SCHEMAS / value).is_file() else SHIPPED_SCHEMAS / value
+
+
+def _deliverable(key: str, d: dict, root: Path, path: Path) -> Deliverable:
+    """One [deliverables.<key>] table; an unknown kind or a table without its schema file is refused."""
+    kind = d["kind"]
+    if kind not in KINDS:
+        raise ConfigError(f"{path}: [deliverables.{key}] kind = {kind!r} is not one of {', '.join(KINDS)}")
+    schema = str(d.get("schema", ""))
+    if kind == "table" and not schema:
+        raise ConfigError(f"{path}: [deliverables.{key}] is a table: give its schema (a Table Schema JSON file)")
+    if schema and not schema_file(root, schema).is_file():
+        raise ConfigError(f"{path}: [deliverables.{key}] schema {schema!r} not found beside programme.toml nor in "
+                          f"the shipped schemas ({', '.join(sorted(p.name for p in SHIPPED_SCHEMAS.glob('*.json')))})")
+    return Deliverable(key, d["title"], d["product"], kind, _date(d.get("deadline")), schema)
 
 
 def _date(value) -> dt.date | None:
@@ -365,9 +410,30 @@ def _intake(table: dict) -> IntakeSettings:
     return IntakeSettings(settle_seconds=float(settle))
 
 
+def find_config(path: Path | str | None = None) -> Path:
+    """The configuration to read: ``path`` if given, else ./programme.toml, else ``$ATLAS_CONFIG``.
+
+    Never a file inside the installed package: an installed ``atlas`` run in a folder holding
+    programme.toml reads that file, as a person expects. The error names both places looked at.
+    """
+    if path:
+        return Path(path)
+    here = Path.cwd() / CONFIG_NAME
+    if here.is_file():
+        return here
+    env = os.environ.get(CONFIG_ENV, "").strip()
+    if env:
+        if not Path(env).is_file():
+            raise ConfigError(f"configuration file not found: {CONFIG_ENV}={env} names no file, and the current "
+                              f"folder ({Path.cwd()}) has no {CONFIG_NAME}")
+        return Path(env)
+    raise ConfigError(f"no configuration: the current folder ({Path.cwd()}) has no {CONFIG_NAME} and {CONFIG_ENV} "
+                      "is not set; run in the programme's folder, set ATLAS_CONFIG, or give --config FILE")
+
+
 def load_programme(path: Path | str | None = None) -> Programme:
-    """Read programme.toml; relative paths resolve against the file's folder."""
-    path = Path(path) if path else DEFAULT_CONFIG
+    """Read programme.toml (``find_config`` says which); relative paths resolve against the file's folder."""
+    path = find_config(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -380,10 +446,7 @@ def load_programme(path: Path | str | None = None) -> Programme:
         paths = raw["paths"]
         sal = raw["salinity"]
         grid = raw["grid"]
-        deliverables = {
-            key: Deliverable(key, d["title"], d["product"], d["kind"], _date(d.get("deadline")))
-            for key, d in raw["deliverables"].items()
-        }
+        deliverables = {key: _deliverable(key, d, root, path) for key, d in raw["deliverables"].items()}
         salinity = SalinitySpec(
             layers=tuple(sal["layers"]),
             depths=tuple(sal["depths"]),

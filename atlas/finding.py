@@ -37,11 +37,21 @@ class Location:
     window: tuple[int, int, int, int] | None = None  # col_off, row_off, width, height
     lon: float | None = None
     lat: float | None = None
+    # tables (spreadsheets, CSV): the sheet, the row as the spreadsheet numbers it, the column's header
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
 
     def describe(self) -> str:
         parts = []
         if self.file:
             parts.append(self.file)
+        if self.sheet:
+            parts.append(f"sheet {self.sheet!r}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column!r}")
         if self.layer:
             parts.append(f"layer {self.layer}")
         if self.band is not None:
@@ -50,7 +60,10 @@ class Location:
             parts.append(f"feature {self.feature}")
         if self.window is not None:
             c, r, w, h = self.window
-            parts.append(f"pixels col {c}..{c + w - 1}, row {r}..{r + h - 1}")
+            if w == 1 and h == 1:
+                parts.append(f"pixel col {c}, row {r}")
+            else:
+                parts.append(f"pixels col {c}..{c + w - 1}, row {r}..{r + h - 1}")
         if self.lon is not None and self.lat is not None:
             parts.append(f"at {self.lon:.5f}, {self.lat:.5f}")
         return ", ".join(parts) or "whole submission"

@@ -44,7 +44,8 @@ class SubmissionOutcome:
 
 def discover_submissions(programme: Programme, settle: bool = False) -> tuple[list[Submission], list[Finding]]:
     """The inbox's submissions; with ``settle``, deliveries changed within ``[intake] settle_seconds`` wait."""
-    return discover(programme.raw_dir, programme.members, programme.intake.settle_seconds if settle else 0.0)
+    return discover(programme.raw_dir, programme.members, programme.intake.settle_seconds if settle else 0.0,
+                    tables=programme.table_keys())
 
 
 def register(ledger, submissions: list[Submission], run_id: str | None) -> list[tuple[Submission, object]]:
@@ -106,11 +107,23 @@ def check_submission(
         except Exception as exc:  # noqa: BLE001
             findings.append(internal_error(sub, "harmonization", exc))
         result = verdict(findings)
+    if getattr(programme.deliverables.get(sub.deliverable), "kind", "") == "table":
+        write_table_rows(sub, programme, out_dir)
     if sub.deliverable == "soil_map":  # the crosswalk the report asks for, as a CSV the country fills in
         from checks.crosswalk import write_template
 
         write_template(findings, out_dir)
     return CheckedSubmission(sub, findings, result, outputs, reads)
+
+
+def write_table_rows(sub: Submission, programme: Programme, out_dir: Path) -> None:
+    """A table version's rows as read, whatever its verdict (``table/<resource>.csv``): what changed, the merge."""
+    from atlas.products.regional_tables import write_table_copy
+    from atlas.tables import load_table_spec
+    from checks.table import read_table
+
+    spec = load_table_spec(programme, sub.deliverable)
+    write_table_copy(read_table(list(sub.files), spec, sub.country, programme.limits).rows, spec, out_dir)
 
 
 def report_meta(raw_sub: Submission, checked: CheckedSubmission, programme: Programme, base: Path) -> dict:
@@ -151,6 +164,12 @@ def process_submission(
     checked.verdict = verdict(checked.findings)
     findings, result, outputs = checked.findings, checked.verdict, checked.outputs
     meta = report_meta(sub, checked, programme, programme.raw_dir)
+    if programme.deliverables[sub.deliverable].kind == "table":  # rows added, removed, changed since the last one
+        from atlas.reports.table_changes import row_changes
+        from atlas.tables import load_table_spec
+
+        meta["row_changes"] = row_changes(programme.processed_dir, load_table_spec(programme, sub.deliverable),
+                                          sub.country, sub.version)
     reports = write_national_reports(checked.submission, findings, out_dir, meta, outputs, programme, boundaries,
                                      checked.reads, carried)
     ledger.record_validation(record_id, result, counts(findings), reports.get("json"), [f.to_dict() for f in findings])
@@ -236,6 +255,60 @@ def publish_versions(ledger, deliverable: str, outcome, run_id: str | None, stat
     for iso3, reason in sorted(outcome.left_out.items()):
         note = f"{NOT_PUBLISHED_NOTE}{outcome.product}: {reason}"
         ledger.note_version(iso3, deliverable, outcome.versions[iso3], note, run_id=run_id, product=outcome.product)
+
+
+def tables_outdated(programme: Programme, state) -> bool:
+    """Some regional table does not hold the run's current versions (``state``: the resolved state, or a
+    ledger), or the meeting summary is missing."""
+    from atlas.products.regional_tables import is_current, mergeable, tables_root
+    from atlas.reports.table_summary import SUMMARY_NAME
+
+    if not (tables_root(programme.processed_dir) / f"{SUMMARY_NAME}.html").is_file():
+        return bool(programme.table_keys())
+    current = state.current_versions if hasattr(state, "current_versions") else state.accepted_versions
+    return any(not is_current(programme, key, mergeable(programme, key, current(key)))
+               for key in programme.table_keys())
+
+
+def regional_tables(programme: Programme, ledger, run_id: str | None, force: bool = False, state=None) -> list:
+    """Every table deliverable's accepted versions merged into its regional table, those versions marked
+    published, and the one-page meeting summary of all tables (``regional/tables/meeting_summary.html``).
+
+    A table already holding the same versions is left as it is (unless ``force``); returns the tables rebuilt.
+    ``state``: the run's resolved state (its current versions are merged); without it, the ledger's.
+    """
+    from atlas.products.regional_tables import (
+        build_regional_table,
+        is_current,
+        meeting_counts,
+        merge_table,
+        mergeable,
+        tables_root,
+    )
+    from atlas.reports.table_summary import write_table_summary
+    from atlas.tables import load_table_spec, table_deliverables
+
+    built, summaries = [], []
+    for key in table_deliverables(programme):
+        try:
+            spec = load_table_spec(programme, key)
+            current = state.current_versions(key) if state is not None else ledger.accepted_versions(key)
+            versions = mergeable(programme, key, current)
+            if not force and is_current(programme, key, versions):
+                summaries.append(meeting_counts(spec, merge_table(programme, spec, versions)))
+                continue
+            table = build_regional_table(programme, spec, versions)
+        except Exception:  # one table's defect must not stop the other, nor the status export
+            log.exception("regional table %s could not be built; its versions stay unpublished", key)
+            continue
+        for iso3, version in sorted(table.versions.items()):
+            ledger.mark_version(iso3, key, version, "published", run_id=run_id, product=table.product)
+        summaries.append(meeting_counts(spec, table.frames))
+        table.frames = {}
+        built.append(table)
+    if summaries:
+        write_table_summary(programme, summaries, tables_root(programme.processed_dir))
+    return built
 
 
 def older_delivery_findings(sub: Submission, ledger) -> list[Finding]:

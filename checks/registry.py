@@ -20,7 +20,7 @@ from atlas.intake.findings import DEFINITIONS as INTAKE_DEFINITIONS
 
 log = logging.getLogger(__name__)
 
-TARGETS = ("raster", "vector", "document", "submission")
+TARGETS = ("raster", "vector", "document", "table", "submission")
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,7 @@ def load_all() -> dict[str, Check]:
         raster,
         raster_values,
         run,
+        table,
         vector,
         wrb,
     )

@@ -114,13 +114,23 @@ def checks_not_made(deliverable: str, country: str | None, boundary) -> list[str
 
 def _boundary_note(deliverable: str, programme: Programme, country: str | None, boundaries, boundary) -> list[Finding]:
     kind = programme.deliverables.get(deliverable)
-    if kind is None or kind.kind == "document" or boundary is not None:
+    if kind is None or kind.kind in ("document", "table") or boundary is not None:
         return []
     why = "no country known" if country is None else (
         "no boundary layer" if boundaries is None else f"{country} not in the boundary layer")
     skipped = checks_not_made(deliverable, country, boundary)
     return [emit("checks.boundary_missing", f"extent and coverage not checked ({why}): {', '.join(skipped)}",
                  Location(file=country), observed=skipped)]
+
+
+def table_submission_findings(files: list[Path], deliverable: str, programme: Programme,
+                              country: str | None) -> list[Finding]:
+    """A table's files (one workbook, or one CSV per sheet) checked together: keys may cross sheets."""
+    from atlas.tables import load_table_spec
+    from checks.table import read_table
+
+    spec = load_table_spec(programme, deliverable)
+    return read_table(files, spec, country, programme.limits).findings
 
 
 def validate_submission(sub: Submission, programme: Programme, boundaries: gpd.GeoDataFrame | None,
@@ -135,6 +145,8 @@ def validate_submission(sub: Submission, programme: Programme, boundaries: gpd.G
         boundary = country_boundary(boundaries, sub.country)
         findings += _boundary_note(sub.deliverable, programme, sub.country, boundaries, boundary)
         files = [Path(f) for f in sub.files]
+        if getattr(programme.deliverables.get(sub.deliverable), "kind", None) == "table":
+            return findings + table_submission_findings(files, sub.deliverable, programme, sub.country)
         resolution = resolve_layers(files, programme.salinity) if sub.deliverable == "salinity_map" else None
         crosswalk = next((f for f in files if is_crosswalk(f)), None) if sub.deliverable == "soil_map" else None
         if sub.deliverable == "soil_map":
@@ -223,7 +235,7 @@ def plan_path(path: Path, programme: Programme, country: str | None = None) -> P
     members = programme.members
     if path.is_dir() and _member_dir(path, members) is None and any(
             _member_dir(p, members) for p in path.iterdir() if p.is_dir()):
-        subs, skipped = discover(path, members)  # an inbox: every country folder in it
+        subs, skipped = discover(path, members, tables=programme.table_keys())  # an inbox: every country folder in it
         subs = [s for s in subs if country is None or s.country == country]
         skipped += [Finding("inbox.unknown_file", Severity.INFO, f"{p.name}: not inside a country's <ISO3>/ folder; "
                             "ignored", Location(file=p.name), hint="put each delivery in <ISO3>/<YYYY-MM-DD>/")
@@ -232,7 +244,8 @@ def plan_path(path: Path, programme: Programme, country: str | None = None) -> P
     if path.is_dir() and (iso3 := _member_dir(path, members)) and any(
             p.is_dir() and DATE_FOLDER.match(p.name) for p in path.iterdir()):
         skipped: list[Finding] = []
-        subs = [replace(s, country=country or iso3) for s in discover_country(path, iso3, path.parent, skipped)]
+        subs = [replace(s, country=country or iso3) for s in discover_country(path, iso3, path.parent, skipped,
+                                                                                   tables=programme.table_keys())]
         source = "--country" if country else "inbox path"
         return PathPlan(path, subs, skipped, {submission_label(s): source for s in subs})
     if path.is_dir():
@@ -243,7 +256,7 @@ def plan_path(path: Path, programme: Programme, country: str | None = None) -> P
             files += sorted(p for p in folder.iterdir() if p != path and p.with_suffix("") == path.with_suffix(""))
     plan = PathPlan(folder)
     digests = readable_digests(files, folder, plan.skipped)  # an unreadable file is listed, not a crash
-    by_deliverable, skipped = sort_delivery([p for p in files if p in digests], folder)
+    by_deliverable, skipped = sort_delivery([p for p in files if p in digests], folder, programme.table_keys())
     plan.skipped += skipped
     from_path = _country_from_path(folder, members)
     date = DATE_FOLDER.match(folder.name)

@@ -259,10 +259,16 @@ def overlap_pairs(geoms: np.ndarray, area_fn) -> tuple[np.ndarray, np.ndarray, n
     if present.sum() < 2:
         return none
     tree = shapely.STRtree(np.where(present, geoms, shapely.Polygon()))
-    i, j = tree.query(geoms, predicate="intersects")
+    i, j = tree.query(geoms)  # bounding boxes that meet
     keep = (i < j) & present[i] & present[j]
     i, j = i[keep], j[keep]
-    inner = ~shapely.touches(geoms[i], geoms[j])
+    # interiors can meet only where the boxes overlap with some area: units that share an edge (most candidate
+    # pairs of a tiled map) are dropped by arithmetic before any geometry predicate
+    b = shapely.bounds(geoms)
+    boxes = ((np.minimum(b[i, 2], b[j, 2]) > np.maximum(b[i, 0], b[j, 0]))
+             & (np.minimum(b[i, 3], b[j, 3]) > np.maximum(b[i, 1], b[j, 1])))
+    i, j = i[boxes], j[boxes]
+    inner = shapely.intersects(geoms[i], geoms[j]) & ~shapely.touches(geoms[i], geoms[j])
     i, j = i[inner], j[inner]
     if not len(i):
         return none

@@ -8,6 +8,7 @@ suggestion, never silently converted.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -106,8 +107,16 @@ def _singular_match(word: str, table: dict) -> str | None:
 def normalise_rsg(value: str | None) -> RsgMatch:
     """Recognise a Reference Soil Group code or name, legacy codes included; never converts silently."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
-        return RsgMatch(None, "missing", None, None)
-    original = str(value)
+        return _MISSING
+    return _normalise_text(str(value))
+
+
+_MISSING = RsgMatch(None, "missing", None, None)
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalise_text(original: str) -> RsgMatch:
+    """normalise_rsg of a value's text; cached: a map repeats a few dozen values over thousands of units."""
     text = original.strip()
     if not text or text.upper() in ("NA", "NAN", "NONE", "NULL", "-"):
         return RsgMatch(None, "missing", None, original)

@@ -52,6 +52,7 @@ from atlas.products.regional import (
 )
 from atlas.products.release_checks import check_release
 from atlas.reports.country_notes import write_country_notes
+from flows.run_log import listing, plural, product_files, products_words, quiet_run_noise, versions_words, words
 
 # errno values of failures that often go away on a second try (network shares, busy files, exhausted handles)
 TRANSIENT_ERRNOS = frozenset(
@@ -117,20 +118,19 @@ def process_country(country: str, items: list, programme: Programme, boundaries,
     outcomes, failures = [], []
     with Ledger(programme.ledger_path, programme) as ledger:
         for sub, record_id in items:
-            logger.info("run %s | %s | %s v%d: processing %s", run_id, country, sub.deliverable, sub.version,
-                        sub.folder)
+            name = f"{country} {words(sub.deliverable)} v{sub.version} (delivery {sub.delivery})"
+            logger.debug("%s: processing %s", name, sub.folder)
             started = time.perf_counter()
             try:
                 outcome = stages.process_submission(sub, record_id, programme, boundaries, ledger)
             except Exception as exc:
                 if is_transient(exc):
                     raise
-                logger.error("run %s | %s | %s v%d: failed: %s: %s", run_id, country, sub.deliverable, sub.version,
-                             type(exc).__name__, exc)
+                logger.error("%s: failed: %s: %s", name, type(exc).__name__, exc)
                 failures.append((sub.key, f"{type(exc).__name__}: {exc}"))
                 continue
-            logger.info("run %s | %s | %s v%d: %s in %.1f s", run_id, country, sub.deliverable, sub.version,
-                        outcome.verdict, time.perf_counter() - started)
+            logger.info("%s: %s%s in %.1f s", name, words(outcome.verdict), _counts_words(outcome.findings),
+                        time.perf_counter() - started)
             outcomes.append(outcome)
     return {"outcomes": outcomes, "failures": failures}
 
@@ -171,6 +171,14 @@ def harmonize_soil_atlas(programme: Programme, versions: dict, boundaries, run_i
     return _slim(outcome)
 
 
+def _counts_words(findings) -> str:
+    """' (2 errors, 1 warning, 3 fixed)' for the findings a person acts on; '' when there are none."""
+    severities = [str(getattr(f.severity, "value", f.severity)) for f in findings]
+    parts = [plural(severities.count(s), s, nouns) for s, nouns in (("error", None), ("warning", None),
+                                                                      ("fixed", "fixed")) if s in severities]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def _slim(outcome):
     # the in-memory results (whole GeoDataFrames) stay on the worker: the flow needs paths and versions only
     outcome.extra.clear()
@@ -187,6 +195,13 @@ def verify_current_release(programme: Programme) -> list[str]:
     """`atlas verify` as the run's last task: one line per disagreement in the current release."""
     with Ledger(programme.ledger_path, programme) as ledger:
         return verify_release(programme, ledger)
+
+
+@task(cache_policy=NO_CACHE)
+def merge_tables(programme: Programme, run_id: str, state, force: bool = False):
+    """The regional tables (one per table deliverable) and the meeting summary; versions merged are published."""
+    with Ledger(programme.ledger_path, programme) as ledger:
+        return stages.regional_tables(programme, ledger, run_id, force, state)
 
 
 @task(cache_policy=NO_CACHE)
@@ -225,9 +240,14 @@ def _root_logger(logger):
     root, own = _root_run_id(), flow_run.get_id()
     if not root or root == own:
         return logger
+    from prefect import get_client
     from prefect.logging.loggers import flow_run_logger
 
-    return flow_run_logger(flow_run_id=UUID(root))
+    try:  # by its name, as Prefect prints every run's lines ('Flow run <unknown>' otherwise)
+        with get_client(sync_client=True) as client:
+            return flow_run_logger(flow_run=client.read_flow_run(UUID(root)))
+    except Exception:  # noqa: BLE001 - no API to ask: the lines still reach the root run
+        return flow_run_logger(flow_run_id=UUID(root))
 
 
 def _select(subs, country: str | None, deliverable: str | None):
@@ -252,6 +272,7 @@ def run_pipeline(
     ``settle``: leave deliveries changed within ``[intake] settle_seconds`` for a later run (still being copied).
     """
     logger = get_run_logger()
+    quiet_run_noise()
     programme = programme or load_programme(config_path)
     check_selection(programme, country, deliverable)  # a flow run for an unknown country fails, saying so
     with run_lock(programme.processed_dir):
@@ -298,7 +319,7 @@ def _gather(futures: list, what: list[str], logger, run_id: str) -> tuple[list, 
             future.result(raise_on_failure=True)
         except BaseException as exc:  # noqa: BLE001 - reported, the run goes on
             reason = f"{type(exc).__name__}: {exc}"
-        logger.error("run %s | %s | failed after retries: %s", run_id, label, reason)
+        logger.error("%s: failed after retries: %s", label, reason)
         failed.append((label, reason))
     return done, failed
 
@@ -313,6 +334,9 @@ def _run(
     boundaries, boundary_findings = _with_retries(load_reference, programme)(programme)
     for f in boundary_findings:
         logger.info("reference boundaries: %s", f.message)
+    if boundaries is not None:
+        logger.info("reference boundaries: %s read from %s", plural(len(boundaries), "country", "countries"),
+                    programme.reference_boundaries.name)
     subs, inbox_findings = _with_retries(discover_inbox, programme)(programme, settle)
     for f in inbox_findings:
         logger.warning("inbox: %s (%s)", f.message, f.location.describe())
@@ -323,7 +347,7 @@ def _run(
         # a version still 'received' was interrupted before its verdict was stored: do it again
         if stages.needs_processing(record, out_dir, force) or record.state == RECEIVED:
             todo.append((sub, record))
-    logger.info("run %s: %d submission version(s) in the inbox, %d to process", run_id, len(subs), len(todo))
+    logger.info("inbox: %s, %d to process (run %s)", plural(len(subs), "submission version"), len(todo), run_id)
     by_country: dict[str, list] = {}
     for sub, record in todo:
         by_country.setdefault(sub.country, []).append((sub, record.id))
@@ -335,14 +359,26 @@ def _run(
 
     state = ledger.state()  # the one resolved state of this run: every product reads it (docs/LEDGER.md)
     for f in state.refused:
-        logger.warning("run %s | %s: %s", run_id, f.location.file, f.message)
+        logger.warning("%s: %s", f.location.file, f.message)
     regional, rebuilt, release_line = _regional(programme, ledger, boundaries, run_id, force, logger, state)
+    for o in regional:
+        if o.product in rebuilt:
+            logger.info("%s: rebuilt from %s; %s", o.product, versions_words(o.included),
+                        plural(len(product_files(o.paths)), "file"))
+    logger.info("%s", release_line)
+    # the tables are merged only when their current versions changed: a run with nothing new stays a no-op
+    tables = (_with_retries(merge_tables, programme)(programme, run_id, state, force)
+              if force or stages.tables_outdated(programme, state) else [])
+    for t in tables:
+        logger.info("%s: merged; %s", t.product, plural(len(t.paths), "file"))
     exported = _with_retries(export_status_table, programme)(programme, boundaries, state)
+    logger.info("status exports: %s in %s", plural(sum(len(v) for v in exported.values()), "file"),
+                layout.status_dir(programme.processed_dir))
     # verified after every run that changed something (a run that found nothing new leaves it to `atlas verify`)
     verify = bool(regional) and bool(outcomes or failed_tasks or "unchanged" not in release_line)
     disagreements = verify_current_release(programme) if verify else []
     for line in disagreements:
-        logger.error("run %s | verify: %s", run_id, line)
+        logger.error("verify: %s", line)
 
     failed = {
         o.submission.country for o in outcomes if any(f.check_id == "pipeline.internal_error" for f in o.findings)
@@ -356,8 +392,9 @@ def _run(
         "failures": [f"{label}: {reason}" for label, reason in failed_tasks],
         # deliveries the ordering rule refuses (dated after today), each naming its folder
         "refused": [f.message for f in [*inbox_findings, *state.refused] if f.check_id == "inbox.future_delivery"],
-        "products": {o.product: [str(Path(p).name) for p in o.paths] for o in regional},
-        "rebuilt": rebuilt,
+        "products": {**{o.product: product_files(o.paths) for o in regional},  # the same count rebuilt or not
+                     **{t.product: [p.name for p in map(Path, t.paths)] for t in tables}},
+        "rebuilt": rebuilt + [t.product for t in tables],
         "release": release_line,
         "verified": f"{len(disagreements)} disagreement(s)" if disagreements else "verified" if verify else
         "not run (nothing changed; `atlas verify` checks on demand)" if regional else "nothing to verify (no release)",
@@ -370,27 +407,22 @@ def _run(
     rows = ledger.status_rows()
     ledger.close()
     root_logger = _root_logger(logger)
-    for iso3, line in summary["by_country"].items():
-        root_logger.info("run %s | %s | %s", run_id, iso3, line)
+    if root_logger is not logger:  # a served run: the country lines on the run GIS staff open in the UI
+        for iso3, line in summary["by_country"].items():
+            root_logger.info("%s: %s", iso3, line)
     _on_root_run(MarkdownArtifact(markdown=status_markdown(rows, programme=programme), key="submission-status",
                                   description="Member countries × deliverables"))
-    logger.info(
-        "run %s: processed %d submission version(s); %d rejected; rebuilt %s; products: %s (%.2f s)",
-        run_id,
-        len(outcomes),
-        len(summary["rejected"]),
-        summary["rebuilt"] or "nothing",
-        {k: len(v) for k, v in summary["products"].items()},
-        summary["elapsed_s"],
-    )
+    logger.info("run %s: processed %s (%d rejected); rebuilt %s; products: %s; %.1f s", run_id,
+                plural(len(outcomes), "submission version"), len(summary["rejected"]), listing(summary["rebuilt"]),
+                products_words(summary["products"]), summary["elapsed_s"])
     logger.info("run %s: %s; %s", run_id, summary["release"], summary["verified"])
     if failed:
         logger.error("run %s: countries with pipeline failures: %s", run_id, ", ".join(sorted(failed)))
     _summary_artifact(summary)
     if root_logger is not logger:
-        root_logger.info("run %s: %d processed, %d rejected, rebuilt %s; %s; %s (details on the subflow run)",
-                         run_id, len(outcomes), len(summary["rejected"]), summary["rebuilt"] or "nothing",
-                         summary["release"], summary["verified"])
+        root_logger.info("run %s: processed %s (%d rejected); rebuilt %s; %s; %s (details on the subflow run)",
+                         run_id, plural(len(outcomes), "submission version"), len(summary["rejected"]),
+                         listing(summary["rebuilt"]), summary["release"], summary["verified"])
     return summary
 
 
@@ -399,7 +431,7 @@ def _by_country(outcomes: list, failed: list[tuple[str, str]]) -> dict[str, str]
     lines: dict[str, list[str]] = {}
     for o in outcomes:
         lines.setdefault(o.submission.country, []).append(
-            f"{o.submission.deliverable} v{o.submission.version} {o.verdict}")
+            f"{words(o.submission.deliverable)} v{o.submission.version} {words(o.verdict)}")
     for label, reason in failed:
         lines.setdefault(label.split("/")[0], []).append(f"FAILED {label}: {reason}")
     return {iso3: "; ".join(items) for iso3, items in sorted(lines.items())}
@@ -489,6 +521,7 @@ def _summary_artifact(summary: dict) -> None:
     lines += ["", "| country | this run |", "|---|---|"]
     lines += [f"| {iso3} | {line} |" for iso3, line in summary["by_country"].items()] or ["| - | nothing new |"]
     _on_root_run(MarkdownArtifact(markdown="\n".join(lines), key="run-summary", description="What the last run did"))
-    if summary["by_country"]:
-        _on_root_run(TableArtifact(table=[{"country": k, "this run": v} for k, v in summary["by_country"].items()],
-                                   key="run-by-country", description="Per country: what this run did"))
+    # on every run, also one with nothing new: the artifact then says so rather than showing an older run's table
+    rows = [{"country": k, "this run": v} for k, v in summary["by_country"].items()]
+    _on_root_run(TableArtifact(table=rows or [{"country": "-", "this run": "nothing new"}],
+                               key="run-by-country", description="Per country: what this run did"))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -27,6 +30,42 @@ def programme(tmp_path):
 
 
 @pytest.fixture(scope="session")
+def demo_inbox(tmp_path_factory):
+    """``demo_inbox(programme, countries, window)``: what ``generate_demo`` writes, copied from one generation.
+
+    The demo is deterministic (test_demo.py checks it), so tests that only need its files take a copy of the one
+    generated for the same countries, window and programme settings; xdist workers share the copies, each
+    generated once, under a lock. Returns the demo's manifest. (Tests of the generator call generate_demo.)
+    """
+    from atlas.demo.programme import MANIFEST_NAME, DemoManifest, generate_demo
+
+    base = tmp_path_factory.getbasetemp()
+    cache = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "demo_cache"
+    cache.mkdir(exist_ok=True)
+
+    def copy(programme, countries: list[str], window: tuple[float, float, float, float]) -> DemoManifest:
+        data = programme.root / "data"
+        if (programme.raw_dir, programme.reference_boundaries) != (data / "raw", data / "reference/boundaries.gpkg"):
+            return generate_demo(programme, countries=countries, window=window)  # data folders elsewhere: no copy
+        assert not programme.raw_dir.exists(), "demo_inbox writes a new inbox only"
+        # everything of the programme generate_demo reads, but its root
+        settings = (list(countries), [float(v) for v in window], programme.members, programme.deliverables,
+                    programme.salinity, programme.equal_area_crs)
+        key = hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+        with open(cache / f"{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another worker generating the same demo: wait for it
+            if not (cache / key).is_dir():
+                building = cache / f"{key}.building"
+                shutil.rmtree(building, ignore_errors=True)
+                generate_demo(programme.with_root(building), countries=countries, window=window)
+                building.rename(cache / key)
+        shutil.copytree(cache / key / "data", data, dirs_exist_ok=True)  # copy2: the generated files' times kept
+        return DemoManifest.from_json((programme.reference_boundaries.parent / MANIFEST_NAME).read_text("utf-8"))
+
+    return copy
+
+
+@pytest.fixture(scope="session")
 def prefect_harness(tmp_path_factory):
     """A throwaway Prefect database and server for flow runs in tests."""
     os.environ.setdefault("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect_home")))
@@ -35,3 +74,47 @@ def prefect_harness(tmp_path_factory):
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+# `make test` runs the tests on two workers (pytest-xdist, --dist loadscope): each module's tests go to one worker,
+# so a run a module shares (a module-scoped fixture) is made once. The long runs start first, the slowest first,
+# and the short tests fill in around them. Seconds of one core, measured on 2 idle cores.
+LONG_RUNS_FIRST = (
+    "test_operations_server.py::test_a_run_killed_in_the_mosaic_loses_nothing",  # ~60 s, on a worker of its own
+    "test_demo.py",  # ~30 s: eight demo programmes generated (and no server starting beside the first one)
+    "test_operations_server.py",  # ~60 s: the served deployment, two runs at once
+    "test_operations_incremental.py",  # ~45 s: four flow runs
+    "test_flow_e2e.py",  # ~35 s: a flow run, then `atlas validate` on the same inbox
+)
+
+
+def _long_run(nodeid: str) -> int:
+    """Rank of a test in LONG_RUNS_FIRST (len(LONG_RUNS_FIRST) for the others)."""
+    name = nodeid.rsplit("/", 1)[-1]
+    return next((i for i, prefix in enumerate(LONG_RUNS_FIRST) if name.startswith(prefix)), len(LONG_RUNS_FIRST))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """On an xdist worker, the long runs first (every worker sorts alike); without xdist the order is unchanged."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: _long_run(item.nodeid))  # stable: collection order within a rank
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadscope, with a test listed on its own in LONG_RUNS_FIRST made a work unit of its own.
+
+    (--dist loadgroup would do it with a mark, but xdist 3.8 cannot rename pytest 9's node ids.)
+    """
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    alone = [prefix for prefix in LONG_RUNS_FIRST if "::" in prefix]
+
+    class LongRunsApart(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            name = nodeid.rsplit("/", 1)[-1]
+            return nodeid if any(name.startswith(p) for p in alone) else super()._split_scope(nodeid)
+
+    return LongRunsApart(config, log)

@@ -213,9 +213,9 @@ def test_terminal_table_markdown_and_summary(ledger, programme):
 def test_country_history_shows_findings_of_last_submission(ledger):
     text = render_country_history(ledger, "tha", today=TODAY)
     assert text.startswith("Thailand (THA)")
-    assert "[error] grid.misaligned: origin off the grid (file x.tif)" in text
+    assert "[error] grid.misaligned: origin off the grid (x.tif)" in text
     assert "fix: snap to 1/120 degree" in text and "salinity_map v1: rejected" in text
-    assert "not_received -> received" in text
+    assert "not received -> received" in text
     assert "not a member" in render_country_history(ledger, "FRA")
 
 

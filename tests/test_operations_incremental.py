@@ -13,7 +13,6 @@ from inbox_helpers import change_salinity
 
 from atlas import layout, stages
 from atlas.config import load_programme
-from atlas.demo.programme import generate_demo
 from atlas.ledger.store import Ledger
 from atlas.products.regional import BUILD_MANIFEST
 
@@ -22,7 +21,7 @@ COUNTRIES = ["KHM", "THA"]
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, prefect_harness):
+def runs(tmp_path_factory, prefect_harness, demo_inbox):
     """Four runs: one with a failing and a flaky country, a repair run, a no-op run, a run after a change."""
     from flows.pipeline import run_pipeline
 
@@ -31,7 +30,7 @@ def runs(tmp_path_factory, prefect_harness):
     programme = replace(
         base, region_bounds=WINDOW, extra={**base.extra, "operations": {"retries": 2, "retry_delay_seconds": 0.1}}
     )
-    generate_demo(programme, countries=COUNTRIES, window=WINDOW)
+    demo_inbox(programme, COUNTRIES, WINDOW)
     original = stages.process_submission
     calls: dict[str, int] = {}
 

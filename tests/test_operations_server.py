@@ -24,7 +24,6 @@ from inbox_helpers import change_salinity
 
 from atlas import layout
 from atlas.config import DEFAULT_CONFIG, load_programme
-from atlas.demo.programme import generate_demo
 from atlas.ledger.store import Ledger
 from atlas.products.regional import BUILD_MANIFEST
 
@@ -86,7 +85,7 @@ def server(tmp_path_factory):
         log.close()
 
 
-def _programme_toml(root: Path, countries=COUNTRIES) -> Path:
+def _programme_toml(root: Path, demo_inbox, countries=COUNTRIES) -> Path:
     """The default programme with its data under root, the small test window, and a quiet schedule."""
     text = DEFAULT_CONFIG.read_text(encoding="utf-8")
     text = re.sub(r"(?m)^bounds = .*$", f"bounds = {list(WINDOW)}", text)
@@ -96,7 +95,7 @@ def _programme_toml(root: Path, countries=COUNTRIES) -> Path:
     path.write_text(text, encoding="utf-8")
     programme = load_programme(path)
     assert programme.extra["operations"]["ingest_cron"] == "0 0 1 1 *"
-    generate_demo(programme, countries=countries, window=WINDOW)
+    demo_inbox(programme, countries, WINDOW)
     return path
 
 
@@ -110,8 +109,8 @@ def _digests(folder: Path) -> dict[str, str]:
             for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")}
 
 
-def test_served_deployment_runs_when_triggered_through_the_api(server, tmp_path):
-    config = _programme_toml(tmp_path, countries=["KHM"])
+def test_served_deployment_runs_when_triggered_through_the_api(server, tmp_path, demo_inbox):
+    config = _programme_toml(tmp_path, demo_inbox, countries=["KHM"])
     env = dict(server)
     serve = subprocess.Popen([sys.executable, "-m", "atlas.cli", "serve", "-c", str(config)], env=env,
                              stdout=open(tmp_path / "serve.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
@@ -152,8 +151,8 @@ print(json.dumps({"state": flow_run.state.type.value, "parameters": sorted(run.p
     assert ledger.current("KHM", "salinity_map") is None
 
 
-def test_a_run_killed_in_the_mosaic_loses_nothing(server, tmp_path):
-    config = _programme_toml(tmp_path)
+def test_a_run_killed_in_the_mosaic_loses_nothing(server, tmp_path, demo_inbox):
+    config = _programme_toml(tmp_path, demo_inbox)
     programme = load_programme(config)
     first = _run(config, server)
     assert first.returncode == 0, first.stderr[-3000:]
@@ -207,8 +206,8 @@ def test_a_run_killed_in_the_mosaic_loses_nothing(server, tmp_path):
     assert _digests(out)["GSSmap_ECe_0-30.tif"] != published["GSSmap_ECe_0-30.tif"]
 
 
-def test_two_runs_started_together_neither_corrupt_nor_interleave(server, tmp_path):
-    config = _programme_toml(tmp_path)
+def test_two_runs_started_together_neither_corrupt_nor_interleave(server, tmp_path, demo_inbox):
+    config = _programme_toml(tmp_path, demo_inbox)
     script = (
         "import json, sys; from flows.pipeline import run_pipeline; "
         "s = run_pipeline(config_path=sys.argv[1]); print('SUMMARY ' + json.dumps(s))"

@@ -89,24 +89,30 @@ def border_mismatches(
         if a not in terr.index or b not in terr.index:
             continue
         in_a, in_b = np.flatnonzero(country == a), np.flatnonzero(country == b)
+        if not len(in_a) or not len(in_b):  # nothing to compare: no border geometry to compute (most pairs of a
+            summary.append({"pair": f"{a}-{b}", "a": a, "b": b, "border_km": float(border_km),  # world layer)
+                            "compared_km": 0.0, "matched_km": 0.0, "mismatched_km": 0.0, "match_share": np.nan})
+            continue
         ia, ib, pieces = _pair(a, b, geoms[in_a], geoms[in_b], terr[a], terr[b], tol_deg)
         ia, ib = in_a[ia], in_b[ib]
         lonlat = pieces
         km = geodesic_length_km(lonlat)
         differs = codes[ia] != codes[ib]
         pts = shapely.line_interpolate_point(lonlat[differs], 0.5, normalized=True)
-        segments.append(gpd.GeoDataFrame({
+        segments.append(pd.DataFrame({  # one GeoDataFrame for all pairs, built once below
             "pair": f"{a}-{b}", "a": a, "b": b, "unit_a": units[ia][differs], "unit_b": units[ib][differs],
             "rsg_a": codes[ia][differs], "rsg_b": codes[ib][differs], "length_km": km[differs],
-            "lon": shapely.get_x(pts), "lat": shapely.get_y(pts)}, geometry=lonlat[differs], crs="EPSG:4326"))
+            "lon": shapely.get_x(pts), "lat": shapely.get_y(pts), "geometry": lonlat[differs]}))
         matched, mismatched = float(km[~differs].sum()), float(km[differs].sum())
         compared = matched + mismatched
         summary.append({"pair": f"{a}-{b}", "a": a, "b": b, "border_km": float(border_km), "compared_km": compared,
                         "matched_km": matched, "mismatched_km": mismatched,
                         "match_share": matched / compared if compared else np.nan})
-    seg = pd.concat(segments, ignore_index=True) if segments else gpd.GeoDataFrame(
-        {c: [] for c in SEGMENT_COLUMNS}, geometry=[], crs="EPSG:4326")
-    seg = gpd.GeoDataFrame(seg[SEGMENT_COLUMNS + ["geometry"]], geometry="geometry", crs="EPSG:4326")
+    segments = [frame for frame in segments if len(frame)]
+    seg = pd.concat(segments, ignore_index=True) if segments else pd.DataFrame(
+        {**{c: [] for c in SEGMENT_COLUMNS}, "geometry": []})
+    seg = gpd.GeoDataFrame(seg[SEGMENT_COLUMNS], geometry=gpd.GeoSeries(seg["geometry"].to_numpy(), crs="EPSG:4326"),
+                           crs="EPSG:4326")
     log.info("edge matching: %d pairs, %d mismatch segments", len(summary), len(seg))
     return seg, pd.DataFrame(summary, columns=SUMMARY_COLUMNS)
 
@@ -129,8 +135,9 @@ def border_feedback(segments: gpd.GeoDataFrame, summary: pd.DataFrame) -> dict[s
     out: dict[str, list[Finding]] = {}
     seg = segments.reset_index(drop=True)
     ids = seg["pair"] + "#" + (seg.groupby("pair").cumcount() + 1).astype(str) if len(seg) else seg["pair"]
+    by_pair, empty = (dict(tuple(seg.groupby("pair", sort=False))) if len(seg) else {}), seg.iloc[:0]
     for row in summary.itertuples(index=False):
-        mine = seg[seg["pair"] == row.pair]
+        mine = by_pair.get(row.pair, empty)
         mine_ids = ids[mine.index]
         for me, other, unit, group, their_unit, their_group in (
                 (row.a, row.b, "unit_a", "rsg_a", "unit_b", "rsg_b"),
@@ -158,6 +165,8 @@ def border_feedback(segments: gpd.GeoDataFrame, summary: pd.DataFrame) -> dict[s
                 expected=0, hint=(f"agree the dominant groups along the border with {other}; the segments are listed "
                                   "in this report and in regional/borders/border_mismatches.csv") if len(mine)
                 else "nothing to do"))
+            if not len(mine):
+                continue
             longest = mine.sort_values("length_km", ascending=False).head(MAX_SEGMENT_FINDINGS)
             for k, s in longest.iterrows():
                 found.append(Finding(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from atlas.finding import Location
 from atlas.ledger.schema import ACCEPTED_STATES, NOT_RECEIVED, STATE_LABELS, STATES, StatusRow
 
 # One palette for every export (xlsx, html, maps, terminal): ColorBrewer RdYlGn-like so that
@@ -211,16 +213,17 @@ def render_country_history(ledger, country: str, today=None, show_info: bool = F
         out.append("  nothing received yet")
     for e in events:
         version = f"v{e['version']}" if e["version"] else ""
+        before, after = _state_words(e["from_state"]), _state_words(e["to_state"])
         if e["to_state"] == "received" and (e["version"] or 0) > 1:
             # from_state is the deliverable's state before this version arrived, i.e. the previous version's
-            change = f"received (resubmission; v{e['version'] - 1} was {e['from_state']})"
+            change = f"received (resubmission; v{e['version'] - 1} was {before})"
         elif e["from_state"] == e["to_state"]:
-            change = e["to_state"]
+            change = after
         else:
-            change = f"{e['from_state']} -> {e['to_state']}"
+            change = f"{before} -> {after}"
         details = "; ".join(str(x) for x in (e["note"], e["product"] and f"product {e['product']}",
-                                             e["run_id"] and f"run {e['run_id']}") if x)
-        out.append(f"  {e['at']}  {e['deliverable']:<16} {version:<5} {change}" + (f"  ({details})" if details
+                                             e["run_id"] and f"run {str(e['run_id'])[:8]}") if x)
+        out.append(f"  {_when(e['at'])}  {e['deliverable']:<16} {version:<5} {change}" + (f"  ({details})" if details
                                                                                   else ""))
     out += ["", "Findings of the last submissions:"]
     out.extend(_findings_lines(ledger, iso3, show_info) or ["  none"])
@@ -239,18 +242,48 @@ def _findings_lines(ledger, iso3: str, show_info: bool) -> list[str]:
         if not validated:
             continue
         record = validated[-1]
-        report = f", report {record.report_path}" if record.report_path else ""
-        out.append(f"  {key} v{record.version}: {record.verdict}{report}")
+        report = f", report {_readable_report(record.report_path)}" if record.report_path else ""
+        out.append(f"  {key} v{record.version}: {_state_words(record.verdict)}{report}")
         findings.sort(key=lambda f: SEVERITY_ORDER.index(f["severity"]) if f["severity"] in SEVERITY_ORDER else 9)
-        hidden = 0
+        hidden = {"fixed": 0, "info": 0}
         for f in findings:
-            if f["severity"] == "info" and not show_info:
-                hidden += 1
+            if f["severity"] in hidden and not show_info:  # repairs and notes: counted, listed in the report
+                hidden[f["severity"]] += 1
                 continue
-            loc = ", ".join(f"{k} {v}" for k, v in (f.get("location") or {}).items())
+            loc = _where(f.get("location"))
             out.append(f"    [{f['severity']}] {f['check_id']}: {f['message']}" + (f" ({loc})" if loc else ""))
             if f.get("hint"):
                 out.append(f"        fix: {f['hint']}")
-        if hidden:
-            out.append(f"    and {hidden} info finding(s), listed in the report")
+        if any(hidden.values()):
+            counted = [f"{n} {'fix' if kind == 'fixed' else 'note'}{'es' if kind == 'fixed' and n != 1 else ''}"
+                       f"{'s' if kind == 'info' and n != 1 else ''}" for kind, n in hidden.items() if n]
+            out.append(f"    and {' and '.join(counted)} made or noted by the pipeline, listed in the report")
     return out
+
+
+def _readable_report(report_path) -> str:
+    """The report a person opens (report.html beside the stored report.json), else the stored path."""
+    html = Path(report_path).with_name("report.html")
+    return str(html) if html.is_file() else str(report_path)
+
+
+def _where(location: dict | None) -> str:
+    """A finding's place in words (file, layer, pixel rows and columns, lon/lat to 5 decimals), as reports say it."""
+    if not location:
+        return ""
+    loc = dict(location)
+    if loc.get("window") is not None:
+        loc["window"] = tuple(loc["window"])
+    known = {k: v for k, v in loc.items() if k in Location.__dataclass_fields__}
+    return Location(**known).describe()
+
+
+def _state_words(state: str | None) -> str:
+    """'accepted_with_warnings' -> 'accepted with warnings' (the words of the status table)."""
+    return STATE_LABELS.get(state, str(state).replace("_", " ")) if state else "none"
+
+
+def _when(stamp: str) -> str:
+    """'2026-12-03T10:55:29+00:00' -> '2026-12-03 10:55 UTC' (the ledger stores UTC)."""
+    text = str(stamp)
+    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 and text[10] == "T" else text

@@ -188,7 +188,8 @@ def _unchanged(outcome: RegionalOutcome, out_dir: Path, force: bool, settings: d
     outcome.left_out = dict(built.get("left_out") or {})
     outcome.sources = dict(built.get("sources") or {})
     outcome.up_to_date = True
-    log.info("%s is up to date with national versions %s: not rebuilt", outcome.product, outcome.versions)
+    log.info("%s is up to date with national versions %s: not rebuilt", outcome.product,
+             ", ".join(f"{iso3} v{v}" for iso3, v in sorted(outcome.versions.items())) or "none")
     return True
 
 

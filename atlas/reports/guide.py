@@ -38,7 +38,8 @@ METAFILE_KEYS = ("Title", "Depth", "Units", "Data points", "Data collection", "L
                  "Map Resolution", "File format", "Extent (west,south / east,north; width, height)", "Map units",
                  "Summary statistics (maximum, minimum, mean, standard deviation)",
                  "Map development (method, model, accuracy, date)", "Data harmonizations", "Citation")
-KIND_PRODUCTS = {"raster": "salinity_map", "vector": "soil_map"}
+KIND_PRODUCTS = {"raster": "salinity_map", "vector": "soil_map", "table": "tables"}
+TEMPLATES_DIR = "templates"  # beside the guide: every member's template of every table
 SEVERITY_MEANING = {"error": "blocks acceptance", "warning": "accepted, please fix next time",
                     "fixed": "repaired by the pipeline in its copy", "info": "for the record, nothing to do"}
 
@@ -113,7 +114,8 @@ def _layer_meaning(layer: str) -> str:
 
 def _deliverables(programme: Programme) -> Section:
     what = {"raster": "GeoTIFF layers (see the salinity map section)", "vector": "a vector map (see the WRB map "
-            "section)", "document": "a Word (.docx) or PDF document"}
+            "section)", "document": "a Word (.docx) or PDF document",
+            "table": "the table's XLSX template filled in (see the tables section)"}
     rows = [[d.title, d.product, what.get(d.kind, d.kind), _date(d.deadline)] for d in programme.deliverables.values()]
     return Section("deliverables", "What to send, and by when", [
         "Each member country sends the deliverables below. A deliverable past its date and not accepted is shown as "
@@ -291,6 +293,47 @@ def _borders(programme: Programme) -> Section:
     ])
 
 
+def _tables(programme: Programme) -> Section:
+    """Each table: its template, its sheets and their columns with the rule of each."""
+    from atlas.tables import load_table_spec, table_deliverables
+    from atlas.tables.template import field_rule, sheet_title
+
+    keys = list(table_deliverables(programme))
+    if not keys:
+        return Section("tables", "Tables", ["This programme asks for no table."])
+    paragraphs = [
+        f"Each table is filled in on its XLSX template, made for your country: {TEMPLATES_DIR}/<ISO3>_<table>.xlsx "
+        "beside this guide (the secretariat also sends it on request). Its Instructions sheet says "
+        "what each column holds; the drop-down lists, number and date formats guide the entry. Keep the file name "
+        "and send the file as it is (no password), or one CSV file in UTF-8 per sheet named "
+        "<ISO3>_<table>_<sheet>.csv.",
+        "Enter values, not formulas; do not merge cells, rename or add columns; numbers without units or % sign; "
+        "dates as dates. Choose list values from the drop-downs (the lists are in English).",
+    ]
+    tables = []
+    for key in keys:
+        spec = load_table_spec(programme, key)
+        rows = [[sheet_title(r), f.title, field_rule(f), "; ".join(f.enum)] for r in spec.resources for f in r.fields]
+        tables.append(Table(["sheet", "column", "rule", "allowed values"], rows,
+                            caption=f"{spec.title} (template version {spec.version}; due "
+                                    f"{programme.deliverables[key].deadline or 'see the calendar'})"))
+    return Section("tables", "Tables", paragraphs, tables=tables)
+
+
+def write_templates(programme: Programme, out_dir: Path) -> list[Path]:
+    """Every member's template of every table, in ``out_dir`` (the guide's ``templates`` folder)."""
+    from atlas.tables import load_table_spec, table_deliverables
+    from atlas.tables.template import template_name, write_template
+
+    written = []
+    for key, deliverable in table_deliverables(programme).items():
+        spec = load_table_spec(programme, key)
+        for iso3, name in programme.members.items():
+            written.append(write_template(spec, iso3, name, Path(out_dir) / template_name(iso3, spec),
+                                          deliverable.deadline))
+    return written
+
+
 # checks about the secretariat's own data and machinery (the reference layer, internal failures, the regional
 # mosaic): nothing a country can act on, so the guide does not list them
 SECRETARIAT_ONLY = ("boundaries.", "pipeline.", "internal.", "mosaic.", "checks.boundary_missing",
@@ -328,7 +371,8 @@ def _checks(programme: Programme) -> list[Section]:
 
 
 def guide_sections(programme: Programme) -> list[Section]:
-    parts = (_deliverables, _sending, _formats, _limits, _salinity, _naming, _legend, _metafiles, _soil_map, _borders)
+    parts = (_deliverables, _sending, _formats, _limits, _salinity, _naming, _legend, _metafiles, _soil_map, _borders,
+             _tables)
     return [part(programme) for part in parts] + _checks(programme)
 
 
@@ -346,4 +390,7 @@ def write_guide(programme: Programme, out_dir: Path) -> dict[str, Path]:
     paths = {"html": out_dir / "submission_guide.html", "md": out_dir / "submission_guide.md"}
     write_text_atomic(paths["html"], render("guide.html.j2", **values))
     write_text_atomic(paths["md"], render("guide.md.j2", **values))
+    if programme.table_keys():  # the templates the guide points to, one per member and table
+        write_templates(programme, out_dir / TEMPLATES_DIR)
+        paths["templates"] = out_dir / TEMPLATES_DIR
     return paths

@@ -58,6 +58,12 @@ def describe_location(loc: dict, country: str | None = None) -> str:
     parts = []
     if loc.get("file") and not (country and str(loc["file"]) == country):
         parts.append(str(loc["file"]))
+    if loc.get("sheet"):  # tables: sheet, row, column as the spreadsheet shows them
+        parts.append(f"sheet “{loc['sheet']}”")
+    if loc.get("row") is not None:
+        parts.append(f"row {loc['row']}")
+    if loc.get("column"):
+        parts.append(f"column “{loc['column']}”")
     if loc.get("layer"):
         parts.append(f"layer {loc['layer']}")
     if loc.get("band") is not None:
