@@ -376,7 +376,7 @@ DEMO_ROLES = (("KHM", "demo focal point"), ("THA", "demo focal point"), ("secret
 @portal_app.callback(invoke_without_command=True)
 def portal(
     ctx: typer.Context,
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     host: Annotated[str, typer.Option(help="address to listen on; put an HTTPS proxy in front for "
                                       "other machines")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8710,
@@ -399,7 +399,7 @@ def portal(
             token, row = store.add_token(role, label, expires=_expiry("7d"))
             typer.echo(f"  {role:<12} {token}   (id {row.id}, expires {row.expires})")
     try:
-        web = create_app(programme, config_path=config.resolve())
+        web = create_app(programme, config_path=_config_path(config).resolve())
     except AtlasError as exc:
         _fail(str(exc))
     typer.echo(f"portal on http://{host}:{port} (Ctrl+C stops); state in {store_path(programme)}")
@@ -437,15 +437,13 @@ def token_add(
     role: Annotated[str, typer.Argument(help="ISO3 of the member country, or `secretariat`")],
     label: Annotated[str, typer.Option(help="who holds it, e.g. \"focal point\"")],
     expires: Annotated[str | None, typer.Option(help="a date (2027-06-30) or a duration (90d, 12h)")] = None,
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
 ) -> None:
     """Issue a token; it is printed once and stored only as a hash."""
     programme = _programme(config)
     from atlas.portal.store import SECRETARIAT
 
-    role = SECRETARIAT if role.lower() == SECRETARIAT else role.upper()
-    if role != SECRETARIAT:
-        _check_selection(programme, role, None)
+    role = SECRETARIAT if role.lower() == SECRETARIAT else _selection(programme, role, None)[0]
     if not label.strip():
         _fail("--label: say who holds the token (e.g. \"focal point, Ministry of Agriculture\")")
     token, row = _portal_store(config).add_token(role, label.strip(), expires=_expiry(expires))
@@ -455,7 +453,7 @@ def token_add(
 
 
 @token_app.command("list")
-def token_list(config: ConfigOption = DEFAULT_CONFIG) -> None:
+def token_list(config: ConfigOption = None) -> None:
     """Every token: id, role, label, state (active, expired, revoked), first characters, expiry."""
     tokens = _portal_store(config).tokens()
     if not tokens:
@@ -468,7 +466,7 @@ def token_list(config: ConfigOption = DEFAULT_CONFIG) -> None:
 @token_app.command("revoke")
 def token_revoke(
     token_id: Annotated[int, typer.Argument(help="the token's id (see `atlas portal token list`)")],
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
 ) -> None:
     """Revoke a token; its open sessions end at once."""
     row = _portal_store(config).revoke_token(token_id)

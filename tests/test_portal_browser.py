@@ -77,8 +77,9 @@ def shots(tmp_path) -> Path:
 
 
 def log_in(page, url: str, token: str) -> None:
-    """Log in from the keyboard: the token field has focus, Enter submits."""
+    """Log in from the keyboard: type the token into its field, Enter submits."""
     page.goto(f"{url}/login")
+    page.focus("#token")
     page.keyboard.type(token)
     with page.expect_navigation():
         page.keyboard.press("Enter")
