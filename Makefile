@@ -22,6 +22,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/atlas demo
 	$(BIN)/atlas run
+	@echo "next: try the submission portal with $(BIN)/atlas portal --demo (prints demo tokens once)"
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -364,6 +364,117 @@ def guide(
         typer.echo(f"wrote {path}")
 
 
+portal_app = typer.Typer(help="The web portal where countries upload deliveries and see their verdicts.",
+                         add_completion=False, pretty_exceptions_enable=False)
+token_app = typer.Typer(help="Access tokens: one per country focal point, or for the secretariat.",
+                        no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+portal_app.add_typer(token_app, name="token")
+app.add_typer(portal_app, name="portal")
+DEMO_ROLES = (("KHM", "demo focal point"), ("THA", "demo focal point"), ("secretariat", "demo secretariat"))
+
+
+@portal_app.callback(invoke_without_command=True)
+def portal(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="address to listen on; put an HTTPS proxy in front for "
+                                      "other machines")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8710,
+    demo: Annotated[bool, typer.Option("--demo", help="first issue demo tokens for KHM, THA and the "
+                                       "secretariat (printed once)")] = False,
+) -> None:
+    """Serve the portal (http://127.0.0.1:8710 by default); `atlas portal token ...` manages access."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import uvicorn
+
+    from atlas.portal.app import create_app, store_path
+    from atlas.portal.store import PortalStore
+
+    programme = _programme(config)
+    if demo:
+        store = PortalStore(store_path(programme))
+        typer.echo("demo tokens (shown once; revoke with `atlas portal token revoke ID`):")
+        for role, label in DEMO_ROLES:
+            token, row = store.add_token(role, label, expires=_expiry("7d"))
+            typer.echo(f"  {role:<12} {token}   (id {row.id}, expires {row.expires})")
+    try:
+        web = create_app(programme, config_path=_config_path(config).resolve())
+    except AtlasError as exc:
+        _fail(str(exc))
+    typer.echo(f"portal on http://{host}:{port} (Ctrl+C stops); state in {store_path(programme)}")
+    uvicorn.run(web, host=host, port=port, log_level="info", proxy_headers=False)
+
+
+def _expiry(text: str | None):
+    """``--expires``: an ISO date (valid through that day, UTC) or a duration such as 90d or 12h."""
+    import datetime as dt
+
+    if not text:
+        return None
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    unit = text[-1:].lower()
+    if unit in ("d", "h") and text[:-1].isdigit():
+        return now + dt.timedelta(**{"days" if unit == "d" else "hours": int(text[:-1])})
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        _fail(f"--expires {text!r}: give a date (2027-06-30) or a duration (90d, 12h)")
+    if day < now.date():
+        _fail(f"--expires {text}: that day has passed")
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
+def _portal_store(config: Path):
+    from atlas.portal.app import store_path
+    from atlas.portal.store import PortalStore
+
+    return PortalStore(store_path(_programme(config)))
+
+
+@token_app.command("add")
+def token_add(
+    role: Annotated[str, typer.Argument(help="ISO3 of the member country, or `secretariat`")],
+    label: Annotated[str, typer.Option(help="who holds it, e.g. \"focal point\"")],
+    expires: Annotated[str | None, typer.Option(help="a date (2027-06-30) or a duration (90d, 12h)")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Issue a token; it is printed once and stored only as a hash."""
+    programme = _programme(config)
+    from atlas.portal.store import SECRETARIAT
+
+    role = SECRETARIAT if role.lower() == SECRETARIAT else _selection(programme, role, None)[0]
+    if not label.strip():
+        _fail("--label: say who holds the token (e.g. \"focal point, Ministry of Agriculture\")")
+    token, row = _portal_store(config).add_token(role, label.strip(), expires=_expiry(expires))
+    typer.echo(f"token {row.id} for {role} ({row.label}){', expires ' + row.expires if row.expires else ''}:")
+    typer.echo(f"  {token}")
+    typer.echo("give it to its holder now: it is not stored and cannot be shown again")
+
+
+@token_app.command("list")
+def token_list(config: ConfigOption = None) -> None:
+    """Every token: id, role, label, state (active, expired, revoked), first characters, expiry."""
+    tokens = _portal_store(config).tokens()
+    if not tokens:
+        typer.echo("no token issued yet: `atlas portal token add KHM --label \"focal point\"`")
+    for t in tokens:
+        typer.echo(f"{t.id:>4}  {t.role:<12} {t.state():<8} {t.hint}…  created {t.created}  "
+                   f"expires {t.expires or 'never'}  {t.label}")
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="the token's id (see `atlas portal token list`)")],
+    config: ConfigOption = None,
+) -> None:
+    """Revoke a token; its open sessions end at once."""
+    row = _portal_store(config).revoke_token(token_id)
+    if row is None:
+        _fail(f"no token with id {token_id} (see `atlas portal token list`)")
+    typer.echo(f"token {row.id} ({row.role}, {row.label}) revoked at {row.revoked}; its sessions are closed")
+
+
 @app.command()
 def verify(
     config: ConfigOption = None,

@@ -144,6 +144,28 @@ class Operations:
 
 
 @dataclass(frozen=True)
+class PortalSettings:
+    """``[portal]``: the web portal where countries upload deliveries (docs/OPERATIONS.md, ``atlas portal``)."""
+
+    max_file_bytes: int = 8 << 30  # one uploaded file; refused while streaming past this (limits.max_raster_bytes)
+    max_delivery_files: int = 200  # files in one delivery
+    max_delivery_bytes: int = 16 << 30  # all files of one delivery together
+    chunk_bytes: int = 8 << 20  # the browser sends large files in pieces of this size (resumable)
+    abandon_hours: float = 72.0  # a delivery staged but not sent for this long is removed
+    session_hours: float = 12.0  # a login lasts this long
+    login_failures: int = 5  # failed logins from one address within login_window_minutes before it is refused
+    login_window_minutes: float = 15.0
+    secure_cookie: bool = False  # true behind HTTPS: the session cookie is sent over HTTPS only
+    language: str = "en"  # the pages' language: a catalogue in atlas/portal/locale/<language> (English shipped)
+    smtp_host: str = ""  # empty: e-mails are written to data/processed/portal/outbox, not sent
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    mail_from: str = "soil-atlas-portal@localhost"
+    secretariat_emails: tuple[str, ...] = ()
+    contacts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # ISO3 = ["focal.point@example.org"]
+
+
+@dataclass(frozen=True)
 class ReleaseSettings:
     """``[releases]``: how many published releases of the regional products stay on disk (docs/PRODUCTS.md)."""
 
@@ -232,6 +254,7 @@ class Programme:
     operations: Operations = field(default_factory=Operations)
     limits: Limits = field(default_factory=Limits)
     status: StatusSettings = field(default_factory=StatusSettings)
+    portal: PortalSettings = field(default_factory=PortalSettings)
     submission: SubmissionSettings = field(default_factory=SubmissionSettings)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
     releases: ReleaseSettings = field(default_factory=ReleaseSettings)
@@ -467,6 +490,7 @@ def load_programme(path: Path | str | None = None) -> Programme:
             operations=section(Operations, raw.get("operations", {})),
             limits=section(Limits, raw.get("limits", {})),
             status=section(StatusSettings, raw.get("status", {})),
+            portal=section(PortalSettings, raw.get("portal", {})),
             submission=section(SubmissionSettings, raw.get("submission", {})),
             intake=_intake(raw.get("intake", {})),
             releases=_releases(raw.get("releases", {})),
