@@ -23,7 +23,8 @@ app = typer.Typer(
 )
 # the packages of the `pipeline` extra (pyproject.toml): a focal point's light install has none of them
 PIPELINE_MODULES = frozenset({"prefect", "prefect_dask", "dask", "distributed", "fastapi", "pyarrow", "xarray",
-                              "rioxarray", "rio_cogeo", "pystac"})  # openpyxl is core: tables
+                              "rioxarray", "rio_cogeo", "pystac", "uvicorn", "itsdangerous", "babel", "multipart",
+                              "httptools"})  # openpyxl is core: tables
 TRACEBACK_ENV = "ATLAS_TRACEBACK"  # set to 1 to see the Python traceback of an unexpected error
 
 # no envvar here: ./programme.toml comes before $ATLAS_CONFIG (atlas.config.find_config)
