@@ -76,45 +76,38 @@ def prefect_harness(tmp_path_factory):
         yield
 
 
-# `make test` runs the tests on two workers (pytest-xdist, --dist loadscope): each module's tests go to one worker,
-# so a run a module shares (a module-scoped fixture) is made once. The long runs start first, the slowest first,
-# and the short tests fill in around them. Seconds of one core, measured on 2 idle cores.
+# `make test` runs the tests on two workers (pytest-xdist, --dist loadscope): a module's tests go to one worker, so a
+# run the module shares (a module-scoped fixture) is made once; the modules running flows in process share one
+# worker, so the Prefect test harness (a server and its database) starts once. The long runs start first, the
+# slowest first, and the short tests fill in around them.
+HARNESS_MODULES = ("test_operations_incremental.py", "test_flow_e2e.py", "test_cli.py")  # those using prefect_harness
 LONG_RUNS_FIRST = (
-    "test_operations_server.py::test_a_run_killed_in_the_mosaic_loses_nothing",  # ~60 s, on a worker of its own
-    "test_demo.py",  # ~30 s: eight demo programmes generated (and no server starting beside the first one)
-    "test_operations_server.py",  # ~60 s: the served deployment, two runs at once
-    "test_operations_incremental.py",  # ~45 s: four flow runs
-    "test_flow_e2e.py",  # ~35 s: a flow run, then `atlas validate` on the same inbox
+    "test_operations_server.py",  # a Prefect server; a run killed, two at once, a served deployment
+    *HARNESS_MODULES,  # the Prefect test harness; four flow runs, then one, then deployment runs
+    "test_demo.py",  # demo programmes generated
 )
 
 
-def _long_run(nodeid: str) -> int:
-    """Rank of a test in LONG_RUNS_FIRST (len(LONG_RUNS_FIRST) for the others)."""
-    name = nodeid.rsplit("/", 1)[-1]
-    return next((i for i, prefix in enumerate(LONG_RUNS_FIRST) if name.startswith(prefix)), len(LONG_RUNS_FIRST))
+def _module(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """On an xdist worker, the long runs first (every worker sorts alike); without xdist the order is unchanged."""
     if hasattr(config, "workerinput"):
-        items.sort(key=lambda item: _long_run(item.nodeid))  # stable: collection order within a rank
+        rank = {name: i for i, name in enumerate(LONG_RUNS_FIRST)}
+        items.sort(key=lambda item: rank.get(_module(item.nodeid), len(rank)))  # stable within a rank
 
 
 def pytest_xdist_make_scheduler(config, log):
-    """--dist loadscope, with a test listed on its own in LONG_RUNS_FIRST made a work unit of its own.
-
-    (--dist loadgroup would do it with a mark, but xdist 3.8 cannot rename pytest 9's node ids.)
-    """
+    """--dist loadscope with a work unit per module, the HARNESS_MODULES making one unit together."""
     if config.getvalue("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    alone = [prefix for prefix in LONG_RUNS_FIRST if "::" in prefix]
-
-    class LongRunsApart(LoadScopeScheduling):
+    class ByModule(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            name = nodeid.rsplit("/", 1)[-1]
-            return nodeid if any(name.startswith(p) for p in alone) else super()._split_scope(nodeid)
+            return "prefect_harness" if _module(nodeid) in HARNESS_MODULES else nodeid.split("::", 1)[0]
 
-    return LongRunsApart(config, log)
+    return ByModule(config, log)

@@ -77,10 +77,11 @@ def test_same_seed_same_data_other_seed_differs(programme, tmp_path):
 
 
 def test_rerun_with_fewer_countries_removes_previous_folders(programme):
-    generate_demo(programme, countries=["KHM", "THA"], window=WINDOW)
-    assert (programme.raw_dir / "THA").is_dir()
-    generate_demo(programme, countries=["KHM"], window=WINDOW)
-    assert sorted(p.name for p in programme.raw_dir.iterdir()) == ["KHM"]
+    # THA and VNM: countries of 30 arc-second rasters, a tenth of KHM's pixels (the clean-up is the same)
+    generate_demo(programme, countries=["THA", "VNM"], window=WINDOW)
+    assert (programme.raw_dir / "VNM").is_dir()
+    generate_demo(programme, countries=["THA"], window=WINDOW)
+    assert sorted(p.name for p in programme.raw_dir.iterdir()) == ["THA"]
 
 
 def test_every_file_exists_and_opens(demo):
@@ -243,20 +244,21 @@ def test_pdf_chapter_is_well_formed(tmp_path):
 def test_demo_refuses_an_inbox_or_reference_it_did_not_write(programme):
     from atlas.demo.programme import DemoRefused
 
+    # THA: a country of 30 arc-second rasters, a tenth of KHM's pixels (what the demo may replace is the same)
     by_hand = programme.raw_dir / "JPN" / "2026-09-01" / "JPN_GSAS_chapter.pdf"
     by_hand.parent.mkdir(parents=True)
     by_hand.write_bytes(b"%PDF-1.4 placed by hand")
     (programme.raw_dir / "README.md").write_text("the repository's note on the inbox", encoding="utf-8")
     with pytest.raises(DemoRefused, match=r"raw/JPN/2026-09-01/JPN_GSAS_chapter.pdf.*--replace"):
-        generate_demo(programme, countries=["KHM"], window=WINDOW)
+        generate_demo(programme, countries=["THA"], window=WINDOW)
     assert by_hand.is_file() and not programme.reference_boundaries.exists()  # nothing touched
 
     by_hand.unlink()
-    generate_demo(programme, countries=["KHM"], window=WINDOW)
-    generate_demo(programme, countries=["KHM"], window=WINDOW)  # its own files: replaced without a word
+    generate_demo(programme, countries=["THA"], window=WINDOW)
+    generate_demo(programme, countries=["THA"], window=WINDOW)  # its own files: replaced without a word
     programme.reference_boundaries.write_bytes(b"the secretariat's own reference layer")
     with pytest.raises(DemoRefused, match="boundaries.gpkg .changed since the demo wrote it"):
-        generate_demo(programme, countries=["KHM"], window=WINDOW)
-    manifest = generate_demo(programme, countries=["KHM"], window=WINDOW, replace=True)
+        generate_demo(programme, countries=["THA"], window=WINDOW)
+    manifest = generate_demo(programme, countries=["THA"], window=WINDOW, replace=True)
     assert programme.reference_boundaries.read_bytes()[:15] == b"SQLite format 3"
     assert "data/reference/boundaries.gpkg" in manifest.checksums

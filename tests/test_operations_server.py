@@ -85,7 +85,7 @@ def server(tmp_path_factory):
         log.close()
 
 
-def _programme_toml(root: Path, demo_inbox, countries=COUNTRIES) -> Path:
+def _programme_toml(root: Path, demo_inbox) -> Path:
     """The default programme with its data under root, the small test window, and a quiet schedule."""
     text = DEFAULT_CONFIG.read_text(encoding="utf-8")
     text = re.sub(r"(?m)^bounds = .*$", f"bounds = {list(WINDOW)}", text)
@@ -95,7 +95,7 @@ def _programme_toml(root: Path, demo_inbox, countries=COUNTRIES) -> Path:
     path.write_text(text, encoding="utf-8")
     programme = load_programme(path)
     assert programme.extra["operations"]["ingest_cron"] == "0 0 1 1 *"
-    demo_inbox(programme, countries, WINDOW)
+    demo_inbox(programme, COUNTRIES, WINDOW)
     return path
 
 
@@ -110,7 +110,7 @@ def _digests(folder: Path) -> dict[str, str]:
 
 
 def test_served_deployment_runs_when_triggered_through_the_api(server, tmp_path, demo_inbox):
-    config = _programme_toml(tmp_path, demo_inbox, countries=["KHM"])
+    config = _programme_toml(tmp_path, demo_inbox)  # the inbox of the other tests: one demo generated for all
     env = dict(server)
     serve = subprocess.Popen([sys.executable, "-m", "atlas.cli", "serve", "-c", str(config)], env=env,
                              stdout=open(tmp_path / "serve.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
