@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[pipeline,dev]"
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -22,6 +22,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/atlas demo
 	$(BIN)/atlas run
+	@echo "next: try the submission portal with $(BIN)/atlas portal --demo (prints demo tokens once)"
 
 test: $(STAMP)
 	$(BIN)/ruff check .

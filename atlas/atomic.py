@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 TMP_MARK = ".tmp-"
 # prefixes of temporary names the pipeline leaves only when killed: files and directories
-TEMP_PREFIXES = (".mosaic_", ".tables_", ".stac_")
+TEMP_PREFIXES = (".mosaic_", ".tables_", ".stac_", ".building-")  # .building-: a release (atlas.products.release)
 
 
 def temp_path(target: Path) -> Path:

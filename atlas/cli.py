@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from atlas.config import DEFAULT_CONFIG, Programme, check_selection, load_programme
+from atlas.config import Programme, find_config, load_programme, resolve_selection
 from atlas.errors import AtlasError, ConfigError
 
 app = typer.Typer(
@@ -21,24 +21,40 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+# the packages of the `pipeline` extra (pyproject.toml): a focal point's light install has none of them
+PIPELINE_MODULES = frozenset({"prefect", "prefect_dask", "dask", "distributed", "fastapi", "pyarrow", "xarray",
+                              "rioxarray", "rio_cogeo", "pystac", "uvicorn", "itsdangerous", "babel", "multipart",
+                              "httptools"})  # openpyxl is core: tables
 TRACEBACK_ENV = "ATLAS_TRACEBACK"  # set to 1 to see the Python traceback of an unexpected error
 
+# no envvar here: ./programme.toml comes before $ATLAS_CONFIG (atlas.config.find_config)
 ConfigOption = Annotated[
-    Path, typer.Option("--config", "-c", help="programme configuration (TOML)", envvar="ATLAS_CONFIG")
+    Path | None,
+    typer.Option("--config", "-c", help="programme configuration (TOML); default ./programme.toml, else $ATLAS_CONFIG",
+                 show_default=False),
 ]
 
 
-def _programme(config: Path) -> Programme:
+def _config_path(config: Path | None) -> Path:
+    """The configuration file this command reads (--config, else ./programme.toml, else $ATLAS_CONFIG)."""
     try:
-        return load_programme(config)
+        return find_config(config).resolve()
     except AtlasError as exc:
         _fail(f"configuration error: {exc}")
 
 
-def _check_selection(programme: Programme, country: str | None, deliverable: str | None, what: str = "") -> None:
-    """check_selection, ending the command with one line (also when the app is invoked without main())."""
+def _programme(config: Path | None) -> Programme:
     try:
-        check_selection(programme, country, deliverable)
+        return load_programme(_config_path(config))
+    except AtlasError as exc:
+        _fail(f"configuration error: {exc}")
+
+
+def _selection(programme: Programme, country: str | None, deliverable: str | None,
+               what: str = "") -> tuple[str | None, str | None]:
+    """The ISO3 code (from a code or a name) and the deliverable, or one line naming the nearest valid one."""
+    try:
+        return resolve_selection(programme, country, deliverable)
     except ConfigError as exc:
         _fail(f"{what}{exc}")
 
@@ -73,7 +89,7 @@ def _quiet_prefect_home(programme: Programme) -> None:
 
 @app.command()
 def demo(
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     seed: Annotated[int, typer.Option(help="seed of the generator; the same seed gives the same files")] = 20261126,
     resubmission: Annotated[
         bool, typer.Option("--resubmission", help="add a later resubmission (a new version)")
@@ -99,7 +115,7 @@ def demo(
 
 @app.command()
 def run(
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     country: Annotated[str | None, typer.Option(help="only this member country (ISO3, e.g. KHM)")] = None,
     deliverable: Annotated[str | None, typer.Option(help="only this deliverable, e.g. salinity_map")] = None,
     force: Annotated[bool, typer.Option(help="reprocess submissions already processed")] = False,
@@ -121,9 +137,9 @@ def run(
 ) -> None:
     """Process what is in data/raw: validate, harmonize, mosaic, and print the status table."""
     started = time.perf_counter()
+    config = _config_path(config)
     programme = _programme(config)
-    _check_selection(programme, country, deliverable)
-    country = country.upper() if country else None
+    country, deliverable = _selection(programme, country, deliverable)
     if not force:
         from atlas.pending import pending_work
 
@@ -152,6 +168,11 @@ def run(
         typer.secho(f"pipeline failures for: {', '.join(summary['failed_countries'])}", fg="red")
     for failure in summary.get("failures", []):
         typer.secho(f"  {failure}", fg="red")
+    failed_release = "FAILED" in summary.get("release", "")
+    typer.secho(summary.get("release", ""), fg="red" if failed_release else None)
+    typer.secho(f"verify: {summary.get('verified')}", fg="red" if summary.get("disagreements") else None)
+    for line in summary.get("disagreements", []):
+        typer.secho(f"  {line}", fg="red")
     typer.echo(f"products in {programme.processed_dir} (run took {time.perf_counter() - started:.1f} s)")
     typer.echo(f"flow run {summary['run_id']}: its artifacts (status table, run summary by country) and logs are "
                f"on this run" + (f": {summary['run_url']}" if summary.get("run_url") else
@@ -163,7 +184,7 @@ DEFAULT_API = "http://127.0.0.1:4200/api"
 
 @app.command()
 def serve(
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     dask: Annotated[bool, typer.Option("--dask", help="flow runs use Dask (see `atlas run --dask`)")] = False,
     limit: Annotated[int | None, typer.Option(help="at most this many flow runs at once")] = None,
     verbose: Annotated[
@@ -171,6 +192,7 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the pipeline to a Prefect server: an on-demand run for the UI and the scheduled ingestion."""
+    config = _config_path(config)
     programme = _programme(config)
     _quiet_dask(verbose)
     os.environ.setdefault("PREFECT_API_URL", DEFAULT_API)
@@ -182,7 +204,7 @@ def serve(
     from flows.deployments import serve_deployments
 
     typer.echo(f"serving the soil atlas flows to {api} (Ctrl+C stops); UI: {api.removesuffix('/api')}")
-    serve_deployments(config.resolve(), dask=dask, limit=limit)
+    serve_deployments(config, dask=dask, limit=limit)
 
 
 def _api_healthy(api: str, timeout_s: float = 5.0) -> bool:
@@ -201,7 +223,7 @@ def status(
     target: Annotated[
         str | None, typer.Argument(help="an ISO3 code to show that country's history, or `export` to write the exports")
     ] = None,
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     fmt: Annotated[
         list[str] | None,
         typer.Option(
@@ -217,20 +239,24 @@ def status(
 
     programme = _programme(config)
     if target is not None and target.lower() != "export":
-        # a country given by its name is taken as its ISO3 code
-        target = next((k for k, v in programme.members.items() if v.lower() == target.lower()), target)
-        _check_selection(programme, target, None, what=f"{target} is neither `export` nor a member country: ")
+        target, _ = _selection(programme, target, None, what=f"{target} is neither `export` nor a member country: ")
     if fmt and (target is None or target.lower() != "export"):
         _fail("--format and --out go with `atlas status export`")
     from atlas.ledger.store import Ledger
+    from atlas.pending import unprocessed_line
 
+    exporting = target is not None and target.lower() == "export"
+    waiting = None if exporting else unprocessed_line(programme, target)  # before the ledger is created
     ledger = Ledger(programme.ledger_path, programme)
     if target is None:
         typer.echo(render_status_table(ledger.status_rows(), programme=programme))
-    elif target.lower() == "export":
+    elif exporting:
         _export(programme, ledger, fmt, out)
     else:
-        typer.echo(render_country_history(ledger, target.upper()))
+        typer.echo(render_country_history(ledger, target))
+    if waiting:
+        typer.echo("")
+        typer.secho(waiting, fg="yellow")
 
 
 def _export(programme: Programme, ledger, fmt: list[str] | None, out: Path | None) -> None:
@@ -257,7 +283,7 @@ def _export(programme: Programme, ledger, fmt: list[str] | None, out: Path | Non
 @app.command()
 def validate(
     path: Annotated[Path, typer.Argument(help="a submitted file, a delivery folder, a country folder or the inbox")],
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     country: Annotated[
         str | None, typer.Option(help="ISO3 of the submitting country (else from the inbox path, else file names)")
     ] = None,
@@ -284,8 +310,7 @@ def validate(
     from atlas.validation import render, result_json, validate_path, write_html
 
     programme = _programme(config)
-    _check_selection(programme, country, None)
-    country = country.upper() if country else None
+    country, _ = _selection(programme, country, None)
     if not path.exists():
         _fail(f"{path} does not exist")
     if boundaries_file is not None:
@@ -296,7 +321,7 @@ def validate(
         _fail(f"--html {html} is a file, not a folder")
     boundaries = _validation_boundaries(programme)
     try:
-        result = validate_path(path, programme, boundaries, country=country.upper() if country else None)
+        result = validate_path(path, programme, boundaries, country=country)
     except OSError as exc:  # a folder that cannot be listed; unreadable files are findings, not errors
         _fail(f"cannot read {path}: {exc.strerror or exc}")
     if html is not None:
@@ -327,17 +352,215 @@ def _validation_boundaries(programme: Programme):
 
 @app.command()
 def guide(
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="folder to write into (default: "
                                              "data/processed/guide)")] = None,
 ) -> None:
     """Write the submission guide for countries (HTML and Markdown) from the programme configuration."""
-    from checks.guide import write_guide
+    from atlas.reports.guide import write_guide
 
     programme = _programme(config)
     paths = write_guide(programme, out or programme.processed_dir / "guide")
     for path in paths.values():
         typer.echo(f"wrote {path}")
+
+
+portal_app = typer.Typer(help="The web portal where countries upload deliveries and see their verdicts.",
+                         add_completion=False, pretty_exceptions_enable=False)
+token_app = typer.Typer(help="Access tokens: one per country focal point, or for the secretariat.",
+                        no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+portal_app.add_typer(token_app, name="token")
+app.add_typer(portal_app, name="portal")
+DEMO_ROLES = (("KHM", "demo focal point"), ("THA", "demo focal point"), ("secretariat", "demo secretariat"))
+
+
+@portal_app.callback(invoke_without_command=True)
+def portal(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="address to listen on; put an HTTPS proxy in front for "
+                                      "other machines")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8710,
+    demo: Annotated[bool, typer.Option("--demo", help="first issue demo tokens for KHM, THA and the "
+                                       "secretariat (printed once)")] = False,
+) -> None:
+    """Serve the portal (http://127.0.0.1:8710 by default); `atlas portal token ...` manages access."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import uvicorn
+
+    from atlas.portal.app import create_app, store_path
+    from atlas.portal.store import PortalStore
+
+    programme = _programme(config)
+    if demo:
+        store = PortalStore(store_path(programme))
+        typer.echo("demo tokens (shown once; revoke with `atlas portal token revoke ID`):")
+        for role, label in DEMO_ROLES:
+            token, row = store.add_token(role, label, expires=_expiry("7d"))
+            typer.echo(f"  {role:<12} {token}   (id {row.id}, expires {row.expires})")
+    try:
+        web = create_app(programme, config_path=_config_path(config).resolve())
+    except AtlasError as exc:
+        _fail(str(exc))
+    typer.echo(f"portal on http://{host}:{port} (Ctrl+C stops); state in {store_path(programme)}")
+    uvicorn.run(web, host=host, port=port, log_level="info", proxy_headers=False)
+
+
+def _expiry(text: str | None):
+    """``--expires``: an ISO date (valid through that day, UTC) or a duration such as 90d or 12h."""
+    import datetime as dt
+
+    if not text:
+        return None
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    unit = text[-1:].lower()
+    if unit in ("d", "h") and text[:-1].isdigit():
+        return now + dt.timedelta(**{"days" if unit == "d" else "hours": int(text[:-1])})
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        _fail(f"--expires {text!r}: give a date (2027-06-30) or a duration (90d, 12h)")
+    if day < now.date():
+        _fail(f"--expires {text}: that day has passed")
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
+def _portal_store(config: Path):
+    from atlas.portal.app import store_path
+    from atlas.portal.store import PortalStore
+
+    return PortalStore(store_path(_programme(config)))
+
+
+@token_app.command("add")
+def token_add(
+    role: Annotated[str, typer.Argument(help="ISO3 of the member country, or `secretariat`")],
+    label: Annotated[str, typer.Option(help="who holds it, e.g. \"focal point\"")],
+    expires: Annotated[str | None, typer.Option(help="a date (2027-06-30) or a duration (90d, 12h)")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Issue a token; it is printed once and stored only as a hash."""
+    programme = _programme(config)
+    from atlas.portal.store import SECRETARIAT
+
+    role = SECRETARIAT if role.lower() == SECRETARIAT else _selection(programme, role, None)[0]
+    if not label.strip():
+        _fail("--label: say who holds the token (e.g. \"focal point, Ministry of Agriculture\")")
+    token, row = _portal_store(config).add_token(role, label.strip(), expires=_expiry(expires))
+    typer.echo(f"token {row.id} for {role} ({row.label}){', expires ' + row.expires if row.expires else ''}:")
+    typer.echo(f"  {token}")
+    typer.echo("give it to its holder now: it is not stored and cannot be shown again")
+
+
+@token_app.command("list")
+def token_list(config: ConfigOption = None) -> None:
+    """Every token: id, role, label, state (active, expired, revoked), first characters, expiry."""
+    tokens = _portal_store(config).tokens()
+    if not tokens:
+        typer.echo("no token issued yet: `atlas portal token add KHM --label \"focal point\"`")
+    for t in tokens:
+        typer.echo(f"{t.id:>4}  {t.role:<12} {t.state():<8} {t.hint}…  created {t.created}  "
+                   f"expires {t.expires or 'never'}  {t.label}")
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="the token's id (see `atlas portal token list`)")],
+    config: ConfigOption = None,
+) -> None:
+    """Revoke a token; its open sessions end at once."""
+    row = _portal_store(config).revoke_token(token_id)
+    if row is None:
+        _fail(f"no token with id {token_id} (see `atlas portal token list`)")
+    typer.echo(f"token {row.id} ({row.role}, {row.label}) revoked at {row.revoked}; its sessions are closed")
+
+
+@app.command()
+def verify(
+    config: ConfigOption = None,
+    samples: Annotated[int, typer.Option(help="pixels sampled per country and salinity layer", min=1)] = 200,
+) -> None:
+    """Check the current release: checksums against STAC, sources = manifests = ledger, pixels = national copies.
+
+    Prints one line per disagreement and exits with status 1 when there is any.
+    """
+    programme = _programme(config)
+    from atlas import layout
+    from atlas.ledger.store import Ledger
+    from atlas.ledger.verify import verify_release
+
+    if not programme.ledger_path.is_file():
+        _fail(f"no ledger at {programme.ledger_path}: nothing has been published yet (`atlas run` first)")
+    with Ledger(programme.ledger_path, programme) as ledger:
+        problems = verify_release(programme, ledger, samples)
+    name = layout.current_release_name(programme.processed_dir) or "none"
+    for line in problems:
+        typer.echo(" ".join(line.split()))
+    if problems:
+        typer.secho(f"release {name}: {len(problems)} disagreement(s)", fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"release {name}: verified")
+
+
+@app.command()
+def releases(config: ConfigOption = None) -> None:
+    """List the kept releases of the regional products (newest first, * = current) and failed attempts."""
+    programme = _programme(config)
+    from atlas import layout
+    from atlas.ledger.store import Ledger
+    from atlas.products.release import list_releases
+
+    kept = list_releases(programme.processed_dir)
+    if not kept:
+        typer.echo("no release yet: `atlas run` publishes the regional products as the first one")
+    for record in kept:
+        products = "; ".join(f"{product}: " + ", ".join(f"{iso3} v{v}" for iso3, v in held["versions"].items())
+                             for product, held in (record.get("products") or {}).items())
+        typer.echo(f"{'*' if record['current'] else ' '} {record['name']}  {record.get('created') or '?'}  "
+                   f"run {record.get('run_id') or '?'}  {products or '(no products listed)'}")
+    failures = []
+    if programme.ledger_path.is_file():
+        with Ledger(programme.ledger_path, programme) as ledger:
+            failures = [a for a in ledger.release_attempts() if a["outcome"] == "failed"]
+    for attempt in failures:
+        typer.echo(f"  {attempt['name']}  {attempt['at']}  run {attempt['run_id'] or '?'}  FAILED, not published: "
+                   + " ".join(str(attempt["reason"]).split()))
+    typer.echo(f"{len(kept)} release(s) kept ([releases] keep = {programme.releases.keep}); "
+               f"folders in {layout.releases_dir(programme.processed_dir)}")
+
+
+@app.command()
+def template(
+    country: Annotated[str, typer.Argument(help="ISO3 code of the member country (or 'all' for every member)")],
+    deliverable: Annotated[str, typer.Argument(help="a table deliverable of the programme, e.g. soil_threats")],
+    config: ConfigOption = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="folder to write into (default: "
+                                             "data/processed/templates)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace a template file already there")] = False,
+) -> None:
+    """Write the XLSX template of a table deliverable for a country: instructions, one sheet per part of the
+    table with drop-downs, input messages and formats, and the country filled in."""
+    from atlas.tables import load_table_spec
+    from atlas.tables.template import template_name, write_template
+
+    programme = _programme(config)
+    countries = (list(programme.members) if country.lower() == "all"
+                 else [_selection(programme, country, deliverable)[0]])  # a code, a name or a near miss
+    try:
+        spec = load_table_spec(programme, deliverable)
+    except ConfigError as exc:
+        _fail(str(exc))
+    folder = out or programme.processed_dir / "templates"
+    if folder.exists() and not folder.is_dir():
+        _fail(f"--out {folder} is a file, not a folder")
+    for iso3 in (c.upper() for c in countries):
+        target = folder / template_name(iso3, spec)
+        if target.exists() and not force:
+            _fail(f"{target} exists (it may hold a country's rows); pass --force to replace it")
+        folder.mkdir(parents=True, exist_ok=True)
+        write_template(spec, iso3, programme.members[iso3], target, programme.deliverables[deliverable].deadline)
+        typer.echo(f"wrote {target}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -363,6 +586,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         _fail("interrupted")
     except Exception as exc:  # noqa: BLE001 - a defect: one line, the traceback on request
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in PIPELINE_MODULES:
+            _fail(f"this command needs the secretariat's pipeline packages ({exc.name} is not installed): "
+                  'pip install "soil-atlas-pipeline[pipeline]"; `atlas validate` and `atlas guide` need only the core')
         if os.environ.get(TRACEBACK_ENV):
             raise
         _fail(f"unexpected {type(exc).__name__}: {exc} (a pipeline defect; {TRACEBACK_ENV}=1 shows the traceback)")

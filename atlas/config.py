@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import re
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 
+from atlas.config_schema import section, validate_settings
+from atlas.countries import resolve_country
 from atlas.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "programme.toml"
+CONFIG_NAME = "programme.toml"
+CONFIG_ENV = "ATLAS_CONFIG"  # where the configuration is when the current folder has none
+# the example programme shipped beside the package in a checkout (tests and docs read it; never looked up)
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / CONFIG_NAME
 
 
 @dataclass(frozen=True)
@@ -27,8 +34,11 @@ class Deliverable:
     key: str
     title: str
     product: str
-    kind: str  # raster | vector | document
+    kind: str  # raster | vector | document | table
     deadline: dt.date | None
+    # kind "table": its Frictionless Table Schema (a data package descriptor, JSON), a path relative to
+    # programme.toml or the name of a schema shipped in atlas/tables/schemas (docs/TABLES.md)
+    schema: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,10 +81,20 @@ class SalinitySpec:
     def is_required(self, layer: str, depth: str) -> bool:
         return f"{layer}_{depth}" in self.required_layers
 
+    def display(self, code: int) -> str:
+        """The programme legend's class name for people ('Moderate salinity'); the code itself if unknown."""
+        return display_name(self.classes[code]) if code in self.classes else str(code)
+
     def class_code(self, name: str) -> int | None:
         """The programme legend's code of a class name (case, spaces, hyphens and underscores ignored)."""
         key = class_key(name)
         return next((code for code, label in self.classes.items() if class_key(label) == key), None)
+
+
+def display_name(label: str) -> str:
+    """A legend class as people read it: 'ModerateSalinity' becomes 'Moderate salinity', 'Saline-sodic' stays."""
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(label)).split(" ")
+    return " ".join([words[0], *(w.lower() if w[1:].islower() else w for w in words[1:])]).strip()
 
 
 def class_key(name: str) -> str:
@@ -124,6 +144,35 @@ class Operations:
 
 
 @dataclass(frozen=True)
+class PortalSettings:
+    """``[portal]``: the web portal where countries upload deliveries (docs/OPERATIONS.md, ``atlas portal``)."""
+
+    max_file_bytes: int = 8 << 30  # one uploaded file; refused while streaming past this (limits.max_raster_bytes)
+    max_delivery_files: int = 200  # files in one delivery
+    max_delivery_bytes: int = 16 << 30  # all files of one delivery together
+    chunk_bytes: int = 8 << 20  # the browser sends large files in pieces of this size (resumable)
+    abandon_hours: float = 72.0  # a delivery staged but not sent for this long is removed
+    session_hours: float = 12.0  # a login lasts this long
+    login_failures: int = 5  # failed logins from one address within login_window_minutes before it is refused
+    login_window_minutes: float = 15.0
+    secure_cookie: bool = False  # true behind HTTPS: the session cookie is sent over HTTPS only
+    language: str = "en"  # the pages' language: a catalogue in atlas/portal/locale/<language> (English shipped)
+    smtp_host: str = ""  # empty: e-mails are written to data/processed/portal/outbox, not sent
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    mail_from: str = "soil-atlas-portal@localhost"
+    secretariat_emails: tuple[str, ...] = ()
+    contacts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # ISO3 = ["focal.point@example.org"]
+
+
+@dataclass(frozen=True)
+class ReleaseSettings:
+    """``[releases]``: how many published releases of the regional products stay on disk (docs/PRODUCTS.md)."""
+
+    keep: int = 5  # the current release and the newest earlier ones, up to this many in all (at least 1)
+
+
+@dataclass(frozen=True)
 class StatusSettings:
     """``[status]``: how the meeting exports list the member countries."""
 
@@ -131,6 +180,19 @@ class StatusSettings:
     country_order: tuple[str, ...] = ()
     # ISO3 = [lon, lat]: where a member too small for the map's outlines (an island state) is drawn as a dot
     map_points: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SubmissionSettings:
+    """``[submission]``: where and how countries send their files, and whom they write to (the guide says it)."""
+
+    # where the files go: a shared folder, a portal address or a postal address
+    send_to: str = ""
+    # how: one zip per deliverable, the subject line to use, what to write in the message
+    how: str = ""
+    # who answers the countries' questions at the secretariat
+    contact_name: str = ""
+    contact_email: str = ""
 
 
 @dataclass(frozen=True)
@@ -147,6 +209,8 @@ class Limits:
     max_vector_features: int = 2_000_000
     max_vector_vertices: int = 50_000_000
     max_vertices_per_feature: int = 1_000_000
+    max_workbook_bytes: int = 256 << 20  # a table's workbook or CSV, uncompressed (all its XML parts)
+    max_table_rows: int = 100_000  # rows of one sheet or CSV of a table deliverable
 
     @classmethod
     def from_programme(cls, programme) -> Limits:
@@ -190,10 +254,17 @@ class Programme:
     operations: Operations = field(default_factory=Operations)
     limits: Limits = field(default_factory=Limits)
     status: StatusSettings = field(default_factory=StatusSettings)
+    portal: PortalSettings = field(default_factory=PortalSettings)
+    submission: SubmissionSettings = field(default_factory=SubmissionSettings)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
+    releases: ReleaseSettings = field(default_factory=ReleaseSettings)
     metafile: MetafileSpec = field(default_factory=MetafileSpec, metadata={"toml": "salinity.metafile"})
     soil_legacy: str = field(default="correlate", metadata={"toml": "soil_map.legacy"})  # correlate | provisional
     overlap_rule: str = field(default="longest_boundary", metadata={"toml": "harmonize.overlap_rule"})  # RULES
+
+    def table_keys(self) -> tuple[str, ...]:
+        """The deliverables of kind ``table`` (the inbox sorts their files by these keys)."""
+        return tuple(k for k, d in self.deliverables.items() if d.kind == "table")
 
     def with_root(self, root: Path) -> Programme:
         """The same programme with its data folders moved under another root."""
@@ -220,19 +291,50 @@ def _choice(table: dict, key: str, default: str, allowed: tuple[str, ...], path)
     return value
 
 
-def check_selection(programme: Programme, country: str | None, deliverable: str | None) -> None:
-    """Refuse a country or deliverable the programme does not have, naming the nearest one."""
+def resolve_selection(programme: Programme, country: str | None,
+                      deliverable: str | None) -> tuple[str | None, str | None]:
+    """The member's ISO3 code (from its code or name) and the deliverable key; a near miss is refused with a
+    suggestion (``atlas.countries``). Empty text selects everything (None)."""
     import difflib
 
-    for what, value, known in (("country", country, programme.members), ("deliverable", deliverable,
-                                                                          programme.deliverables)):
-        if value is None or value in known or (what == "country" and value.upper() in known):
-            continue
-        by_name = [k for k, v in programme.members.items() if v.lower() == value.lower()] if what == "country" else []
-        near = by_name or difflib.get_close_matches(value.upper() if what == "country" else value, list(known), n=1)
+    country = (country or "").strip() or None
+    deliverable = (deliverable or "").strip() or None
+    iso3 = resolve_country(programme.members, country) if country is not None else None
+    if deliverable is not None and deliverable not in programme.deliverables:
+        near = difflib.get_close_matches(deliverable, list(programme.deliverables), n=1)
         hint = f"did you mean {near[0]}? " if near else ""
-        listing = "members are" if what == "country" else "deliverables are"
-        raise ConfigError(f"{what} {value!r} is not in the programme: {hint}{listing} {', '.join(known)}")
+        raise ConfigError(f"deliverable {deliverable!r} is not in the programme: {hint}deliverables are "
+                          f"{', '.join(programme.deliverables)}")
+    return iso3, deliverable
+
+
+def check_selection(programme: Programme, country: str | None, deliverable: str | None) -> None:
+    """Refuse a country or deliverable the programme does not have, naming the nearest one."""
+    resolve_selection(programme, country, deliverable)
+
+
+KINDS = ("raster", "vector", "document", "table")
+SHIPPED_SCHEMAS = Path(__file__).resolve().parent / "tables" / "schemas"
+
+
+def schema_file(root: Path, value: str) -> Path:
+    """Where a table deliverable's schema lives: relative to programme.toml, else shipped with the package."""
+    own = Path(root) / value
+    return own if own.is_file() or not (SHIPPED_SCHEMAS / value).is_file() else SHIPPED_SCHEMAS / value
+
+
+def _deliverable(key: str, d: dict, root: Path, path: Path) -> Deliverable:
+    """One [deliverables.<key>] table; an unknown kind or a table without its schema file is refused."""
+    kind = d["kind"]
+    if kind not in KINDS:
+        raise ConfigError(f"{path}: [deliverables.{key}] kind = {kind!r} is not one of {', '.join(KINDS)}")
+    schema = str(d.get("schema", ""))
+    if kind == "table" and not schema:
+        raise ConfigError(f"{path}: [deliverables.{key}] is a table: give its schema (a Table Schema JSON file)")
+    if schema and not schema_file(root, schema).is_file():
+        raise ConfigError(f"{path}: [deliverables.{key}] schema {schema!r} not found beside programme.toml nor in "
+                          f"the shipped schemas ({', '.join(sorted(p.name for p in SHIPPED_SCHEMAS.glob('*.json')))})")
+    return Deliverable(key, d["title"], d["product"], kind, _date(d.get("deadline")), schema)
 
 
 def _date(value) -> dt.date | None:
@@ -289,6 +391,14 @@ def _salinity_options(sal: dict, path: Path) -> dict:
         out["esp_intensity_pct"] = tuple(float(v) for v in th["esp_intensity_pct"])
     return out
 
+def _releases(table: dict) -> ReleaseSettings:
+    """``[releases]`` with its defaults; keep must be 1 or more (the current release is always kept)."""
+    settings = section(ReleaseSettings, table)
+    if settings.keep < 1:
+        raise ConfigError(f"[releases] keep = {settings.keep}: expected 1 or more (the current release is kept)")
+    return settings
+
+
 def _intake(table: dict) -> IntakeSettings:
     """``[intake]`` with its defaults; an unknown key or a wrong value is refused, never ignored."""
     unknown = sorted(set(table) - {"settle_seconds"})
@@ -300,27 +410,43 @@ def _intake(table: dict) -> IntakeSettings:
     return IntakeSettings(settle_seconds=float(settle))
 
 
+def find_config(path: Path | str | None = None) -> Path:
+    """The configuration to read: ``path`` if given, else ./programme.toml, else ``$ATLAS_CONFIG``.
+
+    Never a file inside the installed package: an installed ``atlas`` run in a folder holding
+    programme.toml reads that file, as a person expects. The error names both places looked at.
+    """
+    if path:
+        return Path(path)
+    here = Path.cwd() / CONFIG_NAME
+    if here.is_file():
+        return here
+    env = os.environ.get(CONFIG_ENV, "").strip()
+    if env:
+        if not Path(env).is_file():
+            raise ConfigError(f"configuration file not found: {CONFIG_ENV}={env} names no file, and the current "
+                              f"folder ({Path.cwd()}) has no {CONFIG_NAME}")
+        return Path(env)
+    raise ConfigError(f"no configuration: the current folder ({Path.cwd()}) has no {CONFIG_NAME} and {CONFIG_ENV} "
+                      "is not set; run in the programme's folder, set ATLAS_CONFIG, or give --config FILE")
+
+
 def load_programme(path: Path | str | None = None) -> Programme:
-    """Read programme.toml; relative paths resolve against the file's folder."""
-    path = Path(path) if path else DEFAULT_CONFIG
+    """Read programme.toml (``find_config`` says which); relative paths resolve against the file's folder."""
+    path = find_config(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"configuration file not found: {path}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    from atlas.config_schema import section, validate_settings  # the schema is built from these dataclasses
-
-    validate_settings(raw, path)
+    validate_settings(raw, Programme, path)  # the schema is built from these dataclasses
     root = path.resolve().parent
     try:
         paths = raw["paths"]
         sal = raw["salinity"]
         grid = raw["grid"]
-        deliverables = {
-            key: Deliverable(key, d["title"], d["product"], d["kind"], _date(d.get("deadline")))
-            for key, d in raw["deliverables"].items()
-        }
+        deliverables = {key: _deliverable(key, d, root, path) for key, d in raw["deliverables"].items()}
         salinity = SalinitySpec(
             layers=tuple(sal["layers"]),
             depths=tuple(sal["depths"]),
@@ -364,7 +490,10 @@ def load_programme(path: Path | str | None = None) -> Programme:
             operations=section(Operations, raw.get("operations", {})),
             limits=section(Limits, raw.get("limits", {})),
             status=section(StatusSettings, raw.get("status", {})),
+            portal=section(PortalSettings, raw.get("portal", {})),
+            submission=section(SubmissionSettings, raw.get("submission", {})),
             intake=_intake(raw.get("intake", {})),
+            releases=_releases(raw.get("releases", {})),
             metafile=_metafile_spec(sal.get("metafile", {})),
             soil_legacy=_choice(raw["soil_map"], "legacy", "correlate", SOIL_LEGACY_MODES, path),
             overlap_rule=_choice(raw["harmonize"], "overlap_rule", "longest_boundary", OVERLAP_RULES, path),

@@ -21,7 +21,6 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from atlas import config
 from atlas.errors import ConfigError
 
 # Where Programme's original fields live in the TOML file (newer fields say it in their metadata).
@@ -72,7 +71,7 @@ class Slot:
 
 
 def _hints(cls) -> dict:
-    return typing.get_type_hints(cls, vars(config))
+    return typing.get_type_hints(cls)  # resolved in the dataclass's own module
 
 
 def _required(f: dataclasses.Field, tp) -> bool:
@@ -111,14 +110,15 @@ def _slot(tp, required: bool) -> Slot:
 
 
 @functools.cache
-def schema() -> dict[str, Slot]:
-    """Every section and key programme.toml may hold, built from the dataclasses of ``atlas.config``."""
+def schema(root: type) -> dict[str, Slot]:
+    """Every section and key programme.toml may hold, built from ``root`` (``atlas.config.Programme``) and the
+    dataclasses it holds; ``atlas.config`` passes it in, so the two modules depend one way."""
     tree: dict[str, Slot] = {}
     unplaced = []
-    for f in dataclasses.fields(config.Programme):
+    for f in dataclasses.fields(root):
         if f.name in NOT_IN_TOML:
             continue
-        tp = _hints(config.Programme)[f.name]
+        tp = _hints(root)[f.name]
         path = f.metadata.get("toml") or PROGRAMME_KEYS.get(f.name)
         if f.name == "salinity":
             _place(tree, "salinity", Slot(required=True, children=_dataclass_slots(tp, SALINITY_KEYS)))
@@ -273,10 +273,10 @@ def _check_member_keys(raw: dict, errors: list[str]) -> None:
                 errors.append(f"{where} {code}: not a member" + (f", did you mean {near}?" if near else ""))
 
 
-def validate_settings(raw: dict, path: Path | str = "programme.toml") -> None:
+def validate_settings(raw: dict, root: type, path: Path | str = "programme.toml") -> None:
     """Raise ConfigError naming every unknown key or section and every value of the wrong type."""
     errors: list[str] = []
-    _check_table(raw, schema(), (), errors)
+    _check_table(raw, schema(root), (), errors)
     _check_layer_keys(raw.get("salinity"), errors)
     _check_member_keys(raw, errors)
     if errors:

@@ -40,7 +40,7 @@ def pending_work(programme: Programme, country: str | None = None, deliverable: 
     """Why a run of the pipeline (with this selection) would do anything; stops at the first few reasons."""
     if not programme.ledger_path.is_file():
         return Pending(reasons=[f"no ledger yet at {programme.ledger_path}"])
-    subs, _ = discover(programme.raw_dir, programme.members)
+    subs, _ = discover(programme.raw_dir, programme.members, tables=programme.table_keys())
     subs = [s for s in subs if (country is None or s.country == country.upper())
             and (deliverable is None or s.deliverable == deliverable)]
     out = Pending(versions=len(subs))
@@ -57,10 +57,12 @@ def pending_work(programme: Programme, country: str | None = None, deliverable: 
             if len(out.reasons) >= 3:
                 return out
         published = ledger.published_versions()
+        state = ledger.state(today)  # the run's resolved state: which version (and layer) each product holds
         for key, product, folder in REGIONAL:
-            versions = ledger.accepted_versions(key)
+            versions = state.current_versions(key)
+            layers = state.layer_versions(key) if key == "salinity_map" else None
             if versions and not is_up_to_date(folder(programme.processed_dir), versions,
-                                              product_settings(programme, key)):
+                                              product_settings(programme, key), layers):
                 out.reasons.append(f"{product} to rebuild")
             elif any(published.get((iso3, key)) != v for iso3, v in versions.items()):
                 out.reasons.append(f"{product}: versions to mark published")
@@ -70,3 +72,25 @@ def pending_work(programme: Programme, country: str | None = None, deliverable: 
     if unchanged_exports(layout.status_dir(programme.processed_dir), fingerprint) is None:
         out.reasons.append("status exports to redraw (ledger or day changed)")
     return out
+
+
+def unprocessed(programme: Programme, country: str | None = None) -> int:
+    """How many submission versions in the inbox no run has validated yet (all of them before the first run)."""
+    subs, _ = discover(programme.raw_dir, programme.members)
+    subs = [s for s in subs if country is None or s.country == country]
+    if not programme.ledger_path.is_file():
+        return len(subs)
+    with Ledger(programme.ledger_path, programme) as ledger:
+        records = (ledger.find(s.country, s.deliverable, s.checksum) for s in subs)
+        return sum(1 for record in records if record is None or record.state == RECEIVED)
+
+
+def unprocessed_line(programme: Programme, country: str | None = None) -> str | None:
+    """The sentence `atlas status` adds when the inbox holds work no run has done yet, else None."""
+    count = unprocessed(programme, country)
+    if not count:
+        return None
+    where = f"for {country} " if country else ""
+    return (f"{count} submission{'s' if count != 1 else ''} in the inbox {where}({programme.raw_dir}) "
+            f"{'are' if count != 1 else 'is'} not processed yet: `atlas run` validates "
+            f"{'them' if count != 1 else 'it'} and updates the status.")

@@ -17,9 +17,10 @@ import geopandas as gpd
 from atlas import layout
 from atlas.atomic import write_atomic
 from atlas.config import Programme
+from atlas.finding import Finding, Location, Severity, counts, internal_error, verdict
 from atlas.intake.inbox import Submission, discover
 from atlas.layout import SOIL_MAP_FILE
-from checks.finding import Finding, Location, Severity, counts, internal_error, verdict
+from atlas.reports.changes import carried_layers
 
 if TYPE_CHECKING:
     from atlas.intake.readers import Reads
@@ -43,7 +44,8 @@ class SubmissionOutcome:
 
 def discover_submissions(programme: Programme, settle: bool = False) -> tuple[list[Submission], list[Finding]]:
     """The inbox's submissions; with ``settle``, deliveries changed within ``[intake] settle_seconds`` wait."""
-    return discover(programme.raw_dir, programme.members, programme.intake.settle_seconds if settle else 0.0)
+    return discover(programme.raw_dir, programme.members, programme.intake.settle_seconds if settle else 0.0,
+                    tables=programme.table_keys())
 
 
 def register(ledger, submissions: list[Submission], run_id: str | None) -> list[tuple[Submission, object]]:
@@ -105,11 +107,23 @@ def check_submission(
         except Exception as exc:  # noqa: BLE001
             findings.append(internal_error(sub, "harmonization", exc))
         result = verdict(findings)
+    if getattr(programme.deliverables.get(sub.deliverable), "kind", "") == "table":
+        write_table_rows(sub, programme, out_dir)
     if sub.deliverable == "soil_map":  # the crosswalk the report asks for, as a CSV the country fills in
         from checks.crosswalk import write_template
 
         write_template(findings, out_dir)
     return CheckedSubmission(sub, findings, result, outputs, reads)
+
+
+def write_table_rows(sub: Submission, programme: Programme, out_dir: Path) -> None:
+    """A table version's rows as read, whatever its verdict (``table/<resource>.csv``): what changed, the merge."""
+    from atlas.products.regional_tables import write_table_copy
+    from atlas.tables import load_table_spec
+    from checks.table import read_table
+
+    spec = load_table_spec(programme, sub.deliverable)
+    write_table_copy(read_table(list(sub.files), spec, sub.country, programme.limits).rows, spec, out_dir)
 
 
 def report_meta(raw_sub: Submission, checked: CheckedSubmission, programme: Programme, base: Path) -> dict:
@@ -143,15 +157,21 @@ def process_submission(
         ledger.record_validation(record_id, verdict([unsafe]), counts([unsafe]), None, [unsafe.to_dict()])
         return SubmissionOutcome(sub, record_id, verdict([unsafe]), [unsafe])
     out_dir.mkdir(parents=True, exist_ok=True)
-    carried = ledger.carried_layers(sub.country, sub.version) if sub.deliverable == "salinity_map" else {}
+    carried = carried_layers(ledger, sub.country, sub.deliverable, sub.version)
     checked = check_submission(sub, programme, boundaries, out_dir, carried=frozenset(carried))
     # what only the ledger knows: a delivery filed after a newer one (atlas validate cannot say this)
     checked.findings += older_delivery_findings(sub, ledger)
     checked.verdict = verdict(checked.findings)
     findings, result, outputs = checked.findings, checked.verdict, checked.outputs
     meta = report_meta(sub, checked, programme, programme.raw_dir)
+    if programme.deliverables[sub.deliverable].kind == "table":  # rows added, removed, changed since the last one
+        from atlas.reports.table_changes import row_changes
+        from atlas.tables import load_table_spec
+
+        meta["row_changes"] = row_changes(programme.processed_dir, load_table_spec(programme, sub.deliverable),
+                                          sub.country, sub.version)
     reports = write_national_reports(checked.submission, findings, out_dir, meta, outputs, programme, boundaries,
-                                     checked.reads)
+                                     checked.reads, carried)
     ledger.record_validation(record_id, result, counts(findings), reports.get("json"), [f.to_dict() for f in findings])
     if result in ACCEPTED and outputs.get("layers"):
         # partial deliveries: which version each layer comes from (its own, or carried over)
@@ -164,17 +184,30 @@ def process_submission(
 
 
 def write_national_reports(sub: Submission, findings: list[Finding], out_dir: Path, meta: dict, outputs: dict,
-                           programme: Programme, boundaries, reads=None) -> dict[str, Path]:
-    """The version's reports, with its map (country, neighbours, footprint) and what changed since the last one."""
-    from atlas.products.national_summary import national_summary
-    from checks.report import write_reports
-    from checks.report_changes import previous_report
+                           programme: Programme, boundaries, reads=None,
+                           carried: dict[str, int] | None = None) -> dict[str, Path]:
+    """The version's reports, with its map (country, neighbours, footprint) and what changed since the last one.
 
-    footprint, areas = national_summary(sub, outputs, programme, reads) if sub.deliverable in (
+    ``carried``: layers an earlier version holds that this one could carry over; those it does not send itself
+    count in its areas and in "what changed" (its effective state).
+    """
+    from atlas.products.national_summary import national_summary
+    from atlas.reports.changes import previous_report
+    from atlas.reports.report import write_reports
+
+    sent = {f"{r['layer']}_{r['depth']}" for r in meta.get("layers") or [] if r.get("layer") and r.get("depth")}
+    carried = {k: v for k, v in (carried or {}).items() if k not in sent}
+    if carried and "layers" in meta:  # the layer table shows the effective state: what was sent, what is kept
+        meta = {**meta, "layers": meta["layers"] + [
+            {"file": "", "kind": "carried", "layer": key.rpartition("_")[0], "depth": key.rpartition("_")[2],
+             "taken_from": f"carried over from version {version}",
+             "detail": f"not sent again: version {version}'s accepted layer is used"}
+            for key, version in sorted(carried.items())]}
+    footprint, areas = national_summary(sub, outputs, programme, reads, carried) if sub.deliverable in (
         "salinity_map", "soil_map") else (None, None)
     previous = previous_report(programme.processed_dir, sub.country, sub.deliverable, sub.version)
     return write_reports(findings, out_dir, meta, boundaries=boundaries, footprint=footprint, previous=previous,
-                         areas=areas)
+                         areas=areas, carried=carried)
 
 
 def layer_rows(sub: Submission, programme: Programme) -> list[dict]:
@@ -193,19 +226,89 @@ def layer_rows(sub: Submission, programme: Programme) -> list[dict]:
     return rows
 
 
-def publish_versions(ledger, deliverable: str, outcome, run_id: str | None) -> None:
+def publish_versions(ledger, deliverable: str, outcome, run_id: str | None, state=None) -> None:
     """Mark published the versions a regional product holds; say in the ledger why the others are not.
 
-    ``outcome`` is a ``RegionalOutcome``: ``included`` holds the versions whose data is in the product,
-    ``left_out`` the reason for each of the others (no reference polygon, outside the region).
+    ``outcome`` is a ``RegionalOutcome``: ``included`` holds the current versions whose data is in the product,
+    ``left_out`` the reason for each of the others (no reference polygon, outside the region), ``sources`` per
+    file the versions whose data is in it. An earlier version whose layers are carried into the product by a
+    later one is ``partly_published`` (the run's resolved ``state`` names its layers in the history).
     """
     from atlas.ledger.store import NOT_PUBLISHED_NOTE
 
     for iso3, version in sorted(outcome.included.items()):
         ledger.mark_version(iso3, deliverable, version, "published", run_id=run_id, product=outcome.product)
+    carried: dict[tuple[str, int], set[str]] = {}
+    for entries in outcome.sources.values():
+        for e in entries:
+            if e["country"] in outcome.included and e["version"] != outcome.included[e["country"]]:
+                carried.setdefault((e["country"], int(e["version"])), set())
+    if state is not None:  # which layers of each earlier version the current one carries into the product
+        for iso3, current in outcome.included.items():
+            for key, source in state.effective_layers(iso3, deliverable, current).items():
+                if (iso3, source.version) in carried:
+                    carried[(iso3, source.version)].add(key)
+    for (iso3, version), keys in sorted(carried.items()):
+        what = f"{len(keys)} layer(s) ({', '.join(sorted(keys))})" if keys else "layers"
+        ledger.mark_version(iso3, deliverable, version, "partly_published", run_id=run_id, product=outcome.product,
+                            note=f"{what} carried over into {outcome.product} by v{outcome.included[iso3]}")
     for iso3, reason in sorted(outcome.left_out.items()):
         note = f"{NOT_PUBLISHED_NOTE}{outcome.product}: {reason}"
         ledger.note_version(iso3, deliverable, outcome.versions[iso3], note, run_id=run_id, product=outcome.product)
+
+
+def tables_outdated(programme: Programme, state) -> bool:
+    """Some regional table does not hold the run's current versions (``state``: the resolved state, or a
+    ledger), or the meeting summary is missing."""
+    from atlas.products.regional_tables import is_current, mergeable, tables_root
+    from atlas.reports.table_summary import SUMMARY_NAME
+
+    if not (tables_root(programme.processed_dir) / f"{SUMMARY_NAME}.html").is_file():
+        return bool(programme.table_keys())
+    current = state.current_versions if hasattr(state, "current_versions") else state.accepted_versions
+    return any(not is_current(programme, key, mergeable(programme, key, current(key)))
+               for key in programme.table_keys())
+
+
+def regional_tables(programme: Programme, ledger, run_id: str | None, force: bool = False, state=None) -> list:
+    """Every table deliverable's accepted versions merged into its regional table, those versions marked
+    published, and the one-page meeting summary of all tables (``regional/tables/meeting_summary.html``).
+
+    A table already holding the same versions is left as it is (unless ``force``); returns the tables rebuilt.
+    ``state``: the run's resolved state (its current versions are merged); without it, the ledger's.
+    """
+    from atlas.products.regional_tables import (
+        build_regional_table,
+        is_current,
+        meeting_counts,
+        merge_table,
+        mergeable,
+        tables_root,
+    )
+    from atlas.reports.table_summary import write_table_summary
+    from atlas.tables import load_table_spec, table_deliverables
+
+    built, summaries = [], []
+    for key in table_deliverables(programme):
+        try:
+            spec = load_table_spec(programme, key)
+            current = state.current_versions(key) if state is not None else ledger.accepted_versions(key)
+            versions = mergeable(programme, key, current)
+            if not force and is_current(programme, key, versions):
+                summaries.append(meeting_counts(spec, merge_table(programme, spec, versions)))
+                continue
+            table = build_regional_table(programme, spec, versions)
+        except Exception:  # one table's defect must not stop the other, nor the status export
+            log.exception("regional table %s could not be built; its versions stay unpublished", key)
+            continue
+        for iso3, version in sorted(table.versions.items()):
+            ledger.mark_version(iso3, key, version, "published", run_id=run_id, product=table.product)
+        summaries.append(meeting_counts(spec, table.frames))
+        table.frames = {}
+        built.append(table)
+    if summaries:
+        write_table_summary(programme, summaries, tables_root(programme.processed_dir))
+    return built
 
 
 def older_delivery_findings(sub: Submission, ledger) -> list[Finding]:
@@ -218,7 +321,7 @@ def older_delivery_findings(sub: Submission, ledger) -> list[Finding]:
         Severity.WARNING,
         f"delivery {sub.delivery} (received {sub.received.isoformat()}) is older than v{newer.version} "
         f"(received {newer.received.isoformat()}); it is recorded as v{sub.version} but replaces nothing: "
-        f"the products keep v{newer.version}",
+        f"the products keep v{newer.version} (a layer that no later delivery sent may come from it)",
         Location(file=f"{sub.country}/{sub.delivery}"),
         observed=sub.received.isoformat(),
         expected=f"after {newer.received.isoformat()}",
@@ -243,10 +346,9 @@ def harmonize_national(sub: Submission, programme: Programme, out_dir: Path,
     if sub.deliverable == "soil_map":
         from atlas.intake.containment import Limits
         from atlas.intake.readers import read_soil_map, repair_soil_map
+        from checks.run import soil_maps
 
-        soil_files = [
-            p for p in sub.files if p.suffix.lower() in {".gpkg", ".geojson", ".json", ".fgb", ".zip", ".shp"}
-        ]
+        soil_files = soil_maps(sub.files)  # the first is the map taken, as validation says (checks.several_maps)
         if not soil_files:
             return {}, []
         if reads is not None and soil_files[0] in reads.soil_maps:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atlas.config import Programme
+from atlas.finding import Finding, counts
 from atlas.ledger.layers import carried_read_only
+from atlas.ledger.resolve import resolve_records
 from atlas.stages import check_submission, report_meta
-from checks.finding import Finding, counts
 from checks.run import checks_not_made, country_boundary, plan_path, submission_label
 
 log = logging.getLogger(__name__)
@@ -67,29 +68,53 @@ def validate_path(path: Path, programme: Programme, boundaries=None, country: st
     path = Path(path)
     plan = plan_path(path, programme, country)
     result = ValidationResult(path, skipped=plan.skipped, boundaries=boundaries)
+    checked_in_folder: list[dict] = []  # earlier deliveries of the path, as records of the ordering rule
+    done: dict[int, ValidatedSubmission] = {}
     with tempfile.TemporaryDirectory(prefix="atlas-validate-") as tmp:
-        for number, sub in enumerate(plan.submissions):
+        # in the resolved order (delivery date, then the order found), so a partial delivery carries over
+        for number, sub in sorted(enumerate(plan.submissions), key=lambda item: (item[1].received, item[0])):
             # archives are extracted and the national copy harmonized here, as in data/processed during a run
-            # layers a partial delivery keeps from the last accepted version, as the run would (ledger read only)
-            carried = carried_read_only(programme.ledger_path, sub.country, sub.deliverable, sub.checksum) \
-                if programme.salinity.carry_over_layers else {}
+            carried = _carried(sub, number, checked_in_folder, programme)
             checked = check_submission(sub, programme, boundaries, Path(tmp) / str(number), root=plan.root,
                                        carried=frozenset(carried))
+            checked_in_folder.append({
+                "country": sub.country, "deliverable": sub.deliverable, "version": number + 1,
+                "delivery": sub.delivery, "received": sub.received, "state": checked.verdict,
+                "own": {f"{layer}_{depth}" for layer, depth in checked.outputs.get("layers", {})}})
             label = submission_label(sub)
             base = programme.raw_dir if sub.folder.is_relative_to(programme.raw_dir) else plan.root
             not_made = checks_not_made(sub.deliverable, sub.country, country_boundary(boundaries, sub.country))
             if programme.deliverables.get(sub.deliverable) is None or \
                     programme.deliverables[sub.deliverable].kind == "document":
                 not_made = []
-            result.submissions.append(ValidatedSubmission(
-                label, report_meta(sub, checked, programme, base), checked.findings, checked.verdict,
-                plan.country_source.get(label, "unknown"), not_made))
+            # a local check is no submission: no version number, no date received
+            meta = {**report_meta(sub, checked, programme, base), "version": None, "received": None,
+                    "checked": "locally with atlas validate, before sending"}
+            done[number] = ValidatedSubmission(
+                label, meta, checked.findings, checked.verdict,
+                plan.country_source.get(label, "unknown"), not_made)
+    result.submissions = [done[number] for number in sorted(done)]
     return result
 
 
+def _carried(sub, number: int, earlier: list[dict], programme: Programme) -> dict[str, int]:
+    """The layers a salinity submission keeps from before it, by the run's ordering rule (atlas.ledger.resolve):
+    from the earlier deliveries in the path being validated when one of them is accepted, else from the ledger
+    (read only). Numbers in the path's deliveries stand for versions."""
+    if sub.deliverable != "salinity_map" or not programme.salinity.carry_over_layers or not sub.country:
+        return {}
+    mine = {"country": sub.country, "deliverable": sub.deliverable, "version": number + 1,
+            "delivery": sub.delivery, "received": sub.received, "state": "received", "own": set()}
+    state = resolve_records([*earlier, mine], programme)
+    inherited = state.inherited(sub.country, sub.deliverable, number + 1)
+    if inherited:
+        return {key: source.version for key, source in inherited.items()}
+    return carried_read_only(programme.ledger_path, programme, sub.country, sub.deliverable, sub.checksum)
+
+
 def result_json(result: ValidationResult) -> dict:
-    """The machine output of ``atlas validate --json`` (docs/REPORT_SCHEMA.md, checks/validate_schema.json)."""
-    from checks.report import report_dict
+    """The machine output of ``atlas validate --json`` (docs/REPORT_SCHEMA.md, atlas/reports/validate_schema.json)."""
+    from atlas.reports.report import report_dict
 
     return {
         "schema_version": JSON_SCHEMA_VERSION,
@@ -107,7 +132,8 @@ def result_json(result: ValidationResult) -> dict:
 
 def write_html(result: ValidationResult, out_dir: Path) -> list[Path]:
     """The reports the secretariat sends (HTML, Markdown, JSON), one folder per submission under ``out_dir``."""
-    from checks.report import write_reports
+    from atlas.reports.report import write_reports
+    from checks.crosswalk import write_template
 
     written = []
     several = len({s.meta["delivery"] for s in result.submissions}) > 1
@@ -117,12 +143,13 @@ def write_html(result: ValidationResult, out_dir: Path) -> list[Path]:
             name += f"_{s.meta['delivery']}"
         folder = Path(out_dir) / re.sub(r"[^A-Za-z0-9._-]+", "_", name)
         written.append(write_reports(s.findings, folder, s.meta, boundaries=result.boundaries)["html"])
+        write_template(s.findings, folder)  # the crosswalk the report links to, beside it
     return written
 
 
 def render(result: ValidationResult) -> str:
     """The terminal report: each submission's findings, which checks were not made, and every skipped file."""
-    from checks.report import VERDICT_TEXT, render_text
+    from atlas.reports.report import VERDICT_TEXT, count_words, render_text
 
     blocks = []
     for s in result.submissions:
@@ -143,6 +170,7 @@ def render(result: ValidationResult) -> str:
                       "(GeoTIFF salinity layers, a soil map, a .docx/.pdf chapter or profile)")
     else:
         totals = counts([f for s in result.submissions for f in s.findings])
-        blocks.append(f"== overall: {VERDICT_TEXT[result.verdict]} ({len(result.submissions)} submission(s); "
-                      + ", ".join(f"{v} {k}" for k, v in totals.items()) + ")")
+        n = len(result.submissions)
+        blocks.append(f"== overall: {VERDICT_TEXT[result.verdict]} ({n} submission{'' if n == 1 else 's'}; "
+                      f"{count_words(totals)})")
     return "\n\n".join(blocks)

@@ -1,5 +1,5 @@
 """Validation of national submissions: named checks that yield findings."""
 
-from checks.finding import Finding, Location, Severity
+from atlas.finding import Finding, Location, Severity
 
 __all__ = ["Finding", "Location", "Severity"]

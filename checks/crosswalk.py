@@ -17,13 +17,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from checks.finding import Location, Severity
+from atlas.cells import plain_cell, safe_frame
+from atlas.finding import Location, Severity
 from checks.registry import Hit, check
-from checks.wrb import LEGEND_NAMES, RSG_CODES, normalise_rsg
+from checks.wrb import LEGEND_NAMES, RSG_CODES, guess_soil_column, normalise_rsg
 
 CROSSWALK_NAME = "crosswalk.csv"
 TEMPLATE_NAME = "crosswalk_template.csv"
-TEMPLATE_COLUMNS = ["legacy_class", "legend", "features", "area_km2", "suggested_rsg", "suggested_name", "rsg_code"]
+TEMPLATE_COLUMNS = ["map_column", "legacy_class", "legend", "features", "area_km2", "suggested_rsg", "suggested_name",
+                    "rsg_code"]
 SOIL_COLUMNS = ("rsg1", "rsg2", "rsg3")
 PRODUCTS = ("soil_map",)
 
@@ -72,7 +74,8 @@ def read_crosswalk(path: Path) -> Crosswalk:
                                               f"{TEMPLATE_NAME})"])
     targets, problems = {}, []
     for n, row in enumerate(rows, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+        # a cell of our template starting like a formula was written with a quote in front (atlas.cells)
+        row = {(k or "").strip(): plain_cell((v or "").strip()) for k, v in row.items()}
         legacy, given = row.get("legacy_class", ""), row.get("rsg_code", "")
         if not legacy or not given:
             continue  # a row left empty is not a correlation
@@ -104,6 +107,53 @@ def apply_crosswalk(gdf: pd.DataFrame, crosswalk: Crosswalk, columns=SOIL_COLUMN
     return out, converted
 
 
+@dataclass(frozen=True)
+class Correlation:
+    """What a crosswalk did to a map: the column it was applied to, and each converted class."""
+
+    column: str | None  # the map's column of legacy classes (rsg1, or e.g. Dominant_S in a SOTER map)
+    converted: dict = field(default_factory=dict)  # delivered class -> {"to": code, "features": n}
+    unmatched: list[str] = field(default_factory=list)  # crosswalk classes the column does not hold
+    left: list[str] = field(default_factory=list)  # legacy classes of the column the crosswalk leaves empty
+    written_as_rsg1: bool = False  # the converted column was written as rsg1 (the map had none)
+
+    @property
+    def groups(self) -> int:
+        return len({v["to"] for v in self.converted.values()})
+
+    @property
+    def features(self) -> int:
+        return sum(v["features"] for v in self.converted.values())
+
+
+def legacy_column(gdf: pd.DataFrame) -> str | None:
+    """The column a crosswalk applies to: rsg1, else the column whose values read best as soil classes."""
+    return "rsg1" if "rsg1" in gdf.columns else guess_soil_column(gdf)
+
+
+def correlate(gdf: pd.DataFrame, crosswalk: Crosswalk) -> tuple[pd.DataFrame, Correlation]:
+    """The map with the country's crosswalk applied to its column of legacy classes.
+
+    A map without rsg1 (a SOTER-style map keeps its classes in e.g. ``Dominant_S``) gets the converted column as
+    rsg1, so the programme's required field exists; the delivered column is kept as it was.
+    """
+    column = legacy_column(gdf)
+    if column is None:
+        return gdf, Correlation(None)
+    columns = SOIL_COLUMNS if column == "rsg1" else (column,)
+    out, converted = apply_crosswalk(gdf, crosswalk, columns)
+    present = {str(v).strip() for v in gdf[column].dropna()}
+    unmatched = sorted(k for k in crosswalk.targets if k not in present)
+    left = sorted(v for v in present if v not in crosswalk.targets and normalise_rsg(v).is_legacy)
+    written = False
+    if column != "rsg1" and converted:
+        out = out.copy()
+        out["rsg1"] = out[column]
+        out[column] = gdf[column]
+        written = True
+    return out, Correlation(column, converted, unmatched, left, written)
+
+
 def template_rows(gdf: pd.DataFrame, soil_column: str, areas_km2: np.ndarray | None) -> list[dict]:
     """One crosswalk row per class that is not a WRB group or a non-soil unit, most widespread first."""
     columns = [soil_column] + [c for c in ("rsg2", "rsg3") if c in gdf.columns and soil_column == "rsg1"]
@@ -117,7 +167,8 @@ def template_rows(gdf: pd.DataFrame, soil_column: str, areas_km2: np.ndarray | N
                 continue
             key = str(value).strip()
             sel = (values == value).to_numpy()
-            row = rows.setdefault(key, {"legacy_class": key, "legend": LEGEND_NAMES.get(match.kind, "unrecognised"),
+            row = rows.setdefault(key, {"map_column": str(col), "legacy_class": key,
+                                        "legend": LEGEND_NAMES.get(match.kind, "unrecognised"),
                                         "features": 0, "area_km2": 0.0, "suggested_rsg": match.suggested or "",
                                         "suggested_name": RSG_CODES.get(match.suggested or "", ""), "rsg_code": ""})
             row["features"] += int(sel.sum())
@@ -128,7 +179,8 @@ def template_rows(gdf: pd.DataFrame, soil_column: str, areas_km2: np.ndarray | N
 
 def template_csv(rows: list[dict]) -> str:
     """The crosswalk as CSV text, ready for the country to fill in the rsg_code column."""
-    return pd.DataFrame(rows, columns=TEMPLATE_COLUMNS).to_csv(index=False, lineterminator="\n")
+    frame = safe_frame(pd.DataFrame(rows, columns=TEMPLATE_COLUMNS))  # a class name never runs as a formula
+    return frame.to_csv(index=False, lineterminator="\n")
 
 
 @check("wrb.crosswalk_template", Severity.INFO, "vector", PRODUCTS,
@@ -141,22 +193,28 @@ def check_crosswalk_template(ctx):
     rows = template_rows(ctx.gdf, ctx.soil_column, ctx.areas_km2)
     if rows:
         legends = sorted({r["legend"] for r in rows})
-        yield Hit(f"{len(rows)} class(es) to correlate ({', '.join(legends)}); the crosswalk lists each with its "
-                  f"features, km² and suggested group", Location(file=ctx.name, layer=ctx.layer),
-                  observed={"columns": TEMPLATE_COLUMNS, "rows": rows, "file": TEMPLATE_NAME},
+        yield Hit(f"{plural(len(rows), 'class', 'classes')} in column {ctx.soil_column!r} to correlate "
+                  f"({', '.join(legends)}): see the section \"Fill in this crosswalk\" and {TEMPLATE_NAME}",
+                  Location(file=ctx.name, layer=ctx.layer),
+                  observed={"columns": TEMPLATE_COLUMNS, "rows": rows, "file": TEMPLATE_NAME,
+                            "column": str(ctx.soil_column)},
                   expected=f"{CROSSWALK_NAME} with rsg_code filled in")
 
 
 @check("wrb.crosswalk_applied", Severity.FIXED, "vector", PRODUCTS,
        "Legacy classes converted to WRB groups by the country's crosswalk.csv.", "nothing to do")
 def check_crosswalk_applied(ctx):
-    if not ctx.crosswalk_converted:
+    done = ctx.correlation
+    if done is None or not done.converted:
         return
-    listed = ", ".join(f"{k}->{v['to']} ({v['features']})" for k, v in sorted(ctx.crosswalk_converted.items()))
-    features = sum(v["features"] for v in ctx.crosswalk_converted.values())
-    yield Hit(f"{ctx.crosswalk.source}: {len(ctx.crosswalk_converted)} class(es) on {features} feature value(s) "
-              f"converted: {listed}", Location(file=ctx.name, layer=ctx.layer),
-              observed={k: v["to"] for k, v in ctx.crosswalk_converted.items()})
+    into = " (written as rsg1, the column as delivered kept)" if done.written_as_rsg1 else ""
+    left = (f"; {plural(len(done.left), 'class', 'classes')} left without rsg_code: {', '.join(done.left[:8])}"
+            if done.left else "")
+    yield Hit(f"{ctx.crosswalk.source} applied to column {done.column!r}{into}: "
+              f"{plural(len(done.converted), 'class', 'classes')} to {plural(done.groups, 'group')} on "
+              f"{plural(done.features, 'unit')}{left}", Location(file=ctx.name, layer=ctx.layer),
+              observed={"column": done.column, "classes": len(done.converted), "groups": done.groups,
+                        "units": done.features, "converted": {k: v["to"] for k, v in done.converted.items()}})
 
 
 @check("wrb.crosswalk_invalid", Severity.ERROR, "vector", PRODUCTS,
@@ -167,6 +225,24 @@ def check_crosswalk_invalid(ctx):
         return
     for problem in ctx.crosswalk.problems[:20]:
         yield Hit(f"{ctx.crosswalk.source}: {problem}", Location(file=ctx.crosswalk.source), observed=problem)
+    done = ctx.correlation
+    if ctx.gdf is None or not len(ctx.gdf) or done is None or not ctx.crosswalk.targets:
+        return
+    where = Location(file=ctx.crosswalk.source)
+    if done.column is None:
+        yield Hit(f"{ctx.crosswalk.source} cannot be applied: {ctx.name} has no column of soil classes (neither "
+                  "rsg1 nor a column whose values read as soil classes)", where,
+                  observed=[str(c) for c in ctx.gdf.columns if c != ctx.gdf.geometry.name], expected="rsg1")
+    elif not done.converted:
+        listed = ", ".join(repr(c) for c in done.unmatched[:6])
+        yield Hit(f"{ctx.crosswalk.source} cannot be applied: none of its classes ({listed}) occurs in column "
+                  f"{done.column!r} of {ctx.name}; legacy_class must be written exactly as in the map", where,
+                  observed=done.unmatched[:20], expected=f"the classes of column {done.column!r}")
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """'1 class', '13 classes': a count with its noun."""
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
 
 
 def write_template(findings, out_dir: Path) -> Path | None:

@@ -6,7 +6,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from checks.finding import Finding, Location, Severity
+from atlas.finding import Finding, Location, Severity
 from checks.registry import Hit, check, run_checks
 
 PRODUCTS = ("book_chapter", "country_profile")

@@ -288,10 +288,15 @@ def resolve_layers(files, spec: SalinitySpec) -> Resolution:
             rows, problems = read_manifest(path, spec)
             manifest.update(rows)
             res.manifest_problems += problems
+    legends = {str(row["legend"]).strip().lower() for row in manifest.values() if row.get("legend")}
     for path in paths:
         suffix = path.suffix.lower()
         if suffix in TEXT_SUFFIXES:
             kind = text_kind(path)
+            if kind != "manifest" and path.name.lower() in legends:  # the manifest says it is one: read it as one
+                kind = "lookup_table"
+                res.files.append(LayerFile(path, kind, source="manifest", detail=_text_detail(kind)))
+                continue
             res.files.append(LayerFile(path, kind, source="content", detail=_text_detail(kind)))
             continue
         if suffix not in RASTER_SUFFIXES:

@@ -12,27 +12,45 @@ from __future__ import annotations
 
 import csv
 import re
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from atlas.config import SalinitySpec
+from atlas.config import SalinitySpec, class_key
 from checks.layers import PROGRAMME_LEGEND, LayerFile, Resolution, depths_in, read_text
 
 MAX_DISTINCT_CODES = 256
 
 
-def _fields(line: str) -> list[str]:
-    """A table line split as R write.table (spaces, quotes), CSV (comma/semicolon) or tab-separated text."""
-    for sep in ("\t", ";", ","):
-        if sep in line:
-            return [f.strip().strip('"').strip("'").strip() for f in next(csv.reader([line], delimiter=sep))]
-    try:
-        return shlex.split(line)
-    except ValueError:
-        return line.split()
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.|"")*"')
+
+
+def _separator(lines: list[str]) -> str:
+    """The table's field separator, read outside quoted text: tab, semicolon, comma, else spaces (R write.table)."""
+    bare = _QUOTED.sub("", lines[0]) if lines else ""
+    return next((sep for sep in ("\t", ";", ",") if sep in bare), " ")
+
+
+def _rows(text: str) -> list[tuple[int, list[str]]]:
+    """(line number, fields) of every non-empty line, split with the csv module's quoting rules.
+
+    R's ``write.table`` quotes text and separates fields by one space, so ``2 "Pond (water, not soil)"`` is a code
+    and one name; a comma, semicolon or tab outside quotes makes the whole table that kind of CSV.
+    """
+    numbered = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    sep = _separator([line for _, line in numbered])
+    options = {"delimiter": sep, "quotechar": '"', "skipinitialspace": True}
+    if sep == " ":
+        options["escapechar"] = "\\"  # write.table's default qmethod "escape" writes \" inside quotes
+    rows = []
+    for n, line in numbered:
+        try:
+            fields = next(csv.reader([line], **options))
+        except csv.Error:
+            fields = [line]  # left as one field: reported as a malformed line
+        rows.append((n, [f.strip() for f in fields if f.strip() or sep != " "]))
+    return rows
 
 
 def _is_int(text: str) -> bool:
@@ -46,29 +64,32 @@ def parse_lookup_table(text: str) -> tuple[dict[int, str], list[str]]:
     """
     table: dict[int, str] = {}
     problems: list[str] = []
-    rows = [_fields(line) for line in text.splitlines() if line.strip()]
-    header = rows[0] if rows and not any(_is_int(f) for f in rows[0]) else None
-    for n, row in enumerate(rows[1:] if header else rows, start=2 if header else 1):
+    rows = _rows(text)
+    header = rows[0][1] if rows and not any(_is_int(f) for f in rows[0][1]) else None
+    for n, row in rows[1:] if header else rows:
         if header and len(row) == len(header) + 1:
             row = row[1:]  # write.table(row.names = TRUE) puts a row name first
         ints = [f for f in row if _is_int(f)]
         names = [f for f in row if f and not _is_int(f)]
+        shown = " ".join(row)
         if len(ints) == 1 and len(names) == 1:
             code = int(float(ints[0]))
             if code in table and table[code] != names[0]:
                 problems.append(f"line {n}: code {code} given twice ({table[code]!r}, {names[0]!r})")
             table[code] = names[0]
         elif len(ints) == 2 and not names:
-            problems.append(f"line {n}: {row} has two numbers and no class name")
+            problems.append(f"line {n}: {shown!r} has two numbers and no class name")
         else:
-            problems.append(f"line {n}: {row} is not a code and a class name")
+            problems.append(f"line {n}: {shown!r} is not a code and a class name (quote a name that holds spaces "
+                            "or commas)")
     return table, problems
 
 
 def looks_like_lookup_table(text: str) -> bool:
     """Rows of one integer code and one class name, at least one of them, nothing else."""
     table, problems = parse_lookup_table(text)
-    return bool(table) and not problems
+    # a table with a malformed line is still a table (legend.table_invalid names the line); a note is not
+    return bool(table) and (not problems or len(table) > len(problems))
 
 
 METAFILE_LEGEND_KEYS = ("legend", "class codes", "classes", "class legend", "map legend")
@@ -113,9 +134,37 @@ class Legend:
         return out
 
     def describe(self, spec: SalinitySpec) -> dict[str, str]:
-        """code -> 'name -> programme code name' for reports and the product's legend."""
-        return {str(c): (f"{n} -> {self.mapping[c]} {spec.classes[self.mapping[c]]}" if c in self.mapping
-                         else f"{n} -> not in the programme legend") for c, n in sorted(self.names.items())}
+        """code -> "'name as written', class 3 Moderate salinity" for reports and the product's legend."""
+        return {str(c): (f"{n!r}, class {self.mapping[c]} {spec.display(self.mapping[c])}" if c in self.mapping
+                         else f"{n!r}, not in the programme legend") for c, n in sorted(self.names.items())}
+
+
+# A majority tie on the grid goes to the more severe class (docs/PRODUCTS.md, "Majority ties"), decided in
+# programme classes after the country's codes were recoded, so a country's code numbering never decides it.
+# Most severe first; at one intensity salinity before sodicity; classes of a legend not named here come after
+# these, by code; None, then NotClassified, lose every tie (they say least about salt).
+TIE_SEVERITY = ("Saline-sodic", "ExtremeSalinity", "VeryStrongSalinity", "VeryStrongSodicity", "StrongSalinity",
+                "StrongSodicity", "ModerateSalinity", "ModerateSodicity", "SlightSalinity", "SlightSodicity",
+                "Alkaline")
+TIE_LAST = ("None", "NotClassified")
+
+
+def tie_order(spec: SalinitySpec) -> list[int]:
+    """Programme class codes from the one that wins a majority tie to the one that loses every tie."""
+    code_of = {class_key(name): code for code, name in spec.classes.items()}
+    first = [code_of[class_key(n)] for n in TIE_SEVERITY if class_key(n) in code_of]
+    last = [code_of[class_key(n)] for n in TIE_LAST if class_key(n) in code_of]
+    return first + [c for c in sorted(spec.classes) if c not in first and c not in last] + last
+
+
+def tie_priority(spec: SalinitySpec) -> np.ndarray:
+    """256 entries, programme code -> priority: of tied classes the higher priority wins (nodata: 0, lowest)."""
+    order = tie_order(spec)
+    out = np.zeros(256, dtype=np.int64)
+    for rank, code in enumerate(order):
+        if 0 <= code < 256 and code != spec.class_nodata:
+            out[code] = len(order) - rank
+    return out
 
 
 def programme_legend(spec: SalinitySpec) -> Legend:
@@ -159,8 +208,8 @@ def bind_legends(res: Resolution, spec: SalinitySpec) -> list[Binding]:
             elif (table := tables.get(lf.legend.strip().lower())) is not None:
                 out.append(Binding(lf, legend_from_table(table.path, spec), f"manifest.csv names {table.path.name}"))
             else:
-                out.append(Binding(lf, None, f"manifest.csv names legend {lf.legend!r}, which is not a lookup table "
-                                             "in the delivery"))
+                out.append(Binding(lf, None, f"manifest.csv names legend {lf.legend!r}, which is not a file in the "
+                                             "delivery"))
             continue
         candidates = [t for t in tables.values() if lf.depth in depths_in(t.path.stem, spec)]
         if not candidates:
@@ -214,7 +263,7 @@ def class_value_counts(path: Path) -> dict[int, int] | None:
 
 # ------------------------------------------------------------------------------------------ checks
 
-from checks.finding import Location, Severity  # noqa: E402
+from atlas.finding import Location, Severity  # noqa: E402
 from checks.registry import Hit, check  # noqa: E402
 
 PRODUCTS = ("salinity_map",)
@@ -310,6 +359,6 @@ def check_mapping(ctx):
             continue
         desc = b.legend.describe(spec)
         used = {k: v for k, v in desc.items() if counts is None or int(k) in counts}
-        yield Hit(f"{b.layer_file.path.name}: codes read with {b.why}: " + "; ".join(f"{k} = {v}" for k, v in
+        yield Hit(f"{b.layer_file.path.name}: codes read with {b.why}: " + "; ".join(f"code {k}: {v}" for k, v in
                                                                                      used.items()),
                   _loc(b), observed=desc, expected=b.legend.source)

@@ -16,7 +16,7 @@ from pathlib import Path
 from pyproj import CRS
 from rasterio.warp import transform_bounds
 
-from checks.finding import Location, Severity
+from atlas.finding import Location, Severity
 from checks.metafile_text import (
     Metafile,
     accuracy_statistics,
@@ -84,7 +84,7 @@ def _settings(ctx):
 @check("metafile.missing", Severity.WARNING, "submission", PRODUCTS,
        "Layers delivered without a metafile. The GSP's manual asks for one per map: title, depth, units, "
        "projection, resolution, extent, summary statistics, method and accuracy.",
-       "add a plain-text file named like the map with .txt (e.g. PAK_GSSmap_ECe_0-30.txt) holding one 'key  value' "
+       "add a plain-text file named like the map with .txt (e.g. {ISO3}_GSSmap_ECe_0-30.txt) holding one 'key  value' "
        "line per item, as in the manual's example metafile")
 def check_missing(ctx):
     spec = ctx.programme.salinity

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from atlas.config import Programme, SalinitySpec
-from checks.finding import Location, Severity
+from atlas.finding import Location, Severity
 from checks.layers import LayerFile, Resolution, manifest_line, resolve_layers
 from checks.registry import Hit, check
 
@@ -55,7 +55,7 @@ def _proposal(ctx, lf: LayerFile | None) -> str:
 
 @check("naming.file_pattern", Severity.ERROR, "raster", PRODUCTS,
        "The file's layer and depth cannot be told from its name (nor from a manifest.csv line).",
-       "rename the file {ISO3}_GSSmap_{layer}_{depth}.tif (e.g. PAK_GSSmap_ECe_0-30.tif), or add a line "
+       "rename the file {ISO3}_GSSmap_{layer}_{depth}.tif (e.g. {ISO3}_GSSmap_ECe_0-30.tif), or add a line "
        "'file,layer,depth,legend' for it to the delivery's manifest.csv")
 def check_file_pattern(ctx):
     lf = ctx.extra.get("resolved")
@@ -142,8 +142,8 @@ def _carried(ctx) -> set[tuple[str, str]]:
 def check_optional_missing(ctx):
     spec = ctx.programme.salinity
     found = _found_layers(ctx)
-    missing = [f"{layer} {depth}" for layer, depth in spec.layer_keys()
-               if not spec.is_required(layer, depth) and (layer, depth) not in found]
+    missing = [f"{layer} {depth}" for layer, depth in spec.layer_keys()  # a layer kept from before is not missing
+               if not spec.is_required(layer, depth) and (layer, depth) not in found | _carried(ctx)]
     kept = sorted(f"{layer} {depth}" for layer, depth in _carried(ctx) - found)
     if missing and found:
         yield Hit(f"{len(found)} of {len(spec.layer_keys())} layers delivered; optional layers not sent: "

@@ -7,7 +7,7 @@ and lists them in docs/CHECKS.md with the validation checks.
 
 from __future__ import annotations
 
-from checks.finding import Severity
+from atlas.finding import Severity
 from checks.registry import ALL_PRODUCTS, declare
 
 SAL = ("salinity_map",)
@@ -24,8 +24,8 @@ for check_id, severity, products, description, hint in [
      "export the layer again with its values"),
     ("harmonize.grid_snapped", FIX, SAL, "The layer's pixel grid differed from the 30 arc-second lattice by "
      "floating-point noise only; it was snapped exactly onto it.", "nothing to do"),
-    ("harmonize.reprojected", FIX, MAPS, "The layer or map was not on the common grid or in EPSG:4326; it was "
-     "reprojected (nearest neighbour for classes, bilinear for measurements).",
+    ("harmonize.reprojected", FIX, MAPS, "The layer or map was not in EPSG:4326 (a raster: not on the common "
+     "grid); it was reprojected, as each row says.",
      "nothing to do; delivering on the GSSmap grid (EPSG:4326, pixel edges on multiples of 1/120 degree) avoids "
      "resampling"),
     ("harmonize.nodata_normalised", FIX, SAL, "Nodata pixels were recoded to the programme's nodata value "
@@ -47,15 +47,29 @@ for check_id, severity, products, description, hint in [
      "fill tolerance) were filled from the nearest map unit.", "nothing to do; drawing the map up to the national "
      "border avoids it"),
     ("harmonize.gap_left", Severity.WARNING, SOIL, "Part of the country is not covered by the map and is wider "
-     "than the fill tolerance; it stays unmapped in the regional map.", "extend the map to the national border"),
+     "than the fill tolerance, or farther than it from every map unit (an island or exclave not mapped); it stays "
+     "unmapped in the regional map.", "extend the map to the national border"),
+    ("harmonize.territory_overlap", Severity.WARNING, SOIL, "Two territories of the reference boundary layer "
+     "overlap (a disputed or doubly claimed area); the overlap counts once, for the country first in ISO3 order, as "
+     "on the raster grid, and the other country's map is clipped there.", "the secretariat settles the overlap in "
+     "the reference boundary layer"),
     ("harmonize.sliver_merged", FIX, SOIL, "Slivers smaller than the sliver size were merged into the neighbouring "
      "unit sharing the longest edge.", "nothing to do; removing digitising leftovers avoids it"),
+    ("border.mismatch_summary", Severity.WARNING, SOIL, "Along a border with a neighbour, the dominant soil group "
+     "of your map and of the neighbour's map across it are compared (km compared, km where they differ).",
+     "agree the dominant groups along the border with the neighbour; both of you receive the same segments"),
+    ("border.mismatch", Severity.INFO, SOIL, "A segment of the border where your unit and the neighbour's unit "
+     "across it name different dominant soil groups.", "nothing to do unless your side is wrong; the neighbour "
+     "sees the same segment"),
     ("mosaic.input_unusable", Severity.ERROR, SAL, "A harmonized layer could not be used for the regional mosaic.",
      "a pipeline problem: the secretariat's GIS team will look at it"),
     ("mosaic.outside_region", Severity.WARNING, SAL, "A layer lies outside the region of the regional products "
      "and was not used.", "check the layer's coordinates and CRS"),
     ("mosaic.no_boundary", Severity.ERROR, SAL, "The country has no polygon in the reference boundaries, so its "
      "layers were not mosaicked.", "the secretariat adds the country to the reference boundary layer"),
+    ("mosaic.empty_product", Severity.INFO, SAL, "A regional product that holds no valid pixel (e.g. derived "
+     "classes where every country sent its own class map) is not published: no file, no catalogue entry, no rows "
+     "in the area tables.", "nothing to do"),
     ("mosaic.clipped_to_border", FIX, SAL, "Pixels of the national layers beyond the country's reference border "
      "were left out of the regional mosaic (the neighbour's own values apply there).", "nothing to do"),
     ("boundaries.crs_assumed", FIX, MAPS, "The reference boundary layer declares no CRS; read as EPSG:4326.",

@@ -6,20 +6,20 @@ the checks below share that pass through ``RasterContext.stats``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import shapely
 from pyproj import CRS
 
 from atlas.config import Programme
+from atlas.finding import Finding, Location, Severity
 from atlas.grid import AGGREGATE_FROM_FACTOR
 from atlas.intake.containment import Limits, contained, sidecar_findings
 from atlas.intake.readers import RasterStats, open_raster_safely, scan_raster
-from checks.finding import Finding, Location, Severity
 from checks.layers import LayerFile, resolve_layers
 from checks.naming import SalinityName, salinity_name
 from checks.registry import Hit, check, run_checks
@@ -308,17 +308,31 @@ def check_extent(ctx):
     if not _opened(ctx) or ctx.boundary is None or ctx.ds.crs is None or _rotated(ctx.ds):
         return
     west, south, east, north = ctx.ds.bounds
-    box = transform_bounds(ctx.ds.crs, "EPSG:4326", min(west, east), min(south, north), max(west, east),
-                           max(south, north))
+    try:
+        box = transform_bounds(ctx.ds.crs, "EPSG:4326", min(west, east), min(south, north), max(west, east),
+                               max(south, north))
+    except Exception:  # noqa: BLE001 - a CRS PROJ cannot invert is said below, like corners off the Earth
+        box = (math.inf,) * 4
     bw, bs, be, bn = ctx.boundary.bounds
     b = EXTENT_BUFFER_DEG
-    if not shapely.box(*box).intersects(ctx.boundary):
-        yield Hit(f"extent {np.round(box, 3).tolist()} does not touch {ctx.country}", ctx.loc(),
+    if not all(math.isfinite(v) for v in box):  # e.g. a geostationary view: its corners lie off the Earth
+        crs = ctx.ds.crs.to_string()[:60]
+        yield Hit(f"the raster's extent cannot be put in longitude/latitude: in its CRS ({crs}) its corners lie off "
+                  f"the Earth, so it was not compared with {ctx.country}'s territory", ctx.loc(),
+                  observed="no lon/lat extent", expected=_extent_text((bw, bs, be, bn)))
+    elif not shapely.box(*box).intersects(ctx.boundary):
+        yield Hit(f"extent {_extent_text(box)} does not touch {ctx.country}", ctx.loc(),
                   observed=list(box), expected=[bw, bs, be, bn], severity=Severity.ERROR)
     elif box[0] < bw - b or box[1] < bs - b or box[2] > be + b or box[3] > bn + b:
-        yield Hit(f"extent {np.round(box, 3).tolist()} reaches beyond {ctx.country}'s bounds "
-                  f"{np.round([bw, bs, be, bn], 3).tolist()} + {b}°", ctx.loc(), observed=list(box),
+        yield Hit(f"extent {_extent_text(box)} reaches beyond {ctx.country}'s bounds "
+                  f"({_extent_text((bw, bs, be, bn))}) by more than {b}°", ctx.loc(), observed=list(box),
                   expected=[bw - b, bs - b, be + b, bn + b])
+
+
+def _extent_text(box) -> str:
+    """West, south, east, north in words: 'lon 104.000 to 105.000, lat 12.000 to 13.000'."""
+    west, south, east, north = (float(v) for v in box)
+    return f"lon {west:.3f} to {east:.3f}, lat {south:.3f} to {north:.3f}"
 
 
 from checks import raster_values  # noqa: E402,F401  (registers the value checks, in order)

@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
+from atlas.finding import Severity
 from atlas.intake.readers import sidecar_statistics
-from checks.finding import Severity
 from checks.raster import COVERAGE_MIN, PRODUCTS, _has_pixels, _opened, _pixel_loc
 from checks.registry import Hit, check
 
@@ -152,9 +152,12 @@ def check_class_legend(ctx):
     except ValueError:
         pass
     counts = {int(k): v for k, v in sorted(ctx.stats.value_counts.items())}
-    yield Hit(f"integer class values {counts} with no legend; the programme legend is "
-              f"{ctx.programme.salinity.classes}", ctx.loc(band=1), observed=counts,
-              expected=ctx.programme.salinity.classes)
+    sal = ctx.programme.salinity
+    legend = {code: sal.display(code) for code in sal.classes}
+    listed = ", ".join(f"{code} {name}" for code, name in legend.items())
+    shown = ", ".join(f"{k} ({v:,} pixels)" for k, v in counts.items())
+    yield Hit(f"integer class values {shown} with no legend; the programme legend is {listed}", ctx.loc(band=1),
+              observed=counts, expected=legend)
 
 
 def _coverage_share(ctx) -> float | None:
@@ -164,6 +167,9 @@ def _coverage_share(ctx) -> float | None:
 
 
 def _coverage_text(ctx, share: float) -> str:
+    if share >= 1:  # coastal pixels reach past the boundary: "all of it", never "100.4 % of the land"
+        return (f"valid pixels cover all of {ctx.country}'s land ({ctx.country_km2:,.0f} km², areas on the "
+                f"ellipsoid; pixels along the coast reach a little past the boundary)")
     return (f"valid pixels cover {ctx.stats.valid_land_km2:,.0f} km² = {share:.1%} of {ctx.country}'s land "
             f"({ctx.country_km2:,.0f} km², areas on the ellipsoid)")
 
@@ -245,15 +251,22 @@ def _distinct_sample(ctx) -> tuple[int, list[float]]:
     return len(uniq), [round(float(v), 4) for v in uniq[:: max(1, len(uniq) // 5)][:5]]
 
 
+def _looks_like_classes(ctx) -> bool:
+    """A continuous layer holding a few distinct integers: a class or mask map in the wrong slot (one diagnosis:
+    its values are then not judged as measurements, e.g. as ECe in the wrong unit)."""
+    if not _has_pixels(ctx) or not _is_continuous(ctx) or ctx.stats.n_valid < MIN_PIXELS_FOR_SHAPE:
+        return False
+    counts = ctx.stats.value_counts
+    return bool(ctx.stats.integer_valued and counts is not None and len(counts) <= FEW_VALUES)
+
+
 @check("raster.values_look_like_classes", Severity.ERROR, "raster", PRODUCTS,
        "A continuous layer (ECe, pH, ESP or an uncertainty) holds only a few distinct integers: a class or mask "
        "map delivered in the wrong place, not a measurement.",
        "deliver the measured values (Float32) in this layer; a class map goes in the SAS layer with its legend")
 def check_values_look_like_classes(ctx):
-    if not _has_pixels(ctx) or not _is_continuous(ctx) or ctx.stats.n_valid < MIN_PIXELS_FOR_SHAPE:
-        return
-    counts = ctx.stats.value_counts
-    if ctx.stats.integer_valued and counts is not None and len(counts) <= FEW_VALUES:
+    if _looks_like_classes(ctx):
+        counts = ctx.stats.value_counts
         shown = {int(k): int(v) for k, v in sorted(counts.items())}
         yield Hit(f"{ctx.layer} holds only the integers {sorted(shown)} (pixels per value {shown}): this looks like "
                   f"a class or mask map, not {ctx.layer} in {ctx.programme.salinity.units.get(ctx.layer, '')}",
@@ -277,7 +290,7 @@ def check_class_values_continuous(ctx):
        "ECe values typically in the hundreds or thousands: the layer looks like µS/cm (or mS/m), not dS/m.",
        "convert to dS/m (µS/cm / 1000, mS/m / 100) and send the layer again")
 def check_ece_units(ctx):
-    if not _has_pixels(ctx) or ctx.layer != "ECe" or ctx.stats.mean is None:
+    if not _has_pixels(ctx) or ctx.layer != "ECe" or ctx.stats.mean is None or _looks_like_classes(ctx):
         return
     if ctx.stats.mean >= ECE_UNIT_MEAN:
         yield Hit(f"ECe mean {ctx.stats.mean:,.1f} (min {ctx.stats.vmin:g}, max {ctx.stats.vmax:g}): values in the "

@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from atlas.finding import Finding, Location, Severity, plain
 from atlas.intake.findings import ALL_PRODUCTS
 from atlas.intake.findings import DEFINITIONS as INTAKE_DEFINITIONS
-from checks.finding import Finding, Location, Severity, plain
 
 log = logging.getLogger(__name__)
 
-TARGETS = ("raster", "vector", "document", "submission")
+TARGETS = ("raster", "vector", "document", "table", "submission")
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,7 @@ def load_all() -> dict[str, Check]:
         raster,
         raster_values,
         run,
+        table,
         vector,
         wrb,
     )

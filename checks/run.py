@@ -11,6 +11,7 @@ import geopandas as gpd
 import shapely
 
 from atlas.config import Programme
+from atlas.finding import Finding, Location, Severity
 from atlas.intake.inbox import (
     DATE_FOLDER,
     Submission,
@@ -24,7 +25,6 @@ from atlas.intake.inbox import (
 from atlas.intake.readers import Reads
 from checks.crosswalk import is_crosswalk
 from checks.document import document_findings
-from checks.finding import Finding, Location, Severity
 from checks.layers import resolve_layers
 from checks.naming import SubmissionContext, country_from_name
 from checks.raster import raster_findings
@@ -41,7 +41,26 @@ declare("checks.file_skipped", Severity.INFO, "submission", ("salinity_map", "so
                                                              "country_profile"),
         "A file of no deliverable type (or a sidecar) was not validated on its own.", "nothing to do")
 
+declare("checks.several_maps", Severity.WARNING, "submission", ("soil_map",),
+        "The delivery holds more than one soil map: the first is taken for the Atlas, the others are checked "
+        "but not used.",
+        "send one country-wide soil map per delivery; if the files are parts of one map, merge them into one file")
 MAP_SUFFIXES = {".gpkg", ".geojson", ".json", ".fgb", ".zip", ".shp"}
+
+
+def soil_maps(files) -> list[Path]:
+    """The soil map files of a delivery, in delivery order: the first is the one taken (harmonization too)."""
+    return [Path(f) for f in files if Path(f).suffix.lower() in MAP_SUFFIXES]
+
+
+def _several_maps(files) -> list[Finding]:
+    maps = soil_maps(files)
+    if len(maps) < 2:
+        return []
+    others = ", ".join(m.name for m in maps[1:6]) + (f" and {len(maps) - 6} more" if len(maps) > 6 else "")
+    return [emit("checks.several_maps", f"{len(maps)} soil maps in one delivery: {maps[0].name} is taken for the "
+                 f"Atlas; {others} {'was' if len(maps) == 2 else 'were'} checked but not used",
+                 Location(file=maps[0].name), observed=[m.name for m in maps], expected="one soil map")]
 
 
 def country_boundary(boundaries: gpd.GeoDataFrame | None, iso3: str | None):
@@ -95,13 +114,23 @@ def checks_not_made(deliverable: str, country: str | None, boundary) -> list[str
 
 def _boundary_note(deliverable: str, programme: Programme, country: str | None, boundaries, boundary) -> list[Finding]:
     kind = programme.deliverables.get(deliverable)
-    if kind is None or kind.kind == "document" or boundary is not None:
+    if kind is None or kind.kind in ("document", "table") or boundary is not None:
         return []
     why = "no country known" if country is None else (
         "no boundary layer" if boundaries is None else f"{country} not in the boundary layer")
     skipped = checks_not_made(deliverable, country, boundary)
     return [emit("checks.boundary_missing", f"extent and coverage not checked ({why}): {', '.join(skipped)}",
                  Location(file=country), observed=skipped)]
+
+
+def table_submission_findings(files: list[Path], deliverable: str, programme: Programme,
+                              country: str | None) -> list[Finding]:
+    """A table's files (one workbook, or one CSV per sheet) checked together: keys may cross sheets."""
+    from atlas.tables import load_table_spec
+    from checks.table import read_table
+
+    spec = load_table_spec(programme, deliverable)
+    return read_table(files, spec, country, programme.limits).findings
 
 
 def validate_submission(sub: Submission, programme: Programme, boundaries: gpd.GeoDataFrame | None,
@@ -116,8 +145,12 @@ def validate_submission(sub: Submission, programme: Programme, boundaries: gpd.G
         boundary = country_boundary(boundaries, sub.country)
         findings += _boundary_note(sub.deliverable, programme, sub.country, boundaries, boundary)
         files = [Path(f) for f in sub.files]
+        if getattr(programme.deliverables.get(sub.deliverable), "kind", None) == "table":
+            return findings + table_submission_findings(files, sub.deliverable, programme, sub.country)
         resolution = resolve_layers(files, programme.salinity) if sub.deliverable == "salinity_map" else None
         crosswalk = next((f for f in files if is_crosswalk(f)), None) if sub.deliverable == "soil_map" else None
+        if sub.deliverable == "soil_map":
+            findings += _several_maps(files)
         for path in files:
             if sub.deliverable == "soil_map" and path.suffix.lower() not in MAP_SUFFIXES:
                 continue  # shapefile sidecars are read with their .shp
@@ -202,7 +235,7 @@ def plan_path(path: Path, programme: Programme, country: str | None = None) -> P
     members = programme.members
     if path.is_dir() and _member_dir(path, members) is None and any(
             _member_dir(p, members) for p in path.iterdir() if p.is_dir()):
-        subs, skipped = discover(path, members)  # an inbox: every country folder in it
+        subs, skipped = discover(path, members, tables=programme.table_keys())  # an inbox: every country folder in it
         subs = [s for s in subs if country is None or s.country == country]
         skipped += [Finding("inbox.unknown_file", Severity.INFO, f"{p.name}: not inside a country's <ISO3>/ folder; "
                             "ignored", Location(file=p.name), hint="put each delivery in <ISO3>/<YYYY-MM-DD>/")
@@ -211,7 +244,8 @@ def plan_path(path: Path, programme: Programme, country: str | None = None) -> P
     if path.is_dir() and (iso3 := _member_dir(path, members)) and any(
             p.is_dir() and DATE_FOLDER.match(p.name) for p in path.iterdir()):
         skipped: list[Finding] = []
-        subs = [replace(s, country=country or iso3) for s in discover_country(path, iso3, path.parent, skipped)]
+        subs = [replace(s, country=country or iso3) for s in discover_country(path, iso3, path.parent, skipped,
+                                                                                   tables=programme.table_keys())]
         source = "--country" if country else "inbox path"
         return PathPlan(path, subs, skipped, {submission_label(s): source for s in subs})
     if path.is_dir():
@@ -222,7 +256,7 @@ def plan_path(path: Path, programme: Programme, country: str | None = None) -> P
             files += sorted(p for p in folder.iterdir() if p != path and p.with_suffix("") == path.with_suffix(""))
     plan = PathPlan(folder)
     digests = readable_digests(files, folder, plan.skipped)  # an unreadable file is listed, not a crash
-    by_deliverable, skipped = sort_delivery([p for p in files if p in digests], folder)
+    by_deliverable, skipped = sort_delivery([p for p in files if p in digests], folder, programme.table_keys())
     plan.skipped += skipped
     from_path = _country_from_path(folder, members)
     date = DATE_FOLDER.match(folder.name)

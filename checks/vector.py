@@ -14,8 +14,8 @@ import shapely
 from pyproj import CRS, Transformer
 
 from atlas.config import Programme
-from checks.crosswalk import Crosswalk, apply_crosswalk, read_crosswalk
-from checks.finding import Finding, Location, Severity
+from atlas.finding import Finding, Location, Severity
+from checks.crosswalk import Correlation, Crosswalk, correlate, read_crosswalk
 from checks.registry import Hit, check
 from checks.wrb import classify_values, guess_soil_column
 from checks.wrb_columns import restore_field_names
@@ -45,7 +45,7 @@ class VectorContext:
     areas_km2: np.ndarray | None = None  # area of each feature (equal-area CRS); NaN where not a polygon
     renamed_fields: list = field(default_factory=list)  # (cut, full) shapefile field names restored
     crosswalk: Crosswalk | None = None  # the country's crosswalk.csv sent with the map
-    crosswalk_converted: dict = field(default_factory=dict)  # delivered class -> {to, features}
+    correlation: Correlation | None = None  # what the crosswalk converted, in which column
 
     @property
     def name(self) -> str:
@@ -82,7 +82,7 @@ def vector_context(path: Path, gdf: gpd.GeoDataFrame | None, programme: Programm
                                                         *programme.soil_optional_fields))
     if crosswalk is not None:
         ctx.crosswalk = read_crosswalk(crosswalk)
-        gdf, ctx.crosswalk_converted = apply_crosswalk(gdf, ctx.crosswalk)
+        gdf, ctx.correlation = correlate(gdf, ctx.crosswalk)
     ctx.gdf = gdf
     ctx.feature_ids = (gdf["unit_id"].astype(str).to_numpy() if "unit_id" in gdf.columns
                        else np.asarray(gdf.index).astype(str))
@@ -231,32 +231,69 @@ def check_duplicates(ctx):
             feature=",".join(ids[:10])), observed=int(dup.sum()), expected=0)
 
 
-@check("vector.overlap", Severity.WARNING, "vector", PRODUCTS, "Map units overlap within the national map.",
+def polygonal_part(geoms: np.ndarray) -> np.ndarray:
+    """Keep only the polygonal part of repaired geometries (make_valid may add lines or points)."""
+    parts, index = shapely.get_parts(geoms, return_index=True)
+    is_poly = shapely.get_type_id(parts) == 3
+    parts, index = parts[is_poly], index[is_poly]
+    out = np.array([shapely.MultiPolygon()] * len(geoms), dtype=object)
+    if len(parts):
+        present, dense = np.unique(index, return_inverse=True)
+        out[present] = shapely.multipolygons(parts, indices=dense)
+    return out
+
+
+OVERLAP_NOISE_KM2 = 1e-6  # 1 m²: smaller overlaps are floating-point noise along shared edges (one rule for
+# validation and harmonization, docs/HARMONIZATION.md)
+
+
+def overlap_pairs(geoms: np.ndarray, area_fn) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(i, j, overlap pieces, km²) of every pair of units whose interiors meet over more than 1 m².
+
+    'intersects' minus 'touches': interiors meet ('overlaps' alone misses a unit drawn inside another).
+    ``area_fn(geoms) -> km²``. Validation counts these pairs, and harmonization resolves the same pairs.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    none = (np.zeros(0, dtype=int), np.zeros(0, dtype=int), np.zeros(0, dtype=object), np.zeros(0))
+    if present.sum() < 2:
+        return none
+    tree = shapely.STRtree(np.where(present, geoms, shapely.Polygon()))
+    i, j = tree.query(geoms)  # bounding boxes that meet
+    keep = (i < j) & present[i] & present[j]
+    i, j = i[keep], j[keep]
+    # interiors can meet only where the boxes overlap with some area: units that share an edge (most candidate
+    # pairs of a tiled map) are dropped by arithmetic before any geometry predicate
+    b = shapely.bounds(geoms)
+    boxes = ((np.minimum(b[i, 2], b[j, 2]) > np.maximum(b[i, 0], b[j, 0]))
+             & (np.minimum(b[i, 3], b[j, 3]) > np.maximum(b[i, 1], b[j, 1])))
+    i, j = i[boxes], j[boxes]
+    inner = shapely.intersects(geoms[i], geoms[j]) & ~shapely.touches(geoms[i], geoms[j])
+    i, j = i[inner], j[inner]
+    if not len(i):
+        return none
+    pieces = polygonal_part(shapely.intersection(geoms[i], geoms[j]))
+    km2 = np.asarray(area_fn(pieces), dtype=float)
+    real = km2 > OVERLAP_NOISE_KM2
+    return i[real], j[real], pieces[real], km2[real]
+
+
+@check("vector.overlap", Severity.WARNING, "vector", PRODUCTS,
+       "Map units overlap within the national map (pairs whose overlap exceeds 1 m²).",
        "remove the overlaps so every place belongs to one map unit")
 def check_overlap(ctx):
     if ctx.valid_ea is None:
         return
-    geoms = ctx.valid_ea
-    tree = shapely.STRtree(geoms)
-    # 'intersects' minus 'touches': interiors meet. 'overlaps' alone misses a unit drawn inside another.
-    left, right = tree.query(geoms, predicate="intersects")
-    keep = left < right
-    left, right = left[keep], right[keep]
-    inner = ~shapely.touches(geoms[left], geoms[right])
-    left, right = left[inner], right[inner]
+    left, right, pieces, areas = overlap_pairs(ctx.valid_ea, lambda g: shapely.area(g) / 1e6)
     if not len(left):
         return
-    areas = shapely.area(shapely.intersection(geoms[left], geoms[right])) / 1e6
-    real = areas > 1e-4  # 100 m²: below this it is digitising noise
-    if real.any():
-        worst = int(np.argmax(np.where(real, areas, 0)))
-        pt = shapely.point_on_surface(shapely.intersection(geoms[left[worst]], geoms[right[worst]]))
-        lon, lat = _lonlat(EQUAL_AREA, pt.x, pt.y)
-        first = zip(left[real][:5], right[real][:5], strict=True)
-        pairs = [f"{ctx.feature_ids[a]}/{ctx.feature_ids[b]}" for a, b in first]
-        yield Hit(f"{int(real.sum())} pair(s) of units overlap, {areas[real].sum():.3f} km² in all "
-                  f"(largest {areas[worst]:.3f} km²)", ctx.loc(feature=";".join(pairs), lon=lon, lat=lat),
-                  observed={"pairs": int(real.sum()), "area_km2": round(float(areas[real].sum()), 4)}, expected=0)
+    worst = int(np.argmax(areas))
+    pt = shapely.point_on_surface(pieces[worst])
+    lon, lat = _lonlat(EQUAL_AREA, pt.x, pt.y)
+    pairs = [f"{ctx.feature_ids[a]} and {ctx.feature_ids[b]}" for a, b in zip(left[:5], right[:5], strict=True)]
+    yield Hit(f"{len(left):,} pair(s) of units overlap, {areas.sum():,.3f} km² in all (largest {areas[worst]:.3f} km²; "
+              "overlaps under 1 m² are not counted)", ctx.loc(feature=",".join(pairs), lon=lon, lat=lat),
+              observed={"pairs": int(len(left)), "area_km2": round(float(areas.sum()), 4)}, expected=0)
 
 
 @check("vector.sliver", Severity.INFO, "vector", PRODUCTS,

@@ -8,13 +8,14 @@ suggestion, never silently converted.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from checks.finding import Location, Severity
+from atlas.finding import Location, Severity
 from checks.registry import Hit, check
 
 RSG_CODES: dict[str, str] = {
@@ -72,6 +73,7 @@ _WORD = re.compile(r"[a-z]+")
 LEGEND_NAMES = {"legacy_fao74": "FAO-74", "legacy_fao90": "FAO-90", "legacy_wrb2006": "WRB 2006",
                 "legacy_national": "national legend"}
 LEGACY_KINDS = tuple(LEGEND_NAMES)
+ID_COLUMN = re.compile(r"(^|_)(unit_?)?(id|fid|objectid|code_id)$", re.IGNORECASE)
 SOIL_COLUMN_HINTS = ("rsg", "wrb", "soil", "domsoi", "faosoil", "class", "legend", "name", "unit", "taxon")
 KINDS = ("wrb_code", "wrb_name", *LEGACY_KINDS, "non_soil", "unknown", "missing")
 
@@ -105,8 +107,16 @@ def _singular_match(word: str, table: dict) -> str | None:
 def normalise_rsg(value: str | None) -> RsgMatch:
     """Recognise a Reference Soil Group code or name, legacy codes included; never converts silently."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
-        return RsgMatch(None, "missing", None, None)
-    original = str(value)
+        return _MISSING
+    return _normalise_text(str(value))
+
+
+_MISSING = RsgMatch(None, "missing", None, None)
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalise_text(original: str) -> RsgMatch:
+    """normalise_rsg of a value's text; cached: a map repeats a few dozen values over thousands of units."""
     text = original.strip()
     if not text or text.upper() in ("NA", "NAN", "NONE", "NULL", "-"):
         return RsgMatch(None, "missing", None, original)
@@ -164,6 +174,8 @@ def guess_soil_column(gdf: pd.DataFrame) -> str | None:
     for col in gdf.columns:
         if col == "geometry" or not (gdf[col].dtype == object or pd.api.types.is_string_dtype(gdf[col])):
             continue
+        if ID_COLUMN.search(str(col)):  # unit ids such as "S12" read like FAO-74 symbols, and are not classes
+            continue
         table = classify_values(gdf[col])
         if table.empty:
             continue
@@ -219,8 +231,9 @@ def check_unknown(ctx):
 @check("wrb.legacy_code", Severity.ERROR, "vector", PRODUCTS,
        "A soil class uses a legacy legend (FAO-74, FAO-90, WRB 2006, national names): not accepted for the Atlas "
        "until each class is correlated to a WRB group (unless the programme publishes such units provisionally).",
-       "correlate each legacy class to WRB 2022: fill in the crosswalk from this report and send it back as "
-       "crosswalk.csv beside the map; the suggestion is a starting point, not a conversion")
+       "correlate each legacy class to WRB 2022: fill in the crosswalk (the report's section \"Fill in this "
+       "crosswalk\", and crosswalk_template.csv beside the report) and send it back as crosswalk.csv beside the "
+       "map; the suggestion is a starting point, not a conversion")
 def check_legacy(ctx):
     if ctx.gdf is None or ctx.soil_column is None:
         return
@@ -231,11 +244,14 @@ def check_legacy(ctx):
         if rows.empty:
             continue
         legend = LEGEND_NAMES[kind]
-        listed = ", ".join(f"{r.value}->{r.suggested or '?'} ({r.count})" for r in rows.head(12).itertuples())
+        listed = ", ".join(f"{r.value} ({r.count}, suggested {r.suggested or 'none'})"
+                           for r in rows.head(12).itertuples())
         more = f", ... {len(rows) - 12} more" if len(rows) > 12 else ""
         outcome = ("published provisionally with the suggested group, flagged provisional" if provisional
                    else "not accepted for the Atlas until correlated (crosswalk in this report)")
-        yield Hit(f"{int(rows['count'].sum())} features carry {len(rows)} {legend} class(es) in {ctx.soil_column}: "
+        n, k = int(rows["count"].sum()), len(rows)
+        yield Hit(f"{n} feature{'s' if n != 1 else ''} carr{'y' if n != 1 else 'ies'} {k} {legend} "
+                  f"class{'es' if k != 1 else ''} in {ctx.soil_column}: "
                   f"{listed}{more}; {outcome}",
                   Location(file=ctx.name, layer=ctx.layer, feature=_features_of(ctx, rows.value)),
                   observed=[{"value": r.value, "count": r.count, "suggested": r.suggested} for r in rows.itertuples()],
@@ -294,6 +310,39 @@ def check_version(ctx):
     if bad:
         yield Hit(f"wrb_version values {bad} are not 2015 or 2022", Location(file=ctx.name, layer=ctx.layer),
                   observed=bad, expected=["2015", "2022"])
+
+
+COMPUTED_COLUMNS = tuple(f"rsg{i}_{part}" for i in (1, 2, 3) for part in ("code", "name", "status"))
+
+
+@check("wrb.own_canonical_columns", Severity.INFO, "vector", PRODUCTS,
+       "The map brings its own columns named like the programme's computed ones (rsg1_code, rsg1_name, "
+       "rsg1_status, ...): they are kept as delivered_* and never published as canonical (a warning where its "
+       "codes contradict rsgN).",
+       "nothing to do where they agree: the programme computes rsgN_code, rsgN_name and rsgN_status from rsgN; "
+       "where they contradict it, correct rsgN or the map's own codes")
+def check_own_canonical_columns(ctx):
+    gdf = ctx.gdf
+    if gdf is None:
+        return
+    own = [c for c in gdf.columns if str(c).lower() in COMPUTED_COLUMNS]
+    for col in own:
+        note, where = "", None
+        if str(col).lower().endswith("_code") and str(col)[:4].lower() in gdf.columns:
+            derived = gdf[str(col)[:4].lower()].map(lambda v: normalise_rsg(v).code or normalise_rsg(v).non_soil)
+            sent = gdf[col].astype(object).where(gdf[col].notna(), None).map(
+                lambda v: None if v is None else str(v).strip().upper())
+            differ = (sent.to_numpy() != derived.to_numpy())
+            if differ.any():
+                note = f"; it disagrees with the code computed from {str(col)[:4].lower()} in {int(differ.sum())} " \
+                       "feature(s)"
+                ids = [str(i) for i in ctx.feature_ids[differ]]
+                where = ",".join(ids[:10]) + (f",... {len(ids) - 10} more" if len(ids) > 10 else "")
+        yield Hit(f"column {col!r} is the map's own, kept as 'delivered_{col}'; the published {str(col).lower()} is "
+                  f"computed from the delivered soil fields{note}", Location(file=ctx.name, layer=ctx.layer,
+                                                                             feature=where),
+                  observed=str(col), expected=f"delivered_{col}",
+                  severity=Severity.WARNING if note else None)  # a map contradicting itself is worth fixing
 
 
 def examined_column(gdf: pd.DataFrame) -> str | None:

@@ -92,26 +92,40 @@ def canonical_units(gdf: gpd.GeoDataFrame, legacy: str = "correlate", crosswalk:
     frame = pd.DataFrame(out)
     rest = [c for c in gdf.columns if c not in (*SOIL_FIELDS, "unit_id", "share1", "share2", "share3", "qualifiers",
                                                 "wrb_version", gdf.geometry.name)]
-    for c in rest:
-        frame[f"delivered_{c}" if not str(c).startswith("delivered_") else c] = gdf[c].to_numpy()
+    for c in rest:  # every other column the country sent, its own rsg1_code or delivered_rsg1 included
+        name = f"delivered_{c}"
+        while name in frame.columns:
+            name = f"delivered_{name}"
+        frame[name] = gdf[c].to_numpy()
     return gpd.GeoDataFrame(frame[CANONICAL_COLUMNS + [c for c in frame.columns if c not in CANONICAL_COLUMNS]],
                             geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+
+
+def is_canonical_copy(gdf: pd.DataFrame) -> bool:
+    """Whether a frame is a national copy that ``canonical_copy`` wrote: every canonical column present.
+
+    Only for copies read back from data/processed (written by the pipeline alone); a delivered map always
+    goes through ``canonical_copy``, which moves any column the country named like a canonical one to
+    ``delivered_*``, so no delivery reaches data/processed with its own canonical columns.
+    """
+    return set(CANONICAL_COLUMNS) <= set(gdf.columns)
 
 
 def canonical_copy(gdf: gpd.GeoDataFrame, programme, crosswalk_path=None) -> gpd.GeoDataFrame:
     """The national harmonized copy's attributes: field names restored, crosswalk applied, canonical columns.
 
-    A frame that already has canonical columns (a copy made earlier) is returned as it is.
+    The canonical columns are always computed from the delivered soil fields: a column the country sends
+    is never canonical, even named ``rsg1_code``; it is kept under ``delivered_*`` (``delivered_rsg1_code``).
     """
-    from checks.crosswalk import apply_crosswalk, read_crosswalk
+    from checks.crosswalk import correlate, read_crosswalk
 
-    if "rsg1_code" in gdf.columns:
-        return gdf
     fields = (*getattr(programme, "soil_required_fields", ("unit_id", "rsg1", "share1")),
               *getattr(programme, "soil_optional_fields", ("qualifiers", "wrb_version")))
     gdf, _ = restore_field_names(gdf, fields)
     delivered, crosswalk = gdf, None
     if crosswalk_path is not None:
         crosswalk = read_crosswalk(crosswalk_path)
-        gdf, _ = apply_crosswalk(gdf, crosswalk)
+        gdf, done = correlate(gdf, crosswalk)
+        if done.written_as_rsg1:  # the delivered classes of the converted column stand as delivered_rsg1
+            delivered = delivered.assign(rsg1=delivered[done.column])
     return canonical_units(gdf, getattr(programme, "soil_legacy", "correlate"), crosswalk, delivered)

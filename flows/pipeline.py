@@ -36,14 +36,23 @@ from atlas.ledger.accuracy import accuracy_table, write_accuracy_table
 from atlas.ledger.exports import export_status, status_markdown
 from atlas.ledger.schema import RECEIVED
 from atlas.ledger.store import Ledger
+from atlas.ledger.verify import verify_release
 from atlas.locking import run_lock
+from atlas.products import release
 from atlas.products.regional import (
+    PRODUCTS,
     border_pairs,
     build_catalogue,
     build_regional_salinity,
     build_regional_soil,
-    is_up_to_date,
+    failed,
+    outcome_from_manifest,
+    release_products,
+    will_rebuild,
 )
+from atlas.products.release_checks import check_release
+from atlas.reports.country_notes import write_country_notes
+from flows.run_log import listing, plural, product_files, products_words, quiet_run_noise, versions_words, words
 
 # errno values of failures that often go away on a second try (network shares, busy files, exhausted handles)
 TRANSIENT_ERRNOS = frozenset(
@@ -109,31 +118,33 @@ def process_country(country: str, items: list, programme: Programme, boundaries,
     outcomes, failures = [], []
     with Ledger(programme.ledger_path, programme) as ledger:
         for sub, record_id in items:
-            logger.info("run %s | %s | %s v%d: processing %s", run_id, country, sub.deliverable, sub.version,
-                        sub.folder)
+            name = f"{country} {words(sub.deliverable)} v{sub.version} (delivery {sub.delivery})"
+            logger.debug("%s: processing %s", name, sub.folder)
             started = time.perf_counter()
             try:
                 outcome = stages.process_submission(sub, record_id, programme, boundaries, ledger)
             except Exception as exc:
                 if is_transient(exc):
                     raise
-                logger.error("run %s | %s | %s v%d: failed: %s: %s", run_id, country, sub.deliverable, sub.version,
-                             type(exc).__name__, exc)
+                logger.error("%s: failed: %s: %s", name, type(exc).__name__, exc)
                 failures.append((sub.key, f"{type(exc).__name__}: {exc}"))
                 continue
-            logger.info("run %s | %s | %s v%d: %s in %.1f s", run_id, country, sub.deliverable, sub.version,
-                        outcome.verdict, time.perf_counter() - started)
+            logger.info("%s: %s%s in %.1f s", name, words(outcome.verdict), _counts_words(outcome.findings),
+                        time.perf_counter() - started)
             outcomes.append(outcome)
     return {"outcomes": outcomes, "failures": failures}
 
 
 @task(cache_policy=NO_CACHE)
-def mosaic_salinity(programme: Programme, versions: dict, boundaries, run_id: str, force: bool, pairs=None):
-    with Ledger(programme.ledger_path, programme) as ledger:  # which version each layer comes from
-        layer_versions = ledger.layer_versions("salinity_map")
+def mosaic_salinity(programme: Programme, versions: dict, boundaries, run_id: str, force: bool, pairs=None,
+                    state=None, release_dir=None):
+    # which version each layer comes from: the run's resolved state, computed once by the flow
+    layer_versions = state.layer_versions("salinity_map") if state is not None else None
     with cluster_map() as map_fn:  # on a Dask worker, the COG conversions spread over the cluster
-        return _slim(build_regional_salinity(programme, versions, boundaries, run_id, force, map_fn=map_fn,
-                                             pairs=pairs, layer_versions=layer_versions))
+        outcome = build_regional_salinity(programme, versions, boundaries, run_id, force, map_fn=map_fn,
+                                          pairs=pairs, layer_versions=layer_versions, release=release_dir)
+    write_country_notes(programme, "salinity_map", outcome.versions, outcome.notes, boundaries)
+    return _slim(outcome)
 
 
 @contextmanager
@@ -152,8 +163,20 @@ def cluster_map():
 
 
 @task(cache_policy=NO_CACHE)
-def harmonize_soil_atlas(programme: Programme, versions: dict, boundaries, run_id: str, force: bool, pairs=None):
-    return _slim(build_regional_soil(programme, versions, boundaries, run_id, force, pairs=pairs))
+def harmonize_soil_atlas(programme: Programme, versions: dict, boundaries, run_id: str, force: bool, pairs=None,
+                         state=None, release_dir=None):
+    outcome = build_regional_soil(programme, versions, boundaries, run_id, force, pairs=pairs, release=release_dir)
+    write_country_notes(programme, "soil_map", outcome.versions, outcome.notes, boundaries,
+                        segments=outcome.extra.get("mismatches"))
+    return _slim(outcome)
+
+
+def _counts_words(findings) -> str:
+    """' (2 errors, 1 warning, 3 fixed)' for the findings a person acts on; '' when there are none."""
+    severities = [str(getattr(f.severity, "value", f.severity)) for f in findings]
+    parts = [plural(severities.count(s), s, nouns) for s, nouns in (("error", None), ("warning", None),
+                                                                      ("fixed", "fixed")) if s in severities]
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _slim(outcome):
@@ -163,17 +186,33 @@ def _slim(outcome):
 
 
 @task(cache_policy=NO_CACHE)
-def catalogue_products(programme: Programme, outcomes: list, run_id: str):
-    return build_catalogue(programme, outcomes, run_id)
+def catalogue_products(programme: Programme, outcomes: list, run_id: str, release_dir):
+    return build_catalogue(programme, outcomes, run_id, release_dir)
 
 
 @task(cache_policy=NO_CACHE)
-def export_status_table(programme: Programme, boundaries):
+def verify_current_release(programme: Programme) -> list[str]:
+    """`atlas verify` as the run's last task: one line per disagreement in the current release."""
+    with Ledger(programme.ledger_path, programme) as ledger:
+        return verify_release(programme, ledger)
+
+
+@task(cache_policy=NO_CACHE)
+def merge_tables(programme: Programme, run_id: str, state, force: bool = False):
+    """The regional tables (one per table deliverable) and the meeting summary; versions merged are published."""
+    with Ledger(programme.ledger_path, programme) as ledger:
+        return stages.regional_tables(programme, ledger, run_id, force, state)
+
+
+@task(cache_policy=NO_CACHE)
+def export_status_table(programme: Programme, boundaries, state=None):
+    """The status exports (their cells resolved again, by the same rule, once the products are marked
+    published) and the accuracy table of the run's resolved state."""
     with Ledger(programme.ledger_path, programme) as ledger:
         paths = export_status(
             ledger, programme, layout.status_dir(programme.processed_dir), boundaries=boundaries, skip_unchanged=True
         )
-        paths["accuracy"] = write_accuracy_table(accuracy_table(ledger, programme),
+        paths["accuracy"] = write_accuracy_table(accuracy_table(state or ledger.state(), programme),
                                                  layout.status_dir(programme.processed_dir))
     return paths  # the status table artifact is made by the flow, on the root run
 
@@ -201,9 +240,14 @@ def _root_logger(logger):
     root, own = _root_run_id(), flow_run.get_id()
     if not root or root == own:
         return logger
+    from prefect import get_client
     from prefect.logging.loggers import flow_run_logger
 
-    return flow_run_logger(flow_run_id=UUID(root))
+    try:  # by its name, as Prefect prints every run's lines ('Flow run <unknown>' otherwise)
+        with get_client(sync_client=True) as client:
+            return flow_run_logger(flow_run=client.read_flow_run(UUID(root)))
+    except Exception:  # noqa: BLE001 - no API to ask: the lines still reach the root run
+        return flow_run_logger(flow_run_id=UUID(root))
 
 
 def _select(subs, country: str | None, deliverable: str | None):
@@ -228,6 +272,7 @@ def run_pipeline(
     ``settle``: leave deliveries changed within ``[intake] settle_seconds`` for a later run (still being copied).
     """
     logger = get_run_logger()
+    quiet_run_noise()
     programme = programme or load_programme(config_path)
     check_selection(programme, country, deliverable)  # a flow run for an unknown country fails, saying so
     with run_lock(programme.processed_dir):
@@ -274,7 +319,7 @@ def _gather(futures: list, what: list[str], logger, run_id: str) -> tuple[list, 
             future.result(raise_on_failure=True)
         except BaseException as exc:  # noqa: BLE001 - reported, the run goes on
             reason = f"{type(exc).__name__}: {exc}"
-        logger.error("run %s | %s | failed after retries: %s", run_id, label, reason)
+        logger.error("%s: failed after retries: %s", label, reason)
         failed.append((label, reason))
     return done, failed
 
@@ -289,6 +334,9 @@ def _run(
     boundaries, boundary_findings = _with_retries(load_reference, programme)(programme)
     for f in boundary_findings:
         logger.info("reference boundaries: %s", f.message)
+    if boundaries is not None:
+        logger.info("reference boundaries: %s read from %s", plural(len(boundaries), "country", "countries"),
+                    programme.reference_boundaries.name)
     subs, inbox_findings = _with_retries(discover_inbox, programme)(programme, settle)
     for f in inbox_findings:
         logger.warning("inbox: %s (%s)", f.message, f.location.describe())
@@ -299,7 +347,7 @@ def _run(
         # a version still 'received' was interrupted before its verdict was stored: do it again
         if stages.needs_processing(record, out_dir, force) or record.state == RECEIVED:
             todo.append((sub, record))
-    logger.info("run %s: %d submission version(s) in the inbox, %d to process", run_id, len(subs), len(todo))
+    logger.info("inbox: %s, %d to process (run %s)", plural(len(subs), "submission version"), len(todo), run_id)
     by_country: dict[str, list] = {}
     for sub, record in todo:
         by_country.setdefault(sub.country, []).append((sub, record.id))
@@ -309,10 +357,28 @@ def _run(
     outcomes = [o for r in results for o in r["outcomes"]]
     failed_tasks += [f for r in results for f in r["failures"]]
 
-    regional = _regional(programme, ledger, boundaries, run_id, force, logger)
-    if any(o.paths and not o.up_to_date for o in regional):
-        catalogue_products(programme, regional, run_id)
-    exported = _with_retries(export_status_table, programme)(programme, boundaries)
+    state = ledger.state()  # the one resolved state of this run: every product reads it (docs/LEDGER.md)
+    for f in state.refused:
+        logger.warning("%s: %s", f.location.file, f.message)
+    regional, rebuilt, release_line = _regional(programme, ledger, boundaries, run_id, force, logger, state)
+    for o in regional:
+        if o.product in rebuilt:
+            logger.info("%s: rebuilt from %s; %s", o.product, versions_words(o.included),
+                        plural(len(product_files(o.paths)), "file"))
+    logger.info("%s", release_line)
+    # the tables are merged only when their current versions changed: a run with nothing new stays a no-op
+    tables = (_with_retries(merge_tables, programme)(programme, run_id, state, force)
+              if force or stages.tables_outdated(programme, state) else [])
+    for t in tables:
+        logger.info("%s: merged; %s", t.product, plural(len(t.paths), "file"))
+    exported = _with_retries(export_status_table, programme)(programme, boundaries, state)
+    logger.info("status exports: %s in %s", plural(sum(len(v) for v in exported.values()), "file"),
+                layout.status_dir(programme.processed_dir))
+    # verified after every run that changed something (a run that found nothing new leaves it to `atlas verify`)
+    verify = bool(regional) and bool(outcomes or failed_tasks or "unchanged" not in release_line)
+    disagreements = verify_current_release(programme) if verify else []
+    for line in disagreements:
+        logger.error("verify: %s", line)
 
     failed = {
         o.submission.country for o in outcomes if any(f.check_id == "pipeline.internal_error" for f in o.findings)
@@ -324,8 +390,15 @@ def _run(
         "rejected": [o.submission.key for o in outcomes if o.verdict == "rejected"],
         "failed_countries": sorted(failed),
         "failures": [f"{label}: {reason}" for label, reason in failed_tasks],
-        "products": {o.product: [str(Path(p).name) for p in o.paths] for o in regional},
-        "rebuilt": [o.product for o in regional if o.paths and not o.up_to_date],
+        # deliveries the ordering rule refuses (dated after today), each naming its folder
+        "refused": [f.message for f in [*inbox_findings, *state.refused] if f.check_id == "inbox.future_delivery"],
+        "products": {**{o.product: product_files(o.paths) for o in regional},  # the same count rebuilt or not
+                     **{t.product: [p.name for p in map(Path, t.paths)] for t in tables}},
+        "rebuilt": rebuilt + [t.product for t in tables],
+        "release": release_line,
+        "verified": f"{len(disagreements)} disagreement(s)" if disagreements else "verified" if verify else
+        "not run (nothing changed; `atlas verify` checks on demand)" if regional else "nothing to verify (no release)",
+        "disagreements": disagreements,
         "status_files": {k: [str(p) for p in v] for k, v in exported.items()},
         "elapsed_s": round(time.perf_counter() - started, 3),
         "by_country": _by_country(outcomes, failed_tasks),
@@ -334,25 +407,22 @@ def _run(
     rows = ledger.status_rows()
     ledger.close()
     root_logger = _root_logger(logger)
-    for iso3, line in summary["by_country"].items():
-        root_logger.info("run %s | %s | %s", run_id, iso3, line)
+    if root_logger is not logger:  # a served run: the country lines on the run GIS staff open in the UI
+        for iso3, line in summary["by_country"].items():
+            root_logger.info("%s: %s", iso3, line)
     _on_root_run(MarkdownArtifact(markdown=status_markdown(rows, programme=programme), key="submission-status",
                                   description="Member countries × deliverables"))
-    logger.info(
-        "run %s: processed %d submission version(s); %d rejected; rebuilt %s; products: %s (%.2f s)",
-        run_id,
-        len(outcomes),
-        len(summary["rejected"]),
-        summary["rebuilt"] or "nothing",
-        {k: len(v) for k, v in summary["products"].items()},
-        summary["elapsed_s"],
-    )
+    logger.info("run %s: processed %s (%d rejected); rebuilt %s; products: %s; %.1f s", run_id,
+                plural(len(outcomes), "submission version"), len(summary["rejected"]), listing(summary["rebuilt"]),
+                products_words(summary["products"]), summary["elapsed_s"])
+    logger.info("run %s: %s; %s", run_id, summary["release"], summary["verified"])
     if failed:
         logger.error("run %s: countries with pipeline failures: %s", run_id, ", ".join(sorted(failed)))
     _summary_artifact(summary)
     if root_logger is not logger:
-        root_logger.info("run %s: %d processed, %d rejected, rebuilt %s (details on the subflow run)", run_id,
-                         len(outcomes), len(summary["rejected"]), summary["rebuilt"] or "nothing")
+        root_logger.info("run %s: processed %s (%d rejected); rebuilt %s; %s; %s (details on the subflow run)",
+                         run_id, plural(len(outcomes), "submission version"), len(summary["rejected"]),
+                         listing(summary["rebuilt"]), summary["release"], summary["verified"])
     return summary
 
 
@@ -361,7 +431,7 @@ def _by_country(outcomes: list, failed: list[tuple[str, str]]) -> dict[str, str]
     lines: dict[str, list[str]] = {}
     for o in outcomes:
         lines.setdefault(o.submission.country, []).append(
-            f"{o.submission.deliverable} v{o.submission.version} {o.verdict}")
+            f"{words(o.submission.deliverable)} v{o.submission.version} {words(o.verdict)}")
     for label, reason in failed:
         lines.setdefault(label.split("/")[0], []).append(f"FAILED {label}: {reason}")
     return {iso3: "; ".join(items) for iso3, items in sorted(lines.items())}
@@ -377,45 +447,81 @@ def _run_url() -> str | None:
     return f"{ui.rstrip('/')}/runs/flow-run/{root}" if ui and root else None
 
 
-def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, force: bool, logger) -> list:
-    """Both regional products, built side by side; versions are marked published once the files are in place."""
-    jobs = (
-        (mosaic_salinity, "salinity_map", "GSSmap", layout.regional_salinity_dir(programme.processed_dir)),
-        (harmonize_soil_atlas, "soil_map", "Soil Atlas WRB", layout.regional_soil_dir(programme.processed_dir)),
-    )
-    versions = {key: ledger.accepted_versions(key) for _, key, _, _ in jobs}
-    pairs = border_pairs(programme, boundaries, versions, force)  # once per run, for both products
-    futures = [
-        _with_retries(builder, programme).submit(programme, versions[key], boundaries, run_id, force, pairs)
-        for builder, key, _, _ in jobs
-    ]
-    outcomes, _ = _gather(futures, [product for _, _, product, _ in jobs], logger, run_id)
-    by_product = {o.product: o for o in outcomes}
-    regional = []
-    for _, key, product, out_dir in jobs:
-        outcome = by_product.get(product)
-        if outcome is None:
-            continue
-        regional.append(outcome)
-        for f in outcome.findings:
-            if f.check_id == "pipeline.internal_error":
-                logger.error("run %s | %s: %s", run_id, product, f.message)
-        # published only when every file of the product and its manifest exist; idempotent, so a run
-        # killed between the manifest and the ledger is completed by the next one
-        if outcome.paths and is_up_to_date(out_dir, outcome.versions):
-            stages.publish_versions(ledger, key, outcome, run_id)  # only the versions the product holds
-    return regional
+def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, force: bool,
+              logger, state) -> tuple[list, list[str], str]:
+    """Both regional products of the run's resolved ``state``, built side by side into one new release, made
+    current only once the whole set (files, tables, catalogue) is written and checked; then the versions it
+    holds are marked published.
+
+    Returns the current release's products, the products rebuilt, and a line on the release for the summary.
+    """
+    processed = programme.processed_dir
+    jobs = ((mosaic_salinity, "salinity_map", "GSSmap"), (harmonize_soil_atlas, "soil_map", "Soil Atlas WRB"))
+    versions = {key: state.current_versions(key) for _, key, _ in jobs}
+    layers = {"salinity_map": state.layer_versions("salinity_map")}  # a layer from another version: a rebuild
+    rebuild = any(will_rebuild(programme, key, versions[key], force, layers.get(key)) for _, key, _ in jobs)
+    name = layout.current_release_name(processed)
+    rebuilt, line = [], f"release {name} unchanged" if name else "no release yet (no accepted national copy)"
+    if rebuild:
+        staging = release.begin(processed, run_id)
+        pairs = border_pairs(programme, boundaries, versions, force)  # once per run, for both products
+        futures = [
+            _with_retries(builder, programme).submit(programme, versions[key], boundaries, run_id, force, pairs,
+                                                     state, staging)
+            for builder, key, _ in jobs
+        ]
+        outcomes, failed_tasks = _gather(futures, [product for _, _, product in jobs], logger, run_id)
+        rebuilt = [o.product for o in outcomes if o.paths and not o.up_to_date]
+        line = _release(programme, ledger, staging, outcomes, failed_tasks, run_id, logger)
+    # what the current release holds, whatever this run did: published in the ledger (idempotent, so a run
+    # killed between the release and the ledger is completed by the next one)
+    current = layout.current_release(processed)
+    regional = [o for product in PRODUCTS if (o := outcome_from_manifest(product, current))]
+    for outcome in regional:
+        stages.publish_versions(ledger, PRODUCTS[outcome.product][0], outcome, run_id, state)
+    return regional, rebuilt, line
+
+
+def _release(programme: Programme, ledger: Ledger, staging, outcomes: list, failed_tasks: list, run_id: str,
+             logger) -> str:
+    """Catalogue, check and publish the release being built, or record why it failed; a line for the summary."""
+    name = release.release_name(staging)
+    problems = [f"{label}: {reason}" for label, reason in failed_tasks]
+    problems += [f"{o.product}: {message}" for o in outcomes for message in failed(o)]
+    if not problems:
+        try:
+            catalogue_products(programme, outcomes, run_id, staging)
+            release.commit(programme.processed_dir, staging, run_id, programme.releases.keep,
+                           check_release(staging), release_products(outcomes))
+        except release.ReleaseRefused as exc:
+            problems = exc.problems
+        except Exception as exc:  # noqa: BLE001 - the previous release stays current; the reason is recorded
+            problems = [f"catalogue: {type(exc).__name__}: {exc}"]
+    if not problems:
+        ledger.record_release(name, run_id, "published")
+        return f"release {name} published"
+    release.abandon(staging, problems[0])
+    reason = "; ".join(problems)
+    ledger.record_release(name, run_id, "failed", reason)
+    for problem in problems:
+        logger.error("run %s | release %s failed: %s", run_id, name, problem)
+    kept = layout.current_release_name(programme.processed_dir)
+    return f"release {name} FAILED ({reason}); release {kept or 'none'} stays current"
 
 
 def _summary_artifact(summary: dict) -> None:
     lines = [f"# Run {summary['run_id']}", "", f"- processed: {len(summary['processed'])}"]
     lines += [f"  - {p}" for p in summary["processed"]]
     lines += [f"- rebuilt: {', '.join(summary['rebuilt']) or 'nothing'}"]
+    lines += [f"- {summary['release']}", f"- verify: {summary['verified']}"]
+    lines += [f"  - {d}" for d in summary["disagreements"]]
     lines += [f"- failed countries: {', '.join(summary['failed_countries']) or 'none'}"]
     lines += [f"  - {f}" for f in summary["failures"]]
+    lines += [f"- refused: {r}" for r in summary.get("refused", [])]
     lines += ["", "| country | this run |", "|---|---|"]
     lines += [f"| {iso3} | {line} |" for iso3, line in summary["by_country"].items()] or ["| - | nothing new |"]
     _on_root_run(MarkdownArtifact(markdown="\n".join(lines), key="run-summary", description="What the last run did"))
-    if summary["by_country"]:
-        _on_root_run(TableArtifact(table=[{"country": k, "this run": v} for k, v in summary["by_country"].items()],
-                                   key="run-by-country", description="Per country: what this run did"))
+    # on every run, also one with nothing new: the artifact then says so rather than showing an older run's table
+    rows = [{"country": k, "this run": v} for k, v in summary["by_country"].items()]
+    _on_root_run(TableArtifact(table=rows or [{"country": "-", "this run": "nothing new"}],
+                               key="run-by-country", description="Per country: what this run did"))

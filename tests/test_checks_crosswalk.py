@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import shapely
 
+from atlas.finding import verdict
 from checks.crosswalk import read_crosswalk, template_csv
-from checks.finding import verdict
 from checks.registry import load_all
 from checks.vector import soil_map_findings
 from checks.wrb import NON_SOIL_UNITS, RSG_CODES
@@ -49,7 +49,7 @@ def test_legacy_map_is_not_accepted_and_gets_a_crosswalk(tmp_path, programme):
     assert rows["Ao"]["area_km2"] == pytest.approx(0.25 * 108.6 * 110.6, rel=0.02)  # a quarter of a 1° cell
     assert all(r["rsg_code"] == "" for r in rows.values())  # the country fills it in
     header = template_csv(template["rows"]).splitlines()[0]
-    assert header == "legacy_class,legend,features,area_km2,suggested_rsg,suggested_name,rsg_code"
+    assert header == "map_column,legacy_class,legend,features,area_km2,suggested_rsg,suggested_name,rsg_code"
 
 
 def test_provisional_programme_publishes_with_a_warning(tmp_path, programme):
@@ -73,7 +73,8 @@ def test_filled_in_crosswalk_converts_the_map_and_is_recorded(tmp_path, programm
     findings = soil_map_findings(path, programme, "KHM", BOUNDARY, crosswalk)
     assert verdict(findings) == "accepted"
     applied = _by_id(findings, "wrb.crosswalk_applied")[0]
-    assert applied.severity.value == "fixed" and applied.observed == {"Ao": "AC", "Jd": "FL", "Latosols": "FR"}
+    assert applied.severity.value == "fixed"
+    assert applied.observed["converted"] == {"Ao": "AC", "Jd": "FL", "Latosols": "FR"}
     assert not _by_id(findings, "wrb.legacy_code") and not _by_id(findings, "wrb.crosswalk_template")
     copy = canonical_copy(gdf, programme, crosswalk)
     assert copy["rsg1_code"].tolist() == ["AC", "FL", "CM", "FR"]

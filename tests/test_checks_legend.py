@@ -12,14 +12,14 @@ import rasterio
 from affine import Affine
 
 from atlas.borders.raster import harmonize_salinity
+from atlas.finding import Severity
 from atlas.intake.inbox import Submission
 from atlas.products.class_consistency import class_disagreement
-from checks.finding import Severity
+from atlas.reports.report import render_markdown
 from checks.legend import parse_lookup_table
 from checks.naming import SubmissionContext
 from checks.raster import raster_findings
 from checks.registry import run_checks
-from checks.report import render_markdown
 
 RES = 1.0 / 120.0
 GSP_LUT = '"classcode" "mapvalue"\n1 "ModerateSalinity"\n2 "None"\n3 "SlightSalinity"\n4 "SlightSodicity"\n' \
@@ -68,7 +68,8 @@ def test_lookup_table_formats_and_name_spellings(text, tmp_path, programme):
     findings = submission_checks([sas, lut], programme)
     mapping = by_id(findings, "legend.mapping")
     assert mapping and not [f for f in findings if f.check_id.startswith("legend.") and f.severity == Severity.ERROR]
-    assert mapping[0].observed["1"].endswith("3 ModerateSalinity") and mapping[0].observed["2"].endswith("1 None")
+    assert mapping[0].observed["1"].endswith("class 3 Moderate salinity")
+    assert mapping[0].observed["2"].endswith("class 1 None")
 
 
 def test_factor_rank_codes_recoded_onto_the_programme_legend(tmp_path, programme, real_data):
@@ -148,7 +149,7 @@ def test_class_map_and_properties_disagreement_in_km2_and_share(tmp_path, progra
               ("pH", "0-30"): tif(tmp_path / "p.tif", ph, -9999.0), ("SAS", "0-30"): tif(tmp_path / "c.tif", sas)}
     findings = class_disagreement(layers, programme, tmp_path)
     (finding,) = findings
-    assert finding.observed["None"]["share"] == 1.0 and finding.observed["StrongSalinity"]["share"] == 0.0
+    assert finding.observed["None"]["share"] == 1.0 and finding.observed["Strong salinity"]["share"] == 0.0
     assert finding.observed["None"]["disagree_km2"] == pytest.approx(100 * 0.855, rel=0.05)  # 100 px ~0.85 km2 each
     assert "25%" in finding.message and (tmp_path / "class_consistency.csv").is_file()
 
@@ -167,4 +168,4 @@ def test_legend_in_a_metafile(tmp_path, programme, real_data):
                     + "Legend                   1 = None\r\n                         2 = Slight salinity\r\n")
     findings = submission_checks([sas, meta], programme)
     mapping = by_id(findings, "legend.mapping")
-    assert mapping and "metafile" in mapping[0].message and mapping[0].observed["2"].endswith("2 SlightSalinity")
+    assert mapping and "metafile" in mapping[0].message and mapping[0].observed["2"].endswith("class 2 Slight salinity")

@@ -14,11 +14,11 @@ import pytest
 import shapely
 
 from atlas import layout
-from checks.finding import Finding, Location, Severity
+from atlas.finding import Finding, Location, Severity
+from atlas.reports.changes import previous_report
+from atlas.reports.report import SCHEMA_PATH, render_text, write_reports
+from atlas.reports.report_map import nice_length_km, report_map_svg
 from checks.registry import load_all
-from checks.report import SCHEMA_PATH, render_text, write_reports
-from checks.report_changes import previous_report
-from checks.report_map import nice_length_km, report_map_svg
 
 FINDINGS = [
     Finding("raster.crs_missing", Severity.ERROR, "no CRS declared", Location(file="a.tif"), hint="assign it"),
@@ -46,7 +46,7 @@ def test_json_report_follows_schema(tmp_path, boundaries):
                           boundaries=boundaries)
     report = json.loads(paths["json"].read_text())
     jsonschema.validate(report, SCHEMA)
-    assert report["schema_version"] == "1.1"
+    assert report["schema_version"] == "1.2"
     assert report["counts"] == {"error": 2, "warning": 1, "info": 0, "fixed": 1}
     assert report["verdict"] == "rejected" and "boundary" not in report["meta"]
     assert [f["severity"] for f in report["findings"]] == ["error", "error", "warning", "fixed"]
@@ -164,26 +164,27 @@ def test_resubmission_says_what_changed_since_the_previous_version(tmp_path):
     jsonschema.validate(report, SCHEMA)
     changes = report["changes"]
     assert changes["since_version"] == 1 and changes["previous_verdict"] == "rejected"
-    assert [(r["check_id"], r["count"]) for r in changes["fixed"]] == [("vector.field_missing", 1)]
+    assert [(r["check_id"], r["count"]) for r in changes["resolved"]] == [("vector.field_missing", 1)]
     assert [r["check_id"] for r in changes["new"]] == ["wrb.share_sum"]
     assert [r["check_id"] for r in changes["unchanged"]] == ["vector.crs_identity"]
     cm = next(r for r in changes["areas"] if r["name"] == "CM Cambisols")
     assert (cm["before_km2"], cm["after_km2"], cm["change_km2"]) == (100.0, 120.0, 20.0)
     page = unescape(paths["html"].read_text())
     assert "What changed since version 1" in page and "+20 km²" in page and "+20 %" in page
-    assert "1 finding(s) fixed, 1 new, 1 unchanged" in page
+    assert "1 finding resolved since then; 1 new, 1 unchanged." in page
     assert "## What changed since version 1" in paths["md"].read_text()
 
 
 def test_render_text_groups_per_check_with_hints():
     text = render_text(FINDINGS, "KHM salinity")
-    assert text.splitlines()[0] == "== KHM salinity: REJECTED (2 error, 1 warning, 1 fixed, 0 info)"
+    first = "== KHM salinity: REJECTED (2 errors, 1 warning, 1 repaired, 0 for the record)"
+    assert text.splitlines()[0] == first
     assert "fix: assign it" in text
     assert render_text([], "empty").startswith("== empty: ACCEPTED")
 
 
 def test_a_problem_whose_example_pixel_moved_is_still_there():
-    from checks.report_changes import match
+    from atlas.reports.changes import match
 
     def high(lon, layer="ECe 0-30"):
         return {"check_id": "raster.ece_high", "severity": "warning", "message": "x",
@@ -199,16 +200,17 @@ def test_templates_ship_as_package_data():
     import tomllib
 
     root = Path(__file__).resolve().parents[1]
-    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["checks"]
-    for template in (root / "checks" / "templates").iterdir():
-        assert any(template.relative_to(root / "checks").match(p) for p in patterns), template.name
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["atlas"]
+    reports = root / "atlas" / "reports"
+    for shipped in [*(reports / "templates").iterdir(), *reports.glob("*.json")]:
+        assert any(shipped.relative_to(root / "atlas").match(p) for p in patterns), shipped.name
 
 
 def test_values_for_people_units_and_shapes():
-    from checks.report_values import human
+    from atlas.reports.values import human
 
     assert human({"area_km2": 21.3, "share": 0.0}) == "area 21.3 km²; share under 0.01 %"
-    assert human(-3.4028234663852886e38) == "-3.4e38" and human(6.5e-05, "area_km2") == "less than 0.001 km²"
+    assert human(-3.4028234663852886e38) == "-3.4 × 10³⁸" and human(6.5e-05, "area_km2") == "less than 0.001 km²"
     assert human({"Eutric Cambisols": "CM"}) == "Eutric Cambisols → CM"
     assert human({"None": {"km2": 10.0, "share": 0.5}}) == "None (area 10 km², share 50 %)"
     assert human([1000.0, 0.0, 1000.0, 0.0, -1000.0, 2933000.0]) == "pixels 1,000 × 1,000, origin 1,000, 2,933,000"

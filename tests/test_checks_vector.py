@@ -125,7 +125,8 @@ FAILING = {
     "wrb.crosswalk_template": _frame_with(rsg1=["Ao", "LV", "FL"]),
 }
 CHECKED_ELSEWHERE = {"vector.geometry_repaired",  # test_invalid_geometry_location_and_repair
-                     "wrb.crosswalk_applied", "wrb.crosswalk_invalid"}  # tests/test_checks_crosswalk.py
+                     "wrb.crosswalk_applied", "wrb.crosswalk_invalid",  # tests/test_checks_crosswalk.py
+                     "wrb.own_canonical_columns"}  # tests/test_review_cases_21.py (case b)
 PASSING = {
     "vector.format": lambda d: write_map(d),
     "vector.junk_ignored": lambda d: _zipped(d, junk=False),

@@ -29,7 +29,7 @@ SECTIONS = list(_tables(RAW))
 
 
 def test_the_shipped_programme_is_valid():
-    validate_settings(copy.deepcopy(RAW))
+    validate_settings(copy.deepcopy(RAW), Programme)
     programme = load_programme()
     assert programme.operations.retries == 3 and programme.limits.max_raster_bands == 16
     assert programme.short_name == "ASP"
@@ -44,7 +44,7 @@ def test_a_typo_in_each_section_is_refused_naming_the_nearest_key(path, key):
     typo = key[:-1] + key[-1] * 2 if len(key) > 1 else key + "x"  # e.g. deadlinee
     table[typo] = table.pop(key)
     with pytest.raises(ConfigError) as err:
-        validate_settings(raw)
+        validate_settings(raw, Programme)
     message = str(err.value)
     if path == ("members",):
         assert f"[members] {typo}: a member is keyed by its ISO3 code" in message
@@ -73,7 +73,7 @@ def test_a_misspelt_section_is_refused(section):
     typo = section[:-1]  # operation, limit, ...
     raw[typo] = raw.pop(section)
     with pytest.raises(ConfigError, match=rf"unknown section \[{typo}\]: did you mean \[{section}\]\?"):
-        validate_settings(raw)
+        validate_settings(raw, Programme)
 
 
 @pytest.mark.parametrize("section,key,value,expected", [
@@ -87,14 +87,14 @@ def test_a_wrong_type_names_the_key_and_the_type(section, key, value, expected):
     raw = copy.deepcopy(RAW)
     raw[section][key] = value
     with pytest.raises(ConfigError, match=rf"\[{section}\] {key} = .*: {expected}"):
-        validate_settings(raw)
+        validate_settings(raw, Programme)
 
 
 def test_country_order_names_members():
     raw = copy.deepcopy(RAW)
     raw["status"]["country_order"] = ["VNM", "KHMM"]
     with pytest.raises(ConfigError, match=r"\[status\] country_order KHMM: not a member, did you mean KHM\?"):
-        validate_settings(raw)
+        validate_settings(raw, Programme)
 
 
 def test_a_wrong_deadline_and_a_missing_setting():
@@ -102,14 +102,14 @@ def test_a_wrong_deadline_and_a_missing_setting():
     raw["deliverables"]["soil_map"]["deadline"] = "2026-13-45"
     del raw["grid"]["crs"]
     with pytest.raises(ConfigError) as err:
-        validate_settings(raw)
+        validate_settings(raw, Programme)
     assert "[deliverables.soil_map] deadline = '2026-13-45': expected a date (YYYY-MM-DD)" in str(err.value)
     assert "missing setting crs in [grid]" in str(err.value)
 
 
 def test_every_dataclass_field_is_in_the_schema():
     """The schema comes from the dataclasses: each field of Programme and SalinitySpec has a place in it."""
-    tree = schema()
+    tree = schema(Programme)
 
     def keys(slots, prefix=""):
         for name, slot in slots.items():

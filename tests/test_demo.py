@@ -92,7 +92,8 @@ def test_every_file_exists_and_opens(demo):
     # reference; KHM and THA: chapter + 16 layers + manifest.csv + soil map, THA also a metafile per layer;
     # VNM v1: chapter + 4 layers (a partial delivery) + manifest.csv + soil map; VNM v2: soil map + one more layer;
     # VNM v3: 16 layers + manifest.csv + soil map; KHM v2: the same soil map with its crosswalk.csv
-    assert len(manifest.files) == 1 + 2 * 19 + 16 + 7 + 2 + 18 + 2
+    # tables: KHM's threats (a CSV), THA's threats and R&D table, VNM's two tables with errors and their fixes
+    assert len(manifest.files) == 1 + 2 * 19 + 16 + 7 + 2 + 18 + 2 + 1 + 2 + 4
     assert len([f for f in manifest.files if f.endswith(".txt")]) == 16
     for rel in manifest.files:
         path = programme.root / rel

@@ -7,8 +7,8 @@ import pytest
 
 from atlas.config import load_programme
 from atlas.demo.programme import generate_demo
+from atlas.finding import Severity, verdict
 from atlas.intake.inbox import discover
-from checks.finding import Severity, verdict
 from checks.run import validate_submission
 
 

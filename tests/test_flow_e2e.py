@@ -82,6 +82,19 @@ def test_flow_publishes_salinity_mosaics(demo_run):
     assert summary["failed_countries"] == []
 
 
+def test_the_run_publishes_one_release_and_verifies_it(demo_run):
+    """Issue 21: the products are one release, made current by the pointer file, and `atlas verify` agrees."""
+    from atlas.ledger.verify import verify_release
+
+    programme, _, summary = demo_run
+    name = layout.current_release_name(programme.processed_dir)
+    assert summary["release"] == f"release {name} published"
+    assert summary["verified"] == "verified" and summary["disagreements"] == []
+    with Ledger(programme.ledger_path, programme) as ledger:
+        assert verify_release(programme, ledger) == []
+        assert [(a["name"], a["outcome"]) for a in ledger.release_attempts()] == [(name, "published")]
+
+
 def test_mosaic_pixels_equal_national_pixels_inside_each_country(demo_run):
     """Inside each country (by the provenance raster), the mosaic holds the national harmonized values."""
     programme, _, _ = demo_run
@@ -263,7 +276,7 @@ def test_khm_legacy_codes_go_through_the_crosswalk_round_trip(demo_run):
     second = _report(programme, "KHM", 2)
     assert second["verdict"] in ("accepted", "accepted_with_warnings")
     applied = next(f for f in second["findings"] if f["check_id"] == "wrb.crosswalk_applied")
-    assert applied["observed"] == {"AB": "RT", "Ao": "AC", "Gh": "GL", "Jd": "FL"}
+    assert applied["observed"]["converted"] == {"AB": "RT", "Ao": "AC", "Gh": "GL", "Jd": "FL"}
     with Ledger(programme.ledger_path, programme) as ledger:
         assert ledger.accepted_versions("soil_map")["KHM"] == 2
     khm = _units(programme).query("country == 'KHM'")
@@ -380,3 +393,10 @@ def test_border_tables_written_once_and_both_sides_see_the_same_segments(demo_ru
         theirs = sides["THA"][seg]
         assert (mine["group"], mine["neighbour_group"]) == (theirs["neighbour_group"], theirs["group"])
         assert mine["group"] != mine["neighbour_group"] and mine["length_km"] == theirs["length_km"]
+
+
+def test_no_demo_report_shows_arrow_chains_e_numbers_or_camelcase_class_names(demo_run):
+    from report_scan import scan
+
+    programme, _, _ = demo_run
+    assert scan(programme.processed_dir / "national") == {}

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from atlas import layout, stages
+from atlas.finding import Severity
 from atlas.ledger.store import Ledger
-from checks.finding import Severity
 from checks.registry import REGISTRY
 
 sys.path.insert(0, str(Path(__file__).parent))

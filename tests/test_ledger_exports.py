@@ -11,13 +11,16 @@ from html.parser import HTMLParser
 import geopandas as gpd
 import numpy as np
 import pytest
+from matplotlib.colors import to_hex
 from openpyxl import load_workbook
 from PIL import Image
 from shapely.geometry import box
 from test_ledger_store import make_submission
 
 from atlas.ledger.exports import ALL_FORMATS, ExportError, export_status, status_html
+from atlas.ledger.schema import StatusRow
 from atlas.ledger.status_table import (
+    OVERDUE_COLOUR,
     PALETTE,
     render_country_history,
     render_status_table,
@@ -85,10 +88,10 @@ def test_every_format_is_written_and_read_back(ledger, programme, boundaries, tm
     ws = wb["Status"]
     top = next(r for r in range(1, 10) if ws.cell(row=r, column=1).value == "ISO3")
     assert ws.freeze_panes == f"C{top + 1}"
-    assert ws.max_row == n_members + top
+    assert ws.max_row == n_members + top + 2  # a blank row and the timeliness rule below the table
     header = [c.value for c in ws[top]]
     col = header.index("National soil salinity map (GSSmap) (due 2026-06-30)") + 1
-    by_iso = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=col) for r in range(top + 1, ws.max_row + 1)}
+    by_iso = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=col) for r in range(top + 1, top + 1 + n_members)}
     assert set(by_iso) == set(programme.members)
     for iso3, state in SALINITY.items():
         assert by_iso[iso3].fill.fgColor.rgb.upper().endswith(PALETTE[state].lstrip("#").upper()), iso3
@@ -210,9 +213,9 @@ def test_terminal_table_markdown_and_summary(ledger, programme):
 def test_country_history_shows_findings_of_last_submission(ledger):
     text = render_country_history(ledger, "tha", today=TODAY)
     assert text.startswith("Thailand (THA)")
-    assert "[error] grid.misaligned: origin off the grid (file x.tif)" in text
+    assert "[error] grid.misaligned: origin off the grid (x.tif)" in text
     assert "fix: snap to 1/120 degree" in text and "salinity_map v1: rejected" in text
-    assert "not_received -> received" in text
+    assert "not received -> received" in text
     assert "not a member" in render_country_history(ledger, "FRA")
 
 
@@ -226,3 +229,46 @@ def test_region_across_the_antimeridian_is_drawn_in_one_piece():
     assert (west, east) == (176, 189)  # 13 degrees wide, not 352
     view = _extent(shifted, {}, (170.0, -20.0, -170.0, 0.0), 16 / 9)
     assert view[0] < 176 and view[2] > 189 and view[2] - view[0] < 40
+
+
+def _status_row(iso3: str, state: str, overdue: bool) -> StatusRow:
+    return StatusRow(country=iso3, name=iso3, deliverable="salinity_map", state=state, version=None, received=None,
+                     updated=None, versions=0, last_accepted_version=None, published_version=None,
+                     deadline=None, overdue=overdue)
+
+
+@pytest.mark.parametrize("label_size", [13, 9])  # a map of its own, and a map of the 2x2 panel
+def test_small_members_keep_their_state_visible_beside_their_label(label_size):
+    """Issue 23: a small member (Bhutan) gets a leader-line label in its state's colour that covers no member."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from atlas.ledger.status_map import draw_map_axes
+
+    shapes = gpd.GeoDataFrame({"iso3": ["CHN", "BTN", "LKA"]}, geometry=[
+        box(80, 20, 110, 40), box(89.5, 27.0, 90.5, 27.8), box(80.0, 6.0, 81.5, 9.5)], crs="EPSG:4326")
+    rows = {"CHN": _status_row("CHN", "published", False), "BTN": _status_row("BTN", "not_received", True),
+            "LKA": _status_row("LKA", "rejected", True), "MDV": _status_row("MDV", "not_received", True)}
+    others = gpd.GeoDataFrame({"iso3": []}, geometry=[], crs="EPSG:4326")
+    fig = Figure(figsize=(16, 9), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.01, 0.04, 0.72, 0.84))
+    draw_map_axes(ax, rows, shapes, others, {"MDV": (73.5, 4.2)}, (70, 0, 115, 45), 1.5, label_size=label_size)
+    fig.canvas.draw()  # label boxes take their drawn place and size
+    labels = {t.get_text(): t for t in ax.texts}
+    assert set(labels) == set(rows)
+    drawn = {iso3: ax.transData.transform(np.asarray(g.bounds).reshape(2, 2))
+             for iso3, g in zip(shapes["iso3"], shapes.geometry, strict=True)}
+    for iso3 in ("BTN", "LKA", "MDV"):
+        patch = labels[iso3].get_bbox_patch()
+        assert to_hex(patch.get_facecolor()) == PALETTE[rows[iso3].shown_state].lower(), iso3
+        assert to_hex(patch.get_edgecolor()) == OVERDUE_COLOUR.lower(), iso3  # overdue: a red edge
+        box_px = patch.get_window_extent()
+        assert box_px.width > 2 * label_size and box_px.height > label_size, iso3  # a drawn box, in pixels
+        for other, ((x0, y0), (x1, y1)) in drawn.items():
+            if other != "CHN":  # the large member may lie under a neighbour's label, it shows its state around it
+                assert box_px.x1 <= x0 or box_px.x0 >= x1 or box_px.y1 <= y0 or box_px.y0 >= y1, (iso3, other)
+    # the large member is labelled inside, on a pale box, and its label lies within it
+    chn = labels["CHN"].get_bbox_patch().get_window_extent()
+    (x0, y0), (x1, y1) = drawn["CHN"]
+    assert x0 <= chn.x0 and chn.x1 <= x1 and y0 <= chn.y0 and chn.y1 <= y1

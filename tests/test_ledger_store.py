@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from atlas.errors import AtlasError
+from atlas.finding import Finding, Location, Severity, counts
 from atlas.intake.inbox import Submission, checksum_files
 from atlas.ledger.schema import STATES, TRANSITIONS
 from atlas.ledger.store import InvalidTransition, Ledger, LedgerError, UnknownRecord
-from checks.finding import Finding, Location, Severity, counts
 
 
 def make_submission(root: Path, country: str, deliverable: str, delivery: str, content: bytes,

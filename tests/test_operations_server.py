@@ -155,9 +155,10 @@ print(json.dumps({"state": flow_run.state.type.value, "parameters": sorted(run.p
 def test_a_run_killed_in_the_mosaic_loses_nothing(server, tmp_path, demo_inbox):
     config = _programme_toml(tmp_path, demo_inbox)
     programme = load_programme(config)
-    out = layout.regional_salinity_dir(programme.processed_dir)
     first = _run(config, server)
     assert first.returncode == 0, first.stderr[-3000:]
+    out = layout.regional_salinity_dir(programme.processed_dir)  # the current release's (issue 21)
+    building = layout.releases_dir(programme.processed_dir)  # a new release is built beside it
     published = _digests(out)
     assert "GSSmap_ECe_0-30.tif" in published
 
@@ -166,7 +167,7 @@ def test_a_run_killed_in_the_mosaic_loses_nothing(server, tmp_path, demo_inbox):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
-        while not list(out.glob(".mosaic_*")):
+        while not list(building.glob(".building-*/salinity/.mosaic_*")):
             assert victim.poll() is None, "the run ended before its mosaic was caught"
             assert time.monotonic() < deadline, "the mosaic never started"
             time.sleep(0.01)
@@ -176,7 +177,7 @@ def test_a_run_killed_in_the_mosaic_loses_nothing(server, tmp_path, demo_inbox):
     finally:
         _stop(victim, signal.SIGKILL)
     assert victim.returncode == -signal.SIGKILL
-    assert list(out.glob(".mosaic_*")), "killed outside the mosaic"
+    assert list(building.glob(".building-*/salinity/.mosaic_*")), "killed outside the mosaic"
     # the previously published products are intact, byte for byte, and the ledger still points at them
     assert _digests(out) == published
     ledger = Ledger(programme.ledger_path, programme)
@@ -187,6 +188,9 @@ def test_a_run_killed_in_the_mosaic_loses_nothing(server, tmp_path, demo_inbox):
 
     again = _run(config, server)
     assert again.returncode == 0, again.stderr[-3000:]
+    assert not [p for p in building.iterdir() if p.name.startswith(".")], "the killed run's release remains"
+    assert _digests(out) == published  # the earlier release stays readable as it was
+    out = layout.regional_salinity_dir(programme.processed_dir)
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "temporaries of the killed run remain"
     assert json.loads((out / BUILD_MANIFEST).read_text())["versions"]["KHM"] == 2
     ledger = Ledger(programme.ledger_path, programme)

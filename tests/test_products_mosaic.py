@@ -187,3 +187,60 @@ def test_provenance_marks_only_pixels_holding_data(tmp_path, programme):
     legend = pd.read_csv(result.products["legend_csv"])
     assert legend.loc[0, "layer_versions"] == "ECe_0-30:v3 pH_0-30:v1"
     assert dict(result.used["pH_0-30"]) == {"AAA": 1}
+
+
+def _gdal_category_names(path) -> list[str]:
+    """Category names of band 1 as GDAL reads them (rasterio's own libgdal: rasterio has no call for them)."""
+    import ctypes
+    from pathlib import Path
+
+    libs = sorted((Path(rasterio.__file__).parents[1] / "rasterio.libs").glob("libgdal*.so*"))
+    gdal = ctypes.CDLL(str(libs[0])) if libs else ctypes.CDLL("libgdal.so")  # a wheel, else the system's GDAL
+    gdal.GDALAllRegister()
+    gdal.GDALOpen.restype = gdal.GDALGetRasterBand.restype = ctypes.c_void_p
+    gdal.GDALGetRasterBand.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    gdal.GDALGetRasterCategoryNames.restype = ctypes.POINTER(ctypes.c_char_p)
+    gdal.GDALGetRasterCategoryNames.argtypes = [ctypes.c_void_p]
+    gdal.GDALClose.argtypes = [ctypes.c_void_p]
+    gdal.GDALGetMetadata.argtypes, gdal.GDALGetMetadata.restype = [ctypes.c_void_p, ctypes.c_char_p], ctypes.c_void_p
+    ds = gdal.GDALOpen(str(path).encode(), 0)
+    assert ds, path
+    try:
+        gdal.GDALGetMetadata(ds, None)  # GeoTIFF loads its .aux.xml lazily, on the first metadata request
+        names, out = gdal.GDALGetRasterCategoryNames(gdal.GDALGetRasterBand(ds, 1)), []
+        while names and names[len(out)] is not None:
+            out.append(names[len(out)].decode())
+        return out
+    finally:
+        gdal.GDALClose(ds)
+
+
+def test_class_rasters_open_styled_colour_table_category_names_and_qml(two_countries):
+    """Issue 23: SAS, derived SAS, country index and provenance carry a palette, class names and a QGIS style."""
+    import xml.etree.ElementTree as ET
+
+    from atlas.products.raster_style import SAS_COLOURS
+
+    result, _, prog = two_countries
+    for key in ("SAS_0-30", "SAS_derived_0-30", "country_index", "provenance"):
+        path = result.products[key]
+        assert cog_validate(str(path))[0], key  # the colour table leaves a valid COG
+        with rasterio.open(path) as src:
+            assert src.colorinterp[0] == rasterio.enums.ColorInterp.palette, key
+            cmap = src.colormap(1)
+        names = _gdal_category_names(path)
+        style = ET.parse(path.with_suffix(".qml")).getroot()
+        renderer = style.find("pipe/rasterrenderer")
+        assert renderer.get("type") == "paletted", key
+        entries = {int(e.get("value")): (e.get("color"), e.get("label")) for e in renderer.iter("paletteEntry")}
+        assert entries, key
+        for value, (colour, label) in entries.items():
+            assert "#{:02x}{:02x}{:02x}".format(*cmap[value][:3]) == colour, (key, value)
+            assert names[value] == label, (key, value)  # GDAL reads the same names as the QGIS style shows
+        assert result.products[f"{key}_style"] == path.with_suffix(".qml")
+    with rasterio.open(result.products["SAS_0-30"]) as src:
+        assert src.colormap(1)[12][:3] == tuple(int(SAS_COLOURS["salinesodic"][i:i + 2], 16) for i in (1, 3, 5))
+    assert _gdal_category_names(result.products["SAS_0-30"])[12] == "12 Saline-sodic"
+    assert _gdal_category_names(result.products["SAS_0-30"])[5] == "5 Very strong salinity"
+    assert _gdal_category_names(result.products["country_index"])[1:3] == ["AAA", "BBB"]
+    assert _gdal_category_names(result.products["provenance"])[1].startswith("AAA v2")

@@ -35,7 +35,8 @@ def test_salinity_areas_per_class_and_depth_from_the_class_layer(programme, tmp_
         dst.write(classes, 1)
     footprint, areas = salinity_summary({("SAS", "0-30"): path}, programme)
     rows = {r["name"]: r["area_km2"] for r in areas["rows"]}
-    name = {code: f"{programme.salinity.classes[code]}, 0-30 cm (delivered)" for code in (a, b, c, d)}
+    name = {code: f"{programme.salinity.display(code)}, 0-30 cm" for code in (a, b, c, d)}
+    assert {r["source"] for r in areas["rows"]} == {"delivered"}
     one_pixel = rows[name[a]]
     assert 0.8 < one_pixel < 0.9  # a 30 arc-second pixel near 11°N is about 0.84 km²
     assert rows[name[b]] == pytest.approx(2 * one_pixel, rel=1e-3)

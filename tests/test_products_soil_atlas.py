@@ -10,6 +10,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from gpkg_conformance import gpkg_violations
 
 from atlas.borders.adjacency import adjacency
 from atlas.borders.edges import border_mismatches
@@ -102,3 +103,17 @@ def test_provisional_units_flagged_in_map_tables_and_legend(tmp_path, programme)
     assert set(table.loc[table["provisional"], "rsg"]) == {"AC", "FL"}
     style = paths["style"].read_text(encoding="utf-8")
     assert 'label="AC Acrisols (hatched: provisional)"' in style and 'label="LP Leptosols"' in style
+
+
+def test_regional_geopackage_conforms_to_the_ogc_standard(tmp_path, programme):
+    """Issue 23: the style table is written through GDAL; gpkg_contents timestamps carry milliseconds."""
+    paths = write_soil_atlas(_one_country(programme, ["AC", "LP"]), {"AAA": 1}, tmp_path)
+    assert gpkg_violations(paths["gpkg"]) == []
+    with sqlite3.connect(paths["gpkg"]) as db:
+        assert db.execute("SELECT data_type FROM gpkg_contents WHERE table_name = 'layer_styles'").fetchone() == (
+            "attributes",)
+        # the checks can fail: a row written by hand as before (no fractional seconds) is caught
+        db.execute("UPDATE gpkg_contents SET last_change = '2026-12-03T09:20:37Z' WHERE table_name = 'layer_styles'")
+    assert gpkg_violations(paths["gpkg"]) == [
+        "Req 15: gpkg_contents.last_change of 'layer_styles' is '2026-12-03T09:20:37Z', not in the format "
+        "%Y-%m-%dT%H:%M:%fZ"]

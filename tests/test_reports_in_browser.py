@@ -17,12 +17,12 @@ import shapely
 from PIL import Image
 from test_ledger_store import make_submission
 
+from atlas.finding import Finding, Location, Severity
 from atlas.ledger.exports import export_status
 from atlas.ledger.status_table import PALETTE
 from atlas.ledger.store import Ledger
-from checks.finding import Finding, Location, Severity
-from checks.report import write_reports
-from checks.report_map import COLOURS, COUNTRY_EDGE, COUNTRY_FILL
+from atlas.reports.report import write_reports
+from atlas.reports.report_map import COLOURS, COUNTRY_EDGE, COUNTRY_FILL
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 

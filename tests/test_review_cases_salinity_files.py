@@ -13,10 +13,10 @@ from affine import Affine
 from shapely.geometry import box
 
 from atlas import layout, stages
+from atlas.finding import Severity, verdict
 from atlas.intake.inbox import Submission
 from atlas.products import regional
 from atlas.products.mosaic import build_mosaics
-from checks.finding import Severity, verdict
 from checks.naming import SubmissionContext
 from checks.registry import run_checks
 

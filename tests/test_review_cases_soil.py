@@ -25,4 +25,4 @@ def test_case_13_nested_unit_is_reported_as_overlap(tmp_path, programme):
     assert found[0].observed["pairs"] == 1
     # the nested square is about 0.2° x 0.2° at 12° N: some 480 km²
     assert 450 < found[0].observed["area_km2"] < 500
-    assert "big/nested" in found[0].location.feature
+    assert "big and nested" in found[0].location.feature

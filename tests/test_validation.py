@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from atlas.cli import app
 from atlas.config import DEFAULT_CONFIG
+from atlas.reports.report import SCHEMA_PATH
 from atlas.validation import validate_path
-from checks.report import SCHEMA_PATH
 
 VALIDATE_SCHEMA = SCHEMA_PATH.with_name("validate_schema.json")
 runner = CliRunner()

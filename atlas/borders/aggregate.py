@@ -193,12 +193,20 @@ def _reduce_nested(src, grid: Grid, band: Window, f: int, total: np.ndarray, cou
     return other
 
 
-def aggregate_majority(src, grid: Grid, dst, share_dst, nodata: int, lut: np.ndarray | None = None) -> Aggregation:
-    """Majority class of the valid source pixels in each cell (ties: the lower code), and its share in percent.
+def aggregate_majority(src, grid: Grid, dst, share_dst, nodata: int, lut: np.ndarray | None = None,
+                       priority: np.ndarray | None = None) -> Aggregation:
+    """Majority class of the valid source pixels in each cell, and its share in percent.
 
-    Source values that are not whole numbers 0-254 are left out and counted (the caller reports them). Counts are kept
-    for 256 codes per cell, so bands are as few rows as keep them near 16 MB.
+    ``lut`` (the country's codes onto the programme legend) is applied to every pixel *before* counting, so the
+    majority and its ties are decided in programme classes; a code the legend does not map counts as ``nodata``.
+    A tie goes to the class of higher ``priority`` (256 entries, ``checks.legend.tie_priority``: the more
+    severe class); without one, to the lower code. Source values that are not whole numbers 0-254 are left out
+    and counted (the caller reports them). Counts are kept for 256 codes per cell, so bands are as few rows as
+    keep them near 16 MB.
     """
+    if priority is None:
+        priority = 255 - np.arange(256, dtype=np.int64)  # the lower code wins a tie
+    priority = np.clip(np.asarray(priority, dtype=np.int64), 0, 255)
     band_rows = max(1, min(BAND_ROWS, CLASS_COUNT_CELLS // max(grid.width * 256, 1)))
     cells = _Cells(src, grid)
     filled = pixels = other = bad = 0
@@ -217,15 +225,17 @@ def aggregate_majority(src, grid: Grid, dst, share_dst, nodata: int, lut: np.nda
                 code = (values >= 0) & (values <= 254) & (values == np.round(values))
                 bad += int((ok & ~code).sum())
                 ok &= code
-                flat = ((rows[ok] - r0) * band.width + cols[ok]) * 256 + values[ok].astype(np.int64)
+                klass = values[ok].astype(np.int64)
+                if lut is not None:  # the country's codes onto the programme legend, before any counting
+                    klass = lut[klass].astype(np.int64)
+                flat = ((rows[ok] - r0) * band.width + cols[ok]) * 256 + klass
                 counts += np.bincount(flat, minlength=counts.size).reshape(counts.shape).astype(np.int32)
             n = counts.sum(axis=1)
-            major = counts.argmax(axis=1)
+            # the most pixels, then the higher priority: one argmax over count x 256 + priority
+            major = (counts.astype(np.int64) * 256 + priority[None, :]).argmax(axis=1)
             share = np.where(n > 0, counts.max(axis=1) / np.maximum(n, 1), 0.0)
             has = n > 0
             codes = np.where(has, major, nodata).astype("uint8")
-            if lut is not None:  # the country's codes onto the programme legend (after the majority)
-                codes = lut[codes]
             dst.write(codes.reshape(band.height, band.width), 1, window=band)
             pct = np.where(has, np.round(share * 100), MAJORITY_SHARE_NODATA).astype("uint8")
             share_dst.write(pct.reshape(band.height, band.width), 1, window=band)

@@ -17,7 +17,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from checks.finding import Finding, Location, Severity
+from atlas.finding import Finding, Location, Severity
+from checks.vector import polygonal_part  # noqa: F401 - used here and imported from here by other stages
 
 log = logging.getLogger(__name__)
 
@@ -71,18 +72,6 @@ def _derived_codes(names: pd.Series, taken: set[str]) -> list[str]:
         taken.add(code)
         codes.append(code)
     return codes
-
-
-def polygonal_part(geoms: np.ndarray) -> np.ndarray:
-    """Keep only the polygonal part of repaired geometries (make_valid may add lines or points)."""
-    parts, index = shapely.get_parts(geoms, return_index=True)
-    is_poly = shapely.get_type_id(parts) == 3
-    parts, index = parts[is_poly], index[is_poly]
-    out = np.array([shapely.MultiPolygon()] * len(geoms), dtype=object)
-    if len(parts):
-        present, dense = np.unique(index, return_inverse=True)
-        out[present] = shapely.multipolygons(parts, indices=dense)
-    return out
 
 
 def load_boundaries(

@@ -18,7 +18,8 @@ import pandas as pd
 import shapely
 
 from atlas.borders.adjacency import border_lines, geodesic_length_km, linear_part
-from checks.finding import Finding, Location, Severity
+from atlas.finding import Finding, Location, Severity
+from checks.wrb import NON_SOIL_UNITS, RSG_CODES
 
 log = logging.getLogger(__name__)
 
@@ -88,26 +89,38 @@ def border_mismatches(
         if a not in terr.index or b not in terr.index:
             continue
         in_a, in_b = np.flatnonzero(country == a), np.flatnonzero(country == b)
+        if not len(in_a) or not len(in_b):  # nothing to compare: no border geometry to compute (most pairs of a
+            summary.append({"pair": f"{a}-{b}", "a": a, "b": b, "border_km": float(border_km),  # world layer)
+                            "compared_km": 0.0, "matched_km": 0.0, "mismatched_km": 0.0, "match_share": np.nan})
+            continue
         ia, ib, pieces = _pair(a, b, geoms[in_a], geoms[in_b], terr[a], terr[b], tol_deg)
         ia, ib = in_a[ia], in_b[ib]
         lonlat = pieces
         km = geodesic_length_km(lonlat)
         differs = codes[ia] != codes[ib]
         pts = shapely.line_interpolate_point(lonlat[differs], 0.5, normalized=True)
-        segments.append(gpd.GeoDataFrame({
+        segments.append(pd.DataFrame({  # one GeoDataFrame for all pairs, built once below
             "pair": f"{a}-{b}", "a": a, "b": b, "unit_a": units[ia][differs], "unit_b": units[ib][differs],
             "rsg_a": codes[ia][differs], "rsg_b": codes[ib][differs], "length_km": km[differs],
-            "lon": shapely.get_x(pts), "lat": shapely.get_y(pts)}, geometry=lonlat[differs], crs="EPSG:4326"))
+            "lon": shapely.get_x(pts), "lat": shapely.get_y(pts), "geometry": lonlat[differs]}))
         matched, mismatched = float(km[~differs].sum()), float(km[differs].sum())
         compared = matched + mismatched
         summary.append({"pair": f"{a}-{b}", "a": a, "b": b, "border_km": float(border_km), "compared_km": compared,
                         "matched_km": matched, "mismatched_km": mismatched,
                         "match_share": matched / compared if compared else np.nan})
-    seg = pd.concat(segments, ignore_index=True) if segments else gpd.GeoDataFrame(
-        {c: [] for c in SEGMENT_COLUMNS}, geometry=[], crs="EPSG:4326")
-    seg = gpd.GeoDataFrame(seg[SEGMENT_COLUMNS + ["geometry"]], geometry="geometry", crs="EPSG:4326")
+    segments = [frame for frame in segments if len(frame)]
+    seg = pd.concat(segments, ignore_index=True) if segments else pd.DataFrame(
+        {**{c: [] for c in SEGMENT_COLUMNS}, "geometry": []})
+    seg = gpd.GeoDataFrame(seg[SEGMENT_COLUMNS], geometry=gpd.GeoSeries(seg["geometry"].to_numpy(), crs="EPSG:4326"),
+                           crs="EPSG:4326")
     log.info("edge matching: %d pairs, %d mismatch segments", len(summary), len(seg))
     return seg, pd.DataFrame(summary, columns=SUMMARY_COLUMNS)
+
+
+def _group(code) -> str:
+    """'LX Lixisols' for a WRB code, the value as it is otherwise."""
+    name = RSG_CODES.get(str(code)) or NON_SOIL_UNITS.get(str(code))
+    return f"{code} {name}" if name else str(code)
 
 
 MAX_SEGMENT_FINDINGS = 200  # per border; the full list is the border_mismatches table
@@ -122,30 +135,44 @@ def border_feedback(segments: gpd.GeoDataFrame, summary: pd.DataFrame) -> dict[s
     out: dict[str, list[Finding]] = {}
     seg = segments.reset_index(drop=True)
     ids = seg["pair"] + "#" + (seg.groupby("pair").cumcount() + 1).astype(str) if len(seg) else seg["pair"]
+    by_pair, empty = (dict(tuple(seg.groupby("pair", sort=False))) if len(seg) else {}), seg.iloc[:0]
     for row in summary.itertuples(index=False):
-        mine = seg[seg["pair"] == row.pair]
+        mine = by_pair.get(row.pair, empty)
         mine_ids = ids[mine.index]
         for me, other, unit, group, their_unit, their_group in (
                 (row.a, row.b, "unit_a", "rsg_a", "unit_b", "rsg_b"),
                 (row.b, row.a, "unit_b", "rsg_b", "unit_a", "rsg_a")):
             found = out.setdefault(me, [])
-            said = (f"{me}-{other} border: {len(mine)} segment(s), {row.mismatched_km:.1f} km of "
-                    f"{row.compared_km:.1f} km compared, where the dominant group differs across the border; "
-                    f"{other} sees the same segments") if row.compared_km > 0 else (
-                f"{me}-{other} border: nothing compared ({other} has no map along it in the Atlas)")
+            if row.compared_km <= 0:  # the neighbour has no map along it: nothing either side can act on
+                found.append(Finding(
+                    "border.mismatch_summary", Severity.INFO,
+                    f"Border with {other}: nothing to compare, {other} has no map along it in the Atlas",
+                    Location(feature=me), observed={"neighbour": other, "compared_km": 0.0}, expected=0,
+                    hint="nothing to do"))
+                continue
+            everywhere = row.mismatched_km >= row.compared_km - 0.05
+            extent = (f"along all {row.compared_km:,.1f} km compared" if everywhere else
+                      f"along {row.mismatched_km:,.1f} km of the {row.compared_km:,.1f} km compared "
+                      f"({row.mismatched_km / row.compared_km:.0%})")
+            said = (f"Border with {other}: the dominant soil group differs {extent}, in {len(mine)} "
+                    f"segment(s); {other} is sent the same segments") if len(mine) else (
+                f"Border with {other}: the dominant soil groups agree along all {row.compared_km:,.1f} km compared")
             found.append(Finding(
                 "border.mismatch_summary", Severity.WARNING if len(mine) else Severity.INFO, said,
                 Location(feature=me), observed={"neighbour": other, "pair": row.pair, "segments": len(mine),
                                                 "mismatched_km": round(float(row.mismatched_km), 3),
                                                 "compared_km": round(float(row.compared_km), 3)},
-                expected=0, hint=f"agree the dominant groups along the border with {other}; the segments are listed "
-                "in this report and in regional/borders/border_mismatches.csv"))
+                expected=0, hint=(f"agree the dominant groups along the border with {other}; the segments are listed "
+                                  "in this report and in regional/borders/border_mismatches.csv") if len(mine)
+                else "nothing to do"))
+            if not len(mine):
+                continue
             longest = mine.sort_values("length_km", ascending=False).head(MAX_SEGMENT_FINDINGS)
             for k, s in longest.iterrows():
                 found.append(Finding(
                     "border.mismatch", Severity.INFO,
-                    f"{mine_ids[k]}: {me} unit {s[unit]} ({s[group]}) faces {other} unit {s[their_unit]} "
-                    f"({s[their_group]}) over {s['length_km']:.2f} km",
+                    f"{s['length_km']:,.1f} km where your unit {s[unit]} ({_group(s[group])}) faces {other}'s unit "
+                    f"{s[their_unit]} ({_group(s[their_group])})",
                     Location(feature=str(s[unit]), lon=float(s["lon"]), lat=float(s["lat"])),
                     observed={"segment": mine_ids[k], "neighbour": other, "unit": str(s[unit]), "group": s[group],
                               "neighbour_unit": str(s[their_unit]), "neighbour_group": s[their_group],

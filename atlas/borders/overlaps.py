@@ -20,8 +20,7 @@ import shapely
 
 from atlas.borders.adjacency import geodesic_length_km
 from atlas.borders.boundaries import polygonal_part
-
-NOISE_KM2 = 1e-6  # overlaps below 1 m² are digitising noise along shared edges
+from checks.vector import overlap_pairs
 
 
 def _longest_boundary(geoms, i, j, pieces, areas_km2, ea):
@@ -62,18 +61,7 @@ def resolve_overlaps(geoms: np.ndarray, rule: str, area_fn) -> tuple[np.ndarray,
     geoms = np.asarray(geoms, dtype=object)
     empty = pd.DataFrame(columns=["feature", "target_feature", "area_km2", "lon", "lat", "detail"])
     present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
-    if present.sum() < 2:
-        return geoms, empty
-    tree = shapely.STRtree(np.where(present, geoms, shapely.Polygon()))
-    i, j = tree.query(geoms, predicate="intersects")
-    keep = (i < j) & present[i] & present[j]
-    i, j = i[keep], j[keep]
-    inner = ~shapely.touches(geoms[i], geoms[j])
-    i, j = i[inner], j[inner]
-    pieces = polygonal_part(shapely.intersection(geoms[i], geoms[j]))
-    km2 = area_fn(pieces) if len(pieces) else np.zeros(0)
-    real = km2 > NOISE_KM2
-    i, j, pieces, km2 = i[real], j[real], pieces[real], km2[real]
+    i, j, pieces, km2 = overlap_pairs(geoms, area_fn)  # the pairs validation counts (vector.overlap)
     if not len(i):
         return geoms, empty
     to_i, why = RULES[rule](geoms, i, j, pieces, area_fn(geoms), None)

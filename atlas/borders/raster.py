@@ -29,11 +29,11 @@ from atlas.borders.aggregate import (
     aggregate_mean,
     linear_factor,
 )
+from atlas.finding import Finding, Location, Severity
 from atlas.grid import AGGREGATE_FROM_FACTOR, Grid
 from atlas.intake.containment import Limits, contained, open_raster
-from checks.finding import Finding, Location, Severity
 from checks.layers import resolve_layers
-from checks.legend import bind_legends
+from checks.legend import bind_legends, tie_priority
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,8 @@ def _aggregate(src, tmp: Path, path: Path, dst_name: str, layer: str, grid: Grid
             share_profile = {**profile, "nodata": MAJORITY_SHARE_NODATA}
             with atomic_path(share_path) as share_tmp, rasterio.open(share_tmp, "w", **share_profile) as share:
                 share.set_band_description(1, f"share (%) of the majority class of {path.name} in each cell")
-                done = aggregate_majority(src, grid, dst, share, sal.class_nodata, class_lut)
+                # ties decided in programme classes, the more severe winning (docs/PRODUCTS.md)
+                done = aggregate_majority(src, grid, dst, share, sal.class_nodata, class_lut, tie_priority(sal))
         else:
             done = aggregate_mean(src, grid, dst, sal.continuous_nodata)
     rule = "majority class (its share in %, per cell, kept beside it)" if is_class else "mean of valid pixels"
@@ -372,7 +373,7 @@ def harmonize_salinity(sub, programme, out_dir: Path, reads=None) -> tuple[dict[
                     "harmonize.classes_recoded", Severity.FIXED,
                     f"{lf.path.name}: class codes mapped onto the programme legend through {legend.source}",
                     Location(file=lf.path.name, layer=f"{layer} {depth}"), observed=legend.describe(sal),
-                    expected={str(k): v for k, v in sal.classes.items()}))
+                    expected={str(k): sal.display(k) for k in sal.classes}))
         stats = reads.raster_stats.get(Path(lf.path)) if reads else None
         out, file_findings = harmonize_file(lf.path, layer, programme, out_dir,
                                             sal.file_name(sub.country, layer, depth), class_lut,

@@ -29,6 +29,15 @@ log = logging.getLogger(__name__)
 STRIP_ROWS = 512
 
 
+def precedence(codes) -> list[str]:
+    """Countries in the order that settles an overlap of reference territories: the first one wins.
+
+    ISO3 order, for the grid (``country_raster`` is given its codes in this order) and for the Soil Atlas
+    (``atlas.borders.territories``), so a disputed place counts once, for the same country, in both.
+    """
+    return sorted({str(c) for c in codes})
+
+
 def index_dtype(codes) -> str:
     """uint8 while codes fit (0 means no country), else uint16."""
     return "uint8" if len(codes) < 255 else "uint16"

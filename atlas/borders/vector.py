@@ -1,10 +1,11 @@
 """Make national WRB maps meet exactly on the reference borders; record every change with its area.
 
-Rules (docs/HARMONIZATION.md): each map is clipped to its country's reference territory, so any area
-goes to the country whose reference territory holds it; spill over a neighbour's territory that the
-neighbour's map also covers is an overlap resolved, other spill (sea, non-members) a clip spill. Parts
-of the territory the map leaves uncovered are gaps: no wider than ``gap_fill_max_width_km`` they are
-cut into cells and each cell joins the nearest unit of the same country; wider ones are left and flagged.
+Rules (docs/HARMONIZATION.md): each map is clipped to its country's reference territory (territories
+that overlap made disjoint first, by the raster grid's rule), so any area goes to one country; spill over
+a neighbour's territory that the neighbour's map also covers is an overlap resolved, other spill (sea,
+non-members) a clip spill. Parts of the territory the map leaves uncovered are gaps: no wider than
+``gap_fill_max_width_km`` they are cut into cells and each cell joins the nearest unit of the same country
+within that distance; wider ones, and parts no unit is that near (an unmapped island), are left and flagged.
 Polygon parts below ``sliver_max_km2`` join the neighbouring polygon with which they share the longest
 edge. Areas are measured in ``programme.equal_area_crs``. All steps are vectorised shapely 2 calls.
 """
@@ -22,8 +23,9 @@ import shapely
 from atlas.borders.adjacency import geodesic_length_km
 from atlas.borders.boundaries import polygonal_part
 from atlas.borders.overlaps import resolve_overlaps
-from checks.finding import Finding, Location, Severity
-from checks.wrb_columns import canonical_copy
+from atlas.borders.territories import disjoint_territories
+from atlas.finding import Finding, Location, Severity
+from checks.wrb_columns import canonical_copy, is_canonical_copy
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +100,9 @@ def _to_4326(gdf: gpd.GeoDataFrame, country: str) -> tuple[gpd.GeoDataFrame, lis
         return gdf, []
     return gdf.to_crs("EPSG:4326"), [Finding(
         "harmonize.reprojected", Severity.FIXED, f"{country}: soil map reprojected from {gdf.crs.to_string()} to "
-        "EPSG:4326 for harmonization", Location(feature=country), observed=gdf.crs.to_string(), expected="EPSG:4326")]
+        "EPSG:4326 for harmonization (the polygons' vertices are transformed; nothing is resampled)",
+        Location(feature=country), observed=gdf.crs.to_string(), expected="EPSG:4326",
+        hint="nothing to do; delivering the map in EPSG:4326 avoids the reprojection")]
 
 
 def _clip(geoms: np.ndarray, territory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -204,23 +208,56 @@ def _cells(parts: np.ndarray, cell_deg: float) -> tuple[np.ndarray, np.ndarray]:
     return pieces[keep], owner[keep]
 
 
-def _gaps(country, territory, geoms, ea, max_width_km):
-    """(pieces to fill, receiving feature, gap-left parts, widths) of the territory not covered by geoms."""
+@dataclass(frozen=True)
+class Gaps:
+    """The territory a clipped map leaves uncovered: what is filled, and what stays unmapped."""
+
+    pieces: np.ndarray  # cells to fill
+    target: np.ndarray  # the feature each cell joins
+    part: np.ndarray  # the narrow gap each cell was cut from
+    wide: np.ndarray  # gaps wider than the tolerance, left
+    wide_km: np.ndarray  # their widths
+    wide_km2: np.ndarray  # their areas
+    away: np.ndarray  # narrow gaps, or their cells, farther than the tolerance from every map unit, left
+    away_km: np.ndarray  # distance to the nearest map unit
+    away_km2: np.ndarray  # their areas
+
+
+def _gaps(country, territory, geoms, ea, max_width_km) -> Gaps:
+    """The territory not covered by ``geoms``: narrow gaps next to the map are filled, the rest is left.
+
+    A cell is filled only from a unit within ``max_width_km`` of it: an island or exclave the country did
+    not map is no gap between its map and the border, and never takes the soil group of a distant unit.
+    """
     cover = shapely.union_all(geoms[~shapely.is_empty(geoms)])
     parts = shapely.get_parts(polygonal_part(np.array([shapely.difference(territory, cover)], dtype=object)))
     areas = area_km2(parts, equal_area_crs=ea)
     parts, areas = parts[areas > NOISE_KM2], areas[areas > NOISE_KM2]
+    empty, none = np.zeros(0, dtype=object), np.zeros(0)
     if not len(parts):
-        empty = np.zeros(0, dtype=object)
-        return empty, np.zeros(0, int), np.zeros(0, int), empty, np.zeros(0), np.zeros(0)
+        return Gaps(empty, np.zeros(0, int), np.zeros(0, int), empty, none, none, empty, none, none)
     metric = gpd.GeoSeries(parts, crs="EPSG:4326").to_crs(ea).values.to_numpy()
     radius = shapely.length(shapely.maximum_inscribed_circle(metric, tolerance=max(max_width_km * 10, 1.0)))
     width_km = 2.0 * radius / 1000.0
     narrow = width_km <= max_width_km
     pieces, part = _cells(parts[narrow], cell_deg=2.0 * max_width_km / 111.32)
+    # one degree is at most 111.32 km, so a unit within this many degrees is within max_width_km
+    reach_deg = max_width_km / 111.32
     tree = shapely.STRtree(geoms)
-    _, target = tree.query_nearest(pieces, all_matches=False) if len(pieces) else (None, np.zeros(0, int))
-    return pieces, target, part, parts[~narrow], width_km[~narrow], areas[~narrow]
+    reached = np.zeros(len(pieces), dtype=bool)
+    target = np.zeros(len(pieces), dtype=int)
+    if len(pieces) and len(geoms):
+        (i, j) = tree.query_nearest(pieces, max_distance=reach_deg, all_matches=False)
+        reached[i], target[i] = True, j
+    # the cells nobody reaches, one piece per narrow gap they come from
+    far_part, inv = np.unique(part[~reached], return_inverse=True)
+    away = grouped_union(pieces[~reached], inv, len(far_part))
+    away_km = np.full(len(away), np.inf)  # inf: the map has no unit left in the territory
+    if len(away) and len(geoms):
+        k, near = tree.query_nearest(away, all_matches=False)
+        away_km[k] = geodesic_length_km(shapely.shortest_line(away[k], geoms[near]))
+    return Gaps(pieces[reached], target[reached], part[reached], parts[~narrow], width_km[~narrow], areas[~narrow],
+                away, away_km, area_km2(away, equal_area_crs=ea))
 
 
 def _slivers(geoms: np.ndarray, ea: str, sliver_km2: float):
@@ -254,10 +291,19 @@ def _slivers(geoms: np.ndarray, ea: str, sliver_km2: float):
     return out, owner[src], owner[dst], parts[src], shared
 
 
+def _away(km: float, max_width_km: float) -> str:
+    """How far a part of the territory left unmapped lies from the map, for its finding and change row."""
+    if not np.isfinite(km):
+        return "has no map unit anywhere in the territory to take it"
+    return f"lies {km:.1f} km from the nearest map unit (over the {max_width_km} km fill tolerance)"
+
+
 def _harmonize_country(country, units, inside, territory, ea, sliver_km2, max_width_km):
     """Fill gaps and merge slivers of one clipped map: (geometries, changes frames, findings)."""
     frames, findings = [], []
-    pieces, target, part, left, left_w, left_a = _gaps(country, territory, inside, ea, max_width_km)
+    gaps = _gaps(country, territory, inside, ea, max_width_km)
+    pieces, target, part, left, left_w, left_a = gaps.pieces, gaps.target, gaps.part, gaps.wide, gaps.wide_km, \
+        gaps.wide_km2
     geoms = inside.copy()
     if len(pieces):
         fill_km2 = area_km2(pieces, equal_area_crs=ea)
@@ -290,6 +336,21 @@ def _harmonize_country(country, units, inside, territory, ea, sliver_km2, max_wi
                 f"territory uncovered, {w:.2f} km wide (over the {max_width_km} km fill tolerance)",
                 Location(feature=country, lon=float(x), lat=float(y)), observed=round(float(w), 3),
                 expected=f"<= {max_width_km} km", hint="extend the map to the national border"))
+    if len(gaps.away):
+        lon, lat = _points(gaps.away)
+        frames.append(pd.DataFrame({"country": country, "kind": "gap_left", "unit_id": None, "feature": -1,
+                                    "area_km2": gaps.away_km2, "lon": lon, "lat": lat, "target_feature": -1,
+                                    "detail": [f"not mapped by the country, {_away(d, max_width_km)}; left "
+                                               "unmapped" for d in gaps.away_km]}))
+        for a, d, x, y in zip(gaps.away_km2, gaps.away_km, lon, lat, strict=True):
+            findings.append(Finding(
+                "harmonize.gap_left", Severity.WARNING, f"{country}: {a:.3f} km2 of the reference territory near "
+                f"lon {x:.4f}, lat {y:.4f} is not covered by the map and {_away(d, max_width_km)}; it stays "
+                "unmapped", Location(feature=country, lon=float(x), lat=float(y)),
+                observed={"area_km2": round(float(a), 3),
+                          "distance_km": round(float(d), 1) if np.isfinite(d) else None},
+                expected=f"a map unit within {max_width_km} km",
+                hint="map this part of the territory (an island or exclave) or confirm it has no soil data"))
     geoms, src, dst, slivers, shared = _slivers(geoms, ea, sliver_km2)
     if len(src):
         s_km2 = area_km2(slivers, equal_area_crs=ea)
@@ -340,8 +401,8 @@ def _resolve_within(country: str, units: gpd.GeoDataFrame, rule: str, ea: str):
     k = int(frame["area_km2"].to_numpy().argmax())
     finding = Finding("harmonize.overlaps_within", Severity.FIXED,
                       f"{country}: {len(frame)} pair(s) of overlapping map units ({total:.3f} km2) resolved by the "
-                      f"'{rule}' rule, so each place counts once", Location(feature=country, lon=float(frame.lon[k]),
-                                                                           lat=float(frame.lat[k])),
+                      f"'{rule}' rule, so each place counts once (overlaps under 1 m² are noise, as in validation)",
+                      Location(feature=country, lon=float(frame.lon[k]), lat=float(frame.lat[k])),
                       observed={"pairs": len(frame), "area_km2": round(total, 4), "rule": rule}, expected=0,
                       hint="remove the overlaps at source so every place belongs to one map unit")
     return units, frame, [finding]
@@ -351,15 +412,16 @@ def harmonize_region(maps: dict[str, gpd.GeoDataFrame], boundaries: gpd.GeoDataF
     """Harmonize every national map at its reference border; the region, the change log and findings."""
     ea, sliver_km2, max_width_km = _settings(programme)
     rule = getattr(programme, "overlap_rule", "longest_boundary")
-    territories = boundaries.set_index("iso3").geometry
-    findings: list[Finding] = []
+    # overlapping reference territories (disputed strips) made disjoint by the raster grid's rule: each place once
+    territories, findings = disjoint_territories(boundaries, maps, lambda g: area_km2(g, equal_area_crs=ea),
+                                                 sliver_km2)
     clipped, spills, units_of = {}, {}, {}
     overlap_frames: list[pd.DataFrame] = []
     for country, gdf in maps.items():  # loop over countries, never over polygons
         if country not in territories.index:
             findings.append(_no_reference(country))
             continue
-        gdf, f = _to_4326(canonical_copy(gdf, programme), country)
+        gdf, f = _to_4326(gdf if is_canonical_copy(gdf) else canonical_copy(gdf, programme), country)
         findings += f
         # each place counts once: overlaps inside the map are resolved before any area is computed
         units, within, f = _resolve_within(country, gdf.reset_index(drop=True), rule, ea)

@@ -13,18 +13,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pyogrio
 import shapely
 
-log = logging.getLogger(__name__)
+from atlas.natural_earth import natural_earth
 
-NATURAL_EARTH = Path(pyogrio.__file__).parent / "tests" / "fixtures" / "naturalearth_lowres" / "naturalearth_lowres.shp"
-SOURCE = "Natural Earth 1:110m admin-0 countries (naturalearth_lowres, shipped with pyogrio test fixtures)"
-LICENCE = "public domain (Natural Earth terms of use)"
+log = logging.getLogger(__name__)
 
 SHIFT_DEG = 0.03  # about 3.3 km: how far a national outline spills over or falls short
 SLIVER_WIDTH_DEG = 0.0015  # slivers are ~150 m wide strips, well under 1 km2
@@ -56,13 +52,6 @@ class NationalBoundary:
     @property
     def full(self) -> shapely.Geometry:
         return shapely.union_all([self.main, *self.slivers])
-
-
-def natural_earth() -> gpd.GeoDataFrame:
-    """The Natural Earth lowres countries with iso3 and name (rows with -99 codes dropped)."""
-    gdf = gpd.read_file(NATURAL_EARTH, engine="pyogrio")
-    gdf = gdf.rename(columns={"iso_a3": "iso3"})[["iso3", "name", "geometry"]]
-    return gdf[gdf["iso3"].str.fullmatch(r"[A-Z]{3}")].reset_index(drop=True)
 
 
 def reference_layer(window: tuple[float, float, float, float]) -> gpd.GeoDataFrame:

@@ -23,8 +23,6 @@ import pyogrio
 
 from atlas.config import Programme
 from atlas.demo.boundaries import (
-    LICENCE,
-    SOURCE,
     BoundaryPlan,
     coastline,
     national_boundary,
@@ -34,8 +32,10 @@ from atlas.demo.boundaries import (
 from atlas.demo.documents import chapter_text, profile_text, write_docx, write_pdf
 from atlas.demo.salinity import RasterStyle, write_salinity
 from atlas.demo.soil import LEGACY_MEANING, SoilStyle, dominant_at, soil_units, write_crosswalk, write_soil_map
+from atlas.demo.tables import RD_ITEM, RD_KEY, THREAT_ITEM, THREATS_KEY, write_table_delivery
 from atlas.errors import AtlasError
 from atlas.intake.inbox import sha256_file
+from atlas.natural_earth import LICENCE, SOURCE
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,8 @@ SCENARIO: dict[str, CountryScenario] = {
             "KHM", "everything in one delivery, salinity at 10 arc-seconds in EPSG:4326 (aggregated onto the 30 "
             "arc-second grid); zipped shapefile with Mac junk and legacy FAO-74/WRB-2006 codes "
             "(soil map v1 not accepted until correlated; v2 sends the same map with its crosswalk.csv)",
-            (("2026-02-20", ("chapter", "salinity", "soil:legacy")), ("2026-04-02", ("soil:crosswalk",))),
+            (("2026-02-20", ("chapter", "salinity", "soil:legacy", "threats:csv_latin1")),
+             ("2026-04-02", ("soil:crosswalk",))),
             soil_suffix="zip", raster_style=RasterStyle(finer=3),
             soil_style=SoilStyle("code", 2015, palettes={"humid_lowland": ("AC", "PT", "AR", "GL")},
                                  legacy_codes=("Ao", "Jd", "Gh", "AB")),
@@ -88,7 +89,7 @@ SCENARIO: dict[str, CountryScenario] = {
         CountryScenario(
             "THA", "chapter early; salinity (float32-lowest nodata) with a metafile per layer holding contact "
             "details, and a UTM 47N soil map with bad shares and two units drawn on top of others without a hole",
-            (("2026-02-25", ("chapter",)), ("2026-04-10", ("salinity", "soil"))),
+            (("2026-02-25", ("chapter", "threats")), ("2026-04-10", ("salinity", "soil", "rd"))),
             soil_crs="EPSG:32647",
             soil_style=SoilStyle("code", 2022, palettes={"humid_lowland": ("LX", "LV", "AC"),
                                                          "upland": ("LV", "CM", "AC")}, share_defects=2,
@@ -100,8 +101,9 @@ SCENARIO: dict[str, CountryScenario] = {
         CountryScenario(
             "VNM", "soil map v1 rejected (share1 missing), v2 fixes it; a partial salinity map (4 layers), "
             "then one more layer (the other four carry over)",
-            (("2026-03-02", ("chapter", "salinity:only=ECe_0-30+pH_0-30+ESP_0-30+SAS_0-30", "soil:defective")),
-             ("2026-05-20", ("soil", "salinity:only=ECe_unc_0-30"))),
+            (("2026-03-02", ("chapter", "salinity:only=ECe_0-30+pH_0-30+ESP_0-30+SAS_0-30", "soil:defective",
+                             "threats:errors")),
+             ("2026-05-20", ("soil", "salinity:only=ECe_unc_0-30", "rd:errors"))),
             soil_suffix="geojson",
             # the same lowland legend as Cambodia: the two maps agree across their border
             soil_style=SoilStyle("code", 2015, palettes={"humid_lowland": ("AC", "PT", "AR", "GL")}),
@@ -110,7 +112,7 @@ SCENARIO: dict[str, CountryScenario] = {
         CountryScenario(
             "BGD", "salinity in UTM 46N (1000 m pixels), to be reprojected; files named as the GSP scripts name "
                    "them (Top0_30ECse.tif ...), class maps in factor-rank codes with the GSP lookup tables",
-            (("2026-02-27", ("chapter", "salinity", "soil")),),
+            (("2026-02-27", ("chapter", "salinity", "soil", "threats", "rd")),),
             soil_style=SoilStyle("code", 2022),
             raster_style=RasterStyle(crs="EPSG:32646", pixel_m=1000.0, class_legend="lookup_table",
                                      file_names="gsp_script"),
@@ -120,7 +122,7 @@ SCENARIO: dict[str, CountryScenario] = {
             "NPL",
             "chapter late; salinity without its subsoil SAS class layer (optional: derived by the pipeline); "
             "FlatGeobuf soil map with names and slivers",
-            (("2026-03-15", ("chapter", "salinity", "soil")),),
+            (("2026-03-15", ("chapter", "salinity", "soil", "rd:old")),),
             soil_suffix="fgb", soil_style=SoilStyle("name", 2015),
             raster_style=RasterStyle(missing=(("SAS", "30-100"),)),
             boundary_plan=BoundaryPlan(slivers_along=("IND", "CHN"), n_slivers=3),
@@ -134,9 +136,10 @@ SCENARIO: dict[str, CountryScenario] = {
         ),
     )
 }
-RESUBMISSION = ("VNM", "2026-11-20", ("soil:revised", "salinity:revised"))
+# the later VNM delivery also corrects both of its tables (their first versions have errors planted)
+RESUBMISSION = ("VNM", "2026-11-20", ("soil:revised", "salinity:revised", THREAT_ITEM, RD_ITEM))
 DELIVERABLE_OF_ITEM = {"chapter": "book_chapter", "profile": "country_profile", "salinity": "salinity_map",
-                       "soil": "soil_map"}
+                       "soil": "soil_map", THREAT_ITEM: THREATS_KEY, RD_ITEM: RD_KEY}
 
 
 @dataclass(frozen=True)
@@ -205,10 +208,12 @@ def _deliverable_truths(programme: Programme, deliveries: list[tuple[str, tuple[
     for date, items in deliveries:
         for item in items:
             key = DELIVERABLE_OF_ITEM[item.partition(":")[0]]
+            if key not in programme.deliverables:  # a programme without the demo's tables
+                continue
             entry = out.setdefault(key, {"versions": 0, "first": date, "rejected_versions": []})
             entry["versions"] += 1
             entry["last"] = date
-            if item.endswith((":defective", ":legacy")):  # legacy: not accepted until correlated
+            if item.endswith((":defective", ":legacy", ":errors")):  # legacy: not accepted until correlated
                 entry["rejected_versions"].append(entry["versions"])
     for key, entry in out.items():
         deadline = programme.deliverables[key].deadline if key in programme.deliverables else None
@@ -269,7 +274,12 @@ def _write_delivery(
     for item in items:
         kind, _, flavour = item.partition(":")
         variant = 1 if flavour == "revised" else 0
-        if kind == "chapter":
+        if kind in (THREAT_ITEM, RD_ITEM):
+            if DELIVERABLE_OF_ITEM[kind] not in programme.deliverables:
+                continue  # a programme without this table: nothing to send
+            written, truths[kind] = write_table_delivery(programme, folder, sc.iso3, kind, flavour, seed)
+            files.extend(written)
+        elif kind == "chapter":
             writer = write_pdf if sc.chapter_suffix == "pdf" else write_docx
             name = f"{sc.iso3}_GSAS_chapter.{sc.chapter_suffix}"
             files.append(writer(folder / name, *chapter_text(country, sc.iso3)))

@@ -20,10 +20,10 @@ import zipfile
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
+from atlas.finding import Finding, Location, Severity
 from atlas.intake.containment import Limits, regular_file_inside
 from atlas.intake.findings import finding
 from atlas.intake.inbox import Submission
-from checks.finding import Finding, Location, Severity
 
 log = logging.getLogger(__name__)
 

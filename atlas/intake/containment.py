@@ -25,8 +25,8 @@ import rasterio
 from rasterio.errors import RasterioError
 
 from atlas.config import Limits  # declared with the other programme.toml sections
+from atlas.finding import Finding, Location
 from atlas.intake.findings import finding
-from checks.finding import Finding, Location
 
 log = logging.getLogger(__name__)
 

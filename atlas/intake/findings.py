@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from checks.finding import Finding, Location, Severity, plain
+from atlas.finding import Finding, Location, Severity, plain
 
 ALL_PRODUCTS = ("salinity_map", "soil_map", "book_chapter", "country_profile")
 SOIL = ("soil_map",)
@@ -108,6 +108,30 @@ _define("raster.unreadable", Severity.ERROR, "raster", SALINITY, "The file canno
         "export the layer again as a GeoTIFF and check it opens in QGIS")
 _define("raster.not_geotiff", Severity.ERROR, "raster", SALINITY, "The raster is not a GeoTIFF.",
         "export as GeoTIFF (gdal_translate -of GTiff)")
+
+# opening tables: workbooks and CSV files (atlas.intake.workbooks)
+TABLES = ("tables",)  # every deliverable of kind "table"
+_define("table.unreadable", Severity.ERROR, "table", TABLES, "The table file is empty, damaged or cannot be read.",
+        "open the file in Excel or LibreOffice, save it again as .xlsx and send it again")
+_define("table.format", Severity.ERROR, "table", TABLES,
+        "The table is not an Excel workbook (.xlsx) or a CSV file (an old .xls, an OpenDocument or other file).",
+        "fill in the template the secretariat sent and save it as .xlsx (Excel Workbook), or one CSV (UTF-8) per "
+        "sheet")
+_define("table.encrypted", Severity.ERROR, "table", TABLES,
+        "The workbook is protected with a password (encrypted), so it cannot be read.",
+        "save a copy without password (Excel: File > Info > Protect Workbook > Encrypt with Password, clear the "
+        "password) and send that copy")
+_define("table.too_large", Severity.ERROR, "table", TABLES,
+        "The workbook or CSV is larger, has more parts or rows, or expands more than the programme's limits allow "
+        "(zip bombs, padded XML); it was not opened.",
+        "send only the template's sheets with their rows; remove pictures, pasted objects and unused sheets")
+_define("table.links_refused", Severity.ERROR, "table", TABLES,
+        "The workbook links to other workbooks or data sources, or declares XML entities; it was not opened.",
+        "copy the sheets and paste them as values into the template, then send the template (Excel: Data > Edit "
+        "Links > Break Link)")
+_define("table.encoding", Severity.WARNING, "table", TABLES,
+        "The CSV file is not UTF-8; it was read as Windows-1252 (Latin-1).",
+        "save CSV files as 'CSV UTF-8' (Excel: Save As > CSV UTF-8), or send the XLSX template")
 
 # reading soil maps (atlas.intake.readers)
 _define("vector.unreadable", Severity.ERROR, "vector", SOIL, "The soil map cannot be opened or read.",

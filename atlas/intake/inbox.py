@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from checks.finding import Finding, Location, Severity
+from atlas.finding import Finding, Location, Severity
 
 RASTER_SUFFIXES = {".tif", ".tiff"}
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".fgb", ".zip", ".shp"}
@@ -33,6 +33,8 @@ JUNK_NAME = re.compile(r"^(\._|~\$|\.~lock\.)|~$|\.(bak|tmp)$", re.IGNORECASE)
 # text beside GeoTIFFs: manifest.csv, lookup tables of class codes, metafiles (checks.layers tells them apart)
 SALINITY_COMPANIONS = {".txt", ".csv"}
 CROSSWALK_NAME = "crosswalk.csv"  # checks.crosswalk.CROSSWALK_NAME (intake does not import checks)
+# tables (kind "table"): a workbook or CSV whose name holds the deliverable key, e.g. VNM_soil_threats.xlsx
+TABLE_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".csv"}
 DATE_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T_ ].*)?$")
 
 
@@ -56,10 +58,19 @@ class Submission:
         return f"{self.country}/{self.deliverable}/v{self.version}"
 
 
-def classify(path: Path) -> str | None:
-    """Which deliverable a file belongs to, or None for sidecars and unknown files."""
+def classify(path: Path, tables: tuple[str, ...] = ()) -> str | None:
+    """Which deliverable a file belongs to, or None for sidecars and unknown files.
+
+    ``tables``: the keys of the programme's table deliverables; a spreadsheet or CSV whose name holds one
+    (letters and digits compared, so ``VNM soil-threats.xlsx`` is ``soil_threats``) belongs to that table.
+    """
     suffix = path.suffix.lower()
     name = path.name.lower()
+    if tables and suffix in TABLE_SUFFIXES:
+        stem = _letters(path.stem)
+        table = next((key for key in sorted(tables, key=len, reverse=True) if _letters(key) in stem), None)
+        if table is not None:
+            return table
     if suffix in RASTER_SUFFIXES:
         return "salinity_map"
     if suffix in VECTOR_SUFFIXES:
@@ -67,6 +78,10 @@ def classify(path: Path) -> str | None:
     if suffix in DOCUMENT_SUFFIXES:
         return "country_profile" if "profile" in name else "book_chapter"
     return None
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -154,7 +169,8 @@ def _still_copying(folder: Path, raw_dir: Path, age_s: float, settle_seconds: fl
 
 
 def discover(
-    raw_dir: Path, members: dict[str, str], settle_seconds: float = 0.0, now: float | None = None
+    raw_dir: Path, members: dict[str, str], settle_seconds: float = 0.0, now: float | None = None,
+    tables: tuple[str, ...] = (),
 ) -> tuple[list[Submission], list[Finding]]:
     """Every submission in the inbox, plus findings about what could not be placed.
 
@@ -201,12 +217,27 @@ def discover(
                 )
             )
             continue
-        submissions += discover_country(country_dir, iso3, raw_dir, findings, settle_seconds, now)
+        submissions += discover_country(country_dir, iso3, raw_dir, findings, settle_seconds, now, tables)
     return submissions, findings
 
 
+FUTURE_DELIVERY = "inbox.future_delivery"
+
+
+def future_delivery(country: str, delivery: str, received: dt.date, today: dt.date) -> Finding:
+    """A delivery folder dated after today (a typo such as 2062): refused, so it never orders the others."""
+    return Finding(
+        FUTURE_DELIVERY, Severity.ERROR,
+        f"delivery folder {country}/{delivery} is dated {received.isoformat()}, after today ({today.isoformat()}); "
+        "refused: a delivery cannot come from the future, and taking it would place it after every later delivery",
+        Location(file=f"{country}/{delivery}"), observed=received.isoformat(), expected=f"on or before {today}",
+        hint=f"rename the folder to the day the files were delivered (YYYY-MM-DD, e.g. {today.isoformat()})",
+    )
+
+
 def discover_country(country_dir: Path, iso3: str, raw_dir: Path, findings: list[Finding],
-                     settle_seconds: float = 0.0, now: float | None = None) -> list[Submission]:
+                     settle_seconds: float = 0.0, now: float | None = None,
+                     tables: tuple[str, ...] = ()) -> list[Submission]:
     """The submissions in one country's inbox folder: one delivery per dated sub-folder, loose files another.
 
     A delivery changed less than ``settle_seconds`` before ``now`` is left for later (``inbox.still_copying``).
@@ -233,8 +264,12 @@ def discover_country(country_dir: Path, iso3: str, raw_dir: Path, findings: list
                 findings.append(_still_copying(folder, raw_dir, age_s, settle_seconds))
                 continue
         received = _delivery_date(name, _not_junk(files))
+        today = dt.date.fromtimestamp(now)
+        if received > today:  # the ordering rule (docs/LEDGER.md) refuses dates after today
+            findings.append(future_delivery(iso3, name or received.isoformat(), received, today))
+            continue
         digests = readable_digests(files, raw_dir, findings)
-        by_deliverable, skipped = sort_delivery([p for p in files if p in digests], raw_dir)
+        by_deliverable, skipped = sort_delivery([p for p in files if p in digests], raw_dir, tables)
         findings += skipped
         for deliverable, dfiles in sorted(by_deliverable.items()):
             versions[deliverable] = versions.get(deliverable, 0) + 1
@@ -254,7 +289,7 @@ def discover_country(country_dir: Path, iso3: str, raw_dir: Path, findings: list
     return submissions
 
 
-def skip_reason(path: Path, files: list[Path]) -> tuple[str, str] | None:
+def skip_reason(path: Path, files: list[Path], tables: tuple[str, ...] = ()) -> tuple[str, str] | None:
     """Why a file of a delivery is not part of any deliverable, as (finding id, reason); None if it is.
 
     ``files`` are the delivery's other files: a shapefile sidecar belongs to the .shp of the same stem,
@@ -270,12 +305,15 @@ def skip_reason(path: Path, files: list[Path]) -> tuple[str, str] | None:
         if main.lower() in tifs or any(main.lower() + s in tifs for s in RASTER_SUFFIXES):
             return "inbox.sidecar_ignored", f"sidecar of {main}: not validated on its own (sidecars are never trusted)"
         return "inbox.lone_sidecar", f"raster sidecar without its GeoTIFF ({main}); not read"
-    if classify(path) is not None:
+    if classify(path, tables) is not None:
         return None
     if is_crosswalk(path, files):
         return None  # the correlation of a soil map's legacy classes: travels with the soil map
     if path.suffix.lower() in SALINITY_COMPANIONS and any(classify(p) == "salinity_map" for p in files):
         return None  # manifest, lookup table or metafile: travels with the salinity map
+    if tables and path.suffix.lower() in TABLE_SUFFIXES and path.suffix.lower() != ".csv":
+        return "inbox.unknown_file", (f"a spreadsheet whose name names no table ({', '.join(tables)}); ignored: "
+                                      f"name it <ISO3>_<table>.xlsx as the template is")
     if path.suffix.lower() in SHAPEFILE_SIDECARS:
         if _shapefile_stem(path) in {p.with_suffix("") for p in files if p.suffix.lower() == ".shp"}:
             return None  # travels with its .shp
@@ -303,7 +341,8 @@ def _shapefile_stem(path: Path) -> Path:
     return path.with_suffix("").with_suffix("") if path.name.lower().endswith(".shp.xml") else path.with_suffix("")
 
 
-def sort_delivery(files: list[Path], base: Path) -> tuple[dict[str, list[Path]], list[Finding]]:
+def sort_delivery(files: list[Path], base: Path,
+                  tables: tuple[str, ...] = ()) -> tuple[dict[str, list[Path]], list[Finding]]:
     """A delivery's files sorted into deliverables, and an info finding for every file left out (with why).
 
     Shapefile sidecars join their .shp in the soil map; ``base`` is what file names in findings are relative to.
@@ -311,13 +350,13 @@ def sort_delivery(files: list[Path], base: Path) -> tuple[dict[str, list[Path]],
     by_deliverable: dict[str, list[Path]] = {}
     skipped: list[Finding] = []
     for path in files:
-        why = skip_reason(path, files)
+        why = skip_reason(path, files, tables)
         if why is not None:
             check_id, reason = why
             where = Location(file=_relative(path, base))
             skipped.append(Finding(check_id, Severity.INFO, f"{path.name}: {reason}", where, hint=SKIP_HINTS[check_id]))
             continue
-        deliverable = classify(path)
+        deliverable = classify(path, tables)
         if deliverable is not None:
             by_deliverable.setdefault(deliverable, []).append(path)
     if "soil_map" in by_deliverable:  # shapefile sidecars travel with their .shp, a crosswalk.csv with the map
@@ -326,7 +365,7 @@ def sort_delivery(files: list[Path], base: Path) -> tuple[dict[str, list[Path]],
                                        and p.suffix.lower() in SHAPEFILE_SIDECARS and _shapefile_stem(p) in stems]
         by_deliverable["soil_map"] += [p for p in files if is_crosswalk(p, files)]
     if "salinity_map" in by_deliverable:  # text beside the GeoTIFFs: checks.layers tells them apart
-        by_deliverable["salinity_map"] += [p for p in files if classify(p) is None and not is_junk(p)
+        by_deliverable["salinity_map"] += [p for p in files if classify(p, tables) is None and not is_junk(p)
                                            and p.suffix.lower() in SALINITY_COMPANIONS and not is_crosswalk(p, files)]
     return by_deliverable, skipped
 
@@ -340,7 +379,7 @@ def _relative(path: Path, base: Path) -> str:
 
 SKIP_HINTS = {
     "inbox.unknown_file": "salinity maps are GeoTIFF, soil maps GeoPackage/GeoJSON/FlatGeobuf/zipped shapefile, "
-    "chapters and profiles .docx or .pdf",
+    "chapters and profiles .docx or .pdf, tables the XLSX template named <ISO3>_<table>.xlsx (or one CSV per sheet)",
     "inbox.lone_sidecar": "a sidecar is read with its main file: send both together",
     "inbox.sidecar_ignored": "nothing to do; the GeoTIFF itself must carry its georeferencing and nodata",
     "inbox.junk_ignored": "nothing to do; leave system and backup files out of the delivery next time",

@@ -19,10 +19,10 @@ import pyogrio
 import rasterio
 import shapely
 
+from atlas.finding import Finding, Location, Severity
 from atlas.intake.archives import extract_archive, pick_map
 from atlas.intake.containment import Limits, contained, open_raster, sidecar_findings, vet_content, vet_vector
 from atlas.intake.findings import finding
-from checks.finding import Finding, Location, Severity
 
 log = logging.getLogger(__name__)
 
@@ -297,16 +297,16 @@ def _scan_chunk(ds, stats: RasterStats, row0: int, rows: int, is_float: bool, nd
         return
     band = data[0]
     stats.n_pixels += band.size
-    valid = np.ones(band.shape, bool)
+    # one full-size mask, every other test on the valid values only (fewer passes over the band)
+    valid = ~np.isnan(band) if is_float else np.ones(band.shape, bool)
     if is_float:
-        nan = np.isnan(band)
-        stats.n_nan += int(nan.sum())
-        valid &= ~nan
+        stats.n_nan += band.size - int(np.count_nonzero(valid))
     if nd is not None:
         valid &= band != nd
-    values = band[valid]
-    stats.n_valid += values.size
-    if not values.size:
+    n_valid = int(np.count_nonzero(valid))
+    values = band.ravel() if n_valid == band.size else band[valid]
+    stats.n_valid += n_valid
+    if not n_valid:
         return
     stats.vmin = min(stats.vmin, float(values.min()))
     stats.vmax = max(stats.vmax, float(values.max()))
@@ -323,19 +323,36 @@ def _scan_chunk(ds, stats: RasterStats, row0: int, rows: int, is_float: bool, nd
             if len(stats.value_counts) > MAX_CLASSES:
                 stats.value_counts = None
     if value_range is not None:
-        bad = valid & ((band < value_range[0]) | (band > value_range[1]))
-        stats.n_out_of_range += _first(bad, band, row0, stats, "first_out_of_range")
+        n_bad = int(np.count_nonzero((values < value_range[0]) | (values > value_range[1])))
+        if n_bad and stats.first_out_of_range is None:  # where: the full-size mask only once, when needed
+            _first(valid & ((band < value_range[0]) | (band > value_range[1])), band, row0, stats,
+                   "first_out_of_range")
+        stats.n_out_of_range += n_bad
     if warn_above is not None:
-        high = valid & (band > warn_above)
-        stats.n_above_warn += _first(high, band, row0, stats, "first_above_warn")
+        n_high = int(np.count_nonzero(values > warn_above))
+        if n_high and stats.first_above_warn is None:
+            _first(valid & (band > warn_above), band, row0, stats, "first_above_warn")
+        stats.n_above_warn += n_high
     if land is not None and not land.is_empty:
-        inside = geometry_mask([land], out_shape=band.shape, transform=window_transform(window, ds.transform),
-                               invert=True)
+        chunk = window_transform(window, ds.transform)
+        if _covers_window(land, chunk, band.shape):  # the whole row band is land: no mask to draw
+            inside = valid
+        else:
+            inside = valid & geometry_mask([land], out_shape=band.shape, transform=chunk, invert=True)
         areas = _pixel_areas_km2(ds, row0, band.shape[0])
         if areas.shape[1] == 1:
-            stats.valid_land_km2 += float(((valid & inside).sum(axis=1) * areas[:, 0]).sum())
+            stats.valid_land_km2 += float((np.count_nonzero(inside, axis=1) * areas[:, 0]).sum())
         else:
-            stats.valid_land_km2 += float(areas[valid & inside].sum())
+            stats.valid_land_km2 += float(areas[inside].sum())
+
+
+def _covers_window(land, transform, shape) -> bool:
+    """Whether ``land`` covers every pixel of a window (its outline, from the window's transform)."""
+    import shapely
+
+    height, width = shape
+    corners = [transform @ (0, 0), transform @ (width, 0), transform @ (width, height), transform @ (0, height)]
+    return bool(shapely.covers(land, shapely.Polygon(corners)))
 
 
 def _first(mask: np.ndarray, band: np.ndarray, row0: int, stats: RasterStats, attr: str) -> int:

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import html
 import logging
+import textwrap
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from atlas.atomic import publish, temp_path, write_atomic
+from atlas.cells import safe_records, safe_workbook
 from atlas.config import Programme
 from atlas.ledger.export_state import (
     ALL_FORMATS,
@@ -27,10 +29,11 @@ from atlas.ledger.export_state import (
     unchanged_exports,
 )
 from atlas.ledger.schema import STATE_LABELS, LedgerError, StatusRow
-from atlas.ledger.status_map import draw_status_map, draw_status_panel, natural_earth_world
+from atlas.ledger.status_map import draw_status_map, draw_status_panel
 from atlas.ledger.status_table import (
     OVERDUE_COLOUR,
     PALETTE,
+    TIMELINESS_RULE,
     deadline_header,
     pivot,
     states_present,
@@ -40,6 +43,7 @@ from atlas.ledger.status_table import (
     text_colour,
 )
 from atlas.ledger.store import Ledger
+from atlas.natural_earth import natural_earth_world
 
 __all__ = ["ALL_FORMATS", "FINGERPRINT", "ExportError", "export_status", "status_markdown"]
 
@@ -66,7 +70,7 @@ def write_csv(rows: Sequence[StatusRow], path: Path) -> Path:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(records[0]) if records else ["country"])
             writer.writeheader()
-            writer.writerows(records)
+            writer.writerows(safe_records(records))  # country text never runs as a formula
 
     return _replace_into(path, write)
 
@@ -79,21 +83,34 @@ def _fill(state: str) -> PatternFill:
 def _title_rows(ws: Worksheet, programme: Programme, today: dt.date, what: str, width: int) -> int:
     """Two title rows and a blank one above a table: the programme and what the sheet shows, and the date.
 
-    Returns the row the table's header goes in.
+    The date is one real date cell that reads "Status as of 2026-07-20" (a number format with the words),
+    so no label spills over it. Returns the row the table's header goes in.
     """
     ws.append([f"{programme.name}: {what}"])
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.append(["Status as of", today])
-    ws["B2"].number_format = "yyyy-mm-dd"
-    ws["B2"].alignment = Alignment(horizontal="left")
+    ws["A1"].font = Font(name=FONT, bold=True, size=14)
+    ws.append([today])
+    ws["A2"].number_format = AS_OF_FORMAT
+    ws["A2"].alignment = Alignment(horizontal="left")
     ws.append([])
-    if width > 1:
-        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    width = max(width, 4)  # the title and the date need room, whatever the first columns' widths
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
+    ws.row_dimensions[1].height = 20
     return 4
 
 
-def _print_setup(ws: Worksheet, header_row: int) -> None:
-    """Landscape, fit to one page wide, the header repeated on every printed page."""
+AS_OF_FORMAT = '"Status as of "yyyy-mm-dd'
+FONT = "Calibri"  # named on every styled cell: a font without a name prints in the viewer's default (a serif)
+LINE_HEIGHT = 15.0  # points per line of 11 pt text, as spreadsheets draw it
+
+
+def _header_footer_text(text: str) -> str:
+    return text.replace("&", "&&")  # "&" starts a header/footer code
+
+
+def _print_setup(ws: Worksheet, header_row: int, programme: Programme, today: dt.date) -> None:
+    """Landscape A4, fit to one page wide, the header repeated on every printed page; a print header
+    (programme, sheet) and footer (date, page n of N)."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
@@ -102,69 +119,151 @@ def _print_setup(ws: Worksheet, header_row: int) -> None:
     ws.print_title_rows = f"{header_row}:{header_row}"
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.7
+    ws.page_margins.header = ws.page_margins.footer = 0.3
+    ws.oddHeader.left.text = _header_footer_text(programme.name)
+    ws.oddHeader.right.text = "&A"  # the sheet's name
+    ws.oddFooter.left.text = f"Status as of {today.isoformat()}"
+    ws.oddFooter.right.text = "Page &P of &N"
+    ws.evenHeader.left.text, ws.evenHeader.right.text = ws.oddHeader.left.text, ws.oddHeader.right.text
+    ws.evenFooter.left.text, ws.evenFooter.right.text = ws.oddFooter.left.text, ws.oddFooter.right.text
+
+
+def _lines(text: str, width: float, bold: bool = False) -> int:
+    """How many lines ``text`` wraps to in a column ``width`` characters wide (word wrap, a little margin;
+    checked against LibreOffice's print with DejaVu Sans, wider than Calibri)."""
+    chars = max(int(width * (0.85 if bold else 1.0)) - 1, 1)
+    return sum(len(textwrap.wrap(part, chars, break_long_words=True)) or 1 for part in str(text).split("\n"))
+
+
+def _fit_row_heights(ws: Worksheet, first_row: int) -> None:
+    """Give every row from ``first_row`` the height its wrapped cells need: spreadsheets do not grow a row
+    for text written by a program, so wrapped text would spill into the next row when printed."""
+    widths = {}
+    for row in ws.iter_rows(min_row=first_row):
+        lines = 1
+        for cell in row:
+            if not isinstance(cell.value, str) or not (cell.alignment and cell.alignment.wrap_text):
+                continue
+            letter = cell.column_letter
+            if letter not in widths:
+                widths[letter] = ws.column_dimensions[letter].width or 8.43
+            lines = max(lines, _lines(cell.value, widths[letter], bool(cell.font and cell.font.b)))
+        ws.row_dimensions[row[0].row].height = LINE_HEIGHT * lines + 3
+
+
+# Details: the CSV's columns in words, for people (the CSV keeps the short names, for scripts)
+DETAIL_HEADERS = {
+    "country": "ISO3", "name": "Country", "deliverable": "Deliverable", "state": "State",
+    "version": "Version shown", "received": "Received (version shown)", "timeliness": "On time or late",
+    "days_late": "Days late", "delivered_version": "Delivered by version", "delivered": "Delivered on",
+    "completion": "Completed or updated after the deadline", "coverage": "Coverage",
+    "later_versions": "Later versions", "newest_version": "Newest version",
+    "newest_state": "State of the newest version", "versions": "Versions stored",
+    "last_accepted_version": "Last accepted version", "published_version": "Published version",
+    "deadline": "Deadline", "overdue": "Overdue", "errors": "Errors", "warnings": "Warnings",
+    "updated": "Last change (UTC)",
+}
+DETAIL_WIDTHS = {"name": 16, "deliverable": 24, "state": 14, "timeliness": 22, "completion": 20,
+                 "later_versions": 18, "newest_state": 14, "updated": 17}
+DATE_COLUMNS = {"received", "deadline", "delivered"}
+
+
+def _detail_value(key: str, value, titles: dict[str, str]):
+    """A CSV value as a person reads it: states and deliverables in words, dates as dates, yes/no."""
+    if value is None or value == "":
+        return None
+    if key in DATE_COLUMNS:
+        return dt.date.fromisoformat(value)
+    if key == "updated":  # stored as UTC ISO text; a spreadsheet date-time has no zone
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+    if key in ("state", "newest_state"):
+        return STATE_LABELS.get(value, value)
+    if key == "deliverable":
+        return titles.get(value, value)
+    if key == "overdue":
+        return "yes" if value else "no"
+    return value
 
 
 def write_xlsx(rows: Sequence[StatusRow], path: Path, programme: Programme, today: dt.date) -> Path:
     """Workbook: Status (countries x deliverables, filled by state), Details (one line each), Summary and legend.
 
-    Every sheet has a title and the date, prints landscape fit to the page width, and keeps its header
-    row (and on Status the country columns) in view; dates are real Excel dates.
+    Every sheet has a title and the date, prints landscape fit to the page width with a print header and
+    footer (page n of N), keeps its header row (and on Status the country columns) in view, and gives each
+    row the height of its wrapped text; dates are real dates.
     """
     keys, countries = pivot(rows)
     wb = Workbook()
     ws = wb.active
     ws.title = "Status"
-    bold = Font(bold=True)
+    bold = Font(name=FONT, bold=True)
+    wrap = Alignment(wrap_text=True, vertical="top")
     late = Side(style="medium", color=OVERDUE_COLOUR.lstrip("#"))
     header_row = _title_rows(ws, programme, today, "status of submissions", 2 + len(keys))
     ws.append(["ISO3", "Country", *(deadline_header(k, programme) for k in keys)])
     for cell in ws[header_row]:
         cell.font = bold
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cell.alignment = wrap
     for iso3, name, cells in countries:
         ws.append([iso3, name, *(cells[k].cell() for k in keys)])
+        for cell in ws[ws.max_row][:2]:
+            cell.alignment = wrap
         for col, key in enumerate(keys, start=3):
             row = cells[key]
             cell = ws.cell(row=ws.max_row, column=col)
             cell.fill = _fill(row.shown_state)
-            cell.font = Font(color=text_colour(PALETTE[row.shown_state]).lstrip("#"), bold=row.overdue)
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.font = Font(name=FONT, color=text_colour(PALETTE[row.shown_state]).lstrip("#"), bold=row.overdue)
+            cell.alignment = wrap
             if row.overdue:
                 cell.border = Border(left=late, right=late, top=late, bottom=late)
     ws.freeze_panes = f"C{header_row + 1}"  # header row and the country columns stay in view
     ws.column_dimensions["A"].width = 7
-    ws.column_dimensions["B"].width = max([len("Country"), *(len(n) for _, n, _ in countries)]) + 2
+    ws.column_dimensions["B"].width = min(max([len("Country"), *(len(n) for _, n, _ in countries)]) + 2, 32)
     for col in range(3, 3 + len(keys)):
         ws.column_dimensions[get_column_letter(col)].width = 36
-    ws.row_dimensions[header_row].height = 48
-    _print_setup(ws, header_row)
+    _fit_row_heights(ws, header_row)
+    ws.append([])
+    ws.append([TIMELINESS_RULE])
+    ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=2 + len(keys))
+    ws.cell(row=ws.max_row, column=1).alignment = wrap
+    ws.row_dimensions[ws.max_row].height = LINE_HEIGHT * 2 + 3
+    _print_setup(ws, header_row, programme, today)
 
     details = wb.create_sheet("Details")
     records = status_records(rows)
-    header = list(records[0]) if records else ["country"]
-    header_row = _title_rows(details, programme, today, "one line per country and deliverable", 1)
-    details.append(header)
+    keys_out = list(records[0]) if records else ["country"]
+    titles = {k: d.title for k, d in programme.deliverables.items()}
+    header_row = _title_rows(details, programme, today, "one line per country and deliverable", len(keys_out))
+    details.append([DETAIL_HEADERS.get(k, k) for k in keys_out])
     for cell in details[header_row]:
         cell.font = bold
-    dates = {"received", "deadline"}
+        cell.alignment = wrap
     for record in records:
-        details.append([dt.date.fromisoformat(record[k]) if k in dates and record[k] else record[k] for k in header])
-        for col, name in enumerate(header, start=1):
+        details.append([_detail_value(k, record[k], titles) for k in keys_out])
+        for col, key in enumerate(keys_out, start=1):
             cell = details.cell(row=details.max_row, column=col)
-            if name in dates:
+            cell.alignment = wrap if isinstance(cell.value, str) else Alignment(horizontal="center", vertical="top")
+            if key in DATE_COLUMNS:
                 cell.number_format = "yyyy-mm-dd"
-            elif name == "state":
+            elif key == "updated":
+                cell.number_format = "yyyy-mm-dd hh:mm"
+            elif key == "state":
                 cell.fill = _fill(record["state"])
-            elif name == "coverage" and record[name] is not None:
+                cell.font = Font(name=FONT, color=text_colour(PALETTE[record["state"]]).lstrip("#"))
+            elif key == "coverage" and record[key] is not None:
                 cell.number_format = "0%"
     details.freeze_panes = f"A{header_row + 1}"
-    for col, name in enumerate(header, start=1):
-        details.column_dimensions[get_column_letter(col)].width = max(len(name) + 2, 12)
-    details.auto_filter.ref = f"A{header_row}:{get_column_letter(len(header))}{details.max_row}"
-    _print_setup(details, header_row)
+    for col, key in enumerate(keys_out, start=1):
+        longest_word = max(len(w) for w in DETAIL_HEADERS.get(key, key).split())  # headers wrap between words
+        default = 11 if key in DATE_COLUMNS else 9
+        details.column_dimensions[get_column_letter(col)].width = max(DETAIL_WIDTHS.get(key, default), longest_word + 2)
+    _fit_row_heights(details, header_row)
+    details.auto_filter.ref = f"A{header_row}:{get_column_letter(len(keys_out))}{details.max_row}"
+    _print_setup(details, header_row, programme, today)
 
     summary = wb.create_sheet("Summary")
-    header_row = _title_rows(summary, programme, today, "summary", 1)
+    header_row = _title_rows(summary, programme, today, "summary", 3)
     summary.append(["Deliverable", "Deadline", "Summary"])
     for cell in summary[header_row]:
         cell.font = bold
@@ -172,23 +271,34 @@ def write_xlsx(rows: Sequence[StatusRow], path: Path, programme: Programme, toda
         deliverable = programme.deliverables.get(s.deliverable)
         summary.append([deliverable.title if deliverable else s.deliverable,
                         deliverable.deadline if deliverable else None, s.sentence().split(": ", 1)[1]])
+        for cell in summary[summary.max_row]:
+            cell.alignment = wrap
         summary.cell(row=summary.max_row, column=2).number_format = "yyyy-mm-dd"
+        summary.cell(row=summary.max_row, column=2).alignment = Alignment(horizontal="center", vertical="top")
     summary.append([])
     summary.append(["Legend"])
     summary.cell(row=summary.max_row, column=1).font = bold
     for state in states_present(rows):
         summary.append([STATE_LABELS[state]])
         summary.cell(row=summary.max_row, column=1).fill = _fill(state)
-        summary.cell(row=summary.max_row, column=1).font = Font(color=text_colour(PALETTE[state]).lstrip("#"))
+        summary.cell(row=summary.max_row, column=1).font = Font(name=FONT,
+                                                                color=text_colour(PALETTE[state]).lstrip("#"))
     if any(r.overdue for r in rows):
         summary.append(["overdue (bold, red border)"])
         cell = summary.cell(row=summary.max_row, column=1)
         cell.font, cell.border = bold, Border(left=late, right=late, top=late, bottom=late)
+    summary.append([])
+    summary.append([TIMELINESS_RULE])
+    summary.merge_cells(start_row=summary.max_row, start_column=1, end_row=summary.max_row, end_column=3)
+    summary.cell(row=summary.max_row, column=1).alignment = wrap
     summary.freeze_panes = f"A{header_row + 1}"
     summary.column_dimensions["A"].width = 52
     summary.column_dimensions["B"].width = 12
     summary.column_dimensions["C"].width = 90
-    _print_setup(summary, header_row)
+    _fit_row_heights(summary, header_row)
+    summary.row_dimensions[summary.max_row].height = LINE_HEIGHT * 2 + 3
+    _print_setup(summary, header_row, programme, today)
+    safe_workbook(wb)  # country text never runs as a formula
     return _replace_into(path, wb.save)
 
 
@@ -204,6 +314,7 @@ td.overdue { outline: 3px solid %(overdue)s; outline-offset: -3px; font-weight: 
 .legend span.overdue { outline: 3px solid %(overdue)s; outline-offset: -3px; font-weight: bold; }
 figure { margin: 1.5em 0; } figure img { width: 100%%; max-width: 1600px; border: 1px solid #D0D0D0; }
 figcaption { font-weight: bold; margin-top: 0.3em; }
+.rule { color: #404040; max-width: 60em; }
 """
 
 
@@ -246,6 +357,7 @@ def status_html(rows: Sequence[StatusRow], programme: Programme, today: dt.date,
     if any(r.overdue for r in rows):
         out.append('<span class="overdue">overdue</span>')
     out.append("</p>")
+    out.append(f'<p class="rule">{esc(TIMELINESS_RULE)}</p>')
     if panel is not None:
         out += ["<h2>All deliverables on one slide</h2>",
                 f"<figure>{_img(panel, 'status maps of every deliverable')}</figure>"]

@@ -1,8 +1,9 @@
 """Which version each layer of a salinity submission comes from (partial deliveries, SPEC §2).
 
 A later delivery may send only some layers. With carry-over (``[salinity] carry_over_layers``, on by
-default) the layers it does not send are kept from the last accepted version: the table ``layer_sources``
-records, for every accepted salinity version, each layer ("ECe_0-30") and the version its data comes from.
+default) the layers it does not send are kept from the accepted version before it in the resolved order
+(``atlas.ledger.resolve``): the table ``layer_sources`` records, for every accepted salinity version, each
+layer ("ECe_0-30") and the version its data came from when it was processed.
 """
 
 from __future__ import annotations
@@ -31,30 +32,18 @@ def _accepted(marks: Iterable[str] = ACCEPTED_STATES) -> tuple[str, tuple[str, .
     return ",".join("?" * len(states)), states
 
 
-def compose(db: sqlite3.Connection, row: sqlite3.Row, own: Iterable[str], carry_over: bool) -> dict[str, int]:
-    """Store and return {layer: source version} of a version: its own layers, plus (with carry-over) the
-    layers of the last accepted earlier version that it does not send."""
+def compose(db: sqlite3.Connection, row: sqlite3.Row, own: Iterable[str], inherited: dict[str, int]) -> dict[str, int]:
+    """Store and return {layer: source version} of a version: its own layers, plus the ``inherited`` ones
+    (the effective layers of the accepted version before it in the resolved order, ``atlas.ledger.resolve``)
+    that it does not send. A record of what the version held when it was processed; the resolved state
+    recomputes carry-over from the own layers (``source_version`` = the version) by the ordering rule."""
     layers = {key: int(row["version"]) for key in own}
-    if carry_over:
-        for key, version in previous_layers(db, row["country"], row["deliverable"], row["version"]).items():
-            layers.setdefault(key, version)
+    for key, version in inherited.items():
+        layers.setdefault(key, int(version))
     db.execute("DELETE FROM layer_sources WHERE submission_id = ?", (row["id"],))
     db.executemany("INSERT INTO layer_sources (submission_id, layer, source_version) VALUES (?, ?, ?)",
                    [(row["id"], key, version) for key, version in sorted(layers.items())])
     return layers
-
-
-def previous_layers(db: sqlite3.Connection, country: str, deliverable: str, version: int) -> dict[str, int]:
-    """{layer: source version} of the last accepted version before ``version`` that has layer records."""
-    marks, states = _accepted()
-    rows = db.execute(
-        f"SELECT l.layer, l.source_version FROM layer_sources l JOIN submissions s ON s.id = l.submission_id "
-        f"WHERE s.country = ? AND s.deliverable = ? AND s.version = (SELECT MAX(p.version) FROM submissions p "
-        f"WHERE p.country = ? AND p.deliverable = ? AND p.version < ? AND p.state IN ({marks}) "
-        f"AND EXISTS (SELECT 1 FROM layer_sources q WHERE q.submission_id = p.id))",
-        (country, deliverable, country, deliverable, version, *states),
-    ).fetchall()
-    return {r["layer"]: int(r["source_version"]) for r in rows}
 
 
 def layers_of(db: sqlite3.Connection, submission_id: int) -> dict[str, int]:
@@ -63,20 +52,9 @@ def layers_of(db: sqlite3.Connection, submission_id: int) -> dict[str, int]:
     return {r["layer"]: int(r["source_version"]) for r in rows}
 
 
-def current_layers(db: sqlite3.Connection, deliverable: str = DELIVERABLE) -> dict[str, dict[str, int]]:
-    """{iso3: {layer: source version}} of the newest accepted version of each country that has a record."""
-    marks, states = _accepted()
-    rows = db.execute(
-        f"SELECT s.id, s.country FROM submissions s WHERE s.deliverable = ? AND s.version = (SELECT MAX(p.version) "
-        f"FROM submissions p WHERE p.country = s.country AND p.deliverable = s.deliverable AND p.state IN ({marks}))",
-        (deliverable, *states),
-    ).fetchall()
-    return {r["country"]: layers for r in rows if (layers := layers_of(db, r["id"]))}
-
-
 def backfill(db: sqlite3.Connection, programme) -> int:
-    """Migration of a ledger written before layer records: each accepted salinity version gets its layers
-    from the file names it stored, carried over as today's setting says. Returns the versions filled."""
+    """Migration of a ledger written before layer records: each accepted salinity version gets the layers
+    it sent, from the file names it stored (carry-over is the resolved state's). Returns the versions filled."""
     marks, states = _accepted()
     rows = db.execute(
         f"SELECT * FROM submissions WHERE deliverable = ? AND state IN ({marks}) ORDER BY country, version",
@@ -86,18 +64,22 @@ def backfill(db: sqlite3.Connection, programme) -> int:
     for row in rows:
         names = [entry["path"].rsplit("/", 1)[-1] for entry in json.loads(row["files"])]
         own = {f"{p.layer}_{p.depth}" for name in names if (p := parse_salinity_name(name, spec))}
-        compose(db, row, own, spec.carry_over_layers)
+        compose(db, row, own, {})
     return len(rows)
 
 
-def carried_read_only(ledger_path, country: str, deliverable: str, checksum: str) -> dict[str, int]:
+def carried_read_only(ledger_path, programme, country: str, deliverable: str, checksum: str,
+                      today=None) -> dict[str, int]:
     """{layer: source version} a submission would carry over, read from the ledger file without writing to it
-    (``atlas validate`` changes nothing): for a version the ledger knows (by checksum), the layers of the last
-    accepted version before it; for a new one, those of the newest accepted version. Empty without a ledger."""
+    (``atlas validate`` changes nothing), by the resolved order: for a version the ledger knows (by checksum),
+    what the accepted version before it holds; for a new one, what the current version holds. Empty without
+    a ledger or with carry-over off."""
     from pathlib import Path
 
+    from atlas.ledger.resolve import resolve_db
+
     path = Path(ledger_path)
-    if deliverable != DELIVERABLE or not country or not path.is_file():
+    if deliverable != DELIVERABLE or not country or not path.is_file() or not programme.salinity.carry_over_layers:
         return {}
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -107,8 +89,12 @@ def carried_read_only(ledger_path, country: str, deliverable: str, checksum: str
         db.row_factory = sqlite3.Row
         known = db.execute("SELECT version FROM submissions WHERE country = ? AND deliverable = ? AND checksum = ?",
                            (country, deliverable, checksum)).fetchone()
-        return previous_layers(db, country, deliverable, known["version"] if known else 2**31)
-    except sqlite3.Error:  # a ledger written before layer records: nothing to carry
+        state = resolve_db(db, programme, today)
+        if known is not None:
+            return {k: s.version for k, s in state.inherited(country, deliverable, known["version"]).items()}
+        current = state.current_state(country, deliverable)
+        return {k: s.version for k, s in current.layers.items()} if current is not None else {}
+    except sqlite3.Error:  # an unreadable ledger: nothing to carry
         return {}
     finally:
         db.close()

@@ -7,7 +7,8 @@ import json
 from collections.abc import Mapping, Sequence
 
 from atlas.config import Programme
-from atlas.ledger.schema import ACCEPTED_STATES, BEST_RANK, NOT_RECEIVED, PUBLISHED, StatusRow
+from atlas.ledger.schema import ACCEPTED_STATES, NOT_RECEIVED, PUBLISHED, StatusRow
+from atlas.state import CARRIED, ResolvedState
 
 
 def country_order(programme: Programme) -> list[str]:
@@ -39,12 +40,13 @@ def build_status_rows(
     subs: Mapping[tuple[str, str], Sequence[Mapping]],
     updated: Mapping[tuple[str, str], str],
     today: dt.date,
-    layers: Mapping[tuple[str, str], Mapping[str, int]] | None = None,
+    resolved: ResolvedState | None = None,
 ) -> list[StatusRow]:
-    """One row per member x deliverable, countries by name (or configured order); ``subs``: versions, oldest first.
+    """One row per member x deliverable, countries by name (or configured order); ``subs``: versions in the
+    resolved order (delivery date, then arrival).
 
-    The best version counts: the one furthest along (published before accepted before received before
-    rejected, the newest among equals). Overdue means past the deadline with no version accepted.
+    The version that counts is the resolved state's current one (the last accepted in that order); with none
+    accepted, the newest. Overdue means past the deadline with no version accepted.
     """
     rows = []
     for iso3 in country_order(programme):
@@ -52,7 +54,8 @@ def build_status_rows(
         for key, deliverable in programme.deliverables.items():
             versions = subs.get((iso3, key), [])
             newest = versions[-1] if versions else None
-            best = max(versions, key=lambda v: (BEST_RANK.get(v["state"], 0), v["version"])) if versions else None
+            current = resolved.current.get((iso3, key)) if resolved is not None else None
+            best = next((v for v in versions if v["version"] == current), newest)
             state = newest["state"] if newest else NOT_RECEIVED
             accepted = [v["version"] for v in versions if v["state"] in ACCEPTED_STATES]
             published = [v["version"] for v in versions if v["state"] == PUBLISHED]
@@ -60,12 +63,15 @@ def build_status_rows(
             deadline = deliverable.deadline
             overdue = bool(deadline and today > deadline and not accepted)
             best_received = dt.date.fromisoformat(best["received"]) if best else None
+            first = first_accepted(versions)
+            delivered = dt.date.fromisoformat(first["received"]) if first is not None else None
             days_late = None
-            if deadline and best is not None and best["state"] in ACCEPTED_STATES:
-                days_late = (best_received - deadline).days
+            if deadline and delivered is not None:
+                days_late = (delivered - deadline).days
             elif overdue:
                 days_late = (today - deadline).days
-            later = tuple((v["version"], v["state"]) for v in versions if best and v["version"] > best["version"])
+            # the versions after the one that counts, in the resolved order
+            later = tuple((v["version"], v["state"]) for v in versions[versions.index(best) + 1:]) if best else ()
             rows.append(
                 StatusRow(
                     country=iso3,
@@ -89,20 +95,28 @@ def build_status_rows(
                     days_late=days_late,
                     coverage=_coverage(best) if best is not None else None,
                     kind=deliverable.kind,
-                    **_salinity_layers(programme, key, (layers or {}).get((iso3, key)), accepted),
+                    delivered_version=first["version"] if first is not None else None,
+                    delivered=delivered,
+                    **_salinity_layers(programme, key, resolved.current_state(iso3, key) if resolved else None),
                 )
             )
     return rows
 
 
-def _salinity_layers(programme: Programme, key: str, composed, accepted: list[int]) -> dict:
-    """Layers in use (of the last accepted version, carried-over ones included) for a salinity row."""
+def first_accepted(versions: Sequence[Mapping]) -> Mapping | None:
+    """The version that delivered the deliverable: the earliest-dated accepted one (on time / late is its)."""
+    accepted = [v for v in versions if v["state"] in ACCEPTED_STATES]
+    return min(accepted, key=lambda v: (v["received"], v["version"])) if accepted else None
+
+
+def _salinity_layers(programme: Programme, key: str, current) -> dict:
+    """Layers in use (of the current version, carried-over ones included) for a salinity row."""
     if key != "salinity_map":
         return {}
     out: dict = {"layers_total": len(programme.salinity.layer_keys())}
-    if composed and accepted:
-        out["layers_in_use"] = len(composed)
-        out["layers_carried"] = sum(1 for v in composed.values() if v != max(accepted))
+    if current is not None and current.layers:
+        out["layers_in_use"] = len(current.layers)
+        out["layers_carried"] = sum(1 for s in current.layers.values() if s.how == CARRIED)
     return out
 
 

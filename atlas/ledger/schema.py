@@ -15,17 +15,19 @@ REJECTED = "rejected"
 ACCEPTED_WITH_WARNINGS = "accepted_with_warnings"
 ACCEPTED = "accepted"
 HARMONIZED = "harmonized"
+PARTLY_PUBLISHED = "partly_published"  # some of its layers are in a product, carried over by a later version
 PUBLISHED = "published"
 
 # In pipeline order; exports and legends list states in this order.
 STATES: tuple[str, ...] = (
-    NOT_RECEIVED, RECEIVED, REJECTED, ACCEPTED_WITH_WARNINGS, ACCEPTED, HARMONIZED, PUBLISHED,
+    NOT_RECEIVED, RECEIVED, REJECTED, ACCEPTED_WITH_WARNINGS, ACCEPTED, HARMONIZED, PARTLY_PUBLISHED, PUBLISHED,
 )
 VERDICTS: frozenset[str] = frozenset({REJECTED, ACCEPTED_WITH_WARNINGS, ACCEPTED})
 # A deliverable in one of these states counts as delivered (not overdue).
-ACCEPTED_STATES: frozenset[str] = frozenset({ACCEPTED_WITH_WARNINGS, ACCEPTED, HARMONIZED, PUBLISHED})
+ACCEPTED_STATES: frozenset[str] = frozenset({ACCEPTED_WITH_WARNINGS, ACCEPTED, HARMONIZED, PARTLY_PUBLISHED,
+                                             PUBLISHED})
 # Pipeline stages after validation; marking a stage already passed keeps the higher state.
-STAGE_RANK = {HARMONIZED: 1, PUBLISHED: 2}
+STAGE_RANK = {HARMONIZED: 1, PARTLY_PUBLISHED: 2, PUBLISHED: 3}
 
 STATE_LABELS = {
     NOT_RECEIVED: "not received",
@@ -34,6 +36,7 @@ STATE_LABELS = {
     ACCEPTED_WITH_WARNINGS: "accepted with warnings",
     ACCEPTED: "accepted",
     HARMONIZED: "harmonized",
+    PARTLY_PUBLISHED: "partly published",
     PUBLISHED: "published",
 }
 
@@ -44,10 +47,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     NOT_RECEIVED: frozenset({RECEIVED}),
     RECEIVED: frozenset(VERDICTS),
     REJECTED: frozenset(VERDICTS),
-    ACCEPTED_WITH_WARNINGS: frozenset(VERDICTS | {HARMONIZED, PUBLISHED}),
-    ACCEPTED: frozenset(VERDICTS | {HARMONIZED, PUBLISHED}),
-    HARMONIZED: frozenset(VERDICTS | {HARMONIZED, PUBLISHED}),
-    PUBLISHED: frozenset(VERDICTS | {HARMONIZED, PUBLISHED}),
+    ACCEPTED_WITH_WARNINGS: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED}),
+    ACCEPTED: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED}),
+    HARMONIZED: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED}),
+    PARTLY_PUBLISHED: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED}),
+    PUBLISHED: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED}),
 }
 
 
@@ -152,10 +156,6 @@ class SubmissionRecord:
     is_new: bool = True
 
 
-# Which version of a deliverable counts at a meeting: the one furthest along (newest among equals).
-BEST_RANK = {PUBLISHED: 6, HARMONIZED: 5, ACCEPTED: 4, ACCEPTED_WITH_WARNINGS: 3, RECEIVED: 2, REJECTED: 1}
-
-
 @dataclass(frozen=True)
 class StatusRow:
     """The state of one member country x deliverable, as shown at meetings.
@@ -183,12 +183,14 @@ class StatusRow:
     best_version: int | None = None
     best_received: dt.date | None = None
     later: tuple[tuple[int, str], ...] = ()  # (version, state) of versions newer than the best one
-    days_late: int | None = None  # accepted version: arrival - deadline (<= 0 on time); else days past the deadline
+    days_late: int | None = None  # delivered: first accepted arrival - deadline (<= 0 on time); else days overdue
     coverage: float | None = None  # share of the country covered by the best version (partial deliveries), 0-1
     kind: str = ""  # raster | vector | document (documents are accepted, never published)
     layers_in_use: int | None = None  # salinity: layers of the last accepted version, carried-over ones included
     layers_total: int | None = None  # salinity: layers of a complete delivery (16 by default)
     layers_carried: int = 0  # of layers_in_use, kept from earlier versions
+    delivered_version: int | None = None  # the first version accepted (by delivery date): when it was delivered
+    delivered: dt.date | None = None  # its delivery date, which on time / late is measured by
 
     @property
     def shown_state(self) -> str:
@@ -202,13 +204,39 @@ class StatusRow:
     def accepted(self) -> bool:
         return self.best_state in ACCEPTED_STATES
 
+    def completed_later(self) -> dt.date | None:
+        """The delivery date of the version that counts, where it came after the deadline and after the
+        first accepted delivery (a partial delivery completed, or a map replaced, late); else None."""
+        if (self.accepted and self.deadline and self.best_received and self.delivered
+                and self.best_version != self.delivered_version
+                and self.best_received > max(self.deadline, self.delivered)):
+            return self.best_received
+        return None
+
     def timeliness(self) -> str:
-        """"on time", "14 d late", "overdue 32 d", or "" (no deadline, or not yet due)."""
+        """"on time", "14 d late", "overdue 32 d", or "" (no deadline, or not yet due).
+
+        Timeliness belongs to the first accepted delivery: completing or replacing it after the deadline
+        does not make an on-time delivery late; ``completion`` says when that happened.
+        """
         if self.deadline is None or self.days_late is None:
             return ""
         if self.accepted:
-            return "on time" if self.days_late <= 0 else f"{self.days_late} d late"
+            text = "on time" if self.days_late <= 0 else f"{self.days_late} d late"
+            if self.completed_later() and self.delivered:
+                return f"delivered {text} (v{self.delivered_version} {self.delivered.isoformat()})"
+            return text
         return f"overdue {self.days_late} d" if self.overdue else ""
+
+    def completion(self) -> str:
+        """"completed 2026-11-20" (now all layers) or "updated 2026-11-20": the version that counts came
+        after the deadline and after the first accepted delivery; "" otherwise."""
+        date = self.completed_later()
+        if date is None:
+            return ""
+        complete = bool(self.layers_total and self.layers_in_use and self.layers_in_use >= self.layers_total)
+        word = "completed" if complete else "updated"
+        return f"{word} {date.isoformat()}"
 
     def cell(self, with_date: bool = True) -> str:
         """Short text for a table cell: best state, version, date, timeliness, coverage, later versions."""
@@ -225,5 +253,7 @@ class StatusRow:
             parts.append(f"{self.coverage:.0%} covered" if self.coverage >= 0.01 else f"{self.coverage:.1%} covered")
         if self.timeliness():
             parts.append(self.timeliness())
+        if self.completion():
+            parts.append(self.completion())
         parts += [f"v{v} {STATE_LABELS[s]}" for v, s in self.later]
         return " · ".join(parts)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -21,9 +22,10 @@ import shapely
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from shapely.ops import polylabel
 
 from atlas.ledger.schema import STATE_LABELS, StatusRow
-from atlas.ledger.status_table import OVERDUE_COLOUR, PALETTE, states_present, status_summary
+from atlas.ledger.status_table import OVERDUE_COLOUR, PALETTE, states_present, status_summary, text_colour
 
 log = logging.getLogger(__name__)
 
@@ -63,19 +65,6 @@ def _one_per_country(gdf: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
     elif out.crs.to_epsg() != 4326:
         out = out.to_crs(4326)
     return out.dissolve(by="iso3", as_index=False, aggfunc="first")
-
-
-def natural_earth_world() -> gpd.GeoDataFrame | None:
-    """Natural Earth 1:110m countries as shipped with pyogrio, or None where the copy is missing."""
-    try:
-        from atlas.demo.boundaries import NATURAL_EARTH, natural_earth
-    except ImportError:
-        return None
-    if not NATURAL_EARTH.is_file():
-        log.warning("Natural Earth not found at %s: members missing from the reference are shown as dots",
-                    NATURAL_EARTH)
-        return None
-    return natural_earth()
 
 
 def map_base(members: Sequence[str], reference: gpd.GeoDataFrame | None,
@@ -129,14 +118,12 @@ def _extent(shapes: gpd.GeoDataFrame, points: Mapping[str, tuple[float, float]],
     return west, south, east, north
 
 
-def _label_points(shapes: gpd.GeoDataFrame) -> dict[str, tuple[float, float]]:
-    """Where each member's label goes: inside its largest part, so islands and exclaves do not pull it out."""
+def _largest_parts(shapes: gpd.GeoDataFrame) -> dict[str, shapely.Geometry]:
+    """Each member's largest part: its label goes there, so islands and exclaves do not pull it out."""
     out = {}
     for iso3, geom in zip(shapes["iso3"], shapes.geometry, strict=True):
         parts = shapely.get_parts(geom)
-        biggest = parts[int(np.argmax(shapely.area(parts)))] if len(parts) else geom
-        point = shapely.point_on_surface(biggest)
-        out[iso3] = (point.x, point.y)
+        out[iso3] = parts[int(np.argmax(shapely.area(parts)))] if len(parts) else geom
     return out
 
 
@@ -169,30 +156,108 @@ def draw_map_axes(ax, rows: Mapping[str, StatusRow], shapes: gpd.GeoDataFrame, o
     ax.set_ylim(south, north)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    _labels(ax, {**_label_points(shapes), **dots}, set(dots), label_size)
     ax.set_aspect(1.0 / max(math.cos(math.radians((south + north) / 2)), 0.2), adjustable="box")
+    _labels(ax, rows, _largest_parts(shapes), dots, label_size)
     return sorted(set(rows) - set(shapes["iso3"]) - set(dots))
 
 
-def _labels(ax, anchors: Mapping[str, tuple[float, float]], dots: set[str], size: float) -> None:
-    """ISO3 labels at their anchors; one that would cover an earlier label moves above or below it."""
+# A label goes inside its country only where it covers at most this share of the drawn country; elsewhere
+# (small and island members) it goes beside it with a leader line, in a box of the member's state colour.
+INSIDE_SHARE = 0.35
+LEADER_GAP_PX = 6.0
+
+
+def _overlaps(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _labels(ax, rows: Mapping[str, StatusRow], parts: Mapping[str, shapely.Geometry],
+            dots: Mapping[str, tuple[float, float]], size: float) -> None:
+    """ISO3 labels that never hide a member's state.
+
+    A label sits inside its member when the member is large enough for the label to cover only a small
+    share of it and no other label is there. Any other member (small, an island state drawn as a dot, or
+    crowded out) is labelled beside itself with a leader line, and its label box takes the member's state
+    colour (red edge when overdue), so its state reads even where the country is a sliver on the map.
+    """
     ax.apply_aspect()  # the axes box takes its final shape first, so pixel distances are the drawn ones
     to_px = ax.transData.transform
     per_pt = ax.figure.dpi / 72
-    width, height = 3 * 0.68 * size * per_pt, 1.35 * size * per_pt  # three bold capitals and their box
-    placed: list[tuple[float, float]] = []
-    # larger labels first (north to south keeps the order stable); dots go last, they can move freely
-    for iso3, (x, y) in sorted(anchors.items(), key=lambda item: (item[0] in dots, -item[1][1])):
-        px, py = to_px((x, y))
-        base = size * 0.9 if iso3 in dots else 0.0
-        for dy in (0.0, 1.0, -1.0, 2.0, -2.0):
-            oy = base + dy * 1.35 * size
-            if all(abs(px - qx) > width or abs(py + oy * per_pt - qy) > height for qx, qy in placed):
-                break
-        placed.append((px, py + oy * per_pt))
-        ax.annotate(iso3, (x, y), xytext=(0, oy), textcoords="offset points", ha="center", va="center",
-                    fontsize=size, fontweight="bold", color="#111111", bbox=LABEL_BOX, zorder=5,
-                    arrowprops={"arrowstyle": "-", "color": "#404040", "lw": 0.6} if dy else None)
+    half_w, half_h = 1.5 * 0.68 * size * per_pt + 3, 0.68 * size * per_pt + 2  # three bold capitals and their box
+    frame = ax.get_window_extent()
+    frame = (frame.x0 + 2, frame.y0 + 2, frame.x1 - 2, frame.y1 - 2)
+    extents: dict[str, tuple[float, float, float, float]] = {}  # each member's drawn box, pixels
+    anchors: dict[str, tuple[float, float]] = {}
+    area_px: dict[str, float] = {}
+    sx, sy = (abs(v) for v in to_px((1.0, 1.0)) - to_px((0.0, 0.0)))
+    for iso3, part in parts.items():
+        (x0, y0), (x1, y1) = to_px(np.asarray(part.bounds).reshape(2, 2))
+        extents[iso3] = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        # the point farthest from the outline: where a label has the most room inside
+        point = polylabel(part, tolerance=max(part.bounds[2] - part.bounds[0], 1e-6) / 200) \
+            if part.geom_type == "Polygon" else shapely.point_on_surface(part)
+        anchors[iso3] = (point.x, point.y)
+        area_px[iso3] = shapely.area(part) * sx * sy
+    marker = size * 0.45 * per_pt + 2
+    for iso3, (lon, lat) in dots.items():
+        px, py = to_px((lon, lat))
+        extents[iso3] = (px - marker, py - marker, px + marker, py + marker)
+        anchors[iso3] = (lon, lat)
+        area_px[iso3] = 0.0
+    label_area = 4 * half_w * half_h
+    to_data = ax.transData.inverted().transform
+
+    def fits(iso3: str) -> bool:  # the label box lies within the member and covers a small share of it
+        if label_area > INSIDE_SHARE * area_px[iso3]:
+            return False
+        px, py = to_px(anchors[iso3])
+        (x0, y0), (x1, y1) = to_data([(px - half_w, py - half_h), (px + half_w, py + half_h)])
+        return parts[iso3].buffer(0).contains(shapely.box(x0, y0, x1, y1))
+
+    inside = {c for c in parts if fits(c)}
+    # members smaller than a label box would vanish under one: no label may cover their drawn box
+    small_boxes = [extents[c] for c in extents if area_px[c] < 1.5 * label_area]
+    placed: list[tuple[float, float, float, float]] = []
+    # large members first (largest first), then the others north to south
+    order = sorted(extents, key=lambda c: (c not in inside, -area_px[c] if c in inside else -anchors[c][1]))
+    for iso3 in order:
+        px, py = to_px(anchors[iso3])
+        box = (px - half_w, py - half_h, px + half_w, py + half_h)
+        if iso3 in inside and not any(_overlaps(box, q) for q in placed + small_boxes):
+            placed.append(box)
+            ax.annotate(iso3, anchors[iso3], ha="center", va="center", fontsize=size, fontweight="bold",
+                        color="#111111", bbox=LABEL_BOX, zorder=5)
+            continue
+        cx, cy = _beside(extents[iso3], (px, py), half_w, half_h, placed, small_boxes, frame)
+        placed.append((cx - half_w, cy - half_h, cx + half_w, cy + half_h))
+        row = rows[iso3]
+        fill = PALETTE[row.shown_state]
+        bbox = {"boxstyle": "round,pad=0.15", "facecolor": fill,
+                "edgecolor": OVERDUE_COLOUR if row.overdue else MEMBER_EDGE, "linewidth": 2.2 if row.overdue else 0.8}
+        text_at = tuple(ax.transData.inverted().transform((cx, cy)))  # data units: the same at any dpi (SVG)
+        ax.annotate(iso3, anchors[iso3], xytext=text_at, textcoords="data", ha="center", va="center",
+                    fontsize=size, fontweight="bold", color=text_colour(fill), bbox=bbox, zorder=6,
+                    arrowprops={"arrowstyle": "-", "color": "#303030", "lw": 0.8, "shrinkA": 0, "shrinkB": 1})
+
+
+def _beside(extent, anchor, half_w, half_h, placed, small_boxes, frame) -> tuple[float, float]:
+    """Centre (pixels) of a label beside a member's drawn box: the first free place around it, nearest first."""
+    x0, y0, x1, y1 = extent
+    px, py = anchor
+    gap = LEADER_GAP_PX
+    candidates = []
+    for step in (1.0, 2.2, 3.4):
+        dx, dy = step * (half_w + gap), step * (half_h + gap)
+        candidates += [
+            (x1 + dx, py), (x0 - dx, py), (px, y1 + dy), (px, y0 - dy),
+            (x1 + dx, y1 + dy), (x0 - dx, y1 + dy), (x1 + dx, y0 - dy), (x0 - dx, y0 - dy),
+        ]
+    for cx, cy in candidates:
+        box = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+        inside_frame = box[0] >= frame[0] and box[1] >= frame[1] and box[2] <= frame[2] and box[3] <= frame[3]
+        if inside_frame and not any(_overlaps(box, q) for q in placed + small_boxes):
+            return cx, cy
+    return candidates[0]
 
 
 def _legend_handles(rows: Sequence[StatusRow], with_non_members: bool) -> list:
@@ -250,7 +315,9 @@ def draw_status_map(
     subtitle = f"As of {today.isoformat()}" + (f"  ·  due {deadline.isoformat()}" if deadline else "")
     fig.text(0.01, 0.905, subtitle, ha="left", va="center", fontsize=16, color="#404040")
     if summary:
-        fig.text(LEGEND_X, 0.86, summary.sentence().split(": ", 1)[1].replace(", ", "\n"), ha="left", va="top",
+        lines = [textwrap.fill(part, 30, subsequent_indent="  ")  # a long count wraps within the margin
+                 for part in summary.sentence().split(": ", 1)[1].split(", ")]
+        fig.text(LEGEND_X, 0.86, "\n".join(lines), ha="left", va="top",
                  fontsize=14, color="#202020", linespacing=1.5)
     fig.legend(handles=_legend_handles(list(sel.values()), len(others) > 0), loc="upper left",
                bbox_to_anchor=(LEGEND_X - 0.005, 0.52), fontsize=15, frameon=False, title="State",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from atlas.finding import Location
 from atlas.ledger.schema import ACCEPTED_STATES, NOT_RECEIVED, STATE_LABELS, STATES, StatusRow
 
 # One palette for every export (xlsx, html, maps, terminal): ColorBrewer RdYlGn-like so that
@@ -16,10 +18,16 @@ PALETTE: dict[str, str] = {
     "accepted_with_warnings": "#FDAE61",
     "accepted": "#D9EF8B",
     "harmonized": "#66BD63",
+    "partly_published": "#3FA650",
     "published": "#1A9850",
 }
 NON_MEMBER_COLOUR = "#F2F2F2"
 OVERDUE_COLOUR = "#B2182B"
+# The timeliness rule in words, printed with every table export (docs/LEDGER.md, "On time / late").
+TIMELINESS_RULE = (
+    "On time / late is measured by the first accepted delivery. A delivery completed (all layers) or "
+    "updated after the deadline keeps that verdict and shows the date it was completed or updated."
+)
 
 
 def text_colour(fill: str) -> str:
@@ -36,8 +44,9 @@ class DeliverableSummary:
     accepted: int  # some version accepted (or further)
     published: int
     overdue: int
-    late: int = 0  # accepted, but the accepted version arrived after the deadline
+    late: int = 0  # accepted, but the first accepted version arrived after the deadline
     kind: str = ""
+    completed_later: int = 0  # delivered, then completed or updated after the deadline (not late for that)
 
     def sentence(self, title: str | None = None) -> str:
         parts = [f"{self.submitted} of {self.members} countries submitted", f"{self.accepted} accepted"]
@@ -45,6 +54,8 @@ class DeliverableSummary:
             parts.append(f"{self.published} published")
         if self.late:
             parts.append(f"{self.late} late")
+        if self.completed_later:
+            parts.append(f"{self.completed_later} completed or updated after the deadline")
         parts.append(f"{self.overdue} overdue")
         return f"{title or self.deliverable}: " + ", ".join(parts)
 
@@ -64,6 +75,7 @@ def status_summary(rows: Sequence[StatusRow]) -> list[DeliverableSummary]:
             overdue=sum(r.overdue for r in sel),
             late=sum(r.shown_state in ACCEPTED_STATES and (r.days_late or 0) > 0 for r in sel),
             kind=sel[0].kind if sel else "",
+            completed_later=sum(r.completed_later() is not None for r in sel),
         ))
     return out
 
@@ -144,7 +156,8 @@ def status_markdown(rows: Sequence[StatusRow], title: str | None = None, as_of: 
             text = _md_escape(r.cell())
             values.append(f"**{text}**" if r.overdue else text)
         out.append(f"| {iso3} | {_md_escape(name)} | " + " | ".join(values) + " |")
-    out += ["", "States: " + ", ".join(STATE_LABELS[s] for s in states_present(rows)) + "; overdue in bold."]
+    out += ["", "States: " + ", ".join(STATE_LABELS[s] for s in states_present(rows)) + "; overdue in bold.",
+            "", TIMELINESS_RULE]
     return "\n".join(out) + "\n"
 
 
@@ -159,7 +172,10 @@ def status_records(rows: Sequence[StatusRow]) -> list[dict]:
             "version": r.best_version,
             "received": r.best_received.isoformat() if r.best_received else None,
             "timeliness": r.timeliness(),
-            "days_late": r.days_late,
+            "days_late": max(r.days_late, 0) if r.days_late is not None else None,  # on time: 0, never negative
+            "delivered_version": r.delivered_version,
+            "delivered": r.delivered.isoformat() if r.delivered else None,
+            "completion": r.completion(),
             "coverage": r.coverage,
             "later_versions": "; ".join(f"v{v} {STATE_LABELS[s]}" for v, s in r.later),
             "newest_version": r.version,
@@ -197,16 +213,17 @@ def render_country_history(ledger, country: str, today=None, show_info: bool = F
         out.append("  nothing received yet")
     for e in events:
         version = f"v{e['version']}" if e["version"] else ""
+        before, after = _state_words(e["from_state"]), _state_words(e["to_state"])
         if e["to_state"] == "received" and (e["version"] or 0) > 1:
             # from_state is the deliverable's state before this version arrived, i.e. the previous version's
-            change = f"received (resubmission; v{e['version'] - 1} was {e['from_state']})"
+            change = f"received (resubmission; v{e['version'] - 1} was {before})"
         elif e["from_state"] == e["to_state"]:
-            change = e["to_state"]
+            change = after
         else:
-            change = f"{e['from_state']} -> {e['to_state']}"
+            change = f"{before} -> {after}"
         details = "; ".join(str(x) for x in (e["note"], e["product"] and f"product {e['product']}",
-                                             e["run_id"] and f"run {e['run_id']}") if x)
-        out.append(f"  {e['at']}  {e['deliverable']:<16} {version:<5} {change}" + (f"  ({details})" if details
+                                             e["run_id"] and f"run {str(e['run_id'])[:8]}") if x)
+        out.append(f"  {_when(e['at'])}  {e['deliverable']:<16} {version:<5} {change}" + (f"  ({details})" if details
                                                                                   else ""))
     out += ["", "Findings of the last submissions:"]
     out.extend(_findings_lines(ledger, iso3, show_info) or ["  none"])
@@ -225,18 +242,48 @@ def _findings_lines(ledger, iso3: str, show_info: bool) -> list[str]:
         if not validated:
             continue
         record = validated[-1]
-        report = f", report {record.report_path}" if record.report_path else ""
-        out.append(f"  {key} v{record.version}: {record.verdict}{report}")
+        report = f", report {_readable_report(record.report_path)}" if record.report_path else ""
+        out.append(f"  {key} v{record.version}: {_state_words(record.verdict)}{report}")
         findings.sort(key=lambda f: SEVERITY_ORDER.index(f["severity"]) if f["severity"] in SEVERITY_ORDER else 9)
-        hidden = 0
+        hidden = {"fixed": 0, "info": 0}
         for f in findings:
-            if f["severity"] == "info" and not show_info:
-                hidden += 1
+            if f["severity"] in hidden and not show_info:  # repairs and notes: counted, listed in the report
+                hidden[f["severity"]] += 1
                 continue
-            loc = ", ".join(f"{k} {v}" for k, v in (f.get("location") or {}).items())
+            loc = _where(f.get("location"))
             out.append(f"    [{f['severity']}] {f['check_id']}: {f['message']}" + (f" ({loc})" if loc else ""))
             if f.get("hint"):
                 out.append(f"        fix: {f['hint']}")
-        if hidden:
-            out.append(f"    and {hidden} info finding(s), listed in the report")
+        if any(hidden.values()):
+            counted = [f"{n} {'fix' if kind == 'fixed' else 'note'}{'es' if kind == 'fixed' and n != 1 else ''}"
+                       f"{'s' if kind == 'info' and n != 1 else ''}" for kind, n in hidden.items() if n]
+            out.append(f"    and {' and '.join(counted)} made or noted by the pipeline, listed in the report")
     return out
+
+
+def _readable_report(report_path) -> str:
+    """The report a person opens (report.html beside the stored report.json), else the stored path."""
+    html = Path(report_path).with_name("report.html")
+    return str(html) if html.is_file() else str(report_path)
+
+
+def _where(location: dict | None) -> str:
+    """A finding's place in words (file, layer, pixel rows and columns, lon/lat to 5 decimals), as reports say it."""
+    if not location:
+        return ""
+    loc = dict(location)
+    if loc.get("window") is not None:
+        loc["window"] = tuple(loc["window"])
+    known = {k: v for k, v in loc.items() if k in Location.__dataclass_fields__}
+    return Location(**known).describe()
+
+
+def _state_words(state: str | None) -> str:
+    """'accepted_with_warnings' -> 'accepted with warnings' (the words of the status table)."""
+    return STATE_LABELS.get(state, str(state).replace("_", " ")) if state else "none"
+
+
+def _when(stamp: str) -> str:
+    """'2026-12-03T10:55:29+00:00' -> '2026-12-03 10:55 UTC' (the ledger stores UTC)."""
+    text = str(stamp)
+    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 and text[10] == "T" else text

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from atlas.config import Programme
 from atlas.intake.inbox import Submission, file_sha256
-from atlas.ledger import layers
+from atlas.ledger import layers, releases
+from atlas.ledger.resolve import order_key, resolve
 from atlas.ledger.rows import build_status_rows
 from atlas.ledger.schema import (
-    ACCEPTED_STATES,
     NOT_RECEIVED,
     PUBLISHED,
     RECEIVED,
@@ -100,7 +100,7 @@ class Ledger:
     def _create_schema(self) -> None:
         # executescript would COMMIT on its own; run the statements one by one inside a transaction
         with self._transaction() as db:
-            for statement in [*SCHEMA.split(";"), layers.LAYER_SCHEMA]:
+            for statement in [*SCHEMA.split(";"), layers.LAYER_SCHEMA, releases.RELEASE_SCHEMA]:
                 if statement.strip():
                     db.execute(statement)
             db.execute(
@@ -302,9 +302,9 @@ class Ledger:
                 db.execute("UPDATE submissions SET state = ? WHERE id = ?", (new_state, record_id))
                 self._event(db, row, current, new_state, note, run_id, product)
             elif product is not None:
-                used = db.execute(
-                    "SELECT 1 FROM events WHERE submission_id = ? AND to_state = ? AND product = ?",
-                    (record_id, state, product),
+                used = db.execute(  # once per product, whichever of the two states the entry was recorded as
+                    "SELECT 1 FROM events WHERE submission_id = ? AND to_state IN (?, ?) AND product = ?",
+                    (record_id, state, current, product),
                 ).fetchone()
                 if used is None:
                     self._event(db, row, current, current, note or f"{state} again, in {product}", run_id, product)
@@ -373,12 +373,16 @@ class Ledger:
         return self._record(row, is_new=False) if row is not None else None
 
     def current(self, country: str, deliverable: str) -> SubmissionRecord | None:
-        """The version with the latest delivery date (of those, the last recorded), or None if nothing arrived.
+        """The newest version by the ordering rule (delivery date, then arrival), or None if nothing arrived.
 
         An older delivery filed late gets a higher version number but is not the current one.
         """
         versions = self.versions(country, deliverable)
-        return max(versions, key=lambda r: (r.received, r.version)) if versions else None
+        return max(versions, key=lambda r: order_key(r.received, r.version)) if versions else None
+
+    def state(self, today: dt.date | None = None):
+        """The programme's resolved state (``atlas.state.ResolvedState``, rule in ``atlas.ledger.resolve``)."""
+        return resolve(self, today)
 
     def filed_before_with_later_date(self, country: str, deliverable: str, version: int) -> SubmissionRecord | None:
         """The latest-dated version recorded before ``version`` but delivered after it: ``version`` was filed late.
@@ -392,13 +396,18 @@ class Ledger:
         earlier = [r for r in records if r.version < version and r.received > mine.received]
         return max(earlier, key=lambda r: (r.received, r.version)) if earlier else None
 
-    def status_rows(self, today: dt.date | None = None) -> list[StatusRow]:
-        """One row per member x deliverable (programme order), including those not received."""
+    def status_rows(self, today: dt.date | None = None, state=None) -> list[StatusRow]:
+        """One row per member x deliverable (programme order), including those not received.
+
+        ``state``: the run's resolved state (``Ledger.state``), resolved here when not given.
+        """
         today = today or dt.date.today()
+        state = state or self.state(today)
         subs: dict[tuple[str, str], list[sqlite3.Row]] = {}
-        # by delivery date: the last of a track is its current version, even if an older one was filed later
+        # in the resolved order (delivery date, then arrival); refused (future-dated) deliveries take no place
         for row in self._db.execute("SELECT * FROM submissions ORDER BY received, version"):
-            subs.setdefault((row["country"], row["deliverable"]), []).append(row)
+            if dt.date.fromisoformat(row["received"]) <= state.today:
+                subs.setdefault((row["country"], row["deliverable"]), []).append(row)
         updated = {
             (r["country"], r["deliverable"]): r["at"]
             for r in self._db.execute(
@@ -406,8 +415,7 @@ class Ledger:
                 "GROUP BY country, deliverable"
             )
         }
-        composed = {(iso3, "salinity_map"): v for iso3, v in layers.current_layers(self._db).items()}
-        rows = build_status_rows(self.programme, subs, updated, today, composed)
+        rows = build_status_rows(self.programme, subs, updated, today, state)
         notes = self._not_published_notes()
         # the note belongs to the version the row shows: the best one
         return [replace(r, note=notes.get((r.country, r.deliverable, r.best_version))) if r.best_version else r
@@ -467,27 +475,21 @@ class Ledger:
         ).fetchall()
         return {(r["country"], r["deliverable"]): r["version"] for r in rows}
 
-    def accepted_versions(self, deliverable: str) -> dict[str, int]:
-        """The accepted (or harmonized, published) version with the latest delivery date, per country.
-
-        This is what regional products are built from: a rejected resubmission leaves the
-        last accepted version in use, and an older delivery filed late replaces nothing.
+    def accepted_versions(self, deliverable: str, today: dt.date | None = None) -> dict[str, int]:
+        """The current version of every country (``ResolvedState.current_versions``): the last accepted one
+        by delivery date, then arrival. This is what regional products are built from: a rejected
+        resubmission leaves the last accepted version in use, and an older delivery filed late replaces nothing.
         """
-        marks = ",".join("?" * len(ACCEPTED_STATES))
-        rows = self._db.execute(
-            f"SELECT country, version FROM submissions WHERE deliverable = ? AND state IN ({marks}) "
-            "ORDER BY received, version",
-            (deliverable, *sorted(ACCEPTED_STATES)),
-        ).fetchall()
-        # rows come oldest delivery first: the last one per country wins
-        return {r["country"]: r["version"] for r in rows if r["country"] in self.programme.members}
+        return self.state(today).current_versions(deliverable)
 
     def record_layers(self, record_id: int, own: list[str], run_id: str | None = None) -> dict[str, int]:
-        """Record the layers ("ECe_0-30") a salinity version delivered and, with carry-over, those kept from
-        the last accepted version; returns {layer: source version}."""
+        """Record the layers ("ECe_0-30") a salinity version delivered and, with carry-over, those it keeps
+        from the accepted version before it in the resolved order; returns {layer: source version}."""
+        row = self._row(record_id)
+        inherited = self.carried_layers(row["country"], row["version"], row["deliverable"])
         with self._transaction() as db:
             row = self._row(record_id)
-            composed = layers.compose(db, row, own, self.programme.salinity.carry_over_layers)
+            composed = layers.compose(db, row, own, inherited)
             carried = sorted({v for v in composed.values() if v != row["version"]})
             note = f"{len(composed)} of {len(self.programme.salinity.layer_keys())} layers"
             if carried:
@@ -496,20 +498,31 @@ class Ledger:
             self._event(db, row, row["state"], row["state"], note, run_id)
         return composed
 
-    def layer_versions(self, deliverable: str = "salinity_map") -> dict[str, dict[str, int]]:
-        """{iso3: {layer: source version}} of the newest accepted version of each country."""
-        return {iso3: v for iso3, v in layers.current_layers(self._db, deliverable).items()
-                if iso3 in self.programme.members}
+    def layer_versions(self, deliverable: str = "salinity_map",
+                       today: dt.date | None = None) -> dict[str, dict[str, int]]:
+        """{iso3: {layer: source version}} of the current version of each country (``ResolvedState``)."""
+        return self.state(today).layer_versions(deliverable)
 
     def carried_layers(self, country: str, version: int, deliverable: str = "salinity_map") -> dict[str, int]:
-        """{layer: source version} a new version would carry over (empty when carry-over is off)."""
+        """{layer: source version} a version carries over: the layers of the accepted version before it in the
+        resolved order (empty when carry-over is off)."""
         if not self.programme.salinity.carry_over_layers:
             return {}
-        return layers.previous_layers(self._db, country.upper(), deliverable, int(version))
+        inherited = self.state().inherited(country.upper(), deliverable, int(version))
+        return {key: source.version for key, source in inherited.items()}
 
     def layers(self, record_id: int) -> dict[str, int]:
         """{layer: source version} recorded for one version (empty if none)."""
         return layers.layers_of(self._db, record_id)
+
+    def record_release(self, name: str, run_id: str | None, outcome: str, reason: str | None = None) -> None:
+        """Record a release attempt of the regional products: ``published``, or ``failed`` with the reason."""
+        with self._transaction() as db:
+            releases.record(db, name, run_id, self._clock(), outcome, reason)
+
+    def release_attempts(self) -> list[dict]:
+        """Every release attempt (name, run_id, at, outcome, reason), newest first."""
+        return releases.attempts(self._db)
 
     def product_versions(self, product: str) -> dict[tuple[str, str], int]:
         """Which version of each (country, deliverable) the named product used most recently."""

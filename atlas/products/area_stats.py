@@ -18,6 +18,8 @@ import rasterio
 from pyproj import Transformer
 from rasterio.windows import Window
 
+from atlas.cells import safe_frame, safe_workbook
+
 log = logging.getLogger(__name__)
 
 STRIP_ROWS = 512
@@ -142,11 +144,12 @@ def rsg_areas(region_gdf, programme, rsg_column: str = "rsg1_code", country_colu
 
 
 def _rsg_name(code: str) -> str:
+    """The group's name, or the non-soil unit's ("WR": "Water bodies"), as the regional map names it."""
     try:
-        from checks.wrb import RSG_CODES
+        from checks.wrb import NON_SOIL_UNITS, RSG_CODES
     except ImportError:  # the WRB checks are optional here
         return ""
-    return RSG_CODES.get(code, "")
+    return RSG_CODES.get(code) or NON_SOIL_UNITS.get(code, "")
 
 
 def write_area_tables(frames: dict[str, pd.DataFrame], out_dir: Path) -> dict[str, Path]:
@@ -156,13 +159,14 @@ def write_area_tables(frames: dict[str, pd.DataFrame], out_dir: Path) -> dict[st
     paths: dict[str, Path] = {}
     for name, frame in frames.items():
         paths[name] = out_dir / f"{name}.csv"
-        frame.to_csv(paths[name], index=False)
+        safe_frame(frame).to_csv(paths[name], index=False)  # country text never runs as a formula
     xlsx = out_dir / "area_statistics.xlsx"
     with pd.ExcelWriter(xlsx, engine="openpyxl") as writer:
         for name, frame in frames.items():
-            shown = frame.round({k: v for k, v in XLSX_DECIMALS.items() if k in frame.columns})
+            shown = safe_frame(frame.round({k: v for k, v in XLSX_DECIMALS.items() if k in frame.columns}))
             shown.to_excel(writer, sheet_name=name[:31], index=False)  # Excel caps sheet names at 31
             _format_sheet(writer.sheets[name[:31]], list(shown.columns))
+        safe_workbook(writer.book)
     paths["xlsx"] = xlsx
     return paths
 

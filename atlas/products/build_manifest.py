@@ -36,14 +36,23 @@ def _read_manifest(out_dir: Path) -> dict | None:
         return None
 
 
-def is_up_to_date(out_dir: Path, versions: dict[str, int], settings: dict | None = None) -> bool:
+def layers_json(layers: dict[str, dict[str, int]] | None) -> dict:
+    """{iso3: {layer: source version}} as the manifest stores it."""
+    return {iso3: {k: int(v) for k, v in sorted(lv.items())} for iso3, lv in sorted((layers or {}).items())}
+
+
+def is_up_to_date(out_dir: Path, versions: dict[str, int], settings: dict | None = None,
+                  layers: dict[str, dict[str, int]] | None = None) -> bool:
     """True if the product in out_dir was built from exactly these national versions and its files exist.
 
-    With ``settings`` (see product_settings), they must also be the settings it was built with.
+    With ``settings`` (see product_settings), they must also be the settings it was built with; with ``layers``
+    (the resolved state's layer sources), the version each layer came from.
     """
     built = _read_manifest(out_dir)
     if built is None:
         return False
     files_ok = all((Path(out_dir) / name).is_file() for name in built.get("files", []))
     same_settings = settings is None or built.get("settings") == settings
-    return files_ok and same_settings and built.get("versions") == {k: int(v) for k, v in sorted(versions.items())}
+    same_layers = layers is None or built.get("layers") == layers_json(layers)
+    return files_ok and same_settings and same_layers and \
+        built.get("versions") == {k: int(v) for k, v in sorted(versions.items())}

@@ -99,8 +99,12 @@ def _vector_info(path: Path) -> tuple[list[float], dict, dict]:
 def _item_sources(files: list[Path], sources: list[dict]) -> list[dict]:
     """The sources that name one of this product's files in ``products`` (or all that name none)."""
     names = {p.name for p in files}
-    return [{k: v for k, v in s.items() if k != "products"} for s in sources
-            if not s.get("products") or names & set(s["products"])]
+    out = []
+    for s in sources:
+        entry = {k: v for k, v in s.items() if k != "products"}
+        if (not s.get("products") or names & set(s["products"])) and entry not in out:  # one per format
+            out.append(entry)
+    return out
 
 
 def build_catalog(products: list[Path], sources: list[dict], run_id: str, out_dir: Path) -> Path:

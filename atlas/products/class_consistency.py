@@ -15,9 +15,11 @@ import rasterio
 from rasterio.windows import Window
 
 from atlas.atomic import write_atomic
+from atlas.cells import safe_records
+from atlas.config import display_name
+from atlas.finding import Finding, Location, Severity
 from atlas.products.area_stats import row_areas_km2
 from atlas.products.salinity_classes import derive_with_programme
-from checks.finding import Finding, Location, Severity
 
 STRIP_ROWS = 512
 TABLE = "class_consistency.csv"
@@ -57,6 +59,12 @@ def disagreement(sas: Path, ece: Path, esp: Path, ph: Path | None, programme) ->
     return {code: (total, off) for code, (total, off) in sorted(totals.items())}
 
 
+def _share(part: float, total: float) -> str:
+    """A share in words: never "0%" for an area that exists."""
+    share = part / total if total else 0.0
+    return "under 1%" if 0 < share < 0.005 else f"{share:.0%}"
+
+
 def class_disagreement(layers: dict[tuple[str, str], Path], programme, out_dir: Path) -> list[Finding]:
     """One finding per depth where the class map and ECe/ESP were both delivered, and a CSV of the figures."""
     sal = programme.salinity
@@ -79,18 +87,22 @@ def class_disagreement(layers: dict[tuple[str, str], Path], programme, out_dir: 
         for code, (total, off) in table.items():
             name = sal.classes.get(code, str(code))
             share = off / total if total else 0.0
-            per_class[name] = {"km2": round(total, 1), "disagree_km2": round(off, 1), "share": round(share, 4)}
+            per_class[display_name(name)] = {"km2": round(total, 1), "disagree_km2": round(off, 1),
+                                             "share": round(share, 4)}
             rows.append({"depth": depth, "class_code": code, "class_name": name, "area_km2": round(total, 3),
                          "disagree_km2": round(off, 3), "share": round(share, 4)})
         total = sum(t for t, _ in table.values())
         off = sum(o for _, o in table.values())
         worst = ", ".join(f"{n} {v['disagree_km2']:,.0f} km² ({v['share']:.0%})" for n, v in
-                          sorted(per_class.items(), key=lambda kv: -kv[1]["disagree_km2"])[:3])
+                          sorted(per_class.items(), key=lambda kv: -kv[1]["disagree_km2"])[:3]
+                          if v["disagree_km2"] >= 0.5)
+        derived = f"derived from ECe/ESP{'/pH' if ph else ''} ({sal.criterion} criterion)"
+        text = (f"depth {depth}: the delivered classes differ from those {derived} on {off:,.0f} of {total:,.0f} "
+                f"km² ({_share(off, total)}); most in {worst}" if worst else
+                f"depth {depth}: the delivered classes agree with those {derived} on all {total:,.0f} km²")
         findings.append(Finding(
-            "consistency.class_vs_properties", Severity.INFO,
-            f"depth {depth}: the delivered classes differ from those derived from ECe/ESP{'/pH' if ph else ''} "
-            f"({sal.criterion} criterion) on {off:,.0f} of {total:,.0f} km² ({off / total if total else 0:.0%}); "
-            f"most: {worst or 'none'}", loc, observed=per_class, expected=f"derived classes, {sal.criterion}",
+            "consistency.class_vs_properties", Severity.INFO, text, loc, observed=per_class,
+            expected=f"derived classes, {sal.criterion}",
             hint="check the class map against the property maps it should follow; the figures are in "
                  f"{TABLE}"))
     if rows:
@@ -102,4 +114,4 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(safe_records(rows))  # legend text never runs as a formula

@@ -30,11 +30,19 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window
 
 from atlas.atomic import publish, write_atomic, write_text_atomic
-from atlas.borders.raster_rules import country_raster, country_shapes, index_dtype
+from atlas.borders.raster_rules import country_raster, country_shapes, index_dtype, precedence
+from atlas.cells import safe_frame
 from atlas.errors import GridError
+from atlas.finding import Finding, Location, Severity
 from atlas.grid import Grid
+from atlas.products.raster_style import (
+    colormap,
+    country_index_entries,
+    provenance_entries,
+    salinity_entries,
+    write_class_style,
+)
 from atlas.products.salinity_classes import derive_with_programme
-from checks.finding import Finding, Location, Severity
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +157,23 @@ def _part(values: np.ndarray, overlap, shared: Window, block: Window) -> np.ndar
     return values[r0:r0 + shared.height, c0:c0 + shared.width]
 
 
+def _ph_part(ph_src: _Source | None, shared: Window, read, nodata: float) -> np.ndarray | None:
+    """pH over ``shared`` (region pixels where ECe and ESP both exist), nodata where pH does not reach.
+
+    pH only adds the FAO alkaline test; its extent may differ from ECe/ESP's (another version, a row more
+    or less): it is read wherever it overlaps, so no pixel loses the test for a mismatch elsewhere.
+    """
+    if ph_src is None:
+        return None
+    part = _shared_window(shared, ph_src.window, shared)
+    if part is None:
+        return None
+    ph = np.full((shared.height, shared.width), nodata, dtype="float32")
+    r0, c0 = part.row_off - shared.row_off, part.col_off - shared.col_off
+    ph[r0:r0 + part.height, c0:c0 + part.width] = read(ph_src, _source_window(part, ph_src.window))
+    return ph
+
+
 def _temp_profile(grid: Grid, dtype: str, nodata) -> dict:
     # uncompressed tiles: the temporary file is read once by the COG driver, compression would only cost time
     return {"driver": "GTiff", "dtype": dtype, "nodata": nodata, "count": 1, "width": grid.width,
@@ -221,7 +246,7 @@ def build_mosaics(
                                 Location(feature=iso3), hint="add the country to data/reference/boundaries.gpkg"))
     region_gdf = _region_boundaries(boundaries, sorted(known), grid)
     # every country of the region owns its pixels, submitted or not, so no data spills onto a neighbour
-    codes = sorted(set(region_gdf["iso3"]))
+    codes = precedence(region_gdf["iso3"])  # where territories overlap the first wins, as in the Soil Atlas
     contributors = [c for c in sorted(inputs) if c in codes]
     for iso3 in sorted(set(inputs) & known - set(codes)):
         findings.append(Finding("mosaic.outside_region", Severity.WARNING,
@@ -249,16 +274,24 @@ def build_mosaics(
         derived[depth] = [(ece[c], esp[c]) for c in sorted(set(ece) & set(esp) - own)]
 
     ph_of = {depth: {s.iso3: s for s in sources.get(("pH", depth), [])} for depth in sal.depths}
+    # class rasters carry a colour table and category names, and a QGIS style beside them (raster_style)
+    sas_classes = salinity_entries(sal.classes)
+    class_styles = {**{f"{kind}_{d}": sas_classes for d in sal.depths for kind in (sal.class_layer, "SAS_derived")},
+                    "country_index": country_index_entries(codes, programme.members),
+                    "provenance": provenance_entries(prov_code, versions, codes, programme.members)}
     dropped: dict[tuple[str, str], int] = {}
     tmp_dir = Path(tempfile.mkdtemp(prefix=".mosaic_", dir=out_dir))
     paths: dict[str, Path] = {}
     used: dict[str, tuple[tuple[str, int], ...]] = {}
+    valid: dict[str, int] = {}  # valid pixels written per product: an empty product is not published (issue 21 m)
     try:
         with rasterio.Env(**GDAL_ENV), contextlib.ExitStack() as stack:
             def open_tmp(key: str, dtype: str, nodata, description: str, unit: str):
                 dst = stack.enter_context(rasterio.open(tmp_dir / product_name(key), "w",
                                                         **_temp_profile(grid, dtype, nodata)))
                 dst.set_band_description(1, description)
+                if key in class_styles:
+                    dst.write_colormap(1, colormap(class_styles[key]))
                 dst.set_band_unit(1, unit)
                 dst.update_tags(1, units=unit)
                 return dst
@@ -321,6 +354,7 @@ def build_mosaics(
                             dropped[(src.iso3, f"{layer}_{depth}")] = dropped.get((src.iso3, f"{layer}_{depth}"), 0) \
                                 + outside
                     dst.write(data, 1, window=win)
+                    valid[f"{layer}_{depth}"] = valid.get(f"{layer}_{depth}", 0) + int((data != dst.nodata).sum())
                 # provenance marks only pixels that hold data from the submission, not the whole territory
                 prov.write(np.where(has_data, lut[cidx], PROVENANCE_NODATA).astype("uint16"), 1, window=win)
                 for depth, pairs in derived.items():
@@ -341,13 +375,19 @@ def build_mosaics(
                         sl = (slice(shared.row_off - win.row_off, shared.row_off - win.row_off + shared.height),
                               slice(shared.col_off - win.col_off, shared.col_off - win.col_off + shared.width))
                         own = cidx[sl] == ece_src.index
-                        ph = None  # pH only adds the FAO alkaline test; read where it covers the same block part
-                        if (ph_src := ph_of.get(depth, {}).get(ece_src.iso3)) is not None:
-                            ov_p = _overlap(win, ph_src.window)
-                            ph = read(ph_src, ov_p[1]) if ov_p is not None and ov_p[0] == sl else None
+                        ph = _ph_part(ph_of.get(depth, {}).get(ece_src.iso3), shared, read, sal.continuous_nodata)
                         data[sl][own] = derive_with_programme(ece, esp, sal, ph)[own]
                     dst.write(data, 1, window=win)
-        keys = list(outs) + ["provenance", "country_index"]
+                    valid[f"SAS_derived_{depth}"] = valid.get(f"SAS_derived_{depth}", 0) \
+                        + int((data != sal.class_nodata).sum())
+        empty = sorted(key for key in outs if not valid.get(key))
+        for key in empty:
+            findings.append(Finding("mosaic.empty_product", Severity.INFO,
+                                    f"{product_name(key)}: no country's data has a valid pixel in it; not published",
+                                    Location(file=product_name(key)), observed=0, expected="at least 1 valid pixel"))
+        keys = [key for key in outs if key not in empty] + ["provenance", "country_index"]
+        for key in empty:
+            (tmp_dir / product_name(key)).unlink()
         jobs = []
         codes_keys = {"provenance", "country_index"} | {f"{sal.class_layer}_{d}" for d in sal.depths} \
             | {f"SAS_derived_{d}" for d in sal.depths}
@@ -363,6 +403,9 @@ def build_mosaics(
         # every COG is complete: move them in together (one rename each, microseconds apart)
         for key, cog in cogs.items():
             paths[key] = publish(cog, out_dir / product_name(key))
+        for key, entries in class_styles.items():
+            if key in paths:
+                paths[f"{key}_style"], paths[f"{key}_categories"] = write_class_style(paths[key], entries)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
@@ -370,9 +413,14 @@ def build_mosaics(
         return int(layer_versions.get(iso3, {}).get(key, versions.get(iso3, 0)))
 
     for (layer, depth), srcs in sources.items():
-        used[f"{layer}_{depth}"] = tuple((s.iso3, version_of(s.iso3, f"{layer}_{depth}")) for s in srcs)
-    for depth, pairs in derived.items():
-        used[f"SAS_derived_{depth}"] = tuple((e.iso3, version_of(e.iso3, f"ECe_{depth}")) for e, _ in pairs)
+        if f"{layer}_{depth}" in paths:  # an empty product is not published (issue 21 m): it holds no version
+            used[f"{layer}_{depth}"] = tuple((s.iso3, version_of(s.iso3, f"{layer}_{depth}")) for s in srcs)
+    for depth, pairs in derived.items():  # derived classes hold the versions of their ECe, ESP and pH
+        if f"SAS_derived_{depth}" not in paths:
+            continue
+        used[f"SAS_derived_{depth}"] = tuple(sorted(
+            {(e.iso3, version_of(e.iso3, f"{layer}_{depth}")) for e, _ in pairs for layer in ("ECe", "ESP")}
+            | {(e.iso3, version_of(e.iso3, f"pH_{depth}")) for e, _ in pairs if e.iso3 in ph_of.get(depth, {})}))
     findings.extend(_dropped_findings(dropped, grid))
     legend = write_legend(out_dir, contributors, prov_code, codes, sources, derived, versions, programme,
                           _country_legends(sources, sal.class_layer), version_of)
@@ -396,14 +444,17 @@ def _dropped_findings(dropped: dict[tuple[str, str], int], grid: Grid) -> list[F
 
 
 def _country_legends(sources, class_layer: str) -> dict:
-    """Each country's own class codes and how they map onto the programme legend, from its national copy."""
-    out = {}
-    for (layer, _), srcs in sources.items():
+    """Each country's own class codes and how they map onto the programme legend, per class layer, from the
+    national copy that layer comes from (a partial delivery carries a class layer over with its legend)."""
+    out: dict = {}
+    for (layer, depth), srcs in sorted(sources.items()):
         for src in srcs if layer == class_layer else ():
             path = src.path.parent / CLASS_LEGENDS
             if path.is_file():
-                with contextlib.suppress(OSError, ValueError):
-                    out[src.iso3] = json.loads(path.read_text(encoding="utf-8"))
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    entry = json.loads(path.read_text(encoding="utf-8")).get(f"{layer}_{depth}")
+                    if entry is not None:
+                        out.setdefault(src.iso3, {})[f"{layer}_{depth}"] = entry
     return out
 
 
@@ -431,7 +482,8 @@ def write_legend(out_dir: Path, contributors, prov_code, codes, sources, derived
                      **{f"SAS_{depth}": sas[depth] for depth in sal.depths}})
     frame = pd.DataFrame(rows, columns=["code", "iso3", "name", "version", "layers", "layer_versions",
                                         *[f"SAS_{d}" for d in sal.depths]])
-    csv_path = write_atomic(out_dir / "GSSmap_provenance_legend.csv", lambda p: frame.to_csv(p, index=False))
+    csv_path = write_atomic(out_dir / "GSSmap_provenance_legend.csv",
+                            lambda p: safe_frame(frame).to_csv(p, index=False))
     prov_json = out_dir / "GSSmap_provenance_legend.json"
     write_text_atomic(prov_json, json.dumps({"raster": product_name("provenance"), "nodata": PROVENANCE_NODATA,
                                              "entries": [{**row, "country": row["iso3"]} for row in rows]}, indent=2))

@@ -73,8 +73,14 @@ def _raster_footprint(path: Path, nodata_value):
     return shapely.union_all(polys) if polys else None
 
 
-def salinity_summary(layers: dict[tuple[str, str], Path], programme: Programme):
-    """(footprint, {"by": "salinity class", "rows": [...]}) of harmonized salinity layers (EPSG:4326 grid)."""
+def salinity_summary(layers: dict[tuple[str, str], Path], programme: Programme,
+                     carried: dict[str, int] | None = None):
+    """(footprint, {"by": "salinity class", "rows": [...]}) of harmonized salinity layers (EPSG:4326 grid).
+
+    ``layers`` are the version's effective layers (its own and those it carries over); ``carried``
+    ({"SAS_0-30": 1}) says which come from an earlier version. A row's name is the class and depth only, so
+    versions compare row by row; where the classes come from is its ``source``.
+    """
     from atlas.products.area_stats import row_areas_km2
     from atlas.products.salinity_classes import derive_with_programme
 
@@ -87,7 +93,8 @@ def salinity_summary(layers: dict[tuple[str, str], Path], programme: Programme):
     rows = []
     for depth in sal.depths:
         path = layers.get((sal.class_layer, depth))
-        source = "delivered"
+        earlier = (carried or {}).get(f"{sal.class_layer}_{depth}")
+        source = f"carried over from version {earlier}" if earlier else "delivered"
         with rasterio.Env():
             if path is not None:
                 with rasterio.open(path) as src:
@@ -102,18 +109,24 @@ def salinity_summary(layers: dict[tuple[str, str], Path], programme: Programme):
             else:
                 continue
         cell = np.broadcast_to(row_areas_km2(transform, height, programme.equal_area_crs)[:, None], classes.shape)
-        for code, name in sorted(sal.classes.items()):
+        for code in sorted(sal.classes):
             km2 = float(cell[classes == code].sum())
             if km2 > 0:
-                rows.append({"name": f"{name}, {depth} cm ({source})", "area_km2": round(km2, 3)})
+                rows.append({"name": f"{sal.display(code)}, {depth} cm", "area_km2": round(km2, 3),
+                             "source": source})
     return footprint, ({"by": "salinity class", "rows": rows} if rows else None)
 
 
-def national_summary(sub, outputs: dict, programme: Programme, reads=None):
-    """(footprint, areas) of one submission version, or (None, None) when nothing could be read; never raises."""
+def national_summary(sub, outputs: dict, programme: Programme, reads=None, carried: dict[str, int] | None = None):
+    """(footprint, areas) of one submission version, or (None, None) when nothing could be read; never raises.
+
+    ``carried`` ({"SAS_0-30": 1}): layers this version keeps from earlier ones; their harmonized copies count in
+    its areas, so the area table is the version's effective state, not only what it sent.
+    """
     try:
         if sub.deliverable == "salinity_map":
-            return salinity_summary(outputs.get("layers") or {}, programme)
+            return salinity_summary(effective_layers(programme, sub.country, outputs.get("layers") or {}, carried),
+                                    programme, carried)
         if sub.deliverable == "soil_map":
             if outputs.get("soil_map"):
                 return soil_map_summary(gpd.read_file(outputs["soil_map"], layer="map_units"), programme)
@@ -126,3 +139,18 @@ def national_summary(sub, outputs: dict, programme: Programme, reads=None):
     except Exception:  # noqa: BLE001 - the summary only decorates the report; it must never cost the report
         log.warning("summary of %s could not be computed", getattr(sub, "key", sub), exc_info=True)
     return None, None
+
+
+def effective_layers(programme: Programme, country: str, own: dict[tuple[str, str], Path],
+                     carried: dict[str, int] | None) -> dict[tuple[str, str], Path]:
+    """A version's own harmonized layers plus the harmonized copies of the layers it carries over."""
+    from atlas import layout
+
+    layers = dict(own)
+    for key, version in (carried or {}).items():
+        layer, _, depth = key.rpartition("_")
+        path = layout.national_dir(programme.processed_dir, country, "salinity_map", version) / \
+            programme.salinity.file_name(country, layer, depth)
+        if (layer, depth) not in layers and path.is_file():
+            layers[(layer, depth)] = path
+    return layers

@@ -14,9 +14,11 @@ is opened) and as a ``.qml`` file beside the GeoPackage.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
+
+import pandas as pd
+import pyogrio
 
 from checks.wrb import NON_SOIL_UNITS, RSG_CODES
 
@@ -80,21 +82,22 @@ def qml(provisional_codes=(), field: str = "rsg1_code") -> str:
             '</renderer-v2>\n</qgis>\n')
 
 
-def store_layer_style(gpkg: Path, layer: str, style_qml: str, default: bool = True) -> None:
-    """Add the style to the GeoPackage's ``layer_styles`` table (the table QGIS creates and reads)."""
-    with sqlite3.connect(gpkg) as db:
-        db.execute("""CREATE TABLE IF NOT EXISTS layer_styles (
-            id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), f_table_schema TEXT(256),
-            f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT,
-            styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30),
-            update_time DATETIME DEFAULT CURRENT_TIMESTAMP)""")
-        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        # registered as an attribute table, as QGIS does, so GDAL lists it with the layers
-        db.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, last_change) "
-                   "VALUES ('layer_styles', 'attributes', 'layer_styles', ?)", (now,))
-        geom = db.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (layer,)).fetchone()
-        db.execute("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
-                   "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
-                   "VALUES ('', '', ?, ?, ?, ?, '', ?, ?, '', '', ?)",
-                   (layer, geom[0] if geom else "geom", STYLE_NAME, style_qml, int(default),
-                    f"Categorized by rsg1_code; palette: {PALETTE_SOURCE}", now))
+def store_layer_styles(gpkg: Path, styles: dict[str, str], default: bool = True) -> None:
+    """Add each layer's style (``{layer: qml}``) to the GeoPackage's ``layer_styles`` table, which QGIS reads.
+
+    The table is written through GDAL, as QGIS itself writes it: GDAL registers it in ``gpkg_contents``
+    as an attribute table with a ``last_change`` in the format the OGC GeoPackage standard requires
+    (``%Y-%m-%dT%H:%M:%fZ``, requirement 15), so the file passes GDAL's ``validate_gpkg.py``.
+    """
+    now = pd.Timestamp(dt.datetime.now(dt.UTC))
+    rows = []
+    for layer, style_qml in styles.items():
+        geometry = pyogrio.read_info(gpkg, layer=layer).get("geometry_name") or "geom"
+        rows.append({"f_table_catalog": "", "f_table_schema": "", "f_table_name": layer,
+                     "f_geometry_column": geometry, "styleName": STYLE_NAME, "styleQML": style_qml, "styleSLD": "",
+                     "useAsDefault": bool(default),
+                     "description": f"Categorized by rsg1_code; palette: {PALETTE_SOURCE}", "owner": "", "ui": "",
+                     "update_time": now})
+    pyogrio.write_dataframe(pd.DataFrame(rows), gpkg, layer="layer_styles", driver="GPKG",
+                            append="layer_styles" in {name for name, _ in pyogrio.list_layers(gpkg)},
+                            layer_options={"FID": "id"})

@@ -1,0 +1,1 @@
+"""`atlas portal`: the web portal where countries upload deliveries (see atlas/portal/app.py)."""

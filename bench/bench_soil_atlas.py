@@ -1,0 +1,145 @@
+"""Benchmark: the regional Soil Atlas build of one real national map against Natural Earth 1:50m borders.
+
+The map is Indonesia's FAO/UNESCO Digital Soil Map of the World extract (1,166 units, real data in
+../shared/data/real/soil_vector/idn_dsmw_fao74, see SOURCES.md), its FAO-74 dominant soils turned into WRB
+reference soil groups by their first letter, and written as the national copy the pipeline keeps
+(``national/IDN/soil_map/v001/soil_map.gpkg``). The reference layer is Natural Earth 1:50m admin 0, every
+country (so Malaysia, Timor-Leste and Papua New Guinea border it, as in a claim-based reference layer).
+
+It times ``atlas.products.regional.build_regional_soil`` (harmonization at the borders, border mismatches,
+the GeoPackage/Parquet/QML, area tables), and, in the same run as the load-independent baseline, a plain
+geopandas ``clip`` of the map to its country written to a GeoPackage. Each runs in its own child process.
+
+    .venv/bin/python bench/bench_soil_atlas.py [--real DIR] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import multiprocessing as mp
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEFAULT_REAL = ROOT.parent / "shared" / "data" / "real"
+MAP = "soil_vector/idn_dsmw_fao74/DSMW.shp"
+BORDERS = "boundaries/natural_earth_v4.0.0/ne_50m_admin_0_countries.json"
+TARGET_S = 10.0
+# FAO-74 major soil groupings (first letter of the dominant soil) -> WRB reference soil groups (nearest)
+FAO74 = {"A": "AC", "B": "CM", "C": "CH", "D": "PZ", "E": "LP", "F": "FR", "G": "GL", "H": "PH", "I": "LP",
+         "J": "FL", "K": "KS", "L": "LV", "M": "PH", "N": "NT", "O": "HS", "P": "PZ", "Q": "AR", "R": "RG",
+         "S": "SN", "T": "AN", "U": "UM", "V": "VR", "W": "PL", "X": "CL", "Y": "GY", "Z": "SC"}
+NAMES = {"AC": "Acrisols", "CM": "Cambisols", "CH": "Chernozems", "PZ": "Podzols", "LP": "Leptosols",
+         "FR": "Ferralsols", "GL": "Gleysols", "PH": "Phaeozems", "FL": "Fluvisols", "KS": "Kastanozems",
+         "LV": "Luvisols", "NT": "Nitisols", "HS": "Histosols", "AR": "Arenosols", "RG": "Regosols",
+         "SN": "Solonetz", "AN": "Andosols", "UM": "Umbrisols", "VR": "Vertisols", "PL": "Planosols",
+         "CL": "Calcisols", "GY": "Gypsisols", "SC": "Solonchaks"}
+
+
+def national_copy(real: Path):
+    """The real map as the pipeline's national copy: unit ids, WRB rsg1 code/name, share 100 (water kept as is)."""
+    import geopandas as gpd
+
+    raw = gpd.read_file(real / MAP).set_crs("EPSG:4326", allow_override=True)
+    codes = raw["DOMSOI"].astype(str).str[0].map(FAO74)
+    out = gpd.GeoDataFrame({
+        "unit_id": raw["SNUM"].astype(str) + "-" + raw.index.astype(str),
+        "rsg1_code": codes, "rsg1_name": codes.map(NAMES), "rsg1_status": codes.notna().map({True: "wrb",
+                                                                                             False: "not_wrb"}),
+        "share1": 100.0, "wrb_version": "2022", "delivered_rsg1": raw["DOMSOI"].astype(str),
+    }, geometry=raw.geometry.values, crs="EPSG:4326")
+    return out
+
+
+def setup(real: Path, root: Path):
+    """A programme rooted in ``root`` with the national copy in place and Natural Earth 1:50m as its reference."""
+    import geopandas as gpd
+
+    from atlas import layout
+    from atlas.borders.boundaries import load_boundaries
+    from atlas.config import DEFAULT_CONFIG, load_programme
+    from atlas.layout import SOIL_MAP_FILE
+
+    programme = load_programme(DEFAULT_CONFIG).with_root(root)
+    programme = dataclasses.replace(programme, region_bounds=(90.0, -12.0, 145.0, 8.0))
+    ne = gpd.read_file(real / BORDERS)
+    programme.reference_boundaries.parent.mkdir(parents=True, exist_ok=True)
+    ne.to_file(programme.reference_boundaries, layer="countries")
+    boundaries, _ = load_boundaries(programme)
+    folder = layout.national_dir(programme.processed_dir, "IDN", "soil_map", 1)
+    folder.mkdir(parents=True)
+    units = national_copy(real)
+    units.to_file(folder / SOIL_MAP_FILE, layer="map_units")
+    return programme, boundaries, len(units)
+
+
+def run_atlas(real: str, profile: bool, queue) -> None:
+    from atlas.products.regional import build_regional_soil
+
+    with tempfile.TemporaryDirectory(prefix="bench_soil_atlas_") as tmp:
+        programme, boundaries, n = setup(Path(real), Path(tmp))
+        profiler = None
+        if profile:
+            from pyinstrument import Profiler
+
+            profiler = Profiler()
+            profiler.start()
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        outcome = build_regional_soil(programme, {"IDN": 1}, boundaries, "bench", force=True)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        if profiler is not None:
+            profiler.stop()
+            print(profiler.output_text(unicode=False, color=False, show_all=False), file=sys.stderr)
+        errors = [f.message for f in outcome.findings if f.check_id == "pipeline.internal_error"]
+        queue.put((wall, cpu, n, len(outcome.paths), errors))
+
+
+def run_clip(real: str, queue) -> None:
+    """The baseline: geopandas clip of the same map to its Natural Earth country, written to a GeoPackage."""
+    import geopandas as gpd
+
+    units = national_copy(Path(real))
+    ne = gpd.read_file(Path(real) / BORDERS)
+    country = ne[ne["ADM0_A3"] == "IDN"]
+    with tempfile.TemporaryDirectory(prefix="bench_clip_") as tmp:
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        gpd.clip(units, country).to_file(Path(tmp) / "clip.gpkg", layer="map_units")
+        queue.put((time.perf_counter() - t0, time.process_time() - cpu0))
+
+
+def child(target, *args):
+    queue = mp.Queue()
+    proc = mp.Process(target=target, args=(*args, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--real", type=Path, default=DEFAULT_REAL, help="the shared real-data folder")
+    parser.add_argument("--profile", action="store_true", help="print a pyinstrument profile of the build")
+    args = parser.parse_args()
+    if not (args.real / MAP).is_file():
+        print(f"real data not found at {args.real}: give --real DIR (../shared/data/real)")
+        return
+    clip_s, clip_cpu = child(run_clip, str(args.real))
+    atlas_s, atlas_cpu, units, files, errors = child(run_atlas, str(args.real), args.profile)
+    if errors:
+        print("build failed:", "; ".join(errors))
+        raise SystemExit(1)
+    print(f"regional Soil Atlas build, {units:,} real units (IDN, DSMW) against Natural Earth 1:50m: "
+          f"{atlas_s:.1f} s wall, {atlas_cpu:.1f} s CPU ({files} files; target <= {TARGET_S:.0f} s)")
+    print(f"baseline, geopandas clip of the same map to its country + GeoPackage: {clip_s:.2f} s wall, "
+          f"{clip_cpu:.2f} s CPU")
+    print(f"ratio build / clip: {atlas_s / clip_s:.1f}x wall, {atlas_cpu / clip_cpu:.1f}x CPU "
+          "(a shared machine slows both alike)")
+
+
+if __name__ == "__main__":
+    main()
