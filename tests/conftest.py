@@ -107,6 +107,7 @@ def pytest_collection_modifyitems(config, items):
         items.sort(key=lambda item: rank.get(_work_unit(_module(item.nodeid)), len(rank)))  # stable within a rank
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: without xdist (-p no:xdist) it is never called
 def pytest_xdist_make_scheduler(config, log):
     """--dist loadscope with a work unit per module, the modules using prefect_harness making one unit together."""
     if config.getvalue("dist") != "loadscope":
