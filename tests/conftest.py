@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny real files written on the fly, and the real data set."""
+"""Shared fixtures: tiny real files written on the fly, the real data set, the demo; how xdist shares out the tests."""
 
 from __future__ import annotations
 
