@@ -1,8 +1,9 @@
-"""Shared fixtures: tiny real files written on the fly, and the real data set."""
+"""Shared fixtures: tiny real files written on the fly, the real data set, the demo; how xdist shares out the tests."""
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import os
 import shutil
@@ -77,13 +78,12 @@ def prefect_harness(tmp_path_factory):
 
 
 # `make test` runs the tests on two workers (pytest-xdist, --dist loadscope): a module's tests go to one worker, so a
-# run the module shares (a module-scoped fixture) is made once; the modules running flows in process share one
-# worker, so the Prefect test harness (a server and its database) starts once. The long runs start first, the
-# slowest first, and the short tests fill in around them.
-HARNESS_MODULES = ("test_operations_incremental.py", "test_flow_e2e.py", "test_cli.py")  # those using prefect_harness
+# run the module shares (a module-scoped fixture) is made once; the modules using prefect_harness share one worker,
+# so the Prefect test harness (a server and its database) starts once. The long runs start first, the slowest
+# first, and the short tests fill in around them.
 LONG_RUNS_FIRST = (
     "test_operations_server.py",  # a Prefect server; a run killed, two at once, a served deployment
-    *HARNESS_MODULES,  # the Prefect test harness; four flow runs, then one, then deployment runs
+    "prefect_harness",  # the modules running flows in process: four flow runs, one, deployment runs...
     "test_demo.py",  # demo programmes generated
 )
 
@@ -92,22 +92,30 @@ def _module(nodeid: str) -> str:
     return nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
 
 
+@functools.cache
+def _work_unit(module: str) -> str:
+    """The module's xdist work unit: "prefect_harness" for the modules using it, else the module itself."""
+    path = Path(__file__).with_name(module)
+    return "prefect_harness" if path.is_file() and "prefect_harness" in path.read_text(encoding="utf-8") else module
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """On an xdist worker, the long runs first (every worker sorts alike); without xdist the order is unchanged."""
     if hasattr(config, "workerinput"):
-        rank = {name: i for i, name in enumerate(LONG_RUNS_FIRST)}
-        items.sort(key=lambda item: rank.get(_module(item.nodeid), len(rank)))  # stable within a rank
+        rank = {unit: i for i, unit in enumerate(LONG_RUNS_FIRST)}
+        items.sort(key=lambda item: rank.get(_work_unit(_module(item.nodeid)), len(rank)))  # stable within a rank
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: without xdist (-p no:xdist) it is never called
 def pytest_xdist_make_scheduler(config, log):
-    """--dist loadscope with a work unit per module, the HARNESS_MODULES making one unit together."""
+    """--dist loadscope with a work unit per module, the modules using prefect_harness making one unit together."""
     if config.getvalue("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
     class ByModule(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "prefect_harness" if _module(nodeid) in HARNESS_MODULES else nodeid.split("::", 1)[0]
+            return _work_unit(_module(nodeid))
 
     return ByModule(config, log)

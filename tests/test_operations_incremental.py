@@ -21,16 +21,17 @@ COUNTRIES = ["KHM", "THA"]
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, prefect_harness, demo_inbox):
+def runs(tmp_path_factory, demo_inbox, request):
     """Four runs: one with a failing and a flaky country, a repair run, a no-op run, a run after a change."""
-    from flows.pipeline import run_pipeline
-
     root = tmp_path_factory.mktemp("incremental")
     base = load_programme().with_root(root)
     programme = replace(
         base, region_bounds=WINDOW, extra={**base.extra, "operations": {"retries": 2, "retry_delay_seconds": 0.1}}
     )
     demo_inbox(programme, COUNTRIES, WINDOW)
+    request.getfixturevalue("prefect_harness")  # after the demo, which the other worker may be waiting for
+    from flows.pipeline import run_pipeline
+
     original = stages.process_submission
     calls: dict[str, int] = {}
 

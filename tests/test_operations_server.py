@@ -78,7 +78,8 @@ def server(tmp_path_factory):
         client_home = tmp_path_factory.mktemp("prefect_client")
         client_env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ATLAS_"))}
         client_env.update(PREFECT_API_URL=api, PREFECT_HOME=str(client_home),
-                          PREFECT_SERVER_ANALYTICS_ENABLED="false")
+                          PREFECT_SERVER_ANALYTICS_ENABLED="false",
+                          PREFECT_RUNNER_POLL_FREQUENCY="1")  # `atlas serve` asks for runs every second, not 10
         yield client_env
     finally:
         _stop(proc)
