@@ -1,14 +1,18 @@
 """Benchmark: validating a 100-megapixel salinity raster against `gdalinfo -stats` on the same file.
 
-Both run as child processes so their wall time and peak resident memory (ru_maxrss)
-are measured the same way; prints each figure and the ratio validate / gdalinfo.
+Both run as child processes so their wall time, CPU time (user + system) and peak resident memory
+(ru_maxrss) are measured the same way, alternately, ``--rounds`` times; prints the medians, the ratios
+validate / gdalinfo and the load average (on a shared machine CPU time is the steadier figure). The
+validating child also says how much of its time went to Python start-up and imports, and how much to the
+checks themselves.
 
-    .venv/bin/python bench/bench_validate.py [--size 10000] [--keep DIR] [--install-gdal]
+    .venv/bin/python bench/bench_validate.py [--size 10000] [--rounds 3] [--keep DIR] [--install-gdal]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -23,13 +27,15 @@ from affine import Affine
 ROOT = Path(__file__).resolve().parents[1]
 RES = 1.0 / 120.0
 CHILD = """
-import sys
+import sys, time
 from atlas.config import load_programme
 from checks.raster import raster_findings
 import shapely
+wall, cpu = time.perf_counter(), time.process_time()
 programme = load_programme()
 west, south, east, north = map(float, sys.argv[2:6])
 findings = raster_findings(sys.argv[1], programme, "IND", shapely.box(west, south, east, north))
+print(f"checks {time.perf_counter() - wall} {time.process_time() - cpu}")
 print(len(findings), sorted({f.check_id for f in findings}))
 """
 
@@ -52,19 +58,28 @@ def write_test_raster(path: Path, size: int) -> tuple[float, float, float, float
     return (west, north - size * RES, west + size * RES, north)
 
 
-def measure(cmd: list[str]) -> tuple[float, float, str]:
-    """Run with a tiny wrapper so ru_maxrss is that of the child alone."""
+def measure(cmd: list[str]) -> tuple[float, float, float, str]:
+    """(wall s, CPU s, peak MiB, output): run with a tiny wrapper so the rusage is that of the child alone."""
     wrapper = [sys.executable, "-c",
                "import resource,subprocess,sys,time;t=time.perf_counter();"
                "r=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
                "w=time.perf_counter()-t;u=resource.getrusage(resource.RUSAGE_CHILDREN);"
-               "print(f'{w} {u.ru_maxrss/1024}');print(r.stdout[-400:]);sys.exit(r.returncode)"] + cmd
+               "print(f'{w} {u.ru_utime+u.ru_stime} {u.ru_maxrss/1024}');print(r.stdout[-400:]);"
+               "sys.exit(r.returncode)"] + cmd
     proc = subprocess.run(wrapper, capture_output=True, text=True, cwd=ROOT)
     if proc.returncode:
         raise SystemExit(f"{cmd[0]} failed: {proc.stderr[-800:]}")
     first, _, rest = proc.stdout.partition("\n")
-    wall, peak = map(float, first.split())
-    return wall, peak, rest
+    wall, cpu, peak = map(float, first.split())
+    return wall, cpu, peak, rest
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def _load() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def ensure_gdalinfo(install: bool) -> str | None:
@@ -79,6 +94,7 @@ def ensure_gdalinfo(install: bool) -> str | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=10000, help="raster side in pixels (10000 = 100 Mpx)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each, alternating (medians printed)")
     parser.add_argument("--keep", type=Path, help="folder to write the test raster in (kept)")
     parser.add_argument("--install-gdal", action="store_true", help="apt-get install gdal-bin if gdalinfo is missing")
     args = parser.parse_args()
@@ -93,17 +109,33 @@ def main() -> None:
     else:
         with rasterio.open(path) as ds:
             bounds = tuple(ds.bounds)
-    v_wall, v_peak, v_out = measure([sys.executable, "-c", CHILD, str(path), *map(str, bounds)])
-    print(f"validate (raster_findings, all checks, one block pass): {v_wall:.2f} s, peak RSS {v_peak:.0f} MiB")
-    print(f"  findings: {v_out.strip()}")
     gdalinfo = ensure_gdalinfo(args.install_gdal)
     if gdalinfo is None:
         print("baseline skipped: gdalinfo not installed (rerun with --install-gdal, or apt-get install gdal-bin)")
-        return
     # PAM off so gdalinfo computes statistics from the pixels and writes no .aux.xml beside the file
-    g_wall, g_peak, _ = measure([gdalinfo, "-stats", "--config", "GDAL_PAM_ENABLED", "NO", str(path)])
-    print(f"baseline gdalinfo -stats: {g_wall:.2f} s, peak RSS {g_peak:.0f} MiB")
-    print(f"ratio validate / gdalinfo -stats: time {v_wall / g_wall:.2f}x, peak memory {v_peak / g_peak:.2f}x")
+    baseline = [gdalinfo, "-stats", "--config", "GDAL_PAM_ENABLED", "NO", str(path)] if gdalinfo else None
+    ours, theirs, checks = [], [], []
+    print(f"start: {_load()} ({os.cpu_count()} cores)")
+    for _ in range(args.rounds):  # alternately, so both see the same share of a busy machine
+        wall, cpu, peak, out = measure([sys.executable, "-c", CHILD, str(path), *map(str, bounds)])
+        ours.append((wall, cpu, peak))
+        first, _, v_out = out.partition("\n")
+        checks.append(tuple(map(float, first.split()[1:])))
+        if baseline:
+            theirs.append(measure(baseline)[:3])
+    v_wall, v_cpu, v_peak = (_median([r[k] for r in ours]) for k in range(3))
+    c_wall, c_cpu = (_median([r[k] for r in checks]) for k in range(2))
+    print(f"validate (raster_findings, all checks, one block pass): {v_wall:.2f} s wall, {v_cpu:.2f} s CPU, "
+          f"peak RSS {v_peak:.0f} MiB (median of {args.rounds})")
+    print(f"  of which the checks themselves (no Python start-up, no imports): {c_wall:.2f} s wall, {c_cpu:.2f} s CPU")
+    print(f"  findings: {v_out.strip()}")
+    if theirs:
+        g_wall, g_cpu, g_peak = (_median([r[k] for r in theirs]) for k in range(3))
+        print(f"baseline gdalinfo -stats: {g_wall:.2f} s wall, {g_cpu:.2f} s CPU, peak RSS {g_peak:.0f} MiB")
+        print(f"ratio validate / gdalinfo -stats: time {v_wall / g_wall:.2f}x, CPU {v_cpu / g_cpu:.2f}x, "
+              f"peak memory {v_peak / g_peak:.2f}x; checks alone: time {c_wall / g_wall:.2f}x, "
+              f"CPU {c_cpu / g_cpu:.2f}x")
+    print(f"end: {_load()}")
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-import geopandas as gpd
+import numpy as np
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from atlas.config import Programme
 from atlas.finding import Finding, Location, Severity
@@ -64,7 +64,7 @@ class RasterContext:
         """The country's boundary in the raster's CRS, clipped to near the raster (or None)."""
         if self.boundary is None or self.ds is None or self.ds.crs is None or _rotated(self.ds):
             return None
-        geom = gpd.GeoSeries([self.boundary], crs="EPSG:4326").to_crs(self.ds.crs).make_valid().values[0]
+        geom = shapely.make_valid(lonlat_to_crs(self.boundary, self.ds.crs))
         west, south, east, north = self.ds.bounds
         return shapely.clip_by_rect(geom, min(west, east), min(south, north), max(west, east), max(south, north))
 
@@ -72,7 +72,7 @@ class RasterContext:
     def country_km2(self) -> float | None:
         if self.boundary is None:
             return None
-        return float(gpd.GeoSeries([self.boundary], crs="EPSG:4326").to_crs(EQUAL_AREA).area.iloc[0] / 1e6)
+        return float(lonlat_to_crs(self.boundary, EQUAL_AREA).area / 1e6)
 
     @cached_property
     def stats(self) -> RasterStats | None:
@@ -84,6 +84,14 @@ class RasterContext:
             value_range = (min(spec.classes), max(spec.classes))
         warn = spec.ece_warn_above if self.layer == "ECe" else None
         return scan_raster(self.ds, value_range, warn, self.land)
+
+
+def lonlat_to_crs(geom, crs):
+    """``geom`` (EPSG:4326) in ``crs``, as geopandas' ``to_crs`` does it (pyproj, always x then y), without
+    loading geopandas and pandas for one geometry: their import costs a raster check more than a pass over
+    25 Mpx (bench/bench_validate.py)."""
+    transformer = Transformer.from_crs(CRS.from_user_input("EPSG:4326"), CRS.from_user_input(crs), always_xy=True)
+    return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 
 def _rotated(ds) -> bool:
@@ -349,7 +357,7 @@ def raster_findings(path: Path, programme: Programme, country: str | None = None
     path = Path(path)
     if resolved is None:
         resolved = resolve_layers([path], programme.salinity).files[0]
-    with contained():
+    with contained(vectors=False):  # a raster: pyogrio (and geopandas with it) is not loaded for it
         ds, error, refused = open_raster_safely(path, reads.limits if reads else Limits.from_programme(programme))
         if refused:
             return refused  # not opened (or closed after the header): no other check can say more

@@ -15,12 +15,12 @@ import logging
 import os
 import re
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pyogrio
 import rasterio
 from rasterio.errors import RasterioError
 
@@ -65,20 +65,21 @@ SQL_ESCAPES = re.compile(r"\b(gdal_\w*|ogr_\w*|readfile|writefile|load_extension
 
 
 _LOCK = threading.Lock()
-_DEPTH = [0, {}]  # open containments, pyogrio options to restore when the last one closes
+_DEPTH = [0, None]  # open containments; pyogrio's options to restore when the last one closes (None: unset)
 
 
 @contextlib.contextmanager
-def contained() -> Iterator[None]:
+def contained(vectors: bool = True) -> Iterator[None]:
     """GDAL options for untrusted files, in rasterio's and pyogrio's GDAL alike (each wheel bundles its own).
 
     rasterio's options are per thread; pyogrio's are process-wide, so they are counted: the first entry sets
     them and only the last exit restores them (flow tasks may read submissions in parallel threads).
+    ``vectors=False`` (a raster read) does not import pyogrio, which loads geopandas, pandas and pyarrow
+    (about 0.5 s of CPU); if pyogrio is loaded already its options are set all the same, and a vector read
+    entering its own ``contained()`` meanwhile sets them then.
     """
     with _LOCK:
-        if _DEPTH[0] == 0:
-            _DEPTH[1] = {k: pyogrio.get_gdal_config_option(k) for k in CONTAINMENT}
-            pyogrio.set_gdal_config_options(CONTAINMENT)
+        _contain_pyogrio(vectors)
         _DEPTH[0] += 1
     try:
         with rasterio.Env(**CONTAINMENT):
@@ -86,8 +87,23 @@ def contained() -> Iterator[None]:
     finally:
         with _LOCK:
             _DEPTH[0] -= 1
-            if _DEPTH[0] == 0:
-                pyogrio.set_gdal_config_options(_DEPTH[1])
+            if _DEPTH[0] == 0 and _DEPTH[1] is not None:
+                sys.modules["pyogrio"].set_gdal_config_options(_DEPTH[1])
+                _DEPTH[1] = None
+
+
+def _contain_pyogrio(load: bool) -> None:
+    """Set the containment options in pyogrio's GDAL unless set: importing it first when ``load``."""
+    if _DEPTH[1] is not None:
+        return
+    if load:
+        import pyogrio
+    else:  # loaded elsewhere (or being loaded: its config functions exist once its core is in)
+        pyogrio = sys.modules.get("pyogrio")
+        if pyogrio is None or not hasattr(pyogrio, "set_gdal_config_options"):
+            return
+    _DEPTH[1] = {k: pyogrio.get_gdal_config_option(k) for k in CONTAINMENT}
+    pyogrio.set_gdal_config_options(CONTAINMENT)
 
 
 def check_path(path: Path | str) -> str | None:
@@ -251,7 +267,7 @@ def open_raster(path: Path, limits: Limits | None = None):
     if refused:
         return None, refused, None
     try:
-        with contained():
+        with contained(vectors=False):
             ds = rasterio.open(path, driver=RASTER_DRIVERS[0])  # GDAL may only try GTiff
     except (RasterioError, OSError, ValueError) as exc:
         return None, [], str(exc)
@@ -271,6 +287,8 @@ def vet_vector(path: Path, layer: str | None, limits: Limits) -> list[Finding]:
         return [finding("intake.vector_too_large", f"{path.name}: {size / 2**20:.1f} MiB > "
                         f"{limits.max_vector_file_bytes / 2**20:.0f} MiB", loc, observed=size,
                         expected=limits.max_vector_file_bytes)]
+    import pyogrio
+
     with contained():
         info = pyogrio.read_info(path, layer=layer)
         n = int(info.get("features", -1))
@@ -289,6 +307,7 @@ VERTEX_BATCH = 20_000
 
 def _vertex_limits(path: Path, layer: str | None, size: int, loc: Location, limits: Limits) -> list[Finding]:
     """Vertex counts checked in bounded batches, only when the file is big enough to break a limit."""
+    import pyogrio
     import shapely
 
     if path.suffix.lower() == ".shp":

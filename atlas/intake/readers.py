@@ -12,10 +12,9 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
-import pyogrio
 import rasterio
 import shapely
 
@@ -23,6 +22,9 @@ from atlas.finding import Finding, Location, Severity
 from atlas.intake.archives import extract_archive, pick_map
 from atlas.intake.containment import Limits, contained, open_raster, sidecar_findings, vet_content, vet_vector
 from atlas.intake.findings import finding
+
+if TYPE_CHECKING:  # geopandas (with pandas) is imported where a soil map is read: a raster check never needs it
+    import geopandas as gpd
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ def _declared_encoding(path: Path, gdal_path: str, cpg_bytes: bytes | None, find
             findings.append(finding("vector.encoding", f".cpg declares {declared!r}; attributes read as {encoding}",
                                     Location(file=path.name), observed=declared, expected="UTF-8"))
         return encoding
+    import pyogrio
+
     try:  # no .cpg: accept UTF-8 if the text decodes, else Windows-1252 with a warning
         pyogrio.read_dataframe(gdal_path, read_geometry=False, encoding="utf-8", max_features=5000)
         return None
@@ -97,6 +101,9 @@ def read_soil_map(path: Path, limits: Limits | None = None) -> tuple[gpd.GeoData
 
 def _read_map(path: Path, limits: Limits) -> tuple[gpd.GeoDataFrame | None, list[Finding]]:
     """One vetted map file read inside GDAL containment (only its own format's driver can match its content)."""
+    import geopandas as gpd
+    import pyogrio
+
     findings: list[Finding] = list(vet_content(path))
     if findings:
         return None, findings
@@ -135,6 +142,8 @@ def _read_map(path: Path, limits: Limits) -> tuple[gpd.GeoDataFrame | None, list
 
 def repair_soil_map(gdf: gpd.GeoDataFrame, file: str | None = None) -> tuple[gpd.GeoDataFrame, list[Finding]]:
     """Invalid geometries made valid (polygon parts kept), with the area change recorded as a finding."""
+    import geopandas as gpd
+
     geoms = gdf.geometry.values
     invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
     if not invalid.any():
@@ -182,6 +191,7 @@ def open_raster_safely(path: Path, limits: Limits | None = None):
 EARTH_RADIUS_KM = 6371.0088
 CHUNK_PIXELS = 1 << 22  # ~4 Mpx per read: bounded memory whatever the raster's size
 SCAN_CACHE_MB = 64
+SCAN_THREADS = "ALL_CPUS"  # GDAL decodes the compressed tiles of one row band on every core
 MAX_READ_ERRORS = 3  # a file that fails this often is broken; stop reading it
 MAX_CLASSES = 64  # beyond this many distinct values a layer is not a class layer
 
@@ -274,7 +284,8 @@ def scan_raster(ds, value_range: tuple[float, float] | None = None, warn_above: 
     is_float = dtype.kind == "f"
     nd = None if nodata is None or (is_float and np.isnan(nodata)) else np.array(nodata).astype(dtype)
     rows = _chunk_rows(ds)
-    with rasterio.Env(GDAL_CACHEMAX=SCAN_CACHE_MB):  # each block is read once: a big block cache only costs memory
+    # each block is read once: a big block cache only costs memory
+    with rasterio.Env(GDAL_CACHEMAX=SCAN_CACHE_MB, GDAL_NUM_THREADS=SCAN_THREADS):
         for row0 in range(0, ds.height, rows):
             _scan_chunk(ds, stats, row0, rows, is_float, nd, value_range, warn_above, land)
             if len(stats.read_errors) >= MAX_READ_ERRORS:
@@ -297,53 +308,81 @@ def _scan_chunk(ds, stats: RasterStats, row0: int, rows: int, is_float: bool, nd
         return
     band = data[0]
     stats.n_pixels += band.size
-    # one full-size mask, every other test on the valid values only (fewer passes over the band)
-    valid = ~np.isnan(band) if is_float else np.ones(band.shape, bool)
+    # one full-size mask (none when every pixel counts), every other test on the valid values only
+    valid = ~np.isnan(band) if is_float else None
     if is_float:
         stats.n_nan += band.size - int(np.count_nonzero(valid))
     if nd is not None:
-        valid &= band != nd
-    n_valid = int(np.count_nonzero(valid))
+        valid = band != nd if valid is None else np.logical_and(valid, band != nd, out=valid)
+    n_valid = band.size if valid is None else int(np.count_nonzero(valid))
     values = band.ravel() if n_valid == band.size else band[valid]
     stats.n_valid += n_valid
     if not n_valid:
         return
-    stats.vmin = min(stats.vmin, float(values.min()))
-    stats.vmax = max(stats.vmax, float(values.max()))
+    low, high = float(values.min()), float(values.max())
+    stats.vmin, stats.vmax = min(stats.vmin, low), max(stats.vmax, high)
     stats.total += float(values.sum(dtype="float64"))
     if is_float and stats.integer_valued:
-        stats.integer_valued = bool(np.all(values == np.round(values)))
+        stats.integer_valued = _integer_valued(values)
     if stats.value_counts is not None:
         if not stats.integer_valued:
             stats.value_counts = None
         else:
-            uniq, cnt = np.unique(values, return_counts=True)
-            for u, c in zip(uniq.tolist(), cnt.tolist(), strict=True):
+            for u, c in _value_counts(values, low, high):
                 stats.value_counts[u] = stats.value_counts.get(u, 0) + c
             if len(stats.value_counts) > MAX_CLASSES:
                 stats.value_counts = None
-    if value_range is not None:
+    # the row band's minimum and maximum answer the range tests of most bands: count only where they fail
+    if value_range is not None and (low < value_range[0] or high > value_range[1]):
         n_bad = int(np.count_nonzero((values < value_range[0]) | (values > value_range[1])))
         if n_bad and stats.first_out_of_range is None:  # where: the full-size mask only once, when needed
-            _first(valid & ((band < value_range[0]) | (band > value_range[1])), band, row0, stats,
+            _first(_and_valid(valid, (band < value_range[0]) | (band > value_range[1])), band, row0, stats,
                    "first_out_of_range")
         stats.n_out_of_range += n_bad
-    if warn_above is not None:
+    if warn_above is not None and high > warn_above:
         n_high = int(np.count_nonzero(values > warn_above))
         if n_high and stats.first_above_warn is None:
-            _first(valid & (band > warn_above), band, row0, stats, "first_above_warn")
+            _first(_and_valid(valid, band > warn_above), band, row0, stats, "first_above_warn")
         stats.n_above_warn += n_high
     if land is not None and not land.is_empty:
         chunk = window_transform(window, ds.transform)
         if _covers_window(land, chunk, band.shape):  # the whole row band is land: no mask to draw
-            inside = valid
+            inside = valid if valid is not None else np.ones(band.shape, bool)
         else:
-            inside = valid & geometry_mask([land], out_shape=band.shape, transform=chunk, invert=True)
+            inside = _and_valid(valid, geometry_mask([land], out_shape=band.shape, transform=chunk, invert=True))
         areas = _pixel_areas_km2(ds, row0, band.shape[0])
         if areas.shape[1] == 1:
             stats.valid_land_km2 += float((np.count_nonzero(inside, axis=1) * areas[:, 0]).sum())
         else:
             stats.valid_land_km2 += float(areas[inside].sum())
+
+
+INTEGER_PROBE = 4096  # values tested first for fractions: most fractional layers show one in the first few
+VALUE_SPAN_HISTOGRAM = 1 << 16  # integer values spanning fewer than this are counted by a histogram, not a sort
+
+
+def _and_valid(valid: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
+    return mask if valid is None else valid & mask
+
+
+def _integer_valued(values: np.ndarray) -> bool:
+    """Whether every value is a whole number; a fraction among the first values answers it without a full pass."""
+    probe = values[:INTEGER_PROBE]
+    if not np.array_equal(probe, np.round(probe)):
+        return False
+    return bool(np.array_equal(values, np.round(values)))
+
+
+def _value_counts(values: np.ndarray, low: float, high: float):
+    """(value, pixel count) of each distinct whole-number value: a histogram in one pass when the values span
+    a small range of exactly representable integers, else ``np.unique`` (a sort). Values keep their type."""
+    if high - low < VALUE_SPAN_HISTOGRAM and max(abs(low), abs(high)) < 2**53:
+        counts = np.bincount((values.astype(np.int64) - int(low)).ravel(), minlength=1)
+        present = np.flatnonzero(counts)
+        uniq, cnt = (present + int(low)).astype(values.dtype), counts[present]
+    else:
+        uniq, cnt = np.unique(values, return_counts=True)
+    return zip(uniq.tolist(), cnt.tolist(), strict=True)
 
 
 def _covers_window(land, transform, shape) -> bool:
