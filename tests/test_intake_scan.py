@@ -177,3 +177,20 @@ print(pyogrio.get_gdal_config_option("OGR_SQLITE_ALLOW_EXTERNAL_ACCESS"))
     assert lines[0] == "[]"
     assert lines[1] in ("NO", "False")  # set when the vector read entered its containment
     assert lines[2] not in ("NO", "False")  # restored when the last containment closed
+
+
+@pytest.mark.parametrize("crs", ["EPSG:32648", "ESRI:54034", "EPSG:3857"])
+def test_the_boundary_in_the_raster_crs_is_the_one_geopandas_gives(crs):
+    """The raster checks put the country's boundary in the raster's CRS with pyproj and shapely alone: the same
+    coordinates (and so the same coverage areas) as geopandas' to_crs."""
+    import geopandas as gpd
+    from rasterio.crs import CRS as RasterioCRS
+
+    from checks.raster import lonlat_to_crs
+
+    boundary = shapely.Polygon([(102.3, 10.4), (107.6, 10.4), (107.6, 14.7), (105.0, 13.2), (102.3, 14.7)]).buffer(0.2)
+    target = RasterioCRS.from_user_input(crs)  # as a raster declares it
+    ours = lonlat_to_crs(boundary, target)
+    theirs = gpd.GeoSeries([boundary], crs="EPSG:4326").to_crs(target).values[0]
+    assert shapely.equals_exact(ours, theirs, tolerance=1e-6)
+    assert ours.area == pytest.approx(theirs.area, rel=1e-12) and ours.area != pytest.approx(boundary.area)
