@@ -24,7 +24,8 @@ from atlas.grid import Grid
 
 BAND_ROWS = 64  # output rows per band
 STRIP_PIXELS = 1 << 22  # source pixels per read (~16 MB of Float32)
-CACHE_MB = 64  # GDAL block cache while aggregating: each block is read about once
+# GDAL block cache while aggregating, in bytes (rasterio.Env's GDAL_CACHEMAX counts bytes, see intake.readers)
+CACHE_BYTES = 64 * 2**20
 CLASS_COUNT_CELLS = 2_000_000  # cell x code counters per band of the majority
 MAJORITY_SHARE_NODATA = 255  # the share is stored as a whole percentage (Byte)
 
@@ -128,7 +129,7 @@ def aggregate_mean(src, grid: Grid, dst, nodata: float, band_rows: int = BAND_RO
     cells = _Cells(src, grid)
     factor = _integer_factor(src, grid) if cells.same_crs else None
     filled = pixels = other = 0
-    with rasterio.Env(GDAL_CACHEMAX=CACHE_MB):
+    with rasterio.Env(GDAL_CACHEMAX=CACHE_BYTES):
         for r0 in range(0, grid.height, band_rows):
             band = Window(0, r0, grid.width, min(band_rows, grid.height - r0))
             total = np.zeros((band.height, band.width))
@@ -211,7 +212,7 @@ def aggregate_majority(src, grid: Grid, dst, share_dst, nodata: int, lut: np.nda
     cells = _Cells(src, grid)
     filled = pixels = other = bad = 0
     share_sum = 0.0
-    with rasterio.Env(GDAL_CACHEMAX=CACHE_MB):
+    with rasterio.Env(GDAL_CACHEMAX=CACHE_BYTES):
         for r0 in range(0, grid.height, band_rows):
             band = Window(0, r0, grid.width, min(band_rows, grid.height - r0))
             counts = np.zeros((band.height * band.width, 256), np.int32)

@@ -50,8 +50,9 @@ BLOCK = 1024
 PROVENANCE_NODATA = 0
 CLASS_LEGENDS = "class_legends.json"  # beside a national copy: its class codes mapped onto the programme legend
 # GDAL_OVR_CHUNKYSIZE: overviews are computed in chunks of this many full-width rows (default: the tile
-# height); with 128-row temporary tiles a chunk of a 20,000-pixel-wide region stays near 10 MB
-GDAL_ENV = {"GDAL_CACHEMAX": 32, "GDAL_NUM_THREADS": 2, "GDAL_OVR_CHUNKYSIZE": 128}
+# height); with 128-row temporary tiles a chunk of a 20,000-pixel-wide region stays near 10 MB.
+# GDAL_CACHEMAX in bytes: rasterio.Env passes it to GDALSetCacheMax64 (32 would be a 32-byte cache)
+GDAL_ENV = {"GDAL_CACHEMAX": 32 * 2**20, "GDAL_NUM_THREADS": 2, "GDAL_OVR_CHUNKYSIZE": 128}
 TEMP_TILE = (512, 128)  # width, height of the temporary tiles
 # DEFLATE level of Float32 products: on noisy Float32 predictions level 1 was measured 3-5x faster than the
 # default 6 for files under 1 % larger (bench/bench_mosaic.py); Byte products compress well and cheaply at 6
