@@ -429,9 +429,9 @@ def create_app(programme: Programme, config_path: Path | None = None, launcher=l
             audit(request, session, "upload_done", country, f"{name} ({size} bytes, form) sha256 {digest}")
 
         receiver = FormReceiver(staging, did, session.csrf, settings, taken, register)
-        refusal = None
+        refusal, body = None, request.stream()
         try:
-            result = await receive_form(receiver, request.headers.get("Content-Type", ""), request.stream())
+            result = await receive_form(receiver, request.headers.get("Content-Type", ""), body)
         except ClientDisconnect:  # the browser went away: the file it was sending is removed, the others stay
             log.info("form upload to delivery %s cut; %d file(s) kept", did, len(receiver.result.staged))
             await run_in_threadpool(store.touch, did)
@@ -440,12 +440,12 @@ def create_app(programme: Programme, config_path: Path | None = None, launcher=l
             raise HTTPException(status_code=400, detail=_("the upload form arrived malformed: send it again")
                                 ) from None
         except UploadRefused as exc:
-            if exc.status == 403:
-                raise HTTPException(status_code=403, detail=str(exc)) from None
+            if exc.status != 413:  # a forged or malformed form: refused whole
+                raise HTTPException(status_code=exc.status, detail=str(exc)) from None
             result, refusal = receiver.result, str(exc)
             await run_in_threadpool(audit, request, session, "upload_refused", country, refusal)
             if declared.isdigit():  # read the rest (bounded above) so the browser gets the page, not a reset
-                async for _chunk in request.stream():
+                async for _chunk in body:
                     pass
         for name in result.refused:
             await run_in_threadpool(audit, request, session, "upload_refused", country, name)
