@@ -131,7 +131,7 @@ def create_app(programme: Programme, config_path: Path | None = None, launcher=l
         shipped = ", ".join(sorted(p.name for p in i18n.LOCALE_DIR.iterdir() if p.is_dir()))
         raise AtlasError(f"[portal] language = {settings.language!r}: no catalogue in {i18n.LOCALE_DIR}; "
                          f"languages there: {shipped}")  # for the operator starting the portal, in English
-    templates = i18n.environment(HERE / "templates", settings.language)
+    templates = i18n.environment(HERE / "templates", settings.language, i18n.LOCALE_DIR)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def page(request: Request, template: str, status: int = 200, session: Session | None = None, **values) -> Response:
