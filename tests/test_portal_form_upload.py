@@ -150,7 +150,8 @@ def test_the_limit_holds_while_the_body_streams(programme):
 
 def test_a_cut_connection_leaves_no_partial_file(programme):
     app = make_app(programme)
-    body = multipart([("csrf", None, b"tok"), ("files", "KHM_a.csv", b"a" * 100), ("files", "KHM_b.tif", b"b" * 50_000)])
+    body = multipart([("csrf", None, b"tok"), ("files", "KHM_a.csv", b"a" * 100),
+                      ("files", "KHM_b.tif", b"b" * 50_000)])
 
     async def cut():
         yield body[: len(body) // 2]  # KHM_a.csv whole, KHM_b.tif half-way
