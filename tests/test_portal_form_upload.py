@@ -8,6 +8,7 @@ import hashlib
 import os
 
 import pytest
+from fastapi.testclient import TestClient
 from portal_helpers import login, make_app, new_delivery, send, small_limits
 from starlette.requests import ClientDisconnect
 
@@ -70,6 +71,7 @@ def test_without_javascript_the_page_form_uploads_and_the_delivery_is_sent(progr
     assert send(khm, did).status_code == 303
     assert (programme.raw_dir / "KHM" / TODAY / "KHM_chapter.pdf").read_bytes() == chapter
     assert (programme.raw_dir / "KHM" / TODAY / "KHM_legend.csv").read_bytes() == table
+    assert not (app.state.staging.root / did).exists()  # nothing of the delivery is left in staging
     actions = [r["action"] for r in app.state.store.audit_rows()]
     assert actions.count("upload_done") == 2 and "upload_refused" in actions
 
@@ -162,3 +164,17 @@ def test_a_cut_connection_leaves_no_partial_file(programme):
     with pytest.raises(ClientDisconnect):
         asyncio.run(receive_form(receiver, f"multipart/form-data; boundary={BOUNDARY}", cut()))
     assert kept == ["KHM_a.csv"] and staged_names(app, "d2") == ["KHM_a.csv"] and leftovers(app, "d2") == []
+
+
+def test_a_form_post_cut_by_a_stop_of_the_portal_is_cleared_at_the_next_start(programme):
+    app = make_app(programme)
+    khm = login(app, "KHM")
+    did = new_delivery(khm, "KHM")
+    partial = app.state.staging.root / did / "form" / "0123456789abcdef.part"  # as a killed process leaves it
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"half a file")
+    restarted = make_app(programme)
+    with TestClient(restarted):  # the start (lifespan) clears it
+        pass
+    assert not partial.exists() and staged_names(restarted, did) == []
+    assert [p for p in programme.raw_dir.rglob("*") if p.is_file()] == []

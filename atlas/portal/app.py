@@ -114,6 +114,7 @@ def create_app(programme: Programme, config_path: Path | None = None, launcher=l
                 except Exception:  # noqa: BLE001 - housekeeping never stops the portal
                     log.exception("portal housekeeping failed")
 
+        staging.clear_partial()  # a form post cut by the last stop of the portal
         sweep_abandoned(app)
         task = asyncio.create_task(housekeeping())
         yield

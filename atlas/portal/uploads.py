@@ -135,7 +135,15 @@ class Staging:
             target = country_dir / name
             os.rename(source, target)  # never replaces: the name was free under the lock
         _fsync_dir(country_dir)
+        shutil.rmtree(self.root / did, ignore_errors=True)  # what is left is only a form post's leftovers
         return target
+
+    def clear_partial(self) -> int:
+        """Remove the partial files of form posts cut by a stop of the portal (at start: no post is going)."""
+        leftovers = [p for p in self.root.glob("*/form") if p.is_dir()]
+        for folder in leftovers:
+            shutil.rmtree(folder, ignore_errors=True)
+        return len(leftovers)
 
     def stale(self, known: set[str]) -> list[Path]:
         """Staging folders no delivery of the database knows (left by a crash between steps)."""
