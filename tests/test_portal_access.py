@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import sqlite3
 
@@ -240,3 +241,17 @@ def test_the_rate_limit_window_passes(app):
     with sqlite3.connect(store_path(app.state.programme)) as db:
         db.execute("UPDATE login_failures SET at = ?", (old,))
     assert try_login(app, token, "203.0.113.11") == 303
+
+
+def test_a_run_record_whose_process_is_gone_or_another_program_does_not_block_a_new_run(programme):
+    from atlas.portal.runs import is_running
+
+    app = make_app(programme)
+    store = app.state.store
+    gone = store.add_run("KHM", "a.log")
+    store.set_run(gone, pid=2 ** 22 + 12345)  # above the kernel's pid_max: no such process
+    other = store.add_run("KHM", "b.log")
+    store.set_run(other, pid=os.getpid())  # alive, but pytest, not `atlas run`
+    assert not is_running(store.run(gone)) and not is_running(store.run(other))
+    sec = login(app, "secretariat")
+    assert sec.post("/country/KHM/run", data={"csrf": sec.csrf}, follow_redirects=False).status_code == 303

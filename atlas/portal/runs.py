@@ -25,7 +25,11 @@ def runs_dir(programme: Programme) -> Path:
 
 
 def is_running(run: dict) -> bool:
-    """True while the run's process lives (a record without end whose process is gone ended unseen)."""
+    """True while the run's process lives (a record without end whose process is gone ended unseen).
+
+    After a restart of the portal the id may have been reused by another program: on Linux the process's
+    command line must still be ``atlas.cli run``.
+    """
     if run["ended"] or not run["pid"]:
         return False
     try:
@@ -33,8 +37,12 @@ def is_running(run: dict) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    try:
+        command = Path(f"/proc/{run['pid']}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True  # no /proc: trust the id
+    return b"atlas.cli" in command and b"run" in command
 
 
 def launch_run(programme: Programme, country: str, config_path: Path | None, store: PortalStore,
