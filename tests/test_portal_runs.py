@@ -58,6 +58,7 @@ def test_the_secretariat_starts_the_real_run_and_the_country_page_shows_publicat
     assert run["exit_code"] == 0, log
     assert "release" in log and "verify: verified" in log  # the output of `atlas run`
     assert khm.get(f"/runs/{run['id']}/log").status_code == 403
+    assert any(r["action"] == "download" and "log of run" in r["detail"] for r in app.state.store.audit_rows())
 
     page = khm.get("/country/KHM").text
     assert "without error" in page

@@ -283,13 +283,14 @@ def create_app(programme: Programme, config_path: Path | None = None, launcher=l
         return RedirectResponse(f"/country/{iso3}", status_code=303)
 
     @app.get("/runs/{run_id}/log")
-    def run_log(run_id: int, session: Session = Depends(current_session)):
+    def run_log(request: Request, run_id: int, session: Session = Depends(current_session)):
         if not session.is_secretariat:
             raise HTTPException(status_code=403, detail=_("for the secretariat only"))
         run = store.run(run_id)
         path = runs_dir(programme) / run["log"] if run else None
         if path is None or not path.is_file():
             raise HTTPException(status_code=404, detail=_("no such run"))
+        audit(request, session, "download", run["country"], f"log of run {run_id}")
         return PlainTextResponse(path.read_text(encoding="utf-8", errors="replace"))
 
     @app.post("/country/{iso3}/deliveries")
