@@ -52,7 +52,7 @@ def portal(tmp_path_factory, chromium):
     generate_demo(programme, countries=["KHM", "THA"])
     source = root / "to_upload"
     shutil.move(programme.raw_dir, source)
-    app = create_app(programme, launcher=lambda *a: root / "run.log")
+    app = create_app(programme, launcher=lambda prog, country, config, store, by: store.add_run(country, "x.log", by))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
