@@ -7,6 +7,7 @@ the checks below share that pass through ``RasterContext.stats``.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -88,10 +89,23 @@ class RasterContext:
 
 def lonlat_to_crs(geom, crs):
     """``geom`` (EPSG:4326) in ``crs``, as geopandas' ``to_crs`` does it (pyproj, always x then y), without
-    loading geopandas and pandas for one geometry: their import costs a raster check more than a pass over
-    25 Mpx (bench/bench_validate.py)."""
-    transformer = Transformer.from_crs(CRS.from_user_input("EPSG:4326"), CRS.from_user_input(crs), always_xy=True)
+    loading geopandas and pandas for one geometry (bench/bench_validate.py)."""
+    transformer = _from_lonlat(crs if isinstance(crs, str) else crs.to_wkt())
     return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+
+_TRANSFORMERS = threading.local()  # per thread, as PROJ objects are safest; building one costs ~10 ms
+
+
+def _from_lonlat(crs: str) -> Transformer:
+    """The transformer from EPSG:4326 to ``crs``, built once per CRS and thread (every layer of a delivery shares
+    its country's boundary and usually its CRS)."""
+    cache = _TRANSFORMERS.__dict__.setdefault("by_crs", {})
+    if crs not in cache:
+        if len(cache) >= 16:  # a long-lived process (the portal) sees many CRSs: keep the cache small
+            cache.clear()
+        cache[crs] = Transformer.from_crs(CRS.from_user_input("EPSG:4326"), CRS.from_user_input(crs), always_xy=True)
+    return cache[crs]
 
 
 def _rotated(ds) -> bool:

@@ -93,6 +93,7 @@ def test_float_layer_with_nan_nodata_and_values_out_of_range_in_a_later_band(tmp
     data = rng.gamma(2.0, 3.0, (80, 64)).astype("float32")
     data[:, :5] = -9999.0
     data[3, 7] = np.nan
+    data[40, 2] = np.nan  # a NaN in a later band, among nodata pixels
     data[50, 9] = 450.0  # out of range, only in the fourth band
     data[70, 1] = -2.5  # below the range, where the first columns are nodata
     data[61, 33] = 120.0  # above the warning threshold, in range
@@ -100,7 +101,7 @@ def test_float_layer_with_nan_nodata_and_values_out_of_range_in_a_later_band(tmp
     stats = _scan(path, (0.0, 300.0), 100.0)
     _assert_same(stats, _reference(data, -9999.0, (0.0, 300.0), 100.0))
     assert stats.n_out_of_range == 2 and stats.first_out_of_range == (50, 9, 450.0)
-    assert stats.n_above_warn == 2 and stats.n_nan == 1 and stats.integer_valued is False
+    assert stats.n_above_warn == 2 and stats.n_nan == 2 and stats.integer_valued is False
 
 
 def test_bands_inside_the_range_count_nothing_and_the_extremes_stay_exact(tmp_path, small_bands):

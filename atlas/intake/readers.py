@@ -311,9 +311,10 @@ def _scan_chunk(ds, stats: RasterStats, row0: int, rows: int, is_float: bool, nd
         return
     band = data[0]
     stats.n_pixels += band.size
-    # one full-size mask (none when every pixel counts), every other test on the valid values only
-    valid = ~np.isnan(band) if is_float else None
-    if is_float:
+    # one full-size mask (none when every pixel counts), every other test on the valid values only; a NaN
+    # anywhere makes the band's minimum NaN, so a band without any (the usual case) needs no NaN mask
+    valid = ~np.isnan(band) if is_float and band.size and np.isnan(band.min()) else None
+    if valid is not None:
         stats.n_nan += band.size - int(np.count_nonzero(valid))
     if nd is not None:
         valid = band != nd if valid is None else np.logical_and(valid, band != nd, out=valid)
@@ -355,7 +356,9 @@ def _scan_chunk(ds, stats: RasterStats, row0: int, rows: int, is_float: bool, nd
             inside = _and_valid(valid, geometry_mask([land], out_shape=band.shape, transform=chunk, invert=True))
         areas = _pixel_areas_km2(ds, row0, band.shape[0])
         if areas.shape[1] == 1:
-            stats.valid_land_km2 += float((np.count_nonzero(inside, axis=1) * areas[:, 0]).sum())
+            # valid pixels per row: a byte view summed in 32 bits is twice as fast as count_nonzero(axis=1)
+            per_row = inside.view(np.uint8).sum(axis=1, dtype=np.uint32)
+            stats.valid_land_km2 += float((per_row * areas[:, 0]).sum())
         else:
             stats.valid_land_km2 += float(areas[inside].sum())
 
