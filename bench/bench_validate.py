@@ -6,16 +6,22 @@ validate / gdalinfo and the load average (on a shared machine CPU time is the st
 validating child also says how much of its time went to Python start-up and imports, and how much to the
 checks themselves.
 
-    .venv/bin/python bench/bench_validate.py [--size 10000] [--rounds 3] [--keep DIR] [--install-gdal]
+With ``--baseline REF`` the same child also runs with the code of commit REF (exported with `git archive`),
+for the figure before a change, in the same rounds.
+
+    .venv/bin/python bench/bench_validate.py [--size 10000] [--rounds 3] [--baseline main] [--keep DIR]
+                                             [--install-gdal]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -58,7 +64,7 @@ def write_test_raster(path: Path, size: int) -> tuple[float, float, float, float
     return (west, north - size * RES, west + size * RES, north)
 
 
-def measure(cmd: list[str]) -> tuple[float, float, float, str]:
+def measure(cmd: list[str], code: Path = ROOT) -> tuple[float, float, float, str]:
     """(wall s, CPU s, peak MiB, output): run with a tiny wrapper so the rusage is that of the child alone."""
     wrapper = [sys.executable, "-c",
                "import resource,subprocess,sys,time;t=time.perf_counter();"
@@ -66,7 +72,11 @@ def measure(cmd: list[str]) -> tuple[float, float, float, str]:
                "w=time.perf_counter()-t;u=resource.getrusage(resource.RUSAGE_CHILDREN);"
                "print(f'{w} {u.ru_utime+u.ru_stime} {u.ru_maxrss/1024}');print(r.stdout[-400:]);"
                "sys.exit(r.returncode)"] + cmd
-    proc = subprocess.run(wrapper, capture_output=True, text=True, cwd=ROOT)
+    # run from a folder holding only programme.toml, so that `code` (first on the path) is the code imported
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    with tempfile.TemporaryDirectory(prefix="bench_validate_cwd_") as cwd:
+        shutil.copyfile(code / "programme.toml", Path(cwd) / "programme.toml")
+        proc = subprocess.run(wrapper, capture_output=True, text=True, cwd=cwd, env=env)
     if proc.returncode:
         raise SystemExit(f"{cmd[0]} failed: {proc.stderr[-800:]}")
     first, _, rest = proc.stdout.partition("\n")
@@ -82,6 +92,17 @@ def _load() -> str:
     return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def export_commit(ref: str, into: Path) -> Path:
+    """The tree of commit ``ref`` unpacked into ``into`` (replaced if there)."""
+    shutil.rmtree(into, ignore_errors=True)
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", ref], capture_output=True,
+                             check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
 def ensure_gdalinfo(install: bool) -> str | None:
     found = shutil.which("gdalinfo")
     if found or not install:
@@ -95,6 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=10000, help="raster side in pixels (10000 = 100 Mpx)")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each, alternating (medians printed)")
+    parser.add_argument("--baseline", help="also run the code of this git commit (e.g. main), for a before figure")
     parser.add_argument("--keep", type=Path, help="folder to write the test raster in (kept)")
     parser.add_argument("--install-gdal", action="store_true", help="apt-get install gdal-bin if gdalinfo is missing")
     args = parser.parse_args()
@@ -114,10 +136,14 @@ def main() -> None:
         print("baseline skipped: gdalinfo not installed (rerun with --install-gdal, or apt-get install gdal-bin)")
     # PAM off so gdalinfo computes statistics from the pixels and writes no .aux.xml beside the file
     baseline = [gdalinfo, "-stats", "--config", "GDAL_PAM_ENABLED", "NO", str(path)] if gdalinfo else None
-    ours, theirs, checks = [], [], []
+    ours, theirs, checks, before = [], [], [], []
+    child = [sys.executable, "-c", CHILD, str(path), *map(str, bounds)]
+    previous = export_commit(args.baseline, folder / "baseline_code") if args.baseline else None
     print(f"start: {_load()} ({os.cpu_count()} cores)")
-    for _ in range(args.rounds):  # alternately, so both see the same share of a busy machine
-        wall, cpu, peak, out = measure([sys.executable, "-c", CHILD, str(path), *map(str, bounds)])
+    for _ in range(args.rounds):  # alternately, so all see the same share of a busy machine
+        if previous is not None:
+            before.append(measure(child, previous)[:3])
+        wall, cpu, peak, out = measure(child)
         ours.append((wall, cpu, peak))
         first, _, v_out = out.partition("\n")
         checks.append(tuple(map(float, first.split()[1:])))
@@ -135,6 +161,13 @@ def main() -> None:
         print(f"ratio validate / gdalinfo -stats: time {v_wall / g_wall:.2f}x, CPU {v_cpu / g_cpu:.2f}x, "
               f"peak memory {v_peak / g_peak:.2f}x; checks alone: time {c_wall / g_wall:.2f}x, "
               f"CPU {c_cpu / g_cpu:.2f}x")
+    if before:
+        b_wall, b_cpu, b_peak = (_median([r[k] for r in before]) for k in range(3))
+        line = f"code of {args.baseline}: {b_wall:.2f} s wall, {b_cpu:.2f} s CPU, peak RSS {b_peak:.0f} MiB"
+        if theirs:
+            line += f" = time {b_wall / g_wall:.2f}x, CPU {b_cpu / g_cpu:.2f}x gdalinfo -stats"
+        print(f"{line}; this code / {args.baseline}: time {v_wall / b_wall:.2f}x, CPU {v_cpu / b_cpu:.2f}x, "
+              f"peak memory {v_peak / b_peak:.2f}x")
     print(f"end: {_load()}")
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
