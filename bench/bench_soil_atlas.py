@@ -33,26 +33,26 @@ TARGET_S = 10.0
 FAO74 = {"A": "AC", "B": "CM", "C": "CH", "D": "PZ", "E": "LP", "F": "FR", "G": "GL", "H": "PH", "I": "LP",
          "J": "FL", "K": "KS", "L": "LV", "M": "PH", "N": "NT", "O": "HS", "P": "PZ", "Q": "AR", "R": "RG",
          "S": "SN", "T": "AN", "U": "UM", "V": "VR", "W": "PL", "X": "CL", "Y": "GY", "Z": "SC"}
-NAMES = {"AC": "Acrisols", "CM": "Cambisols", "CH": "Chernozems", "PZ": "Podzols", "LP": "Leptosols",
-         "FR": "Ferralsols", "GL": "Gleysols", "PH": "Phaeozems", "FL": "Fluvisols", "KS": "Kastanozems",
-         "LV": "Luvisols", "NT": "Nitisols", "HS": "Histosols", "AR": "Arenosols", "RG": "Regosols",
-         "SN": "Solonetz", "AN": "Andosols", "UM": "Umbrisols", "VR": "Vertisols", "PL": "Planosols",
-         "CL": "Calcisols", "GY": "Gypsisols", "SC": "Solonchaks"}
 
 
-def national_copy(real: Path):
-    """The real map as the pipeline's national copy: unit ids, WRB rsg1 code/name, share 100 (water kept as is)."""
+def national_copy(real: Path, programme=None):
+    """The real map as the pipeline keeps its national copy: the delivered fields (unit id, WRB rsg1 code, share
+    100, FAO-74 dominant soil beside) turned into the canonical columns by ``canonical_copy``, as the pipeline does.
+
+    Water ("WR") and no-data ("ND") units are the non-soil units of those codes.
+    """
     import geopandas as gpd
 
+    from checks.wrb_columns import canonical_copy
+
     raw = gpd.read_file(real / MAP).set_crs("EPSG:4326", allow_override=True)
-    codes = raw["DOMSOI"].astype(str).str[0].map(FAO74)
-    out = gpd.GeoDataFrame({
-        "unit_id": raw["SNUM"].astype(str) + "-" + raw.index.astype(str),
-        "rsg1_code": codes, "rsg1_name": codes.map(NAMES), "rsg1_status": codes.notna().map({True: "wrb",
-                                                                                             False: "not_wrb"}),
-        "share1": 100.0, "wrb_version": "2022", "delivered_rsg1": raw["DOMSOI"].astype(str),
+    domsoi = raw["DOMSOI"].astype(str)
+    codes = domsoi.where(domsoi.isin(["WR", "ND"]), domsoi.str[0].map(FAO74))
+    delivered = gpd.GeoDataFrame({
+        "unit_id": raw["SNUM"].astype(str) + "-" + raw.index.astype(str), "rsg1": codes, "share1": 100.0,
+        "wrb_version": "2022", "fao74": domsoi,
     }, geometry=raw.geometry.values, crs="EPSG:4326")
-    return out
+    return canonical_copy(delivered, programme)
 
 
 def setup(real: Path, root: Path):
@@ -72,7 +72,7 @@ def setup(real: Path, root: Path):
     boundaries, _ = load_boundaries(programme)
     folder = layout.national_dir(programme.processed_dir, "IDN", "soil_map", 1)
     folder.mkdir(parents=True)
-    units = national_copy(real)
+    units = national_copy(real, programme)
     units.to_file(folder / SOIL_MAP_FILE, layer="map_units")
     return programme, boundaries, len(units)
 
