@@ -17,6 +17,8 @@ import pandas as pd
 import shapely
 from pyproj import Geod
 
+from checks.vector import polygonal_part
+
 log = logging.getLogger(__name__)
 
 _GEOD = Geod(ellps="WGS84")
@@ -71,7 +73,8 @@ def border_lines(geom_a, geom_b, tolerance_m: float) -> np.ndarray:
     box = shapely.box(np.maximum(ba[:, 0], bb[:, 0]) - pad, np.maximum(ba[:, 1], bb[:, 1]) - pad,
                       np.minimum(ba[:, 2], bb[:, 2]) + pad, np.minimum(ba[:, 3], bb[:, 3]) + pad)
     out_a = shapely.intersection(shapely.boundary(geom_a), box)
-    near_b = shapely.intersection(geom_b, shapely.buffer(box, pad, join_style="mitre"))
+    # polygons only: a cut that touches B along a line adds a line, and a collection has no boundary
+    near_b = polygonal_part(shapely.intersection(geom_b, shapely.buffer(box, pad, join_style="mitre")))
     tolerant = linear_part(shapely.intersection(out_a, shapely.buffer(near_b, tolerance_m)))
     exact = linear_part(shapely.intersection(out_a, shapely.boundary(near_b)))
     use_exact = shapely.length(exact) >= 0.5 * shapely.length(tolerant)
