@@ -102,8 +102,12 @@ def test_border_lines_from_cut_outlines_equal_those_from_whole_outlines():
     offset = shapely.affinity.translate(small, 0, 60)  # drawn 60 m off: only the tolerant line finds it
     enclave = shapely.Polygon(np.c_[2e5 * np.cos(t), 2e5 * np.sin(t)])
     holed = shapely.Polygon(big.exterior.coords, [enclave.exterior.coords])
-    a = np.array([big, small, big, offset, holed, enclave], dtype=object)
-    b = np.array([small, big, offset, big, enclave, holed], dtype=object)
+    # a neighbour whose far part lies along the edge of the cut box from outside: the cut gives it a line too
+    unit = shapely.box(0, 0, 1e5, 1e5)
+    arm = shapely.union_all([shapely.box(1e5, 0, 2.5e5, 1e5), shapely.box(2e5, 1e5, 2.5e5, 2e5),
+                             shapely.box(1e5, 1e5 + 400, 2.5e5, 2e5)])  # lower edge on the cut (2 x 200 m out)
+    a = np.array([big, small, big, offset, holed, enclave, unit], dtype=object)
+    b = np.array([small, big, offset, big, enclave, holed, arm], dtype=object)
     got, expected = border_lines(a, b, 100.0), whole_outline_lines(a, b, 100.0)
     assert (shapely.length(got) > 0).all()
     np.testing.assert_allclose(shapely.length(got), shapely.length(expected), rtol=1e-12)
