@@ -50,7 +50,7 @@ from atlas.products.regional import (
     release_products,
     will_rebuild,
 )
-from atlas.products.release_checks import check_release
+from atlas.products.release_checks import check_release, holdings
 from atlas.reports.country_notes import write_country_notes
 from flows.run_log import listing, plural, product_files, products_words, quiet_run_noise, versions_words, words
 
@@ -205,14 +205,13 @@ def merge_tables(programme: Programme, run_id: str, state, force: bool = False):
 
 
 @task(cache_policy=NO_CACHE)
-def export_status_table(programme: Programme, boundaries, state=None):
-    """The status exports (their cells resolved again, by the same rule, once the products are marked
-    published) and the accuracy table of the run's resolved state."""
+def export_status_table(programme: Programme, boundaries, state):
+    """The status exports and the accuracy table, both from the run's one resolved state (after publishing:
+    the state plus the current release's outcome), never resolved again."""
     with Ledger(programme.ledger_path, programme) as ledger:
-        paths = export_status(
-            ledger, programme, layout.status_dir(programme.processed_dir), boundaries=boundaries, skip_unchanged=True
-        )
-        paths["accuracy"] = write_accuracy_table(accuracy_table(state or ledger.state(), programme),
+        paths = export_status(ledger, programme, layout.status_dir(programme.processed_dir), boundaries=boundaries,
+                              skip_unchanged=True, state=state)
+        paths["accuracy"] = write_accuracy_table(accuracy_table(state, programme),
                                                  layout.status_dir(programme.processed_dir))
     return paths  # the status table artifact is made by the flow, on the root run
 
@@ -360,7 +359,7 @@ def _run(
     state = ledger.state()  # the one resolved state of this run: every product reads it (docs/LEDGER.md)
     for f in state.refused:
         logger.warning("%s: %s", f.location.file, f.message)
-    regional, rebuilt, release_line = _regional(programme, ledger, boundaries, run_id, force, logger, state)
+    regional, rebuilt, release_line, state = _regional(programme, ledger, boundaries, run_id, force, logger, state)
     for o in regional:
         if o.product in rebuilt:
             logger.info("%s: rebuilt from %s; %s", o.product, versions_words(o.included),
@@ -404,7 +403,7 @@ def _run(
         "by_country": _by_country(outcomes, failed_tasks),
         "run_url": _run_url(),
     }
-    rows = ledger.status_rows()
+    rows = ledger.status_rows(state=state)
     ledger.close()
     root_logger = _root_logger(logger)
     if root_logger is not logger:  # a served run: the country lines on the run GIS staff open in the UI
@@ -448,12 +447,13 @@ def _run_url() -> str | None:
 
 
 def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, force: bool,
-              logger, state) -> tuple[list, list[str], str]:
+              logger, state) -> tuple[list, list[str], str, object]:
     """Both regional products of the run's resolved ``state``, built side by side into one new release, made
     current only once the whole set (files, tables, catalogue) is written and checked; then the versions it
     holds are marked published.
 
-    Returns the current release's products, the products rebuilt, and a line on the release for the summary.
+    Returns the current release's products, the products rebuilt, a line on the release for the summary, and
+    the run's resolved state with the current release's outcome (``ResolvedState.published``).
     """
     processed = programme.processed_dir
     jobs = ((mosaic_salinity, "salinity_map", "GSSmap"), (harmonize_soil_atlas, "soil_map", "Soil Atlas WRB"))
@@ -473,13 +473,14 @@ def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, for
         outcomes, failed_tasks = _gather(futures, [product for _, _, product in jobs], logger, run_id)
         rebuilt = [o.product for o in outcomes if o.paths and not o.up_to_date]
         line = _release(programme, ledger, staging, outcomes, failed_tasks, run_id, logger)
-    # what the current release holds, whatever this run did: published in the ledger (idempotent, so a run
-    # killed between the release and the ledger is completed by the next one)
+    # what the current release holds, whatever this run did: the resolved state plus that outcome is the one
+    # value the ledger and every export are written from (idempotent: a run killed between the release and the
+    # ledger is completed by the next one)
     current = layout.current_release(processed)
     regional = [o for product in PRODUCTS if (o := outcome_from_manifest(product, current))]
-    for outcome in regional:
-        stages.publish_versions(ledger, PRODUCTS[outcome.product][0], outcome, run_id, state)
-    return regional, rebuilt, line
+    state = state.published(holdings(current) if current.is_dir() else {})
+    stages.record_publication(ledger, state, run_id, versions)
+    return regional, rebuilt, line, state
 
 
 def _release(programme: Programme, ledger: Ledger, staging, outcomes: list, failed_tasks: list, run_id: str,

@@ -21,6 +21,7 @@ from rasterio.windows import Window
 from atlas import layout
 from atlas.intake.inbox import sha256_file
 from atlas.products.build_manifest import BUILD_MANIFEST
+from atlas.state import Holding
 
 PRODUCT_SUFFIXES = (".tif", ".gpkg", ".parquet")
 NOT_DATA = ("GSSmap_country_index.tif", "GSSmap_provenance.tif")  # grids of codes, not salinity data
@@ -43,6 +44,38 @@ def included(manifest: dict) -> dict[str, int]:
     """The versions a product holds data of, as its manifest says (given versions minus those left out)."""
     left_out = manifest.get("left_out") or {}
     return {iso3: int(v) for iso3, v in (manifest.get("versions") or {}).items() if iso3 not in left_out}
+
+
+def holdings(release: Path) -> dict[str, Holding]:
+    """{deliverable: Holding}: what each product of a release holds, as its build manifest says: the version of
+    each country it is built from, and the earlier versions whose layers are carried into it (with the layers).
+
+    The one reading of "what the release holds" that the ledger's publication states and `atlas verify` share.
+    """
+    out = {}
+    name = Path(release).name
+    for manifest in manifests(release).values():
+        deliverable, product = manifest.get("deliverable"), manifest.get("product")
+        if not deliverable or "unreadable" in manifest:
+            continue
+        held = included(manifest)
+        out[deliverable] = Holding(deliverable, product or deliverable, name, held,
+                                   carried_versions(held, manifest.get("sources") or {}),
+                                   dict(manifest.get("left_out") or {}))
+    return out
+
+
+def carried_versions(held: dict[str, int], sources: dict[str, list[dict]]) -> dict[tuple[str, int], tuple[str, ...]]:
+    """{(iso3, version): layers carried over}: the versions other than the held one whose data is in a product
+    (``sources``: per file, the versions whose data it holds), with the layers they give as carried over."""
+    carried: dict[tuple[str, int], set[str]] = {}
+    for entries in sources.values():
+        for e in entries:
+            if e["country"] in held and int(e["version"]) != held[e["country"]]:
+                layers = carried.setdefault((e["country"], int(e["version"])), set())
+                if e.get("how") == "carried" and e.get("layer") not in (None, "", "provenance"):
+                    layers.add(str(e["layer"]))
+    return {k: tuple(sorted(v)) for k, v in sorted(carried.items())}
 
 
 def _stac_items(release: Path) -> tuple[list, list[str]]:
