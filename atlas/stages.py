@@ -284,58 +284,73 @@ def record_publication(ledger, state, run_id: str | None, versions: dict[str, di
     return changed
 
 
-def tables_outdated(programme: Programme, state) -> bool:
-    """Some regional table does not hold the run's current versions (``state``: the resolved state, or a
-    ledger), or the meeting summary is missing."""
+def tables_outdated(programme: Programme, state, release: Path | None = None) -> bool:
+    """Some regional table of ``release`` (the current one by default) does not hold the run's current versions
+    (``state``: the resolved state, or a ledger), or the meeting summary is missing."""
     from atlas.products.regional_tables import is_current, mergeable, tables_root
     from atlas.reports.table_summary import SUMMARY_NAME
 
-    if not (tables_root(programme.processed_dir) / f"{SUMMARY_NAME}.html").is_file():
-        return bool(programme.table_keys())
+    release = release if release is not None else layout.current_release(programme.processed_dir)
     current = state.current_versions if hasattr(state, "current_versions") else state.accepted_versions
-    return any(not is_current(programme, key, mergeable(programme, key, current(key)))
-               for key in programme.table_keys())
+    wanted = {key: mergeable(programme, key, current(key)) for key in programme.table_keys()}
+    if not any(wanted.values()):
+        return False  # nothing accepted yet: no table to build
+    if not (tables_root(release) / f"{SUMMARY_NAME}.html").is_file():
+        return True
+    return any(not is_current(programme, key, versions, release) for key, versions in wanted.items() if versions)
 
 
-def regional_tables(programme: Programme, ledger, run_id: str | None, force: bool = False, state=None) -> list:
-    """Every table deliverable's accepted versions merged into its regional table, those versions marked
-    published, and the one-page meeting summary of all tables (``regional/tables/meeting_summary.html``).
+def regional_tables(programme: Programme, state, release: Path, run_id: str | None = None,
+                    force: bool = False) -> list:
+    """Every table deliverable's current versions (the run's resolved ``state``) merged into its regional table
+    in ``release`` (a release being built), and the one-page meeting summary of all tables
+    (``tables/meeting_summary.html``). Returns a ``RegionalOutcome`` per table the release holds.
 
-    A table already holding the same versions is left as it is (unless ``force``); returns the tables rebuilt.
-    ``state``: the run's resolved state (its current versions are merged); without it, the ledger's.
+    A table already holding the same versions (hard-linked from the previous release) is left as it is, unless
+    ``force``. Nothing is marked in the ledger here: the versions the release holds are published from it
+    (``record_publication``), with the maps'.
     """
+    import shutil
+
     from atlas.products.regional_tables import (
         build_regional_table,
         is_current,
         meeting_counts,
         merge_table,
         mergeable,
+        regional_tables_dir,
+        table_outcome,
         tables_root,
     )
-    from atlas.reports.table_summary import write_table_summary
+    from atlas.reports.table_summary import SUMMARY_NAME, write_table_summary
     from atlas.tables import load_table_spec, table_deliverables
 
-    built, summaries = [], []
+    outcomes, summaries, rebuilt = [], [], False
     for key in table_deliverables(programme):
+        built_now = False
         try:
             spec = load_table_spec(programme, key)
-            current = state.current_versions(key) if state is not None else ledger.accepted_versions(key)
-            versions = mergeable(programme, key, current)
-            if not force and is_current(programme, key, versions):
-                summaries.append(meeting_counts(spec, merge_table(programme, spec, versions)))
+            versions = mergeable(programme, key, state.current_versions(key))
+            if not versions:  # nothing accepted: no table (an empty product is never published)
+                shutil.rmtree(regional_tables_dir(release, key), ignore_errors=True)
+                summaries.append(meeting_counts(spec, merge_table(programme, spec, {})))
                 continue
-            table = build_regional_table(programme, spec, versions)
-        except Exception:  # one table's defect must not stop the other, nor the status export
-            log.exception("regional table %s could not be built; its versions stay unpublished", key)
-            continue
-        for iso3, version in sorted(table.versions.items()):
-            ledger.mark_version(iso3, key, version, "published", run_id=run_id, product=table.product)
-        summaries.append(meeting_counts(spec, table.frames))
-        table.frames = {}
-        built.append(table)
-    if summaries:
-        write_table_summary(programme, summaries, tables_root(programme.processed_dir))
-    return built
+            if force or not is_current(programme, key, versions, release):
+                table = build_regional_table(programme, spec, versions, release=release, run_id=run_id)
+                rebuilt = built_now = True
+                frames = table.frames
+            else:  # the same versions: the previous release's files, hard-linked, stay
+                frames = merge_table(programme, spec, versions)
+            summaries.append(meeting_counts(spec, frames))
+        except Exception:  # one table's defect must not stop the other, nor the maps' release
+            log.exception("regional table %s could not be built; the release keeps its previous one", key)
+        outcome = table_outcome(programme, release, key)
+        if outcome is not None:
+            outcome.up_to_date = not built_now
+            outcomes.append(outcome)
+    if summaries and (rebuilt or force or not (tables_root(release) / f"{SUMMARY_NAME}.html").is_file()):
+        write_table_summary(programme, summaries, tables_root(release))
+    return outcomes
 
 
 def older_delivery_findings(sub: Submission, ledger) -> list[Finding]:

@@ -20,7 +20,6 @@ import os
 import sqlite3
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from uuid import UUID
 
 from prefect import flow, get_run_logger, task
@@ -50,6 +49,7 @@ from atlas.products.regional import (
     release_products,
     will_rebuild,
 )
+from atlas.products.regional_tables import table_outcome
 from atlas.products.release_checks import check_release, holdings
 from atlas.reports.country_notes import write_country_notes
 from flows.run_log import listing, plural, product_files, products_words, quiet_run_noise, versions_words, words
@@ -198,10 +198,9 @@ def verify_current_release(programme: Programme) -> list[str]:
 
 
 @task(cache_policy=NO_CACHE)
-def merge_tables(programme: Programme, run_id: str, state, force: bool = False):
-    """The regional tables (one per table deliverable) and the meeting summary; versions merged are published."""
-    with Ledger(programme.ledger_path, programme) as ledger:
-        return stages.regional_tables(programme, ledger, run_id, force, state)
+def merge_tables(programme: Programme, run_id: str, state, force: bool, release_dir):
+    """The regional tables (one per table deliverable) and the meeting summary, into the release being built."""
+    return stages.regional_tables(programme, state, release_dir, run_id, force)
 
 
 @task(cache_policy=NO_CACHE)
@@ -365,11 +364,6 @@ def _run(
             logger.info("%s: rebuilt from %s; %s", o.product, versions_words(o.included),
                         plural(len(product_files(o.paths)), "file"))
     logger.info("%s", release_line)
-    # the tables are merged only when their current versions changed: a run with nothing new stays a no-op
-    tables = (_with_retries(merge_tables, programme)(programme, run_id, state, force)
-              if force or stages.tables_outdated(programme, state) else [])
-    for t in tables:
-        logger.info("%s: merged; %s", t.product, plural(len(t.paths), "file"))
     exported = _with_retries(export_status_table, programme)(programme, boundaries, state)
     logger.info("status exports: %s in %s", plural(sum(len(v) for v in exported.values()), "file"),
                 layout.status_dir(programme.processed_dir))
@@ -391,9 +385,8 @@ def _run(
         "failures": [f"{label}: {reason}" for label, reason in failed_tasks],
         # deliveries the ordering rule refuses (dated after today), each naming its folder
         "refused": [f.message for f in [*inbox_findings, *state.refused] if f.check_id == "inbox.future_delivery"],
-        "products": {**{o.product: product_files(o.paths) for o in regional},  # the same count rebuilt or not
-                     **{t.product: [p.name for p in map(Path, t.paths)] for t in tables}},
-        "rebuilt": rebuilt + [t.product for t in tables],
+        "products": {o.product: product_files(o.paths) for o in regional},  # the same count rebuilt or not
+        "rebuilt": rebuilt,
         "release": release_line,
         "verified": f"{len(disagreements)} disagreement(s)" if disagreements else "verified" if verify else
         "not run (nothing changed; `atlas verify` checks on demand)" if regional else "nothing to verify (no release)",
@@ -459,18 +452,26 @@ def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, for
     jobs = ((mosaic_salinity, "salinity_map", "GSSmap"), (harmonize_soil_atlas, "soil_map", "Soil Atlas WRB"))
     versions = {key: state.current_versions(key) for _, key, _ in jobs}
     layers = {"salinity_map": state.layer_versions("salinity_map")}  # a layer from another version: a rebuild
-    rebuild = any(will_rebuild(programme, key, versions[key], force, layers.get(key)) for _, key, _ in jobs)
+    maps_due = any(will_rebuild(programme, key, versions[key], force, layers.get(key)) for _, key, _ in jobs)
+    # the tables are merged only when their current versions changed: a run with nothing new stays a no-op
+    tables_due = force or stages.tables_outdated(programme, state)
     name = layout.current_release_name(processed)
     rebuilt, line = [], f"release {name} unchanged" if name else "no release yet (no accepted national copy)"
-    if rebuild:
+    if maps_due or tables_due:
         staging = release.begin(processed, run_id)
-        pairs = border_pairs(programme, boundaries, versions, force)  # once per run, for both products
-        futures = [
-            _with_retries(builder, programme).submit(programme, versions[key], boundaries, run_id, force, pairs,
-                                                     state, staging)
-            for builder, key, _ in jobs
-        ]
-        outcomes, failed_tasks = _gather(futures, [product for _, _, product in jobs], logger, run_id)
+        outcomes, failed_tasks = [], []
+        if maps_due:
+            pairs = border_pairs(programme, boundaries, versions, force)  # once per run, for both products
+            futures = [
+                _with_retries(builder, programme).submit(programme, versions[key], boundaries, run_id, force, pairs,
+                                                         state, staging)
+                for builder, key, _ in jobs
+            ]
+            outcomes, failed_tasks = _gather(futures, [product for _, _, product in jobs], logger, run_id)
+        else:  # only the tables changed: the maps of the current release, hard-linked, are the new release's
+            outcomes = [o for product in PRODUCTS if (o := outcome_from_manifest(product, staging))]
+        # the tables go into the same release: built aside with the maps, made current with them
+        outcomes += _with_retries(merge_tables, programme)(programme, run_id, state, force, staging)
         rebuilt = [o.product for o in outcomes if o.paths and not o.up_to_date]
         line = _release(programme, ledger, staging, outcomes, failed_tasks, run_id, logger)
     # what the current release holds, whatever this run did: the resolved state plus that outcome is the one
@@ -478,6 +479,7 @@ def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, for
     # ledger is completed by the next one)
     current = layout.current_release(processed)
     regional = [o for product in PRODUCTS if (o := outcome_from_manifest(product, current))]
+    regional += [t for key in programme.table_keys() if (t := table_outcome(programme, current, key))]
     state = state.published(holdings(current) if current.is_dir() else {})
     stages.record_publication(ledger, state, run_id, versions)
     return regional, rebuilt, line, state

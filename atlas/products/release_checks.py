@@ -4,7 +4,8 @@ Each check returns one line per disagreement, naming the file and what differs:
 - every file a build manifest lists exists;
 - every STAC asset exists and has the checksum and size STAC records; every product file is in STAC;
 - the STAC sources of a product are the versions its build manifest says it holds;
-- no product is empty (a raster without a valid pixel, a vector layer without a feature);
+- no product is empty (a raster without a valid pixel, a vector layer without a feature, a table without a row);
+- each regional table's rows name exactly the versions its manifest holds;
 - the provenance raster marks only pixels where some salinity layer holds data;
 - (``sample_national``) sampled product pixels equal the harmonized national copy they come from.
 """
@@ -28,9 +29,11 @@ NOT_DATA = ("GSSmap_country_index.tif", "GSSmap_provenance.tif")  # grids of cod
 
 
 def manifests(release: Path) -> dict[str, dict]:
-    """The build manifest of each product folder of a release, by folder name."""
+    """The build manifest of each product folder of a release, by folder name (tables: ``tables/<table>``)."""
     out = {}
-    for folder in (layout.SALINITY, layout.SOIL_ATLAS):
+    tables = sorted(p.parent.relative_to(release).as_posix()
+                    for p in layout.tables_in(release).glob(f"*/{BUILD_MANIFEST}"))
+    for folder in (layout.SALINITY, layout.SOIL_ATLAS, *tables):
         path = Path(release) / folder / BUILD_MANIFEST
         if path.is_file():
             try:
@@ -228,9 +231,41 @@ def check_vectors(release: Path) -> list[str]:
     return problems
 
 
+def check_tables(release: Path) -> list[str]:
+    """Each regional table's rows name exactly the versions its build manifest says it holds (country and version
+    on every row); no table without a row."""
+    import pyarrow.parquet as pq
+
+    problems = []
+    for folder, manifest in manifests(release).items():
+        if not folder.startswith(f"{layout.TABLES}/") or "unreadable" in manifest:
+            continue
+        held = set(included(manifest).items())
+        found: set[tuple[str, int]] = set()
+        rows = 0
+        for name in manifest.get("files", []):
+            path = Path(release) / folder / name
+            if path.suffix != ".parquet" or not path.is_file():
+                continue
+            try:
+                table = pq.read_table(path, columns=["country", "version"]).to_pydict()
+            except Exception as exc:  # noqa: BLE001 - an unreadable table is a disagreement, not a crash
+                problems.append(f"{folder}/{name}: unreadable table: {str(exc).splitlines()[0]}")
+                continue
+            rows += len(table["country"])
+            found |= {(str(c), int(v)) for c, v in zip(table["country"], table["version"], strict=True)}
+        where = f"{folder}/{BUILD_MANIFEST}"
+        problems += [f"{folder}: rows of {iso3} v{v}, which {where} does not name" for iso3, v in sorted(found - held)]
+        problems += [f"{folder}: {where} names {iso3} v{v}, no row holds it" for iso3, v in sorted(held - found)]
+        if not rows:
+            problems.append(f"{folder}: empty product (0 rows) is published")
+    return problems
+
+
 def check_release(release: Path) -> list[str]:
     """Every check on a release's own files (no ledger, no national copies): what a release must pass to be current."""
-    return check_files(release) + check_sources(release) + check_rasters(release) + check_vectors(release)
+    return (check_files(release) + check_sources(release) + check_rasters(release) + check_vectors(release)
+            + check_tables(release))
 
 
 def sample_national(release: Path, sources: dict[str, dict[str, Path]], samples: int = 200, seed: int = 0) -> list[str]:
