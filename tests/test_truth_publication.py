@@ -121,3 +121,61 @@ def test_verify_fails_when_the_ledger_says_published_what_the_release_does_not_h
         problems = verify_release(programme, ledger)
     assert len(problems) == 1 and "is built from it (KHM salinity_map v2)" in problems[0] \
         and "harmonized, not published" in problems[0], problems
+
+
+def test_every_record_of_a_resubmission_agrees_with_the_one_state_and_verify(programme, tmp_path, monkeypatch):
+    """Issue 21, gap 3: mosaic inputs, STAC sources, ledger states, status cells and the report's "what changed"
+    all say what the run's one resolved state (after publishing) says; the exports never resolve it again."""
+    import json
+
+    import pystac
+
+    import atlas.ledger.resolve
+
+    programme = small(programme)
+    deliver(programme, "2026-03-02")
+    with Ledger(programme.ledger_path, programme) as ledger:
+        process_inbox(programme, ledger)
+        release_run(programme, ledger)
+        deliver(programme, "2026-05-20", (("ECe", 8.0), ("pH", 7.9)))  # replaces v1 ...
+        process_inbox(programme, ledger)
+        release_run(programme, ledger)
+        deliver(programme, "2026-06-10", (("pH", 8.2),), sas=False)  # ... and v3 sends pH only
+        process_inbox(programme, ledger)
+        state = release_run(programme, ledger)
+        release = layout.current_release(programme.processed_dir)
+        manifest = json.loads((layout.salinity_in(release) / "build_manifest.json").read_text())
+        # mosaic inputs: the state's layer sources
+        assert manifest["layers"] == {"KHM": state.layer_versions("salinity_map")["KHM"]} \
+            == {"KHM": {"ECe_0-30": 2, "SAS_0-30": 2, "pH_0-30": 3}}
+        # STAC sources: per item, the version whose pixels are in it
+        catalog = pystac.Catalog.from_file(str(layout.stac_in(release) / "catalog.json"))
+        sources = {i.id: {(s["country"], s["version"]) for s in i.properties["atlas:sources"]}
+                   for i in catalog.get_items()}
+        assert sources["GSSmap_ECe_0-30"] == {("KHM", 2)} and sources["GSSmap_pH_0-30"] == {("KHM", 3)}
+        # ledger states = the state's publication states
+        assert {(c, d, v): s for (c, d, v), s in ledger.version_states().items()} == {
+            ("KHM", "salinity_map", 1): "superseded", ("KHM", "salinity_map", 2): "partly_published",
+            ("KHM", "salinity_map", 3): "published"} == state.publication_states()
+        # status cells and exports from that one value: resolving again would fail here
+        monkeypatch.setattr(atlas.ledger.resolve, "resolve_db", _no_second_resolution)
+        row = khm_row(ledger, state)
+        out = export_status(ledger, programme, tmp_path / "status", formats=("csv", "md"), state=state)
+        assert (row.best_version, row.shown_state, row.layers_in_use, row.layers_carried) == (3, "published", 3, 2)
+        assert "v1 superseded by v2 on" in row.cell() and "v2 partly published: 2 layers carried over by v3" in \
+            row.cell()
+        assert row.cell() in out["md"][0].read_text(encoding="utf-8")
+        monkeypatch.undo()
+        assert verify_release(programme, ledger) == []
+    # the report of v3: what changed since v2, with the layers the state says it carries over
+    report = json.loads((layout.national_dir(programme.processed_dir, "KHM", "salinity_map", 3) / "report.json")
+                        .read_text())
+    assert report["changes"]["since_version"] == 2
+    carried = {f"{r['layer']}_{r['depth']}": r["taken_from"] for r in report["meta"]["layers"] if r["kind"] == "carried"}
+    assert carried == {k: "carried over from version 2" for k, s in state.version("KHM", "salinity_map", 3).layers.items()
+                       if s.how == "carried"} == {"ECe_0-30": "carried over from version 2",
+                                                  "SAS_0-30": "carried over from version 2"}
+
+
+def _no_second_resolution(*args, **kwargs):
+    raise AssertionError("the state was resolved a second time: the run's one state must be passed on")
