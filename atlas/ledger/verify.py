@@ -43,7 +43,13 @@ def _ledger_agrees(ledger: Ledger, release: Path) -> list[str]:
     problems = []
     held = holdings(release)
     name = release.name
-    for (iso3, deliverable, version), state in sorted(ledger.version_states().items()):
+    states = ledger.version_states()
+    for deliverable, holding in sorted(held.items()):  # a version the release holds that the ledger does not know
+        for iso3, version in sorted({*holding.held.items(), *holding.carried}):
+            if (iso3, deliverable, version) not in states:
+                problems.append(f"{holding.product} in release {name} holds {iso3} {deliverable} v{version}; the "
+                                "ledger has no such version")
+    for (iso3, deliverable, version), state in sorted(states.items()):
         holding = held.get(deliverable)
         if holding is None:
             if state in (PUBLISHED, PARTLY_PUBLISHED):
