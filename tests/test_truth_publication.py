@@ -13,14 +13,12 @@ import sqlite3
 import openpyxl
 from test_one_state import process_inbox, small, write
 
-from atlas import layout
+from atlas import layout, stages
 from atlas.ledger.exports import export_status
 from atlas.ledger.status_table import render_country_history
 from atlas.ledger.store import Ledger
 from atlas.ledger.verify import verify_release
 from atlas.products import regional
-from atlas.products.release_checks import holdings
-from atlas.stages import record_publication
 
 
 def deliver(programme, day: str, layers=(("ECe", 6.0), ("pH", 7.5)), sas=True):
@@ -31,17 +29,15 @@ def deliver(programme, day: str, layers=(("ECe", 6.0), ("pH", 7.5)), sas=True):
         write(folder, "SAS", 1)
 
 
-def release_run(programme, ledger):
-    """The flow's regional stage for salinity: resolved state, build into a release, publication recorded."""
+def release_run(programme, ledger) -> None:
+    """The regional stage for salinity: resolved state, build into a release, publication recorded in the ledger."""
     from test_one_state import BOUNDARIES
 
     state = ledger.state()
     outcome = regional.build_regional_salinity(programme, state.current_versions("salinity_map"), BOUNDARIES, "run",
                                                False, layer_versions=state.layer_versions("salinity_map"))
     regional.build_catalogue(programme, [outcome], "run")
-    published = state.published(holdings(layout.current_release(programme.processed_dir)))
-    record_publication(ledger, published, "run")
-    return published
+    stages.publish_versions(ledger, "salinity_map", outcome, "run", state)
 
 
 def states(ledger) -> dict[int, str]:
@@ -61,8 +57,9 @@ def test_a_version_replaced_in_the_current_release_reads_superseded_in_ledger_ex
         assert states(ledger) == {1: "published"}
         deliver(programme, "2026-05-20", (("ECe", 8.0), ("pH", 7.9)))  # a complete new map
         process_inbox(programme, ledger)
-        state = release_run(programme, ledger)
+        release_run(programme, ledger)
         assert states(ledger) == {1: "superseded", 2: "published"}
+        state = ledger.published_state()  # the state plus what the current release holds
         assert state.version("KHM", "salinity_map", 1).state == "superseded"
         row = khm_row(ledger, state)
         assert row.earlier and "v1 superseded by v2 on " in row.cell(), row.cell()
@@ -89,8 +86,9 @@ def test_a_version_whose_layers_the_next_one_carries_reads_partly_published(prog
         release_run(programme, ledger)
         deliver(programme, "2026-06-10", (("pH", 8.2),), sas=False)  # pH only: ECe and SAS carried over from v2
         process_inbox(programme, ledger)
-        state = release_run(programme, ledger)
+        release_run(programme, ledger)
         assert states(ledger) == {1: "harmonized", 2: "partly_published", 3: "published"}  # v1 was never released
+        state = ledger.published_state()
         v2 = state.version("KHM", "salinity_map", 2)
         assert v2.in_release == ("ECe_0-30", "SAS_0-30") and v2.by == 3
         cell = khm_row(ledger, state).cell()
@@ -142,7 +140,8 @@ def test_every_record_of_a_resubmission_agrees_with_the_one_state_and_verify(pro
         release_run(programme, ledger)
         deliver(programme, "2026-06-10", (("pH", 8.2),), sas=False)  # ... and v3 sends pH only
         process_inbox(programme, ledger)
-        state = release_run(programme, ledger)
+        release_run(programme, ledger)
+        state = ledger.published_state()
         release = layout.current_release(programme.processed_dir)
         manifest = json.loads((layout.salinity_in(release) / "build_manifest.json").read_text())
         # mosaic inputs: the state's layer sources
