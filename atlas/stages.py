@@ -287,17 +287,11 @@ def record_publication(ledger, state, run_id: str | None, versions: dict[str, di
 def tables_outdated(programme: Programme, state, release: Path | None = None) -> bool:
     """Some regional table of ``release`` (the current one by default) does not hold the run's current versions
     (``state``: the resolved state, or a ledger), or the meeting summary is missing."""
-    from atlas.products.regional_tables import is_current, mergeable, tables_root
-    from atlas.reports.table_summary import SUMMARY_NAME
+    from atlas.products.build_manifest import tables_outdated as outdated
 
     release = release if release is not None else layout.current_release(programme.processed_dir)
-    current = state.current_versions if hasattr(state, "current_versions") else state.accepted_versions
-    wanted = {key: mergeable(programme, key, current(key)) for key in programme.table_keys()}
-    if not any(wanted.values()):
-        return False  # nothing accepted yet: no table to build
-    if not (tables_root(release) / f"{SUMMARY_NAME}.html").is_file():
-        return True
-    return any(not is_current(programme, key, versions, release) for key, versions in wanted.items() if versions)
+    return outdated(programme, state.current_versions if hasattr(state, "current_versions") else
+                    state.accepted_versions, release)
 
 
 def regional_tables(programme: Programme, state, release: Path, run_id: str | None = None,

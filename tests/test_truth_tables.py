@@ -43,7 +43,8 @@ def test_the_regional_tables_are_in_the_release_catalogued_hard_linked_and_verif
         first = layout.current_release(processed)
         tables = layout.tables_in(first)
         assert (tables / "soil_threats" / "soil_threats_threats.parquet").is_file()
-        assert (tables / "rd_submission" / "rd_submission.xlsx").is_file() and (tables / "meeting_summary.html").is_file()
+        assert (tables / "rd_submission" / "rd_submission.xlsx").is_file()
+        assert (tables / "meeting_summary.html").is_file()
         assert {"tables/soil_threats", "tables/rd_submission"} <= set(manifests(first))
         item = _items(processed)["soil_threats"]
         assert {(s["country"], s["version"]) for s in item.properties["atlas:sources"]} == {("KHM", 1)}

@@ -23,6 +23,7 @@ from atlas.atomic import write_atomic
 from atlas.cells import plain_cell, safe_cell
 from atlas.config import Programme
 from atlas.errors import AtlasError
+from atlas.products.build_manifest import BUILD_MANIFEST, mergeable_versions, table_up_to_date
 from atlas.tables.schema import TableSpec
 from atlas.tables.template import sheet_title
 
@@ -152,26 +153,18 @@ def merge_table(programme: Programme, spec: TableSpec, versions: dict[str, int],
     return out
 
 
-# which version of each country the files hold (as the maps' manifests say it): a run with the same ones skips,
-# and the ledger's published states, STAC and `atlas verify` read it
-BUILD_MANIFEST = "build_manifest.json"
+# BUILD_MANIFEST (build_manifest.json, as the maps'): which version of each country the files hold; a run with the
+# same ones skips, and the ledger's published states, STAC and `atlas verify` read it
 
 
 def mergeable(programme: Programme, key: str, versions: dict[str, int]) -> dict[str, int]:
     """The accepted versions whose rows were written (a version processed before tables had a copy is left out)."""
-    return {iso3: v for iso3, v in versions.items() if table_copy_dir(programme.processed_dir, iso3, key, v).is_dir()}
+    return mergeable_versions(programme.processed_dir, key, versions)
 
 
 def is_current(programme: Programme, key: str, versions: dict[str, int], release: Path) -> bool:
     """The regional table in ``release`` already holds exactly these versions, and all its files are there."""
-    import json
-
-    folder = regional_tables_dir(release, key)
-    try:
-        built = json.loads((folder / BUILD_MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return built.get("versions") == versions and all((folder / name).is_file() for name in built.get("files", []))
+    return table_up_to_date(release, key, versions)
 
 
 def build_regional_table(programme: Programme, spec: TableSpec, versions: dict[str, int],
