@@ -441,9 +441,9 @@ def _run_url() -> str | None:
 
 def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, force: bool,
               logger, state) -> tuple[list, list[str], str, object]:
-    """Both regional products of the run's resolved ``state``, built side by side into one new release, made
-    current only once the whole set (files, tables, catalogue) is written and checked; then the versions it
-    holds are marked published.
+    """Both regional products and the regional tables of the run's resolved ``state``, built side by side into
+    one new release, made current only once the whole set (files, tables, catalogue) is written and checked;
+    then every version's publication state is written from what the current release holds.
 
     Returns the current release's products, the products rebuilt, a line on the release for the summary, and
     the run's resolved state with the current release's outcome (``ResolvedState.published``).
@@ -471,7 +471,12 @@ def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, for
         else:  # only the tables changed: the maps of the current release, hard-linked, are the new release's
             outcomes = [o for product in PRODUCTS if (o := outcome_from_manifest(product, staging))]
         # the tables go into the same release: built aside with the maps, made current with them
-        outcomes += _with_retries(merge_tables, programme)(programme, run_id, state, force, staging)
+        try:
+            outcomes += _with_retries(merge_tables, programme)(programme, run_id, state, force, staging)
+        except Exception as exc:  # noqa: BLE001 - the maps' release goes on; the tables stay as they were
+            logger.error("regional tables: failed after retries: %s: %s; the release keeps the previous ones",
+                         type(exc).__name__, exc)
+            outcomes += [t for key in programme.table_keys() if (t := table_outcome(programme, staging, key))]
         rebuilt = [o.product for o in outcomes if o.paths and not o.up_to_date]
         line = _release(programme, ledger, staging, outcomes, failed_tasks, run_id, logger)
     # what the current release holds, whatever this run did: the resolved state plus that outcome is the one
