@@ -3,9 +3,10 @@
 One line per disagreement (an empty list: verified). The release's own checks are those it passed
 before it became current (``atlas.products.release_checks``: checksums against STAC, STAC sources =
 build manifest, no empty product, provenance within data); here they are run again, because files
-can change after publication, and two more are added: the ledger's published versions are the ones
-the manifests say each product holds, and sampled product pixels equal the harmonized national copy
-of the version (and, for carried-over layers, the earlier version) they come from.
+can change after publication, and two more are added: every version's publication state in the ledger
+is what the release holds of it (maps and regional tables: published, partly published, else never
+published or partly published; a replaced version reads superseded), and sampled product pixels equal the
+harmonized national copy of the version (and, for carried-over layers, the earlier version) they come from.
 """
 
 from __future__ import annotations
