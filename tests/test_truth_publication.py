@@ -111,6 +111,9 @@ def test_verify_fails_when_the_ledger_says_published_what_the_release_does_not_h
         problems = verify_release(programme, ledger)
     assert len(problems) == 1 and "KHM salinity_map v1 is published" in problems[0] \
         and "holds v2" in problems[0] and "superseded" in problems[0], problems
+    from atlas.pending import pending_work  # `atlas run` sees the work: the next run puts the ledger right
+
+    assert "ledger states to bring in line with the current release" in pending_work(programme).reasons
     with db:  # and the reverse: the release is built from v2, the ledger says it is only harmonized
         db.execute("UPDATE submissions SET state = 'superseded' WHERE country = 'KHM' AND version = 1")
         db.execute("UPDATE submissions SET state = 'harmonized' WHERE country = 'KHM' AND version = 2")
