@@ -57,8 +57,8 @@ def area_km2(geoms, crs: str = "EPSG:4326", equal_area_crs: str = "ESRI:54034") 
     # Densify first: a lon/lat-straight edge is a curve in the projection, so the area would otherwise depend
     # on where vertices happen to sit along an edge (1e-5 relative on long national border edges).
     if crs == "EPSG:4326":
-        # a valid geometry whose box has a diagonal under 0.05 degrees has no longer segment: left as it is
-        # (most units of a detailed map); segmentize would only copy it (and repairs invalid ones, so they go)
+        # a valid geometry whose box has a diagonal under 0.05 degrees has no longer segment: segmentize would
+        # only copy it (most units of a detailed map). Invalid ones still go through it: it repairs them.
         b = shapely.bounds(geoms)
         long = ~((b[:, 2] - b[:, 0]) ** 2 + (b[:, 3] - b[:, 1]) ** 2 <= SEGMENT_DEG ** 2)
         long[~long] = ~shapely.is_valid(geoms[~long])
@@ -68,8 +68,9 @@ def area_km2(geoms, crs: str = "EPSG:4326", equal_area_crs: str = "ESRI:54034") 
     return gpd.GeoSeries(geoms, crs=crs).to_crs(equal_area_crs).area.to_numpy() / 1e6
 
 
-# km2 per square degree at the equator is at least 12,300 (meridian radius x prime-vertical radius of WGS84);
-# half of it is a safe lower bound for any equal-area CRS, used to rule out slivers without projecting
+# On the WGS84 ellipsoid a square degree holds at least 12,300 km2 x cos(latitude) (meridian x prime-vertical
+# radius is smallest at the equator); half of that is a safe lower bound in any equal-area CRS, used to rule
+# out slivers without projecting
 KM2_PER_DEG2_AT_LEAST = 0.5 * 12_300.0
 
 
