@@ -35,7 +35,7 @@ def test_merge_with_country_and_version_on_every_row(programme):
     _copy(programme, spec, "VNM", 2, {"threats": GOOD_THREATS[:2]})
     _copy(programme, spec, "KHM", 1, {"threats": [evil]}, received="2026-02-20")
     _copy(programme, spec, "THA", 1, {"threats": GOOD_THREATS})  # not accepted: left out
-    table = build_regional_table(programme, spec, {"VNM": 2, "KHM": 1})
+    table = build_regional_table(programme, spec, {"VNM": 2, "KHM": 1}, release=programme.processed_dir / "r")
     names = sorted(p.name for p in table.paths)
     assert names == ["soil_threats.xlsx", "soil_threats_threats.csv", "soil_threats_threats.parquet"]
     csv = pd.read_csv(table.paths[0], dtype=str, keep_default_na=False)
@@ -63,8 +63,8 @@ def test_meeting_counts_and_summary_page(programme, tmp_path):
     _copy(programme, threats, "VNM", 1, {"threats": GOOD_THREATS})
     _copy(programme, threats, "KHM", 1, {"threats": [dict(GOOD_THREATS[0], severity="very high")]})
     _copy(programme, rd, "NPL", 1, GOOD_RD)
-    t = build_regional_table(programme, threats, {"VNM": 1, "KHM": 1})
-    r = build_regional_table(programme, rd, {"NPL": 1})
+    t = build_regional_table(programme, threats, {"VNM": 1, "KHM": 1}, release=tmp_path / "r")
+    r = build_regional_table(programme, rd, {"NPL": 1}, release=tmp_path / "r")
     counts = meeting_counts(threats, t.frames)
     cross = counts["sheets"][0]["cross"]
     assert cross["unit"] == "countries" and cross["columns"] == ["very low", "low", "moderate", "high", "very high"]

@@ -56,6 +56,7 @@ def state_word(state: str | None) -> str:
     """A verdict or state as a visitor reads it (the templates' ``verdict`` macro says the same)."""
     words = {"accepted": _("accepted"), "accepted_with_warnings": _("accepted with warnings"),
              "rejected": _("rejected"), "published": _("published"), "harmonized": _("harmonized"),
+             "partly_published": _("partly published"), "superseded": _("superseded by a later version"),
              "received": _("received"), "not_received": _("not received"), None: _("no verdict"),
              "staged": _("not sent yet"), "sent": _("sent"), "abandoned": _("abandoned, removed")}
     return words.get(state, state or "")
