@@ -1,7 +1,7 @@
 """The one-pass raster scan (atlas.intake.readers.scan_raster) measures what a plain whole-array count measures.
 
-The scan skips work the row band's minimum and maximum already answer, counts whole-number values with a
-histogram and reads tiles on every core; these tests hold it to a reference written the obvious way, on small
+The scan skips work the row band's minimum and maximum already answer and counts whole-number values with a
+histogram; these tests hold it to a reference written the obvious way, on small
 rasters read in several row bands, whatever the layout of invalid and out-of-range pixels.
 """
 

@@ -194,7 +194,6 @@ CHUNK_PIXELS = 1 << 22  # ~4 Mpx per read: bounded memory whatever the raster's 
 # counts bytes (GDAL_CACHEMAX=64 there is a 64-byte cache, which makes every decimated read decode each tile once
 # per row), and the setting is process-wide, outliving the Env when it is nested in another one
 SCAN_CACHE_BYTES = 64 * 2**20
-SCAN_THREADS = "ALL_CPUS"  # GDAL decodes the compressed tiles of one row band on every core
 MAX_READ_ERRORS = 3  # a file that fails this often is broken; stop reading it
 MAX_CLASSES = 64  # beyond this many distinct values a layer is not a class layer
 
@@ -288,7 +287,7 @@ def scan_raster(ds, value_range: tuple[float, float] | None = None, warn_above: 
     nd = None if nodata is None or (is_float and np.isnan(nodata)) else np.array(nodata).astype(dtype)
     rows = _chunk_rows(ds)
     # each block is read once: a big block cache only costs memory
-    with rasterio.Env(GDAL_CACHEMAX=SCAN_CACHE_BYTES, GDAL_NUM_THREADS=SCAN_THREADS):
+    with rasterio.Env(GDAL_CACHEMAX=SCAN_CACHE_BYTES):
         for row0 in range(0, ds.height, rows):
             _scan_chunk(ds, stats, row0, rows, is_float, nd, value_range, warn_above, land)
             if len(stats.read_errors) >= MAX_READ_ERRORS:
