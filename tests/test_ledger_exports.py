@@ -189,7 +189,9 @@ def test_resubmission_shows_new_version_and_keeps_history(ledger, programme, tmp
     with open(written["csv"][0], encoding="utf-8") as fh:
         tha = next(r for r in csv.DictReader(fh) if (r["country"], r["deliverable"]) == ("THA", "salinity_map"))
     assert (tha["state"], tha["version"], tha["versions"], tha["received"]) == ("accepted", "2", "2", "2026-05-20")
-    assert "accepted v2 2026-05-20" in written["html"][0].read_text(encoding="utf-8")
+    page = written["html"][0].read_text(encoding="utf-8")
+    assert 'accepted v2 <span class="date">2026-05-20</span>' in page  # a date never broken across two lines
+    assert ".date { white-space: nowrap; }" in page
     history = render_country_history(ledger, "THA", today=TODAY)
     assert "v1" in history and "received -> rejected" in history
     assert "received (resubmission; v1 was rejected)" in history and "v2    received -> accepted" in history
