@@ -347,8 +347,8 @@ def status_html(rows: Sequence[StatusRow], programme: Programme, today: dt.date,
     ]
     out += [f"<li>{esc(s.sentence(titles.get(s.deliverable)))}</li>" for s in status_summary(rows)]
     out += ["</ul>", '<table class="status"><thead><tr><th>ISO3</th><th>Country</th>']
-    out += [f"<th>{esc(titles[k])}" + (f'<span class="due">due {due[k].isoformat()}</span>' if due[k] else "")
-            + "</th>" for k in keys]
+    out += [f"<th>{esc(titles[k])}" + (f'<span class="due">{_dates_unbroken("due " + due[k].isoformat())}</span>'
+                                       if due[k] else "") + "</th>" for k in keys]
     out += ["</tr></thead><tbody>"]
     for iso3, name, cells in countries:
         tds = []
