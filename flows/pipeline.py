@@ -20,7 +20,6 @@ import os
 import sqlite3
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from uuid import UUID
 
 from prefect import flow, get_run_logger, task
@@ -50,6 +49,7 @@ from atlas.products.regional import (
     release_products,
     will_rebuild,
 )
+from atlas.products.regional_tables import built_table_files
 from atlas.products.release_checks import check_release
 from atlas.reports.country_notes import write_country_notes
 from flows.run_log import listing, plural, product_files, products_words, quiet_run_noise, versions_words, words
@@ -393,11 +393,12 @@ def _run(
         # deliveries the ordering rule refuses (dated after today), each naming its folder
         "refused": [f.message for f in [*inbox_findings, *state.refused] if f.check_id == "inbox.future_delivery"],
         "products": {**{o.product: product_files(o.paths) for o in regional},  # the same count rebuilt or not
-                     **{t.product: [p.name for p in map(Path, t.paths)] for t in tables}},
+                     **built_table_files(programme)},
         "rebuilt": rebuilt + [t.product for t in tables],
         "release": release_line,
-        "verified": f"{len(disagreements)} disagreement(s)" if disagreements else "verified" if verify else
-        "not run (nothing changed; `atlas verify` checks on demand)" if regional else "nothing to verify (no release)",
+        "verified": plural(len(disagreements), "disagreement") if disagreements else "verified" if verify else
+        "not verified again (nothing changed; `atlas verify` checks on demand)" if regional else
+        "nothing to verify (no release)",
         "disagreements": disagreements,
         "status_files": {k: [str(p) for p in v] for k, v in exported.items()},
         "elapsed_s": round(time.perf_counter() - started, 3),

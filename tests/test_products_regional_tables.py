@@ -14,6 +14,7 @@ from table_helpers import GOOD_RD, GOOD_THREATS, rd_spec, threats_spec
 from atlas import layout
 from atlas.products.regional_tables import (
     build_regional_table,
+    built_table_files,
     meeting_counts,
     write_table_copy,
 )
@@ -92,3 +93,16 @@ def test_row_changes_added_changed_removed(programme):
     assert sheet["added"][0]["key"] == "Soil acidification" and sheet["removed"][0]["key"] == "Soil compaction"
     assert sheet["changed"][0]["changes"] == [{"column": "Severity", "before": "high", "after": "very high"}]
     assert row_changes(programme.processed_dir, spec, "VNM", 1) is None  # a first version: nothing to compare
+
+
+def test_a_table_counts_the_same_files_merged_now_or_up_to_date(programme):
+    """Issue 23 (logs): the run's last line counts a table's files from its build, not from what this run merged,
+    so a run that merged it and one that found it up to date say the same number."""
+    spec = threats_spec(programme)
+    product = programme.deliverables[spec.key].product
+    assert product not in built_table_files(programme)  # never built: not listed
+    _copy(programme, spec, "VNM", 2, {"threats": GOOD_THREATS[:2]})
+    table = build_regional_table(programme, spec, {"VNM": 2})
+    assert built_table_files(programme)[product] == [p.name for p in table.paths]
+    (table.paths[1]).unlink()  # a file gone since: not counted
+    assert built_table_files(programme)[product] == [p.name for p in table.paths if p != table.paths[1]]

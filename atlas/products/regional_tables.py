@@ -167,6 +167,22 @@ def is_current(programme: Programme, key: str, versions: dict[str, int]) -> bool
     return built.get("versions") == versions and all((folder / name).is_file() for name in built.get("files", []))
 
 
+def built_table_files(programme: Programme) -> dict[str, list[str]]:
+    """Each built regional table's files by product name, from its build manifest: the same count for a table
+    merged by this run and one found up to date (the run's last log line names both alike)."""
+    import json
+
+    out = {}
+    for key in programme.table_keys():
+        folder = regional_tables_dir(programme.processed_dir, key)
+        try:
+            built = json.loads((folder / BUILD_MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # never built (no accepted version yet)
+        out[programme.deliverables[key].product] = [n for n in built.get("files", []) if (folder / n).is_file()]
+    return out
+
+
 def build_regional_table(programme: Programme, spec: TableSpec, versions: dict[str, int],
                          received: dict[str, str] | None = None) -> RegionalTable:
     """The regional table of one table deliverable: CSV and Parquet per resource, one print-ready XLSX."""
