@@ -41,6 +41,10 @@ def test_before_any_run_the_status_counts_what_waits_in_the_inbox(capsys, config
     out = _status(capsys, config)
     assert "3 submissions in the inbox" in out and "not processed yet" in out and "`atlas run`" in out
     assert "1 submission in the inbox for NPL" in _status(capsys, config, "Nepal")
+    # a table delivery is a submission too, counted as the run counts it
+    (programme.raw_dir / "NPL" / "2026-05-03" / "NPL_soil_threats.xlsx").write_bytes(b"a workbook")
+    assert "2 submissions in the inbox for NPL" in _status(capsys, config, "Nepal")
+    assert unprocessed(programme) == len(stages.discover_submissions(programme)[0]) == 4
 
 
 def test_the_count_goes_down_as_submissions_are_processed_and_the_line_goes_away(capsys, config):
