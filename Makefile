@@ -8,13 +8,18 @@ TEST_WORKERS ?= 2
 
 .PHONY: demo test lint bench clean-data venv
 
+# The venv's packages are installed by uv (pinned below), several times faster than pip on a fresh machine;
+# where uv cannot be had or fails, pip installs the same pins.
+UV_VERSION := 0.13.8
+
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11) on PATH"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet uv==$(UV_VERSION) || echo "uv not installed: pip will install the packages"
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[pipeline,dev]"
+	{ [ -x $(BIN)/uv ] && $(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[pipeline,dev]"; } \
+		|| $(BIN)/pip install --quiet -e ".[pipeline,dev]"
 	@touch $(STAMP)
 
 venv: $(STAMP)

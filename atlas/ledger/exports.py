@@ -30,7 +30,7 @@ from atlas.ledger.export_state import (
     unchanged_exports,
 )
 from atlas.ledger.schema import STATE_LABELS, LedgerError, StatusRow
-from atlas.ledger.status_map import draw_status_map, draw_status_panel
+from atlas.ledger.status_map import draw_status_map, draw_status_panel, one_per_country
 from atlas.ledger.status_table import (
     OVERDUE_COLOUR,
     PALETTE,
@@ -444,7 +444,7 @@ def export_status(
     if map_formats:
         if boundaries is None:
             boundaries = _default_boundaries(programme)
-        world = natural_earth_world()
+        boundaries, world = one_per_country(boundaries), one_per_country(natural_earth_world())  # once, not per map
         points = programme.status.map_points
         for key, deliverable in programme.deliverables.items():
             _draw(lambda tmps, key=key, d=deliverable: draw_status_map(
