@@ -110,7 +110,7 @@ def test_xlsx_title_date_print_setup_real_dates_frozen_header(programme, tmp_pat
     summary_text = " ".join(str(c.value) for row in wb["Summary"].iter_rows() for c in row if c.value)
     assert "harmonized" not in summary_text and "published" in summary_text  # a legend without empty states
     page = written["html"][0].read_text(encoding="utf-8")
-    assert "due 2026-06-30" in page and ">harmonized<" not in page
+    assert 'due <span class="date">2026-06-30</span>' in page and ">harmonized<" not in page
 
 
 def test_completing_after_the_deadline_keeps_an_on_time_delivery_on_time(programme, tmp_path):
