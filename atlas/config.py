@@ -399,6 +399,23 @@ def _releases(table: dict) -> ReleaseSettings:
     return settings
 
 
+# [portal] numbers and the least each may be: a 0 or negative value would refuse every upload, end sessions at
+# once, or remove a delivery a country is still uploading (abandon_hours)
+PORTAL_MINIMA = {"max_file_bytes": 1, "max_delivery_files": 1, "max_delivery_bytes": 1, "chunk_bytes": 64 << 10,
+                 "abandon_hours": 1, "session_hours": 0.1, "login_failures": 1, "login_window_minutes": 1,
+                 "smtp_port": 1}
+
+
+def _portal(table: dict) -> PortalSettings:
+    """``[portal]`` with its defaults; a mistyped key (by the schema) or a value below its least is refused."""
+    settings = section(PortalSettings, table)
+    for key, least in PORTAL_MINIMA.items():
+        value = getattr(settings, key)
+        if value < least:
+            raise ConfigError(f"[portal] {key} = {value!r}: expected {least} or more")
+    return settings
+
+
 def _intake(table: dict) -> IntakeSettings:
     """``[intake]`` with its defaults; an unknown key or a wrong value is refused, never ignored."""
     unknown = sorted(set(table) - {"settle_seconds"})
@@ -490,7 +507,7 @@ def load_programme(path: Path | str | None = None) -> Programme:
             operations=section(Operations, raw.get("operations", {})),
             limits=section(Limits, raw.get("limits", {})),
             status=section(StatusSettings, raw.get("status", {})),
-            portal=section(PortalSettings, raw.get("portal", {})),
+            portal=_portal(raw.get("portal", {})),
             submission=section(SubmissionSettings, raw.get("submission", {})),
             intake=_intake(raw.get("intake", {})),
             releases=_releases(raw.get("releases", {})),

@@ -2,7 +2,7 @@
 
 Regional products are published as releases (docs/PRODUCTS.md, "Releases"): each build is a folder
 ``regional/releases/<name>/`` holding the whole set (``salinity/``, ``soil_atlas/``, ``borders/``,
-``stac/``, ``release.json``), and the text file ``regional/CURRENT`` names the release readers use.
+``tables/``, ``stac/``, ``release.json``), and the text file ``regional/CURRENT`` names the release readers use.
 A pointer file rather than a symbolic link: it works the same on Windows shares, and replacing it is
 one atomic rename. Readers ask ``current_release`` (or the ``regional_*_dir`` helpers) and never
 build these paths themselves.
@@ -22,7 +22,7 @@ RELEASE_FILE = "release.json"  # in each release folder: its name, run, products
 NO_RELEASE = "none-yet"  # the (never created) folder the helpers name while no release is current
 
 # the folders of one release, by product
-SALINITY, SOIL_ATLAS, BORDERS, STAC = "salinity", "soil_atlas", "borders", "stac"
+SALINITY, SOIL_ATLAS, BORDERS, STAC, TABLES = "salinity", "soil_atlas", "borders", "stac", "tables"
 
 
 def national_dir(processed: Path, country: str, deliverable: str, version: int) -> Path:
@@ -73,6 +73,11 @@ def stac_in(release: Path) -> Path:
     return Path(release) / STAC
 
 
+def tables_in(release: Path) -> Path:
+    """The regional tables of a release: ``tables/<table>/`` and the meeting summary (before: ``regional/tables``)."""
+    return Path(release) / TABLES
+
+
 def regional_salinity_dir(processed: Path) -> Path:
     """The salinity mosaics of the current release."""
     return salinity_in(current_release(processed))
@@ -91,6 +96,11 @@ def borders_dir(processed: Path) -> Path:
 def stac_dir(processed: Path) -> Path:
     """The STAC catalogue of the current release."""
     return stac_in(current_release(processed))
+
+
+def tables_dir(processed: Path) -> Path:
+    """The regional tables of the current release."""
+    return tables_in(current_release(processed))
 
 
 def status_dir(processed: Path) -> Path:

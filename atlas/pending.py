@@ -16,7 +16,9 @@ from atlas.intake.inbox import discover
 from atlas.ledger.export_state import ALL_FORMATS, boundaries_identity, ledger_fingerprint, unchanged_exports
 from atlas.ledger.schema import RECEIVED
 from atlas.ledger.store import Ledger
-from atlas.products.build_manifest import is_up_to_date, product_settings
+from atlas.products.build_manifest import is_up_to_date, product_settings, tables_outdated
+from atlas.products.release_checks import holdings
+from atlas.state import PUBLICATION
 
 # The regional products and the deliverable each is built from (as in flows.pipeline._regional).
 REGIONAL = (("salinity_map", "GSSmap", layout.regional_salinity_dir), ("soil_map", "Soil Atlas WRB",
@@ -66,6 +68,14 @@ def pending_work(programme: Programme, country: str | None = None, deliverable: 
                 out.reasons.append(f"{product} to rebuild")
             elif any(published.get((iso3, key)) != v for iso3, v in versions.items()):
                 out.reasons.append(f"{product}: versions to mark published")
+        current = layout.current_release(programme.processed_dir)
+        if tables_outdated(programme, state.current_versions, current):
+            out.reasons.append("regional tables to merge into a release")
+        # the ledger's publication states against what the current release holds (a ledger of before "superseded")
+        published_state = state.published(holdings(current) if current.is_dir() else {})
+        said = {k: s for k, s in ledger.version_states().items() if s in PUBLICATION}
+        if said != published_state.publication_states():
+            out.reasons.append("ledger states to bring in line with the current release")
         today = today or dt.date.today()
         fingerprint = ledger_fingerprint(ledger.status_rows(today), programme, ALL_FORMATS, today,
                                          boundaries_identity(programme))

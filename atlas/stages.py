@@ -21,6 +21,7 @@ from atlas.finding import Finding, Location, Severity, counts, internal_error, v
 from atlas.intake.inbox import Submission, discover
 from atlas.layout import GPKG_OPTIONS, SOIL_MAP_FILE
 from atlas.reports.changes import carried_layers
+from atlas.state import PARTLY_PUBLISHED, PUBLICATION, PUBLISHED
 
 if TYPE_CHECKING:
     from atlas.intake.readers import Reads
@@ -226,89 +227,124 @@ def layer_rows(sub: Submission, programme: Programme) -> list[dict]:
     return rows
 
 
-def publish_versions(ledger, deliverable: str, outcome, run_id: str | None, state=None) -> None:
-    """Mark published the versions a regional product holds; say in the ledger why the others are not.
+def publish_versions(ledger, deliverable: str, outcome, run_id: str | None, state=None, release: str = "") -> None:
+    """One product's outcome written into the ledger (scripts and tests building one product on its own).
 
-    ``outcome`` is a ``RegionalOutcome``: ``included`` holds the current versions whose data is in the product,
-    ``left_out`` the reason for each of the others (no reference polygon, outside the region), ``sources`` per
-    file the versions whose data is in it. An earlier version whose layers are carried into the product by a
-    later one is ``partly_published`` (the run's resolved ``state`` names its layers in the history).
+    ``outcome`` is a ``RegionalOutcome``; what it holds becomes the product's ``Holding`` and the run's resolved
+    ``state`` (resolved here when not given) gets its publication states from it (``record_publication``).
+    """
+    from atlas.products.release_checks import carried_versions
+    from atlas.state import Holding
+
+    holding = Holding(deliverable, outcome.product, release, dict(outcome.included),
+                      carried_versions(outcome.included, outcome.sources), dict(outcome.left_out))
+    record_publication(ledger, (state or ledger.state()).published({deliverable: holding}), run_id,
+                       versions={deliverable: outcome.versions})
+
+
+def record_publication(ledger, state, run_id: str | None, versions: dict[str, dict[str, int]] | None = None) -> int:
+    """Write the publication states of the run's resolved ``state`` (``ResolvedState.published``: the state
+    plus what the current release holds) into the ledger, with a note saying why; returns the versions changed.
+
+    Every version of a deliverable the release holds reads what the release holds of it: ``published`` (the
+    product is built from it), ``partly_published`` (some of its layers are carried into it by the current
+    version), ``superseded`` (it was published, the release holds none of its data now). The reason a product
+    leaves a current version out is noted on that version (``versions``: the versions each product was given;
+    by default the current ones).
     """
     from atlas.ledger.store import NOT_PUBLISHED_NOTE
 
-    for iso3, version in sorted(outcome.included.items()):
-        ledger.mark_version(iso3, deliverable, version, "published", run_id=run_id, product=outcome.product)
-    carried: dict[tuple[str, int], set[str]] = {}
-    for entries in outcome.sources.values():
-        for e in entries:
-            if e["country"] in outcome.included and e["version"] != outcome.included[e["country"]]:
-                carried.setdefault((e["country"], int(e["version"])), set())
-    if state is not None:  # which layers of each earlier version the current one carries into the product
-        for iso3, current in outcome.included.items():
-            for key, source in state.effective_layers(iso3, deliverable, current).items():
-                if (iso3, source.version) in carried:
-                    carried[(iso3, source.version)].add(key)
-    for (iso3, version), keys in sorted(carried.items()):
-        what = f"{len(keys)} layer(s) ({', '.join(sorted(keys))})" if keys else "layers"
-        ledger.mark_version(iso3, deliverable, version, "partly_published", run_id=run_id, product=outcome.product,
-                            note=f"{what} carried over into {outcome.product} by v{outcome.included[iso3]}")
-    for iso3, reason in sorted(outcome.left_out.items()):
-        note = f"{NOT_PUBLISHED_NOTE}{outcome.product}: {reason}"
-        ledger.note_version(iso3, deliverable, outcome.versions[iso3], note, run_id=run_id, product=outcome.product)
+    stored = {(r.country, r.deliverable, r.version): r.state for key in state.holdings
+              for iso3 in {c for c, d in state.order if d == key} for r in ledger.versions(iso3, key)}
+    changed = 0
+    for (iso3, key), order in sorted(state.order.items()):
+        holding = state.holdings.get(key)
+        if holding is None:
+            continue
+        where = f"{holding.product} (release {holding.release})" if holding.release else holding.product
+        for v in order:
+            if v.state == stored.get((iso3, key, v.version)) or v.state not in PUBLICATION:
+                continue
+            if v.state == PUBLISHED:
+                note = f"in {where}"
+            elif v.state == PARTLY_PUBLISHED:
+                note = (f"{len(v.in_release)} layer(s) ({', '.join(v.in_release)}) carried over into {where} "
+                        f"by v{v.by}")
+            else:
+                note = (f"superseded by v{v.by}: {where} holds none of its data" if v.by else
+                        f"superseded: {where} holds none of its data")
+            changed += ledger.set_publication(iso3, key, v.version, v.state, note=note, run_id=run_id,
+                                              product=holding.product)
+    for key, holding in sorted(state.holdings.items()):
+        for iso3, reason in sorted(holding.left_out.items()):
+            version = (versions or {}).get(key, {}).get(iso3) or state.current.get((iso3, key))
+            if version is not None:
+                ledger.note_version(iso3, key, version, f"{NOT_PUBLISHED_NOTE}{holding.product}: {reason}",
+                                    run_id=run_id, product=holding.product)
+    return changed
 
 
-def tables_outdated(programme: Programme, state) -> bool:
-    """Some regional table does not hold the run's current versions (``state``: the resolved state, or a
-    ledger), or the meeting summary is missing."""
-    from atlas.products.regional_tables import is_current, mergeable, tables_root
-    from atlas.reports.table_summary import SUMMARY_NAME
+def tables_outdated(programme: Programme, state, release: Path | None = None) -> bool:
+    """Some regional table of ``release`` (the current one by default) does not hold the run's current versions
+    (``state``: the resolved state, or a ledger), or the meeting summary is missing."""
+    from atlas.products.build_manifest import tables_outdated as outdated
 
-    if not (tables_root(programme.processed_dir) / f"{SUMMARY_NAME}.html").is_file():
-        return bool(programme.table_keys())
-    current = state.current_versions if hasattr(state, "current_versions") else state.accepted_versions
-    return any(not is_current(programme, key, mergeable(programme, key, current(key)))
-               for key in programme.table_keys())
+    release = release if release is not None else layout.current_release(programme.processed_dir)
+    return outdated(programme, state.current_versions if hasattr(state, "current_versions") else
+                    state.accepted_versions, release)
 
 
-def regional_tables(programme: Programme, ledger, run_id: str | None, force: bool = False, state=None) -> list:
-    """Every table deliverable's accepted versions merged into its regional table, those versions marked
-    published, and the one-page meeting summary of all tables (``regional/tables/meeting_summary.html``).
+def regional_tables(programme: Programme, state, release: Path, run_id: str | None = None,
+                    force: bool = False) -> list:
+    """Every table deliverable's current versions (the run's resolved ``state``) merged into its regional table
+    in ``release`` (a release being built), and the one-page meeting summary of all tables
+    (``tables/meeting_summary.html``). Returns a ``RegionalOutcome`` per table the release holds.
 
-    A table already holding the same versions is left as it is (unless ``force``); returns the tables rebuilt.
-    ``state``: the run's resolved state (its current versions are merged); without it, the ledger's.
+    A table already holding the same versions (hard-linked from the previous release) is left as it is, unless
+    ``force``. Nothing is marked in the ledger here: the versions the release holds are published from it
+    (``record_publication``), with the maps'.
     """
+    import shutil
+
     from atlas.products.regional_tables import (
         build_regional_table,
         is_current,
         meeting_counts,
         merge_table,
         mergeable,
+        regional_tables_dir,
+        table_outcome,
         tables_root,
     )
-    from atlas.reports.table_summary import write_table_summary
+    from atlas.reports.table_summary import SUMMARY_NAME, write_table_summary
     from atlas.tables import load_table_spec, table_deliverables
 
-    built, summaries = [], []
+    outcomes, summaries, rebuilt = [], [], False
     for key in table_deliverables(programme):
+        built_now = False
         try:
             spec = load_table_spec(programme, key)
-            current = state.current_versions(key) if state is not None else ledger.accepted_versions(key)
-            versions = mergeable(programme, key, current)
-            if not force and is_current(programme, key, versions):
-                summaries.append(meeting_counts(spec, merge_table(programme, spec, versions)))
+            versions = mergeable(programme, key, state.current_versions(key))
+            if not versions:  # nothing accepted: no table (an empty product is never published)
+                shutil.rmtree(regional_tables_dir(release, key), ignore_errors=True)
+                summaries.append(meeting_counts(spec, merge_table(programme, spec, {})))
                 continue
-            table = build_regional_table(programme, spec, versions)
-        except Exception:  # one table's defect must not stop the other, nor the status export
-            log.exception("regional table %s could not be built; its versions stay unpublished", key)
-            continue
-        for iso3, version in sorted(table.versions.items()):
-            ledger.mark_version(iso3, key, version, "published", run_id=run_id, product=table.product)
-        summaries.append(meeting_counts(spec, table.frames))
-        table.frames = {}
-        built.append(table)
-    if summaries:
-        write_table_summary(programme, summaries, tables_root(programme.processed_dir))
-    return built
+            if force or not is_current(programme, key, versions, release):
+                table = build_regional_table(programme, spec, versions, release=release, run_id=run_id)
+                rebuilt = built_now = True
+                frames = table.frames
+            else:  # the same versions: the previous release's files, hard-linked, stay
+                frames = merge_table(programme, spec, versions)
+            summaries.append(meeting_counts(spec, frames))
+        except Exception:  # one table's defect must not stop the other, nor the maps' release
+            log.exception("regional table %s could not be built; the release keeps its previous one", key)
+        outcome = table_outcome(programme, release, key)
+        if outcome is not None:
+            outcome.up_to_date = not built_now
+            outcomes.append(outcome)
+    if summaries and (rebuilt or force or not (tables_root(release) / f"{SUMMARY_NAME}.html").is_file()):
+        write_table_summary(programme, summaries, tables_root(release))
+    return outcomes
 
 
 def older_delivery_findings(sub: Submission, ledger) -> list[Finding]:

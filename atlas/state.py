@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from atlas.finding import Finding
 
 SENT, CARRIED, DERIVED = "sent", "carried", "derived"  # how a layer of a version is in it
+# the ledger's publication states (atlas.ledger.schema): what the current release holds of a version
+PARTLY_PUBLISHED, PUBLISHED, SUPERSEDED = "partly_published", "published", "superseded"
+PUBLICATION = frozenset({PARTLY_PUBLISHED, PUBLISHED, SUPERSEDED})
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,44 @@ class VersionState:
     state: str  # the ledger's state of the version
     accepted: bool
     layers: Mapping[str, LayerSource] = field(default_factory=dict)  # layer -> source (accepted versions only)
+    since: dt.date | None = None  # when the version got its state (the ledger's last change of it)
+    by: int | None = None  # partly published or superseded: the version the current release holds instead
+    in_release: tuple[str, ...] = ()  # partly published: its layers the current release holds (carried over)
+    product: str | None = None  # the product whose release gave it its publication state
 
     @property
     def carried(self) -> dict[str, int]:
         """{layer: source version} of the layers this version keeps from earlier deliveries."""
         return {k: s.version for k, s in self.layers.items() if s.how == CARRIED}
+
+    def publication(self) -> str:
+        """The publication state in words, as every record says it: "superseded by v3 on 2026-12-03",
+        "partly published: 4 layers carried over by v3", "published"; "" before publication."""
+        if self.state == SUPERSEDED:
+            by = f" by v{self.by}" if self.by else ""
+            return f"superseded{by}" + (f" on {self.since.isoformat()}" if self.since else "")
+        if self.state == PARTLY_PUBLISHED:
+            n = len(self.in_release)
+            layers = f"{n} layer{'s' if n != 1 else ''}" if n else "layers"
+            return f"partly published: {layers} carried over" + (f" by v{self.by}" if self.by else "")
+        return "published" if self.state == PUBLISHED else ""
+
+
+@dataclass(frozen=True)
+class Holding:
+    """What the current release holds of one deliverable's versions, as its product's build manifest says.
+
+    ``held``: the version of each country the product is built from; ``carried``: earlier versions whose
+    layers the held version carries into the product, with those layers; ``left_out``: why a current version
+    is not in the product (no reference polygon, ...).
+    """
+
+    deliverable: str
+    product: str
+    release: str
+    held: Mapping[str, int] = field(default_factory=dict)
+    carried: Mapping[tuple[str, int], tuple[str, ...]] = field(default_factory=dict)
+    left_out: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,6 +105,29 @@ class ResolvedState:
     order: Mapping[tuple[str, str], tuple[VersionState, ...]] = field(default_factory=dict)
     current: Mapping[tuple[str, str], int] = field(default_factory=dict)
     refused: tuple[Finding, ...] = ()
+    holdings: Mapping[str, Holding] = field(default_factory=dict)  # by deliverable: set by ``published``
+
+    def published(self, holdings: Mapping[str, Holding], on: dt.date | None = None) -> ResolvedState:
+        """This state with the current release's outcome: the one value every record is written from.
+
+        For each deliverable the release holds (``holdings``, from its build manifests), an accepted version
+        reads ``published`` if the product is built from it, ``partly_published`` if the held version carries
+        some of its layers into the product, and ``superseded`` if it was published before and the release
+        holds none of its data now. Nothing is a high-water mark: a version reads what the current release
+        holds of it. Versions of deliverables the release does not hold keep their state. ``on``: the day
+        (today) a version that changes publication state gets as ``since``.
+        """
+        on = on or self.today
+        order = {}
+        for (iso3, key), versions in self.order.items():
+            holding = holdings.get(key)
+            order[(iso3, key)] = tuple(_publication(v, holding, on) if holding is not None else v for v in versions)
+        return replace(self, order=order, holdings=dict(holdings))
+
+    def publication_states(self) -> dict[tuple[str, str, int], str]:
+        """{(country, deliverable, version): state} of every version in a publication state."""
+        return {(v.country, v.deliverable, v.version): v.state for versions in self.order.values()
+                for v in versions if v.state in PUBLICATION}
 
     def version(self, country: str, deliverable: str, version: int) -> VersionState | None:
         return next((v for v in self.order.get((country, deliverable), ()) if v.version == version), None)
@@ -132,3 +191,23 @@ class ResolvedState:
         if version is None:
             return set()
         return {s.version for s in self.effective_layers(country, deliverable, version).values()} | {version}
+
+
+def _publication(v: VersionState, holding: Holding, on: dt.date) -> VersionState:
+    """One version's publication state from what the release holds (``ResolvedState.published``)."""
+    if not v.accepted:
+        return v
+    held = holding.held.get(v.country)
+    if held == v.version:
+        state, by, layers = PUBLISHED, None, ()
+    elif (v.country, v.version) in holding.carried:
+        state, by, layers = PARTLY_PUBLISHED, held, tuple(sorted(holding.carried[(v.country, v.version)]))
+    elif v.state in PUBLICATION:  # it was in a release; the current one holds none of its data
+        state, by, layers = SUPERSEDED, held, ()
+    else:
+        return v
+    unchanged = state == v.state and v.since is not None
+    if unchanged and state == SUPERSEDED and v.by is not None:
+        by = v.by  # superseded earlier: by the version the release held then, on that day
+    return replace(v, state=state, by=by, in_release=layers, since=v.since if unchanged else on,
+                   product=holding.product)

@@ -75,12 +75,28 @@ def canonical_units(gdf: gpd.GeoDataFrame, legacy: str = "correlate", crosswalk:
         return frame[name].astype(object).where(frame[name].notna(), None).tolist()
 
     converted = set(crosswalk.targets) if crosswalk else set()
+    seen: dict = {}
+
+    def canonical(value, crosswalked: bool):
+        """_canonical once per distinct value: a map of 100,000 units holds a few dozen classes."""
+        key = (type(value), value, crosswalked)  # by type too: 1 and 1.0 are equal keys but different text
+        try:
+            return seen[key]
+        except KeyError:
+            seen[key] = found = _canonical(value, legacy, crosswalked)
+            return found
+        except TypeError:  # an unhashable value (never from a file reader)
+            return _canonical(value, legacy, crosswalked)
+
     out: dict[str, list] = {"unit_id": column(gdf, "unit_id") if "unit_id" in gdf.columns else list(range(1, n + 1))}
     for i, col in enumerate(SOIL_FIELDS, start=1):
         values = column(gdf, col)
         was = column(delivered, col) if col in delivered.columns else values
-        triples = [_canonical(v, legacy, o is not None and str(o).strip() in converted and v != o)
-                   for v, o in zip(values, was, strict=True)]
+        if col not in gdf.columns and col not in delivered.columns:  # an absent field: one value for all units
+            triples = [canonical(None, False)] * n
+        else:
+            triples = [canonical(v, bool(converted) and o is not None and str(o).strip() in converted and v != o)
+                       for v, o in zip(values, was, strict=True)]
         out[f"rsg{i}_code"] = [t[0] for t in triples]
         out[f"rsg{i}_name"] = [t[1] for t in triples]
         out[f"rsg{i}_status"] = [t[2] for t in triples]

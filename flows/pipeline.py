@@ -49,8 +49,8 @@ from atlas.products.regional import (
     release_products,
     will_rebuild,
 )
-from atlas.products.regional_tables import built_table_files
-from atlas.products.release_checks import check_release
+from atlas.products.regional_tables import table_outcome
+from atlas.products.release_checks import check_release, holdings
 from atlas.reports.country_notes import write_country_notes
 from flows.run_log import listing, plural, product_files, products_words, quiet_run_noise, versions_words, words
 
@@ -198,21 +198,19 @@ def verify_current_release(programme: Programme) -> list[str]:
 
 
 @task(cache_policy=NO_CACHE)
-def merge_tables(programme: Programme, run_id: str, state, force: bool = False):
-    """The regional tables (one per table deliverable) and the meeting summary; versions merged are published."""
-    with Ledger(programme.ledger_path, programme) as ledger:
-        return stages.regional_tables(programme, ledger, run_id, force, state)
+def merge_tables(programme: Programme, run_id: str, state, force: bool, release_dir):
+    """The regional tables (one per table deliverable) and the meeting summary, into the release being built."""
+    return stages.regional_tables(programme, state, release_dir, run_id, force)
 
 
 @task(cache_policy=NO_CACHE)
-def export_status_table(programme: Programme, boundaries, state=None):
-    """The status exports (their cells resolved again, by the same rule, once the products are marked
-    published) and the accuracy table of the run's resolved state."""
+def export_status_table(programme: Programme, boundaries, state):
+    """The status exports and the accuracy table, both from the run's one resolved state (after publishing:
+    the state plus the current release's outcome), never resolved again."""
     with Ledger(programme.ledger_path, programme) as ledger:
-        paths = export_status(
-            ledger, programme, layout.status_dir(programme.processed_dir), boundaries=boundaries, skip_unchanged=True
-        )
-        paths["accuracy"] = write_accuracy_table(accuracy_table(state or ledger.state(), programme),
+        paths = export_status(ledger, programme, layout.status_dir(programme.processed_dir), boundaries=boundaries,
+                              skip_unchanged=True, state=state)
+        paths["accuracy"] = write_accuracy_table(accuracy_table(state, programme),
                                                  layout.status_dir(programme.processed_dir))
     return paths  # the status table artifact is made by the flow, on the root run
 
@@ -360,17 +358,12 @@ def _run(
     state = ledger.state()  # the one resolved state of this run: every product reads it (docs/LEDGER.md)
     for f in state.refused:
         logger.warning("%s: %s", f.location.file, f.message)
-    regional, rebuilt, release_line = _regional(programme, ledger, boundaries, run_id, force, logger, state)
+    regional, rebuilt, release_line, state = _regional(programme, ledger, boundaries, run_id, force, logger, state)
     for o in regional:
         if o.product in rebuilt:
             logger.info("%s: rebuilt from %s; %s", o.product, versions_words(o.included),
                         plural(len(product_files(o.paths)), "file"))
     logger.info("%s", release_line)
-    # the tables are merged only when their current versions changed: a run with nothing new stays a no-op
-    tables = (_with_retries(merge_tables, programme)(programme, run_id, state, force)
-              if force or stages.tables_outdated(programme, state) else [])
-    for t in tables:
-        logger.info("%s: merged; %s", t.product, plural(len(t.paths), "file"))
     exported = _with_retries(export_status_table, programme)(programme, boundaries, state)
     logger.info("status exports: %s in %s", plural(sum(len(v) for v in exported.values()), "file"),
                 layout.status_dir(programme.processed_dir))
@@ -392,9 +385,8 @@ def _run(
         "failures": [f"{label}: {reason}" for label, reason in failed_tasks],
         # deliveries the ordering rule refuses (dated after today), each naming its folder
         "refused": [f.message for f in [*inbox_findings, *state.refused] if f.check_id == "inbox.future_delivery"],
-        "products": {**{o.product: product_files(o.paths) for o in regional},  # the same count rebuilt or not
-                     **built_table_files(programme)},
-        "rebuilt": rebuilt + [t.product for t in tables],
+        "products": {o.product: product_files(o.paths) for o in regional},  # the same count rebuilt or not
+        "rebuilt": rebuilt,
         "release": release_line,
         "verified": plural(len(disagreements), "disagreement") if disagreements else "verified" if verify else
         "not verified again (nothing changed; `atlas verify` checks on demand)" if regional else
@@ -405,7 +397,7 @@ def _run(
         "by_country": _by_country(outcomes, failed_tasks),
         "run_url": _run_url(),
     }
-    rows = ledger.status_rows()
+    rows = ledger.status_rows(state=state)
     ledger.close()
     root_logger = _root_logger(logger)
     if root_logger is not logger:  # a served run: the country lines on the run GIS staff open in the UI
@@ -449,38 +441,54 @@ def _run_url() -> str | None:
 
 
 def _regional(programme: Programme, ledger: Ledger, boundaries, run_id: str, force: bool,
-              logger, state) -> tuple[list, list[str], str]:
-    """Both regional products of the run's resolved ``state``, built side by side into one new release, made
-    current only once the whole set (files, tables, catalogue) is written and checked; then the versions it
-    holds are marked published.
+              logger, state) -> tuple[list, list[str], str, object]:
+    """Both regional products and the regional tables of the run's resolved ``state``, built side by side into
+    one new release, made current only once the whole set (files, tables, catalogue) is written and checked;
+    then every version's publication state is written from what the current release holds.
 
-    Returns the current release's products, the products rebuilt, and a line on the release for the summary.
+    Returns the current release's products, the products rebuilt, a line on the release for the summary, and
+    the run's resolved state with the current release's outcome (``ResolvedState.published``).
     """
     processed = programme.processed_dir
     jobs = ((mosaic_salinity, "salinity_map", "GSSmap"), (harmonize_soil_atlas, "soil_map", "Soil Atlas WRB"))
     versions = {key: state.current_versions(key) for _, key, _ in jobs}
     layers = {"salinity_map": state.layer_versions("salinity_map")}  # a layer from another version: a rebuild
-    rebuild = any(will_rebuild(programme, key, versions[key], force, layers.get(key)) for _, key, _ in jobs)
+    maps_due = any(will_rebuild(programme, key, versions[key], force, layers.get(key)) for _, key, _ in jobs)
+    # the tables are merged only when their current versions changed: a run with nothing new stays a no-op
+    tables_due = force or stages.tables_outdated(programme, state)
     name = layout.current_release_name(processed)
     rebuilt, line = [], f"release {name} unchanged" if name else "no release yet (no accepted national copy)"
-    if rebuild:
+    if maps_due or tables_due:
         staging = release.begin(processed, run_id)
-        pairs = border_pairs(programme, boundaries, versions, force)  # once per run, for both products
-        futures = [
-            _with_retries(builder, programme).submit(programme, versions[key], boundaries, run_id, force, pairs,
-                                                     state, staging)
-            for builder, key, _ in jobs
-        ]
-        outcomes, failed_tasks = _gather(futures, [product for _, _, product in jobs], logger, run_id)
+        outcomes, failed_tasks = [], []
+        if maps_due:
+            pairs = border_pairs(programme, boundaries, versions, force)  # once per run, for both products
+            futures = [
+                _with_retries(builder, programme).submit(programme, versions[key], boundaries, run_id, force, pairs,
+                                                         state, staging)
+                for builder, key, _ in jobs
+            ]
+            outcomes, failed_tasks = _gather(futures, [product for _, _, product in jobs], logger, run_id)
+        else:  # only the tables changed: the maps of the current release, hard-linked, are the new release's
+            outcomes = [o for product in PRODUCTS if (o := outcome_from_manifest(product, staging))]
+        # the tables go into the same release: built aside with the maps, made current with them
+        try:
+            outcomes += _with_retries(merge_tables, programme)(programme, run_id, state, force, staging)
+        except Exception as exc:  # noqa: BLE001 - the maps' release goes on; the tables stay as they were
+            logger.error("regional tables: failed after retries: %s: %s; the release keeps the previous ones",
+                         type(exc).__name__, exc)
+            outcomes += [t for key in programme.table_keys() if (t := table_outcome(programme, staging, key))]
         rebuilt = [o.product for o in outcomes if o.paths and not o.up_to_date]
         line = _release(programme, ledger, staging, outcomes, failed_tasks, run_id, logger)
-    # what the current release holds, whatever this run did: published in the ledger (idempotent, so a run
-    # killed between the release and the ledger is completed by the next one)
+    # what the current release holds, whatever this run did: the resolved state plus that outcome is the one
+    # value the ledger and every export are written from (idempotent: a run killed between the release and the
+    # ledger is completed by the next one)
     current = layout.current_release(processed)
     regional = [o for product in PRODUCTS if (o := outcome_from_manifest(product, current))]
-    for outcome in regional:
-        stages.publish_versions(ledger, PRODUCTS[outcome.product][0], outcome, run_id, state)
-    return regional, rebuilt, line
+    regional += [t for key in programme.table_keys() if (t := table_outcome(programme, current, key))]
+    state = state.published(holdings(current) if current.is_dir() else {})
+    stages.record_publication(ledger, state, run_id, versions)
+    return regional, rebuilt, line, state
 
 
 def _release(programme: Programme, ledger: Ledger, staging, outcomes: list, failed_tasks: list, run_id: str,

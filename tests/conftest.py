@@ -84,6 +84,7 @@ def prefect_harness(tmp_path_factory):
 LONG_RUNS_FIRST = (
     "test_operations_server.py",  # a Prefect server; a run killed, two at once, a served deployment
     "prefect_harness",  # the modules running flows in process: four flow runs, one, deployment runs...
+    "test_portal_runs.py",  # a real `atlas run` started from the portal
     "test_demo.py",  # demo programmes generated
 )
 

@@ -19,10 +19,10 @@ def small_limits(programme, **values):
 
 
 def make_app(programme, launched=None):
-    def launcher(prog, country, config_path):
+    def launcher(prog, country, config_path, store, started_by):  # records the run; starts no process
         if launched is not None:
             launched.append(country)
-        return prog.processed_dir / "portal" / "runs" / f"test_{country}.log"
+        return store.add_run(country, f"test_{country}.log", started_by)
 
     return create_app(programme, launcher=launcher)
 

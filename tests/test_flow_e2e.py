@@ -166,6 +166,23 @@ def test_status_table_names_every_member_with_its_state(demo_run):
     assert by_key[("VNM", "soil_map")]["version"] in ("2", "v2")
 
 
+def test_the_ledger_and_the_status_exports_tell_what_the_release_holds(demo_run):
+    """One truth: the run wrote the ledger and the exports from one state after publishing (no second resolution):
+    the ledger's states, the status CSV and the release agree, VNM v1's carried layers read partly published."""
+    programme, _, _ = demo_run
+    with Ledger(programme.ledger_path, programme) as ledger:
+        state = ledger.published_state()
+        stored = {k: s for k, s in ledger.version_states().items() if s in ("published", "partly_published",
+                                                                              "superseded")}
+        rows = {(r.country, r.deliverable): r for r in ledger.status_rows(state=state)}
+    assert stored == state.publication_states() and stored[("VNM", "salinity_map", 1)] == "partly_published"
+    with open(layout.status_dir(programme.processed_dir) / "status.csv", encoding="utf-8") as fh:
+        exported = {(r["country"], r["deliverable"]): r for r in csv.DictReader(fh)}
+    for key, row in rows.items():
+        assert (exported[key]["state"], exported[key]["earlier_versions"]) == (row.shown_state, row.earlier_words())
+    assert exported[("VNM", "salinity_map")]["earlier_versions"].startswith("v1 partly published: ")
+
+
 def test_rerun_with_unchanged_inbox_processes_nothing(demo_run):
     from flows.pipeline import run_pipeline
 

@@ -194,7 +194,8 @@ def test_a_run_killed_in_the_mosaic_loses_nothing(server, tmp_path, demo_inbox):
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "temporaries of the killed run remain"
     assert json.loads((out / BUILD_MANIFEST).read_text())["versions"]["KHM"] == 2
     ledger = Ledger(programme.ledger_path, programme)
-    assert [r.state for r in ledger.versions("KHM", "salinity_map")] == ["published", "published"]
+    # v2 replaced v1 in the current release: v1 reads superseded (docs/LEDGER.md, "Publication states")
+    assert [r.state for r in ledger.versions("KHM", "salinity_map")] == ["superseded", "published"]
     for record in ledger.versions("KHM") + ledger.versions("THA"):
         assert record.report_path is None or Path(record.report_path).is_file(), record
     # the new products are complete: every COG opens and reads, including its smallest overview

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import sqlite3
 
@@ -191,3 +192,66 @@ def test_the_audit_says_who_did_what_when_and_from_where(app):
     sec = login(app, "secretariat")
     page = sec.get("/audit")
     assert page.status_code == 200 and "upload_done" in page.text
+
+
+def try_login(app, token: str, address: str) -> int:
+    client = TestClient(app, client=(address, 40000))
+    nonce = CSRF_FIELD.search(client.get("/login").text).group(1)
+    return client.post("/login", data={"token": token, "csrf": nonce}, follow_redirects=False).status_code
+
+
+def test_failures_with_one_token_prefix_from_many_addresses_block_that_prefix_only(app):
+    limit = app.state.programme.portal.login_failures
+    token, _ = app.state.store.add_token("KHM", "focal point")
+    other, _ = app.state.store.add_token("THA", "focal point")
+    for n in range(limit):  # someone who knows the token's first characters (listed by `token list`) guesses on
+        assert try_login(app, token[:10] + f"guess{n}", f"198.51.100.{n}") == 401
+    assert try_login(app, token, "192.0.2.77") == 429  # a fresh address, the same prefix: refused
+    assert try_login(app, other, "192.0.2.77") == 303  # that address, another token: fine
+    assert "by token prefix" in " ".join(r["detail"] for r in app.state.store.audit_rows())
+
+
+def test_failures_from_one_address_with_any_tokens_block_that_address_only(app):
+    limit = app.state.programme.portal.login_failures
+    token, _ = app.state.store.add_token("KHM", "focal point")
+    for n in range(limit):  # random guesses: a new prefix each time
+        assert try_login(app, f"atp_{n}{'x' * 20}", "203.0.113.5") == 401
+    assert try_login(app, token, "203.0.113.5") == 429
+    assert try_login(app, token, "203.0.113.6") == 303
+
+
+def test_the_login_rate_limit_survives_a_restart(programme):
+    app = make_app(programme)
+    limit = programme.portal.login_failures
+    token, _ = app.state.store.add_token("KHM", "focal point")
+    for n in range(limit):
+        assert try_login(app, f"atp_wrong{n:02d}", "203.0.113.9") == 401
+    restarted = make_app(programme)  # a new process on the same portal.sqlite
+    assert try_login(restarted, token, "203.0.113.9") == 429
+    assert try_login(restarted, token, "203.0.113.10") == 303
+
+
+def test_the_rate_limit_window_passes(app):
+    limit = app.state.programme.portal.login_failures
+    token, _ = app.state.store.add_token("KHM", "focal point")
+    for n in range(limit):
+        try_login(app, f"atp_wrong{n:02d}", "203.0.113.11")
+    window = app.state.programme.portal.login_window_minutes
+    old = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=window + 1)).replace(microsecond=0).isoformat()
+    with sqlite3.connect(store_path(app.state.programme)) as db:
+        db.execute("UPDATE login_failures SET at = ?", (old,))
+    assert try_login(app, token, "203.0.113.11") == 303
+
+
+def test_a_run_record_whose_process_is_gone_or_another_program_does_not_block_a_new_run(programme):
+    from atlas.portal.runs import is_running
+
+    app = make_app(programme)
+    store = app.state.store
+    gone = store.add_run("KHM", "a.log")
+    store.set_run(gone, pid=2 ** 22 + 12345)  # above the kernel's pid_max: no such process
+    other = store.add_run("KHM", "b.log")
+    store.set_run(other, pid=os.getpid())  # alive, but pytest, not `atlas run`
+    assert not is_running(store.run(gone)) and not is_running(store.run(other))
+    sec = login(app, "secretariat")
+    assert sec.post("/country/KHM/run", data={"csrf": sec.csrf}, follow_redirects=False).status_code == 303

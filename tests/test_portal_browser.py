@@ -52,7 +52,7 @@ def portal(tmp_path_factory, chromium):
     generate_demo(programme, countries=["KHM", "THA"])
     source = root / "to_upload"
     shutil.move(programme.raw_dir, source)
-    app = create_app(programme, launcher=lambda *a: root / "run.log")
+    app = create_app(programme, launcher=lambda prog, country, config, store, by: store.add_run(country, "x.log", by))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -167,3 +167,34 @@ def test_khm_uploads_sees_its_verdict_and_map_but_not_thailands(portal, chromium
         assert page.goto(tha_delivery).status == 200
         browser.close()
     assert outside == []  # every script, style and image came from the portal
+
+
+def test_with_javascript_off_the_plain_form_uploads_and_sends(portal, chromium, shots):
+    """A focal point whose browser runs no script: the page's form posts the files, the delivery is sent."""
+    from playwright.sync_api import sync_playwright
+
+    url, tokens, source = portal["url"], portal["tokens"], portal["source"]
+    chapter = next((source / "KHM").rglob("KHM_GSAS_chapter.docx"))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1280, "height": 1000}, java_script_enabled=False)
+        page = context.new_page()
+        log_in(page, url, tokens["KHM"])
+        press_tab_to(page, "Start a new delivery")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator("noscript").count() == 1
+        page.set_input_files("#files", [str(chapter)])
+        with page.expect_navigation():
+            page.click("#upload-form button[type=submit]")  # no script: the browser posts the form itself
+        assert page.locator(f"text=Received: {chapter.name}").is_visible()
+        page.screenshot(path=shots / "portal_nojs_staged.png", full_page=True)
+        with page.expect_navigation(timeout=300_000):
+            page.click("text=Send delivery")
+        page.wait_for_selector("h2:has-text('Verdict')")
+        page.screenshot(path=shots / "portal_nojs_verdict.png", full_page=True)
+        did = page.url.rsplit("/", 1)[-1]
+        browser.close()
+    delivery = portal["app"].state.store.delivery(did)
+    sent = portal["programme"].raw_dir / delivery["folder"] / chapter.name
+    assert sent.read_bytes() == chapter.read_bytes()

@@ -74,3 +74,18 @@ def test_contacts_and_the_secretariat_are_the_recipients(programme):
     send(khm, did)
     mail = sorted((programme.processed_dir / "portal" / "outbox").glob("*.eml"))[0].read_text()
     assert "To: focal@example.org, gis@example.org" in mail
+
+
+def test_a_delivery_replaced_in_the_release_reads_superseded_in_words(programme):
+    app = make_app(programme)
+    khm = login(app, "KHM")
+    did = new_delivery(khm, "KHM")
+    upload(khm, did, "KHM_soil.gpkg", b"not really a map")
+    send(khm, did)
+    record_run(programme, programme.raw_dir / "KHM" / TODAY.isoformat(), "published")
+    with Ledger(programme.ledger_path, programme) as ledger:  # a later version now holds the release
+        assert ledger.set_publication("KHM", "soil_map", 1, "superseded", note="superseded by v2")
+    page = khm.get("/country/KHM").text
+    assert app.state.store.delivery(did)["ledger_state"] == "superseded"
+    assert 'class="verdict superseded">superseded by a later version<' in page
+    assert ">superseded<" not in page  # never the ledger's code word

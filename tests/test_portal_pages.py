@@ -19,12 +19,29 @@ PAGE_LIMIT = 200_000
 ASSET = re.compile(r'(?:src|href)="([^"#]+)"')
 
 
+CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])([^'")\s]+)""")
+EXTERNAL = re.compile(r"""(?:https?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}|\bhttps?:""")
+
+
 def weight(client, path: str) -> tuple[int, list[str]]:
-    """Bytes of the page and of the scripts and style sheets it loads; the URLs it loads."""
+    """Bytes of the page and of everything it loads from the portal (scripts, style sheets and the fonts and
+    images those name); the URLs it loads."""
     html = client.get(path).text
-    assets = [u for u in ASSET.findall(html) if u.startswith("/static/")]
-    total = len(html.encode()) + sum(len(client.get(u).content) for u in assets)
-    return total, ASSET.findall(html)
+    urls = ASSET.findall(html)
+    total, seen = len(html.encode()), set()
+    queue = [u for u in urls if u.startswith("/static/")]
+    while queue:
+        url = queue.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        body = client.get(url).content
+        total += len(body)
+        if url.endswith(".css"):
+            found = CSS_URL.findall(body.decode("utf-8"))
+            urls += found
+            queue += [u for u in found if u.startswith("/static/")]
+    return total, urls
 
 
 @pytest.fixture
@@ -44,7 +61,8 @@ def test_pages_without_a_map_weigh_under_200_kb_and_load_nothing_from_elsewhere(
         app.state.store.audit("download", "token 1 (focal point)", "KHM", "KHM", "x" * 60, "203.0.113.9")
     weights = {}
     for client, path in ((khm, "/login"), (khm, "/country/KHM"), (khm, f"/deliveries/{staged}"),
-                         (khm, f"/deliveries/{sent}"), (sec, "/secretariat"), (sec, "/audit")):
+                         (khm, f"/deliveries/{sent}"), (sec, "/secretariat"), (sec, "/audit"), (khm, "/guide"),
+                         (khm, "/deliveries/nothing")):
         total, urls = weight(client, path)
         weights[path] = total
         assert total < PAGE_LIMIT, (path, total)
@@ -105,3 +123,21 @@ def test_the_uploader_and_style_sheet_are_served_by_the_portal(app):
     for name in ("upload.js", "portal.css"):
         response = client.get(f"/static/{name}")
         assert response.status_code == 200 and response.content == Path(HERE / "static" / name).read_bytes()
+
+
+def test_no_template_or_static_file_names_another_host():
+    """Nothing the portal serves points elsewhere: no CDN, no web font service, no analytics."""
+    files = [*(HERE / "templates").glob("*.j2"), *(HERE / "static").iterdir()]
+    assert {p.suffix for p in files} >= {".j2", ".css", ".js"}
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert EXTERNAL.findall(text) == [], path.name
+        if path.suffix == ".css":
+            assert all(u.startswith("/static/") or u.startswith("data:") for u in CSS_URL.findall(text)), path.name
+
+
+def test_the_external_url_check_can_fail():
+    for text in ('<script src="https://cdn.example.org/x.js">', "@import url(//fonts.example.com/css);",
+                 '<link href="http://example.org/a.css">'):
+        assert EXTERNAL.findall(text), text
+    assert CSS_URL.findall("@font-face { src: url('/static/a.woff2') }") == ["/static/a.woff2"]

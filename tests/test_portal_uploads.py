@@ -25,6 +25,8 @@ from portal_helpers import (
 from starlette.requests import ClientDisconnect
 from test_checks_metafile import GOOD, write_pair
 
+from atlas.config import DEFAULT_CONFIG, load_programme
+from atlas.errors import ConfigError
 from atlas.portal.app import sweep_abandoned
 from atlas.portal.auth import CSRF_HEADER
 from atlas.portal.uploads import UploadRefused
@@ -299,3 +301,33 @@ def test_file_names_are_escaped_on_every_page(programme):
     send(khm, did)
     for page in (khm.get(f"/deliveries/{did}").text, login(app, "secretariat").get("/audit").text):
         assert escaped in page and name not in page
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("abandon_hour = 3", "did you mean abandon_hours"),
+    ('abandon_hours = "3 days"', "expected a number"),
+    ("abandon_hours = 0", "abandon_hours = 0.0: expected 1 or more"),
+    ("abandon_hours = -5", "expected 1 or more"),
+])
+def test_a_mistyped_abandon_time_is_refused(tmp_path, setting, message):
+    config = tmp_path / "programme.toml"
+    config.write_text(DEFAULT_CONFIG.read_text(encoding="utf-8") + f"\n[portal]\n{setting}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_programme(config)
+
+
+def test_the_abandon_time_of_programme_toml_is_the_one_applied(tmp_path):
+    config = tmp_path / "programme.toml"
+    config.write_text(DEFAULT_CONFIG.read_text(encoding="utf-8") + "\n[portal]\nabandon_hours = 6\n",
+                      encoding="utf-8")
+    app = make_app(load_programme(config))
+    khm = login(app, "KHM")
+    ids = {}
+    for hours in (5, 7):
+        ids[hours] = new_delivery(khm, "KHM")
+        upload(khm, ids[hours], "a.txt", b"abc")
+        then = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)).replace(microsecond=0).isoformat()
+        app.state.store.set_delivery(ids[hours], touched=then)
+    assert sweep_abandoned(app) == 1
+    assert app.state.store.delivery(ids[7])["state"] == "abandoned" and not (app.state.staging.root / ids[7]).exists()
+    assert app.state.store.delivery(ids[5])["state"] == "staged" and (app.state.staging.root / ids[5]).exists()

@@ -14,7 +14,6 @@ from table_helpers import GOOD_RD, GOOD_THREATS, rd_spec, threats_spec
 from atlas import layout
 from atlas.products.regional_tables import (
     build_regional_table,
-    built_table_files,
     meeting_counts,
     write_table_copy,
 )
@@ -36,7 +35,7 @@ def test_merge_with_country_and_version_on_every_row(programme):
     _copy(programme, spec, "VNM", 2, {"threats": GOOD_THREATS[:2]})
     _copy(programme, spec, "KHM", 1, {"threats": [evil]}, received="2026-02-20")
     _copy(programme, spec, "THA", 1, {"threats": GOOD_THREATS})  # not accepted: left out
-    table = build_regional_table(programme, spec, {"VNM": 2, "KHM": 1})
+    table = build_regional_table(programme, spec, {"VNM": 2, "KHM": 1}, release=programme.processed_dir / "r")
     names = sorted(p.name for p in table.paths)
     assert names == ["soil_threats.xlsx", "soil_threats_threats.csv", "soil_threats_threats.parquet"]
     csv = pd.read_csv(table.paths[0], dtype=str, keep_default_na=False)
@@ -64,8 +63,8 @@ def test_meeting_counts_and_summary_page(programme, tmp_path):
     _copy(programme, threats, "VNM", 1, {"threats": GOOD_THREATS})
     _copy(programme, threats, "KHM", 1, {"threats": [dict(GOOD_THREATS[0], severity="very high")]})
     _copy(programme, rd, "NPL", 1, GOOD_RD)
-    t = build_regional_table(programme, threats, {"VNM": 1, "KHM": 1})
-    r = build_regional_table(programme, rd, {"NPL": 1})
+    t = build_regional_table(programme, threats, {"VNM": 1, "KHM": 1}, release=tmp_path / "r")
+    r = build_regional_table(programme, rd, {"NPL": 1}, release=tmp_path / "r")
     counts = meeting_counts(threats, t.frames)
     cross = counts["sheets"][0]["cross"]
     assert cross["unit"] == "countries" and cross["columns"] == ["very low", "low", "moderate", "high", "very high"]
@@ -93,16 +92,3 @@ def test_row_changes_added_changed_removed(programme):
     assert sheet["added"][0]["key"] == "Soil acidification" and sheet["removed"][0]["key"] == "Soil compaction"
     assert sheet["changed"][0]["changes"] == [{"column": "Severity", "before": "high", "after": "very high"}]
     assert row_changes(programme.processed_dir, spec, "VNM", 1) is None  # a first version: nothing to compare
-
-
-def test_a_table_counts_the_same_files_merged_now_or_up_to_date(programme):
-    """Issue 23 (logs): the run's last line counts a table's files from its build, not from what this run merged,
-    so a run that merged it and one that found it up to date say the same number."""
-    spec = threats_spec(programme)
-    product = programme.deliverables[spec.key].product
-    assert product not in built_table_files(programme)  # never built: not listed
-    _copy(programme, spec, "VNM", 2, {"threats": GOOD_THREATS[:2]})
-    table = build_regional_table(programme, spec, {"VNM": 2})
-    assert built_table_files(programme)[product] == [p.name for p in table.paths]
-    (table.paths[1]).unlink()  # a file gone since: not counted
-    assert built_table_files(programme)[product] == [p.name for p in table.paths if p != table.paths[1]]

@@ -214,8 +214,10 @@ def test_verify_finds_the_ledger_disagreeing_with_the_release(published):
     build_regional_salinity(prog, {"KHM": 2}, KHM, "run-2")
     with Ledger(prog.ledger_path, prog) as ledger:
         problems = verify_release(prog, ledger)
-    assert problems == ["GSSmap holds KHM v2 (salinity/build_manifest.json); the ledger's published salinity_map "
-                        "of KHM is v1"]
+    name = layout.current_release_name(prog.processed_dir)
+    assert problems == [f"GSSmap in release {name} holds KHM salinity_map v2; the ledger has no such version",
+                        f"the ledger says KHM salinity_map v1 is published; GSSmap in release {name} holds v2 and "
+                        "none of v1's data (it should read superseded)"]
 
 
 # -- releases --------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from table_helpers import GOOD_THREATS, workbook
 from atlas import layout, stages
 from atlas.ledger.status_table import render_status_table
 from atlas.ledger.store import Ledger
-from atlas.products.regional_tables import regional_tables_dir
+from atlas.products import regional, release
+from atlas.products.release_checks import check_release, holdings
 from atlas.reports.report import SCHEMA_PATH
 
 
@@ -26,8 +27,22 @@ def _run(programme, ledger):
     subs, _ = stages.discover_submissions(programme)
     outcomes = [stages.process_submission(sub, record.id, programme, None, ledger)
                 for sub, record in stages.register(ledger, subs, run_id="test") if record.is_new]
-    stages.regional_tables(programme, ledger, "test")
+    release_tables(programme, ledger)
     return {(o.submission.country, o.submission.version): o for o in outcomes}
+
+
+def release_tables(programme, ledger) -> list:
+    """As the flow does: the tables built into a new release, checked, made current, published from it."""
+    state = ledger.state()
+    if not stages.tables_outdated(programme, state):
+        return []
+    staging = release.begin(programme.processed_dir, "test")
+    tables = stages.regional_tables(programme, state, staging, "test")
+    regional.build_catalogue(programme, tables, "test", staging)
+    release.commit(programme.processed_dir, staging, "test", 3, check_release(staging), {})
+    current = layout.current_release(programme.processed_dir)
+    stages.record_publication(ledger, state.published(holdings(current)), "test")
+    return [t for t in tables if not t.up_to_date]
 
 
 def test_a_table_rejected_then_fixed_then_published(programme):
@@ -61,10 +76,10 @@ def test_a_table_rejected_then_fixed_then_published(programme):
         assert "soil_threats: 2 of 19 countries submitted, 2 accepted, 2 published" in table
         # nothing new: the tables are current, nothing is rewritten
         assert not stages.tables_outdated(programme, ledger)
-        xlsx = regional_tables_dir(programme.processed_dir, "soil_threats") / "soil_threats.xlsx"
-        before = xlsx.stat().st_mtime_ns
-        assert stages.regional_tables(programme, ledger, "test") == []
-        assert xlsx.stat().st_mtime_ns == before
-    merged = pd.read_csv(regional_tables_dir(programme.processed_dir, "soil_threats") / "soil_threats_threats.csv")
+        name = layout.current_release_name(programme.processed_dir)
+        assert release_tables(programme, ledger) == [] and layout.current_release_name(programme.processed_dir) == name
+    tables = layout.tables_dir(programme.processed_dir)  # in the release: regional/releases/<name>/tables
+    merged = pd.read_csv(tables / "soil_threats" / "soil_threats_threats.csv")
     assert sorted(set(zip(merged["country"], merged["version"], strict=True))) == [("KHM", 1), ("VNM", 2)]
-    assert (programme.processed_dir / "regional" / "tables" / "meeting_summary.html").is_file()
+    assert (tables / "meeting_summary.html").is_file()
+    assert not (programme.processed_dir / "regional" / "tables").exists()  # the old place, outside any release

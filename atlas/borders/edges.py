@@ -138,7 +138,7 @@ def border_feedback(segments: gpd.GeoDataFrame, summary: pd.DataFrame) -> dict[s
     by_pair, empty = (dict(tuple(seg.groupby("pair", sort=False))) if len(seg) else {}), seg.iloc[:0]
     for row in summary.itertuples(index=False):
         mine = by_pair.get(row.pair, empty)
-        mine_ids = ids[mine.index]
+        mine_ids = ids[mine.index] if len(mine) else None  # most pairs of a world layer have no segment
         for me, other, unit, group, their_unit, their_group in (
                 (row.a, row.b, "unit_a", "rsg_a", "unit_b", "rsg_b"),
                 (row.b, row.a, "unit_b", "rsg_b", "unit_a", "rsg_a")):

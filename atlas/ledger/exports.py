@@ -159,14 +159,15 @@ DETAIL_HEADERS = {
     "version": "Version shown", "received": "Received (version shown)", "timeliness": "On time or late",
     "days_late": "Days late", "delivered_version": "Delivered by version", "delivered": "Delivered on",
     "completion": "Completed or updated after the deadline", "coverage": "Coverage",
-    "later_versions": "Later versions", "newest_version": "Newest version",
+    "later_versions": "Later versions", "earlier_versions": "Earlier versions published",
+    "newest_version": "Newest version",
     "newest_state": "State of the newest version", "versions": "Versions stored",
     "last_accepted_version": "Last accepted version", "published_version": "Published version",
     "deadline": "Deadline", "overdue": "Overdue", "errors": "Errors", "warnings": "Warnings",
     "updated": "Last change (UTC)",
 }
 DETAIL_WIDTHS = {"name": 16, "deliverable": 24, "state": 14, "timeliness": 22, "completion": 20,
-                 "later_versions": 18, "newest_state": 16, "updated": 17}
+                 "later_versions": 18, "earlier_versions": 28, "newest_state": 16, "updated": 17}
 DATE_COLUMNS = {"received", "deadline", "delivered"}
 
 
@@ -420,18 +421,21 @@ def export_status(
     boundaries: gpd.GeoDataFrame | None = None,
     today: dt.date | None = None,
     skip_unchanged: bool = False,
+    state=None,
 ) -> dict[str, list[Path]]:
     """Write the status exports into ``out_dir``; returns the written paths by format (plus the summary).
 
     With ``skip_unchanged`` (the pipeline's re-runs) nothing is redrawn when the ledger's status rows,
     the day, the formats and the reference layer are those of the last export: the maps alone take
-    seconds. ``boundaries`` given by a caller are taken to be the programme's reference layer.
+    seconds. ``boundaries`` given by a caller are taken to be the programme's reference layer. ``state``: the
+    run's resolved state after publishing (``ResolvedState.published``), the one value every cell is written
+    from; without it (``atlas status export``), the ledger's state with what the current release holds.
     """
     formats = check_formats(formats)
-    today = today or dt.date.today()
+    today = today or (state.today if state is not None else dt.date.today())
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = ledger.status_rows(today)
+    rows = ledger.status_rows(today, state=state)
     fingerprint = ledger_fingerprint(rows, programme, formats, today, boundaries_identity(programme))
     if skip_unchanged:
         previous = unchanged_exports(out_dir, fingerprint)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Mapping
 
@@ -22,7 +23,7 @@ from atlas.config import Programme
 from atlas.finding import Finding
 from atlas.intake.inbox import future_delivery
 from atlas.layout import SOIL_MAP_FILE
-from atlas.ledger.schema import ACCEPTED_STATES
+from atlas.ledger.schema import ACCEPTED_STATES, SUPERSEDED
 from atlas.state import CARRIED, SENT, LayerSource, ResolvedState, VersionState
 from checks.metafile import accuracy_rows
 
@@ -54,11 +55,30 @@ def resolve_db(db: sqlite3.Connection, programme: Programme, today: dt.date | No
     for r in own_rows:
         own.setdefault(r["submission_id"], set()).add(r["layer"])
     accuracy = _accuracy(db)
+    since = _since(db)
     for r in rows:
         r["received"] = dt.date.fromisoformat(r["received"])
         r["own"] = own.get(r["id"], set())
         r["accuracy"] = accuracy.get(r["id"], {})
+        r["since"], r["by"] = since.get(r["id"], (None, None))
     return resolve_records(rows, programme, today)
+
+
+SUPERSEDED_BY = re.compile(r"^superseded by v(\d+)")  # how the ledger's note of a supersession begins
+
+
+def _since(db: sqlite3.Connection) -> dict[int, tuple[dt.date | None, int | None]]:
+    """{submission id: (day of its last change of state, the version that superseded it)} from the history."""
+    out: dict[int, tuple[dt.date | None, int | None]] = {}
+    for row in db.execute("SELECT submission_id, at, to_state, note FROM events WHERE from_state IS NOT to_state "
+                          "AND submission_id IS NOT NULL ORDER BY id"):
+        try:
+            day = dt.date.fromisoformat(str(row["at"])[:10])
+        except ValueError:
+            day = None
+        match = SUPERSEDED_BY.match(row["note"] or "") if row["to_state"] == SUPERSEDED else None
+        out[row["submission_id"]] = (day, int(match.group(1)) if match else None)
+    return out
 
 
 def _accuracy(db: sqlite3.Connection) -> dict[int, dict[str, dict[str, float]]]:
@@ -104,7 +124,8 @@ def resolve_records(rows: Iterable[Mapping], programme: Programme, today: dt.dat
                 previous = layers
                 current[(iso3, key)] = int(r["version"])
             states.append(VersionState(iso3, key, int(r["version"]), r["delivery"] or r["received"].isoformat(),
-                                       r["received"], r["state"], accepted, layers))
+                                       r["received"], r["state"], accepted, layers, since=r.get("since"),
+                                       by=r.get("by")))
         order[(iso3, key)] = tuple(states)
     return ResolvedState(today, order, current, tuple(refused))
 

@@ -7,7 +7,15 @@ import json
 from collections.abc import Mapping, Sequence
 
 from atlas.config import Programme
-from atlas.ledger.schema import ACCEPTED_STATES, NOT_RECEIVED, PUBLISHED, StatusRow
+from atlas.ledger.schema import (
+    ACCEPTED_STATES,
+    NOT_RECEIVED,
+    PARTLY_PUBLISHED,
+    PUBLISHED,
+    STATE_LABELS,
+    SUPERSEDED,
+    StatusRow,
+)
 from atlas.state import CARRIED, ResolvedState
 
 
@@ -72,6 +80,10 @@ def build_status_rows(
                 days_late = (today - deadline).days
             # the versions after the one that counts, in the resolved order
             later = tuple((v["version"], v["state"]) for v in versions[versions.index(best) + 1:]) if best else ()
+            # the versions before it that were published: what the current release still holds of them, if anything
+            earlier = tuple((v["version"], v["state"], v.get("publication") or STATE_LABELS[v["state"]])
+                            for v in versions[:versions.index(best)] if v["state"] in (PARTLY_PUBLISHED, SUPERSEDED)
+                            ) if best else ()
             rows.append(
                 StatusRow(
                     country=iso3,
@@ -92,6 +104,7 @@ def build_status_rows(
                     best_version=best["version"] if best else None,
                     best_received=best_received,
                     later=later,
+                    earlier=earlier,
                     days_late=days_late,
                     coverage=_coverage(best) if best is not None else None,
                     kind=deliverable.kind,

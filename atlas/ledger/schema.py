@@ -17,17 +17,22 @@ ACCEPTED = "accepted"
 HARMONIZED = "harmonized"
 PARTLY_PUBLISHED = "partly_published"  # some of its layers are in a product, carried over by a later version
 PUBLISHED = "published"
+# was published (or partly), and the current release no longer holds any of its data: a later version replaced it
+SUPERSEDED = "superseded"
+# The publication states: what the current release holds of a version (set from the release, never high-water)
+PUBLICATION_STATES: frozenset[str] = frozenset({PARTLY_PUBLISHED, PUBLISHED, SUPERSEDED})
 
 # In pipeline order; exports and legends list states in this order.
 STATES: tuple[str, ...] = (
     NOT_RECEIVED, RECEIVED, REJECTED, ACCEPTED_WITH_WARNINGS, ACCEPTED, HARMONIZED, PARTLY_PUBLISHED, PUBLISHED,
+    SUPERSEDED,
 )
 VERDICTS: frozenset[str] = frozenset({REJECTED, ACCEPTED_WITH_WARNINGS, ACCEPTED})
 # A deliverable in one of these states counts as delivered (not overdue).
 ACCEPTED_STATES: frozenset[str] = frozenset({ACCEPTED_WITH_WARNINGS, ACCEPTED, HARMONIZED, PARTLY_PUBLISHED,
-                                             PUBLISHED})
+                                             PUBLISHED, SUPERSEDED})
 # Pipeline stages after validation; marking a stage already passed keeps the higher state.
-STAGE_RANK = {HARMONIZED: 1, PARTLY_PUBLISHED: 2, PUBLISHED: 3}
+STAGE_RANK = {HARMONIZED: 1, PARTLY_PUBLISHED: 2, PUBLISHED: 3, SUPERSEDED: 3}
 
 STATE_LABELS = {
     NOT_RECEIVED: "not received",
@@ -38,6 +43,7 @@ STATE_LABELS = {
     HARMONIZED: "harmonized",
     PARTLY_PUBLISHED: "partly published",
     PUBLISHED: "published",
+    SUPERSEDED: "superseded",
 }
 
 # Which state a version may move to from which. Re-validation of a validated version is
@@ -50,8 +56,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     ACCEPTED_WITH_WARNINGS: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED}),
     ACCEPTED: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED}),
     HARMONIZED: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED}),
-    PARTLY_PUBLISHED: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED}),
-    PUBLISHED: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED}),
+    PARTLY_PUBLISHED: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED, SUPERSEDED}),
+    PUBLISHED: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED, SUPERSEDED}),
+    SUPERSEDED: frozenset(VERDICTS | {HARMONIZED, PARTLY_PUBLISHED, PUBLISHED, SUPERSEDED}),
 }
 
 
@@ -183,6 +190,8 @@ class StatusRow:
     best_version: int | None = None
     best_received: dt.date | None = None
     later: tuple[tuple[int, str], ...] = ()  # (version, state) of versions newer than the best one
+    # (version, state, in words) of earlier versions that were published: partly published or superseded
+    earlier: tuple[tuple[int, str, str], ...] = ()
     days_late: int | None = None  # delivered: first accepted arrival - deadline (<= 0 on time); else days overdue
     coverage: float | None = None  # share of the country covered by the best version (partial deliveries), 0-1
     kind: str = ""  # raster | vector | document (documents are accepted, never published)
@@ -256,4 +265,14 @@ class StatusRow:
         if self.completion():
             parts.append(self.completion())
         parts += [f"v{v} {STATE_LABELS[s]}" for v, s in self.later]
+        if self.earlier:
+            parts.append(self.earlier_words())
         return " · ".join(parts)
+
+    def earlier_words(self) -> str:
+        """The earlier published versions in words, versions with the same words together:
+        "v1, v2 superseded by v3 on 2026-12-03"; "" when there are none."""
+        groups: dict[str, list[int]] = {}
+        for version, _, words in self.earlier:
+            groups.setdefault(words, []).append(version)
+        return "; ".join(f"{', '.join(f'v{v}' for v in versions)} {words}" for words, versions in groups.items())

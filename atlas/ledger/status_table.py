@@ -20,6 +20,7 @@ PALETTE: dict[str, str] = {
     "harmonized": "#66BD63",
     "partly_published": "#3FA650",
     "published": "#1A9850",
+    "superseded": "#9DB5A4",  # was published; a later version replaced it in the current release
 }
 NON_MEMBER_COLOUR = "#F2F2F2"
 OVERDUE_COLOUR = "#B2182B"
@@ -178,6 +179,7 @@ def status_records(rows: Sequence[StatusRow]) -> list[dict]:
             "completion": r.completion(),
             "coverage": r.coverage,
             "later_versions": "; ".join(f"v{v} {STATE_LABELS[s]}" for v, s in r.later),
+            "earlier_versions": r.earlier_words(),  # "v1, v2 superseded by v3 on 2026-12-03"
             "newest_version": r.version,
             "newest_state": r.state,
             "versions": r.versions,
@@ -202,11 +204,17 @@ def render_country_history(ledger, country: str, today=None, show_info: bool = F
         if not matches:
             return f"{country}: not a member country (members: {', '.join(programme.members)})"
         iso3 = matches[0]
-    rows = [r for r in ledger.status_rows(today) if r.country == iso3]
+    state = ledger.published_state(today)  # one state for the rows and the versions below
+    rows = [r for r in ledger.status_rows(today, state=state) if r.country == iso3]
     out = [f"{programme.members[iso3]} ({iso3})", ""]
     for r in rows:
         deadline = f" (due {r.deadline.isoformat()})" if r.deadline else ""
         out.append(f"  {r.deliverable:<16} {r.cell()}{deadline}")
+    out += ["", "Versions (delivery date, then arrival; what the current release holds of each):"]
+    for key in programme.deliverables:
+        for v in state.order.get((iso3, key), ()):
+            words = v.publication() or _state_words(v.state)
+            out.append(f"  {key:<16} v{v.version:<3} {v.received.isoformat()}  {words}")
     out += ["", "History:"]
     events = ledger.history(iso3)
     if not events:

@@ -25,6 +25,7 @@ from atlas.ledger.resolve import order_key, resolve
 from atlas.ledger.rows import build_status_rows
 from atlas.ledger.schema import (
     NOT_RECEIVED,
+    PUBLICATION_STATES,
     PUBLISHED,
     RECEIVED,
     REJECTED,
@@ -332,6 +333,38 @@ class Ledger:
             raise UnknownRecord(f"{country}/{deliverable} v{version} is not in the ledger {self.path}")
         self.mark(row["id"], state, note=note, run_id=run_id, product=product)
 
+    def set_publication(
+        self,
+        country: str,
+        deliverable: str,
+        version: int,
+        state: str,
+        note: str | None = None,
+        run_id: str | None = None,
+        product: str | None = None,
+    ) -> bool:
+        """Set a version's publication state to what the current release holds of it (published, partly
+        published, superseded), up or down: unlike ``mark``, not a high-water mark. Returns True if it changed.
+
+        Written from the run's resolved state after publishing (``stages.record_publication``), never guessed.
+        """
+        if state not in PUBLICATION_STATES:
+            raise InvalidTransition(f"{state!r} is not a publication state ({', '.join(sorted(PUBLICATION_STATES))})")
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT * FROM submissions WHERE country = ? AND deliverable = ? AND version = ?",
+                (country.upper(), deliverable, int(version)),
+            ).fetchone()
+            if row is None:
+                raise UnknownRecord(f"{country}/{deliverable} v{version} is not in the ledger {self.path}")
+            current = row["state"]
+            if current == state:
+                return False
+            check_transition(current, state, f"{row['country']}/{row['deliverable']} v{row['version']}")
+            db.execute("UPDATE submissions SET state = ? WHERE id = ?", (state, row["id"]))
+            self._event(db, row, current, state, note, run_id, product)
+        return True
+
     def note_version(
         self, country: str, deliverable: str, version: int, note: str, run_id: str | None = None,
         product: str | None = None,
@@ -388,6 +421,15 @@ class Ledger:
         """The programme's resolved state (``atlas.state.ResolvedState``, rule in ``atlas.ledger.resolve``)."""
         return resolve(self, today)
 
+    def published_state(self, today: dt.date | None = None):
+        """The resolved state with what the current release holds (``ResolvedState.published``), read only:
+        what a command outside a run (``atlas status``, exports) shows. A run passes its own state instead."""
+        from atlas import layout
+        from atlas.products.release_checks import holdings
+
+        release = layout.current_release(self.programme.processed_dir)
+        return self.state(today).published(holdings(release) if release.is_dir() else {})
+
     def filed_before_with_later_date(self, country: str, deliverable: str, version: int) -> SubmissionRecord | None:
         """The latest-dated version recorded before ``version`` but delivered after it: ``version`` was filed late.
 
@@ -405,13 +447,17 @@ class Ledger:
 
         ``state``: the run's resolved state (``Ledger.state``), resolved here when not given.
         """
-        today = today or dt.date.today()
-        state = state or self.state(today)
-        subs: dict[tuple[str, str], list[sqlite3.Row]] = {}
-        # in the resolved order (delivery date, then arrival); refused (future-dated) deliveries take no place
+        today = today or (state.today if state is not None else dt.date.today())
+        state = state or self.published_state(today)
+        subs: dict[tuple[str, str], list[dict]] = {}
+        # in the resolved order (delivery date, then arrival); refused (future-dated) deliveries take no place;
+        # each version's state is the resolved state's (after publishing: what the current release holds of it)
         for row in self._db.execute("SELECT * FROM submissions ORDER BY received, version"):
             if dt.date.fromisoformat(row["received"]) <= state.today:
-                subs.setdefault((row["country"], row["deliverable"]), []).append(row)
+                resolved = state.version(row["country"], row["deliverable"], row["version"])
+                subs.setdefault((row["country"], row["deliverable"]), []).append(
+                    {**dict(row), "state": resolved.state if resolved is not None else row["state"],
+                     "publication": resolved.publication() if resolved is not None else ""})
         updated = {
             (r["country"], r["deliverable"]): r["at"]
             for r in self._db.execute(
@@ -469,6 +515,11 @@ class Ledger:
             (country.upper(), deliverable, version),
         ).fetchone()
         return json.loads(row["findings"]) if row is not None and row["findings"] else []
+
+    def version_states(self) -> dict[tuple[str, str, int], str]:
+        """{(country, deliverable, version): state} of every stored version."""
+        rows = self._db.execute("SELECT country, deliverable, version, state FROM submissions").fetchall()
+        return {(r["country"], r["deliverable"], int(r["version"])): r["state"] for r in rows}
 
     def published_versions(self) -> dict[tuple[str, str], int]:
         """The newest published version of every (country, deliverable) that has one."""

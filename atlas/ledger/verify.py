@@ -3,9 +3,10 @@
 One line per disagreement (an empty list: verified). The release's own checks are those it passed
 before it became current (``atlas.products.release_checks``: checksums against STAC, STAC sources =
 build manifest, no empty product, provenance within data); here they are run again, because files
-can change after publication, and two more are added: the ledger's published versions are the ones
-the manifests say each product holds, and sampled product pixels equal the harmonized national copy
-of the version (and, for carried-over layers, the earlier version) they come from.
+can change after publication, and two more are added: every version's publication state in the ledger
+is what the release holds of it (maps and regional tables: published, partly published, else never
+published or partly published; a replaced version reads superseded), and sampled product pixels equal the
+harmonized national copy of the version (and, for carried-over layers, the earlier version) they come from.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from pathlib import Path
 
 from atlas import layout
 from atlas.config import Programme
-from atlas.ledger.schema import PARTLY_PUBLISHED, PUBLISHED
+from atlas.ledger.schema import PARTLY_PUBLISHED, PUBLISHED, STATE_LABELS
 from atlas.ledger.store import Ledger
 from atlas.products import release_checks
 from atlas.products.regional import salinity_inputs
+from atlas.products.release_checks import holdings
 
 
 def verify_release(programme: Programme, ledger: Ledger, samples: int = 200) -> list[str]:
@@ -36,32 +38,42 @@ def verify_release(programme: Programme, ledger: Ledger, samples: int = 200) -> 
 
 
 def _ledger_agrees(ledger: Ledger, release: Path) -> list[str]:
-    """The ledger says published exactly the versions each product's build manifest says it holds, and
-    partly published the earlier versions whose layers it carries."""
+    """Each version's publication state in the ledger is what the release holds of it: ``published`` exactly the
+    versions its products are built from, ``partly_published`` exactly the earlier versions whose layers they
+    carry, and no other version published or partly published (a replaced one reads ``superseded``)."""
     problems = []
-    published = ledger.published_versions()
-    for folder, manifest in release_checks.manifests(release).items():
-        deliverable, product = manifest.get("deliverable"), manifest.get("product")
-        if not deliverable:
+    held = holdings(release)
+    name = release.name
+    states = ledger.version_states()
+    for deliverable, holding in sorted(held.items()):  # a version the release holds that the ledger does not know
+        for iso3, version in sorted({*holding.held.items(), *holding.carried}):
+            if (iso3, deliverable, version) not in states:
+                problems.append(f"{holding.product} in release {name} holds {iso3} {deliverable} v{version}; the "
+                                "ledger has no such version")
+    for (iso3, deliverable, version), state in sorted(states.items()):
+        holding = held.get(deliverable)
+        if holding is None:
+            if state in (PUBLISHED, PARTLY_PUBLISHED):
+                problems.append(f"the ledger says {iso3} {deliverable} v{version} is {STATE_LABELS[state]}; release "
+                                f"{name} holds no {deliverable} product")
             continue
-        held = release_checks.included(manifest)
-        where = f"{folder}/build_manifest.json"
-        for iso3, version in sorted(held.items()):
-            if published.get((iso3, deliverable)) != version:
-                said = published.get((iso3, deliverable))
-                problems.append(f"{product} holds {iso3} v{version} ({where}); the ledger's published "
-                                f"{deliverable} of {iso3} is {f'v{said}' if said else 'none'}")
-        for (iso3, key), version in sorted(published.items()):
-            if key == deliverable and iso3 not in held:
-                problems.append(f"the ledger says {iso3} {deliverable} v{version} is published; {product} holds "
-                                f"no {iso3} data ({where})")
-        carried = {(e["country"], int(e["version"])) for entries in (manifest.get("sources") or {}).values()
-                   for e in entries if e["country"] in held and int(e["version"]) != held[e["country"]]}
-        for iso3, version in sorted(carried):
-            state = next((r.state for r in ledger.versions(iso3, deliverable) if r.version == version), None)
-            if state not in (PARTLY_PUBLISHED, PUBLISHED):
-                problems.append(f"{product} holds layers of {iso3} v{version}, carried over ({where}); the ledger "
-                                f"says v{version} is {state or 'unknown'}, not partly published")
+        where = f"{holding.product} in release {name}"
+        current = holding.held.get(iso3)
+        if current == version:
+            expected, what = PUBLISHED, "is built from it"
+        elif (iso3, version) in holding.carried:
+            layers = holding.carried[(iso3, version)]
+            expected = PARTLY_PUBLISHED
+            what = f"holds {len(layers)} of its layers, carried over by v{current}"
+        else:
+            if state in (PUBLISHED, PARTLY_PUBLISHED):
+                holds = f"holds v{current}" if current else f"holds no {iso3} data"
+                problems.append(f"the ledger says {iso3} {deliverable} v{version} is {STATE_LABELS[state]}; {where} "
+                                f"{holds} and none of v{version}'s data (it should read superseded)")
+            continue
+        if state != expected:
+            problems.append(f"{where} {what} ({iso3} {deliverable} v{version}); the ledger says v{version} is "
+                            f"{STATE_LABELS.get(state, state)}, not {STATE_LABELS[expected]}")
     return problems
 
 

@@ -6,9 +6,10 @@ once. Every state-changing request carries the session's CSRF token (a hidden fo
 ``X-CSRF-Token`` header for the uploader's requests); the login form, before any session exists, carries a
 token that must match a signed cookie set with the form (double submit).
 
-Failed logins are counted per client address in the database (they survive a restart); past
-``portal.login_failures`` within ``portal.login_window_minutes`` the address gets 429 until the window passes.
-slowapi was not used: it limits every request to a route, and only failures should count.
+Failed logins are counted in the database (they survive a restart), both per client address and per token
+prefix (the first characters of the token tried, from any address); past ``portal.login_failures`` of either
+within ``portal.login_window_minutes`` the login gets 429 until the window passes. slowapi was not used: it
+limits every request to a route, and only failures should count.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import secrets
 from fastapi import HTTPException, Request
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from atlas.portal.i18n import _
 from atlas.portal.store import PortalStore, Session
 
 SESSION_COOKIE = "atlas_portal_session"
@@ -27,7 +29,7 @@ CSRF_HEADER = "X-CSRF-Token"
 
 class NotLoggedIn(HTTPException):
     def __init__(self):
-        super().__init__(status_code=401, detail="not logged in")
+        super().__init__(status_code=401, detail=_("not logged in"))
 
 
 class Signer:
@@ -78,10 +80,10 @@ def current_session(request: Request) -> Session:
 
 def check_csrf(session: Session, supplied: str | None) -> None:
     if not supplied or not secrets.compare_digest(session.csrf, supplied):
-        raise HTTPException(status_code=403, detail="missing or wrong CSRF token: reload the page and try again")
+        raise HTTPException(status_code=403, detail=_("missing or wrong CSRF token: reload the page and try again"))
 
 
 def may_see(session: Session, country: str) -> None:
     """403 when the session's country is another one (the secretariat sees all)."""
     if not session.may_see(country):
-        raise HTTPException(status_code=403, detail="this page belongs to another country")
+        raise HTTPException(status_code=403, detail=_("this page belongs to another country"))

@@ -20,6 +20,7 @@ from atlas.intake.inbox import (
     SHAPEFILE_SIDECARS,
     VECTOR_SUFFIXES,
 )
+from atlas.portal.i18n import _
 
 MAX_NAME_CHARS = 200  # leaves room under the 255-byte limit of most file systems
 MAX_NAME_BYTES = 255
@@ -45,34 +46,37 @@ def _script(ch: str) -> str | None:
 def safe_name(raw: str) -> str:
     """The name as it will be stored (Unicode NFC), or BadName."""
     if not isinstance(raw, str) or not raw.strip():
-        raise BadName("the file has no name")
+        raise BadName(_("the file has no name"))
     if "\x00" in raw:
-        raise BadName("the name contains a NUL character: rename the file")
+        raise BadName(_("the name contains a NUL character: rename the file"))
     if "/" in raw or "\\" in raw or (len(raw) > 1 and raw[1] == ":"):
-        raise BadName("the name is a path (it contains / or \\ or a drive letter): upload the file itself")
+        raise BadName(_("the name is a path (it contains / or \\ or a drive letter): upload the file itself"))
     name = unicodedata.normalize("NFC", raw)
     if name in (".", "..") or name.startswith("."):
-        raise BadName("the name starts with a dot (a hidden file): rename it")
+        raise BadName(_("the name starts with a dot (a hidden file): rename it"))
     if len(name) > MAX_NAME_CHARS or len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise BadName(f"the name is {len(name)} characters long; at most {MAX_NAME_CHARS} are accepted: shorten it")
+        raise BadName(_("the name is %(n)d characters long; at most %(limit)d are accepted: shorten it",
+                        n=len(name), limit=MAX_NAME_CHARS))
     bad = sorted({f"U+{ord(c):04X}" for c in name if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")})
     if bad:
-        raise BadName(f"the name contains invisible or control characters ({', '.join(bad)}): retype it")
+        raise BadName(_("the name contains invisible or control characters (%(chars)s): retype it",
+                        chars=", ".join(bad)))
     if FORBIDDEN_CHARS & set(name):
-        raise BadName(f"the name contains {' '.join(sorted(FORBIDDEN_CHARS & set(name)))}: use letters, digits, "
-                      "- and _ only")
+        raise BadName(_("the name contains %(chars)s: use letters, digits, - and _ only",
+                        chars=" ".join(sorted(FORBIDDEN_CHARS & set(name)))))
     if unicodedata.normalize("NFKC", name) != name:
         odd = sorted({c for c in name if unicodedata.normalize("NFKC", c) != c})
-        raise BadName("the name uses look-alike characters (" + ", ".join(
-            f"{c!r} looks like {unicodedata.normalize('NFKC', c)!r}" for c in odd[:3]) + "): retype it")
+        raise BadName(_("the name uses look-alike characters (%(chars)s): retype it", chars=", ".join(
+            _("%(char)s looks like %(plain)s", char=repr(c), plain=repr(unicodedata.normalize("NFKC", c)))
+            for c in odd[:3])))
     scripts = {s for s in map(_script, name) if s}
     if len(scripts & CONFUSABLE_SCRIPTS) > 1:
-        raise BadName(f"the name mixes {' and '.join(sorted(scripts & CONFUSABLE_SCRIPTS))} letters, which look "
-                      "alike: retype it with one alphabet")
+        raise BadName(_("the name mixes %(scripts)s letters, which look alike: retype it with one alphabet",
+                        scripts=", ".join(sorted(scripts & CONFUSABLE_SCRIPTS))))
     if name.lower().endswith((".tar", ".tar.gz", ".tgz", ".gz", ".7z", ".rar", ".bz2", ".xz")):
-        raise BadName("only .zip archives are accepted (docs/INTAKE.md): re-pack the files as a .zip")
+        raise BadName(_("only .zip archives are accepted (docs/INTAKE.md): re-pack the files as a .zip"))
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if suffix not in ACCEPTED_SUFFIXES and name.lower() != CROSSWALK_NAME:
-        raise BadName(f"{suffix or 'a name without extension'} is not a file type of any deliverable; accepted: "
-                      + " ".join(sorted(ACCEPTED_SUFFIXES)))
+        raise BadName(_("%(suffix)s is not a file type of any deliverable; accepted: %(accepted)s",
+                        suffix=suffix or _("a name without extension"), accepted=" ".join(sorted(ACCEPTED_SUFFIXES))))
     return name

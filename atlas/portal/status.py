@@ -44,7 +44,10 @@ def ledger_states(programme: Programme) -> dict[tuple[str, str], str]:
     """(country, delivery folder) -> the furthest state of that delivery's submissions in the ledger."""
     if not programme.ledger_path.is_file():
         return {}
-    rank = {"rejected": 0, "received": 1, "accepted_with_warnings": 2, "accepted": 3, "harmonized": 4, "published": 5}
+    # a delivery's furthest state; a version published once and then replaced (superseded) or carried in part by
+    # a later one (partly published) went as far as one published
+    rank = {"rejected": 0, "received": 1, "accepted_with_warnings": 2, "accepted": 3, "harmonized": 4, "published": 5,
+            "partly_published": 5, "superseded": 5}
     db = sqlite3.connect(f"file:{programme.ledger_path}?mode=ro", uri=True, timeout=30)
     try:
         found: dict[tuple[str, str], str] = {}

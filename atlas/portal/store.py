@@ -18,6 +18,7 @@ from pathlib import Path
 
 SECRETARIAT = "secretariat"  # the role that sees every country; a country token's role is its ISO3 code
 TOKEN_PREFIX = "atp_"
+HINT_CHARS = 10  # the first characters of a token: listed to recognise it, and the login rate limit's key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tokens (
@@ -37,7 +38,11 @@ CREATE TABLE IF NOT EXISTS uploads (
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, role TEXT, action TEXT NOT NULL,
     country TEXT, detail TEXT, address TEXT);
-CREATE TABLE IF NOT EXISTS login_failures (address TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS login_failures (address TEXT NOT NULL, at TEXT NOT NULL, prefix TEXT);
+CREATE TABLE IF NOT EXISTS notices (session_id TEXT NOT NULL, at TEXT NOT NULL, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, country TEXT NOT NULL, started TEXT NOT NULL, ended TEXT, exit_code INTEGER,
+    log TEXT NOT NULL, pid INTEGER, started_by TEXT);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -96,6 +101,9 @@ class PortalStore:
         with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            columns = {r["name"] for r in db.execute("PRAGMA table_info(login_failures)")}
+            if "prefix" not in columns:  # a portal.sqlite of an earlier version
+                db.execute("ALTER TABLE login_failures ADD COLUMN prefix TEXT")
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -115,7 +123,7 @@ class PortalStore:
         with self.connect() as db:
             cur = db.execute(
                 "INSERT INTO tokens (role, label, hash, hint, created, expires) VALUES (?, ?, ?, ?, ?, ?)",
-                (role, label, hash_token(token), token[:10], iso(utc_now()), iso(expires)))
+                (role, label, hash_token(token), token[:HINT_CHARS], iso(utc_now()), iso(expires)))
             return token, self._token(db, cur.lastrowid)
 
     @staticmethod
@@ -174,16 +182,60 @@ class PortalStore:
             db.execute("UPDATE sessions SET ended = ? WHERE id = ?", (iso(utc_now()), sid))
 
     # --- login failures (the rate limit) ------------------------------------------------------------------
-    def note_failure(self, address: str) -> None:
+    def note_failure(self, address: str, token: str = "") -> None:
+        """Count a failed login against the client address and the first characters of the token tried."""
+        prefix = token.strip()[:HINT_CHARS] or None
         with self.connect() as db:
-            db.execute("INSERT INTO login_failures (address, at) VALUES (?, ?)", (address, iso(utc_now())))
+            db.execute("INSERT INTO login_failures (address, at, prefix) VALUES (?, ?, ?)",
+                       (address, iso(utc_now()), prefix))
 
-    def recent_failures(self, address: str, minutes: float) -> int:
+    def recent_failures(self, address: str, token: str, minutes: float) -> tuple[int, int]:
+        """Failed logins within ``minutes``: (from this address, with this token prefix from any address)."""
         since = iso(utc_now() - dt.timedelta(minutes=minutes))
+        prefix = token.strip()[:HINT_CHARS]
         with self.connect() as db:
             db.execute("DELETE FROM login_failures WHERE at < ?", (since,))
-            return db.execute("SELECT COUNT(*) FROM login_failures WHERE address = ? AND at >= ?",
-                              (address, since)).fetchone()[0]
+            by_address = db.execute("SELECT COUNT(*) FROM login_failures WHERE address = ? AND at >= ?",
+                                    (address, since)).fetchone()[0]
+            by_prefix = db.execute("SELECT COUNT(*) FROM login_failures WHERE prefix = ? AND at >= ?",
+                                   (prefix, since)).fetchone()[0] if prefix else 0
+        return by_address, by_prefix
+
+    # --- notices: one-time messages shown on the next page of a session ----------------------------------
+    def add_notice(self, sid: str, text: str) -> None:
+        with self.connect() as db:
+            db.execute("INSERT INTO notices (session_id, at, text) VALUES (?, ?, ?)", (sid, iso(utc_now()), text))
+
+    def pop_notices(self, sid: str) -> list[str]:
+        with self.connect() as db:
+            rows = [r["text"] for r in db.execute("SELECT text FROM notices WHERE session_id = ? ORDER BY rowid",
+                                                  (sid,))]
+            db.execute("DELETE FROM notices WHERE session_id = ?", (sid,))
+        return rows
+
+    # --- pipeline runs started from the portal -------------------------------------------------------------
+    def add_run(self, country: str, log: str, started_by: str = "") -> int:
+        with self.connect() as db:
+            return db.execute("INSERT INTO runs (country, started, log, started_by) VALUES (?, ?, ?, ?)",
+                              (country, iso(utc_now()), log, started_by)).lastrowid
+
+    def set_run(self, run_id: int, **values) -> None:
+        cols = ", ".join(f"{k} = ?" for k in values)
+        with self.connect() as db:
+            db.execute(f"UPDATE runs SET {cols} WHERE id = ?", (*values.values(), run_id))  # noqa: S608
+
+    def runs(self, country: str | None = None, limit: int = 20) -> list[dict]:
+        with self.connect() as db:
+            if country:
+                rows = db.execute("SELECT * FROM runs WHERE country = ? ORDER BY id DESC LIMIT ?", (country, limit))
+            else:
+                rows = db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+            return [dict(r) for r in rows]
+
+    def run(self, run_id: int) -> dict | None:
+        with self.connect() as db:
+            row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return dict(row) if row else None
 
     # --- audit --------------------------------------------------------------------------------------------
     def audit(self, action: str, actor: str, role: str | None = None, country: str | None = None,

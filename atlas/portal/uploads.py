@@ -26,6 +26,7 @@ from anyio import to_thread
 
 from atlas.atomic import _fsync_dir
 from atlas.errors import AtlasError
+from atlas.portal.i18n import _
 
 WRITE_BLOCK = 1 << 20
 
@@ -71,7 +72,8 @@ class Staging:
         path.parent.mkdir(parents=True, exist_ok=True)
         have = self.offset(did, name)
         if offset != have:
-            raise UploadRefused(f"the portal has {have} bytes of {name}, not {offset}: resume from {have}",
+            raise UploadRefused(_("the portal has %(have)d bytes of %(name)s, not %(offset)d: resume from %(have)d",
+                                  have=have, name=name, offset=offset),
                                 status=409, offset=have)
         buffer = bytearray()  # written in blocks of WRITE_BLOCK by a worker thread: the event loop never waits on disk
         with open(path, "ab") as fh:
@@ -80,8 +82,8 @@ class Staging:
                     room = size - have - len(buffer)
                     if len(chunk) > room:  # the limit holds while streaming: the excess is never written
                         buffer += chunk[:room]
-                        raise UploadRefused(f"{name} is larger than the {size} bytes declared for it: upload "
-                                            "stopped at the limit", status=413, offset=size)
+                        raise UploadRefused(_("%(name)s is larger than the %(size)d bytes declared for it: upload "
+                                              "stopped at the limit", name=name, size=size), status=413, offset=size)
                     buffer += chunk
                     if len(buffer) >= WRITE_BLOCK:
                         await to_thread.run_sync(fh.write, bytes(buffer))
@@ -115,7 +117,7 @@ class Staging:
         """Move the staged files into ``data/raw/<country>/<today>[_n]`` in one rename; returns that folder."""
         source = self.files_dir(did)
         if not source.is_dir() or not any(source.iterdir()):
-            raise UploadRefused("the delivery holds no file: upload at least one before sending", status=409)
+            raise UploadRefused(_("the delivery holds no file: upload at least one before sending"), status=409)
         for path in source.iterdir():
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
@@ -133,7 +135,15 @@ class Staging:
             target = country_dir / name
             os.rename(source, target)  # never replaces: the name was free under the lock
         _fsync_dir(country_dir)
+        shutil.rmtree(self.root / did, ignore_errors=True)  # what is left is only a form post's leftovers
         return target
+
+    def clear_partial(self) -> int:
+        """Remove the partial files of form posts cut by a stop of the portal (at start: no post is going)."""
+        leftovers = [p for p in self.root.glob("*/form") if p.is_dir()]
+        for folder in leftovers:
+            shutil.rmtree(folder, ignore_errors=True)
+        return len(leftovers)
 
     def stale(self, known: set[str]) -> list[Path]:
         """Staging folders no delivery of the database knows (left by a crash between steps)."""

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from atlas import layout
 from atlas.config import Programme
 
 BUILD_MANIFEST = "build_manifest.json"
@@ -56,3 +57,33 @@ def is_up_to_date(out_dir: Path, versions: dict[str, int], settings: dict | None
     same_layers = layers is None or built.get("layers") == layers_json(layers)
     return files_ok and same_settings and same_layers and \
         built.get("versions") == {k: int(v) for k, v in sorted(versions.items())}
+
+
+def table_up_to_date(release: Path, key: str, versions: dict[str, int]) -> bool:
+    """The regional table ``key`` of a release holds exactly these versions, and all its files are there (light:
+    JSON only, so ``atlas run`` can ask it before starting Prefect)."""
+    folder = layout.tables_in(release) / key
+    built = _read_manifest(folder)
+    if built is None:
+        return False
+    return built.get("versions") == versions and all((folder / name).is_file() for name in built.get("files", []))
+
+
+def mergeable_versions(processed: Path, key: str, versions: dict[str, int]) -> dict[str, int]:
+    """The versions of a table whose rows were written (a version processed before tables had a copy is left out)."""
+    return {iso3: v for iso3, v in versions.items()
+            if (layout.national_dir(processed, iso3, key, v) / "table").is_dir()}
+
+
+SUMMARY_FILE = "meeting_summary.html"  # the meeting summary of every table, beside them in the release
+
+
+def tables_outdated(programme: Programme, current, release: Path) -> bool:
+    """Some regional table of ``release`` does not hold the current versions (``current(key)`` -> {iso3: version},
+    the resolved state's ``current_versions``), or the meeting summary is missing; False when nothing is accepted."""
+    wanted = {key: mergeable_versions(programme.processed_dir, key, current(key)) for key in programme.table_keys()}
+    if not any(wanted.values()):
+        return False
+    if not (layout.tables_in(release) / SUMMARY_FILE).is_file():
+        return True
+    return any(not table_up_to_date(release, key, versions) for key, versions in wanted.items() if versions)

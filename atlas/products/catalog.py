@@ -107,14 +107,34 @@ def _item_sources(files: list[Path], sources: list[dict]) -> list[dict]:
     return out
 
 
-def build_catalog(products: list[Path], sources: list[dict], run_id: str, out_dir: Path) -> Path:
-    """Write a self-contained STAC catalogue of the products to out_dir/catalog.json, validated; returns its path."""
+def _table_item(key: str, files: list[Path], sources: list[dict], run_id: str, now: dt.datetime) -> pystac.Item:
+    """A regional table as a STAC item: no footprint (rows per country, not a map), every format an asset
+    (Parquet first, with its checksum), the meeting summary beside it, the versions merged as sources."""
+    item = pystac.Item(id=key, geometry=None, bbox=None, datetime=now,
+                       properties={"atlas:run_id": run_id, "atlas:sources": sources, "atlas:kind": "table"})
+    order = {".parquet": 0, ".csv": 1, ".xlsx": 2}
+    for file in sorted(files, key=lambda p: (order.get(p.suffix, 9), p.name)):
+        item.add_asset(f"{file.stem}{file.suffix.replace('.', '_')}", _data_asset(file))
+    for extra in sorted(files[0].parent.parent.glob("meeting_summary.*")):
+        item.add_asset(f"meeting_summary{extra.suffix.replace('.', '_')}", pystac.Asset(
+            href=str(extra.resolve()), media_type="text/html" if extra.suffix == ".html" else "text/markdown",
+            roles=["overview"]))
+    return item
+
+
+def build_catalog(products: list[Path], sources: list[dict], run_id: str, out_dir: Path,
+                  tables: dict[str, tuple[list[Path], list[dict]]] | None = None) -> Path:
+    """Write a self-contained STAC catalogue of the products to out_dir/catalog.json, validated; returns its path.
+
+    ``tables``: {table deliverable: (its files, its sources)}, the regional tables of the release.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     catalog = pystac.Catalog(id=CATALOG_ID, description="Regional products of the Asian Soil Partnership "
-                             "(GSSmap salinity mosaics, Soil Atlas of Asia)", title="ASP regional products")
-    # tables and legends are not products: they travel as assets of the products they describe
+                             "(GSSmap salinity mosaics, Soil Atlas of Asia, regional tables)",
+                             title="ASP regional products")
+    # border tables and legends are not products: they travel as assets of the products they describe
     for item_id, files in _products(products):
         path = files[0]
         bbox, geom, grid = _raster_info(path) if path.suffix == ".tif" else _vector_info(path)
@@ -128,6 +148,8 @@ def build_catalog(products: list[Path], sources: list[dict], run_id: str, out_di
             item.add_asset(extra.stem, pystac.Asset(href=str(extra.resolve()),
                                                     media_type=MEDIA_TYPES.get(extra.suffix), roles=["metadata"]))
         catalog.add_item(item)
+    for key, (files, table_sources) in sorted((tables or {}).items()):
+        catalog.add_item(_table_item(key, files, table_sources, run_id, now))
     catalog.normalize_hrefs(str(out_dir))
     catalog.make_all_asset_hrefs_relative()  # the catalogue moves with the products
     catalog.validate_all()

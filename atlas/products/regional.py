@@ -488,17 +488,24 @@ def build_catalogue(programme: Programme, outcomes: list[RegionalOutcome], run_i
     """
     from atlas.products.catalog import build_catalog
 
-    products, sources = [], []
+    products, sources, tables = [], [], {}
     for outcome in outcomes:
+        if outcome.product not in PRODUCTS:  # a regional table: one item of its own, without a footprint
+            files = [Path(p) for p in outcome.paths]
+            if files:
+                tables[files[0].parent.name] = (files, [{**entry, "product": outcome.product} for entry in
+                                                        {json.dumps(e, sort_keys=True): e for entries in
+                                                         outcome.sources.values() for e in entries}.values()])
+            continue
         products += [p for p in outcome.paths if Path(p).suffix in (".tif", ".gpkg", ".parquet")]
         # per file, only the versions whose data is in it (the resolved state's, as the build manifest says)
         sources += [{**entry, "product": outcome.product, "products": [name]}
                     for name, entries in sorted(outcome.sources.items()) for entry in entries]
-    if not products:
+    if not products and not tables:
         return None
     failpoint("catalogue")
     if release is not None:
-        return build_catalog(products, sources, run_id, layout.stac_in(release))
+        return build_catalog(products, sources, run_id, layout.stac_in(release), tables)
     # the catalogue is a folder of JSON files: built aside, then swapped in with two renames
     regional = layout.current_release(programme.processed_dir)
     sweep_temporaries(regional)

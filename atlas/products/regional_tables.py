@@ -22,6 +22,8 @@ from atlas import layout
 from atlas.atomic import write_atomic
 from atlas.cells import plain_cell, safe_cell
 from atlas.config import Programme
+from atlas.errors import AtlasError
+from atlas.products.build_manifest import BUILD_MANIFEST, mergeable_versions, table_up_to_date
 from atlas.tables.schema import TableSpec
 from atlas.tables.template import sheet_title
 
@@ -87,13 +89,17 @@ class RegionalTable:
     frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
 
-def tables_root(processed: Path) -> Path:
-    """``regional/tables``: one folder per table deliverable, and the meeting summary of all of them."""
-    return Path(processed) / "regional" / "tables"
+def tables_root(release: Path) -> Path:
+    """``tables/`` of a release: one folder per table deliverable, and the meeting summary of all of them.
+
+    The tables are part of the release like the maps (built aside, made current together, hard-linked into the
+    next release when unchanged); before, they were written to ``regional/tables/``, outside any release.
+    """
+    return layout.tables_in(release)
 
 
-def regional_tables_dir(processed: Path, deliverable: str) -> Path:
-    return tables_root(processed) / deliverable
+def regional_tables_dir(release: Path, deliverable: str) -> Path:
+    return tables_root(release) / deliverable
 
 
 def _typed(frame: pd.DataFrame, resource) -> pd.DataFrame:
@@ -147,48 +153,32 @@ def merge_table(programme: Programme, spec: TableSpec, versions: dict[str, int],
     return out
 
 
-BUILD_MANIFEST = "build.json"  # which version of each country the files hold: a run with the same ones skips
+# BUILD_MANIFEST (build_manifest.json, as the maps'): which version of each country the files hold; a run with the
+# same ones skips, and the ledger's published states, STAC and `atlas verify` read it
 
 
 def mergeable(programme: Programme, key: str, versions: dict[str, int]) -> dict[str, int]:
     """The accepted versions whose rows were written (a version processed before tables had a copy is left out)."""
-    return {iso3: v for iso3, v in versions.items() if table_copy_dir(programme.processed_dir, iso3, key, v).is_dir()}
+    return mergeable_versions(programme.processed_dir, key, versions)
 
 
-def is_current(programme: Programme, key: str, versions: dict[str, int]) -> bool:
-    """The regional table already holds exactly these versions, and all its files are there."""
-    import json
-
-    folder = regional_tables_dir(programme.processed_dir, key)
-    try:
-        built = json.loads((folder / BUILD_MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return built.get("versions") == versions and all((folder / name).is_file() for name in built.get("files", []))
-
-
-def built_table_files(programme: Programme) -> dict[str, list[str]]:
-    """Each built regional table's files by product name, from its build manifest: the same count for a table
-    merged by this run and one found up to date (the run's last log line names both alike)."""
-    import json
-
-    out = {}
-    for key in programme.table_keys():
-        folder = regional_tables_dir(programme.processed_dir, key)
-        try:
-            built = json.loads((folder / BUILD_MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # never built (no accepted version yet)
-        out[programme.deliverables[key].product] = [n for n in built.get("files", []) if (folder / n).is_file()]
-    return out
+def is_current(programme: Programme, key: str, versions: dict[str, int], release: Path) -> bool:
+    """The regional table in ``release`` already holds exactly these versions, and all its files are there."""
+    return table_up_to_date(release, key, versions)
 
 
 def build_regional_table(programme: Programme, spec: TableSpec, versions: dict[str, int],
-                         received: dict[str, str] | None = None) -> RegionalTable:
-    """The regional table of one table deliverable: CSV and Parquet per resource, one print-ready XLSX."""
+                         received: dict[str, str] | None = None, *, release: Path,
+                         run_id: str | None = None) -> RegionalTable:
+    """The regional table of one table deliverable in ``release`` (a release being built): CSV and Parquet per
+    resource, one print-ready XLSX, and its build manifest (versions, files, the versions in each file)."""
     import json
+    import shutil
 
-    out_dir = regional_tables_dir(programme.processed_dir, spec.key)
+    if (Path(release) / layout.RELEASE_FILE).exists():
+        raise AtlasError(f"{release}: a published release is never changed; build the table into a new one")
+    out_dir = regional_tables_dir(release, spec.key)
+    shutil.rmtree(out_dir, ignore_errors=True)  # the previous release's files (hard links) make way, none stale
     out_dir.mkdir(parents=True, exist_ok=True)
     versions = mergeable(programme, spec.key, versions)
     frames = merge_table(programme, spec, versions, received)
@@ -204,9 +194,23 @@ def build_regional_table(programme: Programme, spec: TableSpec, versions: dict[s
     xlsx = out_dir / f"{spec.key}.xlsx"
     write_atomic(xlsx, lambda tmp: _write_xlsx(tmp, spec, frames, programme))
     result.paths.append(xlsx)
-    manifest = json.dumps({"versions": versions, "files": [p.name for p in result.paths]}, indent=1, sort_keys=True)
+    held = [{"country": iso3, "version": int(v), "layer": spec.key, "how": "sent"}
+            for iso3, v in sorted(versions.items())]
+    manifest = json.dumps({"product": product, "deliverable": spec.key, "versions": versions,
+                           "files": sorted(p.name for p in result.paths), "left_out": {}, "run_id": run_id,
+                           "sources": {p.name: held for p in sorted(result.paths)}}, indent=1, sort_keys=True)
     write_atomic(out_dir / BUILD_MANIFEST, lambda tmp: Path(tmp).write_text(manifest, encoding="utf-8"))
     return result
+
+
+def read_table_manifest(release: Path, key: str) -> dict | None:
+    """The build manifest of a regional table in a release, or None (not built there)."""
+    import json
+
+    try:
+        return json.loads((regional_tables_dir(release, key) / BUILD_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _write_xlsx(path: Path, spec: TableSpec, frames: dict[str, pd.DataFrame], programme: Programme) -> None:
@@ -291,3 +295,18 @@ def meeting_counts(spec: TableSpec, frames: dict[str, pd.DataFrame]) -> dict:
                        "per_country": [[k, int(v)] for k, v in per_country.items()], "cross": cross})
     countries = sorted(set().union(*(set(f["country_name"]) for f in frames.values() if len(f))))
     return {"deliverable": spec.key, "title": spec.title, "sheets": sheets, "countries": countries}
+
+
+def table_outcome(programme: Programme, release: Path, key: str):
+    """What a release holds of one table deliverable, as its build manifest says (a ``RegionalOutcome``, as the
+    maps' products: files, versions, the versions in each file), or None when the release holds no such table."""
+    from atlas.products.regional import RegionalOutcome
+
+    built = read_table_manifest(release, key)
+    if built is None:
+        return None
+    folder = regional_tables_dir(release, key)
+    return RegionalOutcome(built.get("product") or programme.deliverables[key].product,
+                           paths=[folder / name for name in built.get("files", [])],
+                           versions={k: int(v) for k, v in (built.get("versions") or {}).items()},
+                           up_to_date=True, sources=dict(built.get("sources") or {}))

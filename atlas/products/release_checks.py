@@ -4,7 +4,8 @@ Each check returns one line per disagreement, naming the file and what differs:
 - every file a build manifest lists exists;
 - every STAC asset exists and has the checksum and size STAC records; every product file is in STAC;
 - the STAC sources of a product are the versions its build manifest says it holds;
-- no product is empty (a raster without a valid pixel, a vector layer without a feature);
+- no product is empty (a raster without a valid pixel, a vector layer without a feature, a table without a row);
+- each regional table's rows name exactly the versions its manifest holds;
 - the provenance raster marks only pixels where some salinity layer holds data;
 - (``sample_national``) sampled product pixels equal the harmonized national copy they come from.
 """
@@ -21,15 +22,18 @@ from rasterio.windows import Window
 from atlas import layout
 from atlas.intake.inbox import sha256_file
 from atlas.products.build_manifest import BUILD_MANIFEST
+from atlas.state import Holding
 
 PRODUCT_SUFFIXES = (".tif", ".gpkg", ".parquet")
 NOT_DATA = ("GSSmap_country_index.tif", "GSSmap_provenance.tif")  # grids of codes, not salinity data
 
 
 def manifests(release: Path) -> dict[str, dict]:
-    """The build manifest of each product folder of a release, by folder name."""
+    """The build manifest of each product folder of a release, by folder name (tables: ``tables/<table>``)."""
     out = {}
-    for folder in (layout.SALINITY, layout.SOIL_ATLAS):
+    tables = sorted(p.parent.relative_to(release).as_posix()
+                    for p in layout.tables_in(release).glob(f"*/{BUILD_MANIFEST}"))
+    for folder in (layout.SALINITY, layout.SOIL_ATLAS, *tables):
         path = Path(release) / folder / BUILD_MANIFEST
         if path.is_file():
             try:
@@ -43,6 +47,38 @@ def included(manifest: dict) -> dict[str, int]:
     """The versions a product holds data of, as its manifest says (given versions minus those left out)."""
     left_out = manifest.get("left_out") or {}
     return {iso3: int(v) for iso3, v in (manifest.get("versions") or {}).items() if iso3 not in left_out}
+
+
+def holdings(release: Path) -> dict[str, Holding]:
+    """{deliverable: Holding}: what each product of a release holds, as its build manifest says: the version of
+    each country it is built from, and the earlier versions whose layers are carried into it (with the layers).
+
+    The one reading of "what the release holds" that the ledger's publication states and `atlas verify` share.
+    """
+    out = {}
+    name = Path(release).name
+    for manifest in manifests(release).values():
+        deliverable, product = manifest.get("deliverable"), manifest.get("product")
+        if not deliverable or "unreadable" in manifest:
+            continue
+        held = included(manifest)
+        out[deliverable] = Holding(deliverable, product or deliverable, name, held,
+                                   carried_versions(held, manifest.get("sources") or {}),
+                                   dict(manifest.get("left_out") or {}))
+    return out
+
+
+def carried_versions(held: dict[str, int], sources: dict[str, list[dict]]) -> dict[tuple[str, int], tuple[str, ...]]:
+    """{(iso3, version): layers carried over}: the versions other than the held one whose data is in a product
+    (``sources``: per file, the versions whose data it holds), with the layers they give as carried over."""
+    carried: dict[tuple[str, int], set[str]] = {}
+    for entries in sources.values():
+        for e in entries:
+            if e["country"] in held and int(e["version"]) != held[e["country"]]:
+                layers = carried.setdefault((e["country"], int(e["version"])), set())
+                if e.get("how") == "carried" and e.get("layer") not in (None, "", "provenance"):
+                    layers.add(str(e["layer"]))
+    return {k: tuple(sorted(v)) for k, v in sorted(carried.items())}
 
 
 def _stac_items(release: Path) -> tuple[list, list[str]]:
@@ -195,9 +231,41 @@ def check_vectors(release: Path) -> list[str]:
     return problems
 
 
+def check_tables(release: Path) -> list[str]:
+    """Each regional table's rows name exactly the versions its build manifest says it holds (country and version
+    on every row); no table without a row."""
+    import pyarrow.parquet as pq
+
+    problems = []
+    for folder, manifest in manifests(release).items():
+        if not folder.startswith(f"{layout.TABLES}/") or "unreadable" in manifest:
+            continue
+        held = set(included(manifest).items())
+        found: set[tuple[str, int]] = set()
+        rows = 0
+        for name in manifest.get("files", []):
+            path = Path(release) / folder / name
+            if path.suffix != ".parquet" or not path.is_file():
+                continue
+            try:
+                table = pq.read_table(path, columns=["country", "version"]).to_pydict()
+            except Exception as exc:  # noqa: BLE001 - an unreadable table is a disagreement, not a crash
+                problems.append(f"{folder}/{name}: unreadable table: {str(exc).splitlines()[0]}")
+                continue
+            rows += len(table["country"])
+            found |= {(str(c), int(v)) for c, v in zip(table["country"], table["version"], strict=True)}
+        where = f"{folder}/{BUILD_MANIFEST}"
+        problems += [f"{folder}: rows of {iso3} v{v}, which {where} does not name" for iso3, v in sorted(found - held)]
+        problems += [f"{folder}: {where} names {iso3} v{v}, no row holds it" for iso3, v in sorted(held - found)]
+        if not rows:
+            problems.append(f"{folder}: empty product (0 rows) is published")
+    return problems
+
+
 def check_release(release: Path) -> list[str]:
     """Every check on a release's own files (no ledger, no national copies): what a release must pass to be current."""
-    return check_files(release) + check_sources(release) + check_rasters(release) + check_vectors(release)
+    return (check_files(release) + check_sources(release) + check_rasters(release) + check_vectors(release)
+            + check_tables(release))
 
 
 def sample_national(release: Path, sources: dict[str, dict[str, Path]], samples: int = 200, seed: int = 0) -> list[str]:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from atlas.atomic import write_atomic, write_text_atomic
-from atlas.borders.vector import HarmonizeResult, area_km2
+from atlas.borders.vector import HarmonizeResult, area_km2, union_of_units
 from atlas.cells import safe_frame
 from atlas.layout import GPKG_OPTIONS
 from atlas.products.wrb_style import qml, store_layer_styles
@@ -38,6 +38,11 @@ def _as_text(value):
     return str(value)
 
 
+def _kinds(values: pd.Series) -> set[type]:
+    """The Python types of a column's values, missing ones (None, NaN) aside."""
+    return {type(v) for v in values if v is not None and not (isinstance(v, float) and np.isnan(v))}
+
+
 def normalise_types(units: pd.DataFrame) -> pd.DataFrame:
     """One type per column across countries: the label columns as text, and any column whose values mix
     types (text in one map, numbers in another) as text, so GeoPackage and Parquet hold the same values."""
@@ -46,8 +51,7 @@ def normalise_types(units: pd.DataFrame) -> pd.DataFrame:
         values = units[col]
         if isinstance(values.dtype, gpd.array.GeometryDtype):
             continue
-        kinds = {type(v) for v in values if v is not None and not (isinstance(v, float) and np.isnan(v))}
-        if col in TEXT_COLUMNS or (values.dtype == object and len(kinds) > 1):
+        if col in TEXT_COLUMNS or (values.dtype == object and len(_kinds(values)) > 1):
             units[col] = pd.Series([_as_text(v) for v in values], index=units.index, dtype=object)
     return units
 
@@ -56,8 +60,14 @@ def dissolve_by_rsg(region: gpd.GeoDataFrame, equal_area_crs: str = "ESRI:54034"
     """One (multi)polygon per dominant group (WRB code or non-soil unit), provisional units apart."""
     frame = region.assign(rsg1_code=region["rsg1_code"].fillna("unclassified"),
                           provisional=region["rsg1_status"].eq("provisional"))
-    out = frame.dissolve(by=["rsg1_code", "provisional"], as_index=False,
-                         aggfunc={"country": lambda s: ",".join(sorted(set(s))), "rsg1_name": "first"})
+    keys = ["rsg1_code", "provisional"]
+    out = pd.DataFrame(frame.drop(columns=frame.geometry.name)).groupby(keys, as_index=False).agg(
+        {"country": lambda s: ",".join(sorted(set(s))), "rsg1_name": "first"})
+    # the units of a group are part of one map's coverage: unioned as a coverage where they meet edge to edge
+    geoms, members = frame.geometry.values.to_numpy(), frame.groupby(keys).indices
+    out = gpd.GeoDataFrame(out, geometry=[union_of_units(geoms[members[key]])
+                                          for key in zip(out["rsg1_code"], out["provisional"], strict=True)],
+                           crs=region.crs)
     out = out.rename(columns={"country": "countries"})
     out["area_km2"] = area_km2(out.geometry.values.to_numpy(), equal_area_crs=equal_area_crs)
     return out[["rsg1_code", "rsg1_name", "provisional", "countries", "area_km2", "geometry"]]

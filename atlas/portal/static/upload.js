@@ -1,12 +1,15 @@
 // The portal's resumable uploader: each file is declared (name, size), then sent in pieces with PATCH and an
 // Upload-Offset header. After a network error it asks the portal how much arrived and sends only the rest;
 // choosing the same file again after a reload resumes it too. Served by the portal; no library, no CDN.
+// Without JavaScript the page's form is posted as it is (multipart, one piece per file). The only text shown
+// here comes from the page (data-msg-*), so it is translated with the page.
 (function () {
   "use strict";
   var form = document.getElementById("upload-form");
   if (!form) { return; }
   var csrf = form.dataset.csrf, delivery = form.dataset.delivery, piece = parseInt(form.dataset.chunk, 10);
   var list = document.getElementById("upload-status");
+  var lost = form.dataset.msgLost, failing = form.dataset.msgFailing;  // translated by the page
 
   function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
 
@@ -46,11 +49,11 @@
       } catch (err) {  // the connection broke: wait, ask how much arrived, go on from there
         failures += 1;
         if (failures > 12) {
-          line.textContent = file.name + ": the connection keeps failing; choose the file again later to resume";
+          line.textContent = file.name + ": " + failing;
           line.className = "failed";
           return false;
         }
-        line.textContent = file.name + ": connection lost, retrying…";
+        line.textContent = file.name + ": " + lost;
         await sleep(Math.min(30000, 500 * Math.pow(2, failures)));
         try {
           var state = await fetch("/api/uploads/" + upload.id, {credentials: "same-origin"});
