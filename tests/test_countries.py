@@ -101,9 +101,13 @@ def test_atlas_validate_takes_a_country_by_its_name(capsys, config, tmp_path):
 
 def test_a_deployment_run_with_a_mistyped_country_fails_in_one_line_without_traceback(
         config, monkeypatch, capfd, prefect_harness):
+    from prefect.logging.configuration import setup_logging
+
     from flows.deployments import CONFIG_ENV, process_inbox
 
     monkeypatch.setenv(CONFIG_ENV, str(config))
+    setup_logging(incremental=False)  # Prefect's console handler writes to this test's stderr, not an earlier one's
+    capfd.readouterr()
     state = process_inbox(country="Cambodja", return_state=True)
     assert state.is_failed()
     assert "did you mean Cambodia (KHM)?" in str(state.message)
