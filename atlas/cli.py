@@ -167,12 +167,14 @@ def run(
     config = _config_path(config)
     programme = _programme(config)
     country, deliverable = _selection(programme, country, deliverable)
+    from flows.run_log import plural
+
     if not force:
         from atlas.pending import pending_work
 
         pending = pending_work(programme, country, deliverable)
         if pending.nothing_new:
-            typer.echo(f"nothing new: {pending.versions} submission version(s) in {programme.raw_dir}, all "
+            typer.echo(f"nothing new: {plural(pending.versions, 'submission version')} in {programme.raw_dir}, all "
                        f"processed; products and status exports up to date ({time.perf_counter() - started:.1f} s). "
                        "`atlas run --force` reprocesses everything.")
             return
@@ -193,7 +195,7 @@ def run(
     typer.echo(render_status_table(Ledger(programme.ledger_path, programme).status_rows(), programme=programme))
     typer.echo("")
     for product, files in summary["products"].items():
-        typer.echo(f"{product}: {len(files)} file(s)")
+        typer.echo(f"{product}: {plural(len(files), 'file')}")
     if summary["failed_countries"]:
         typer.secho(f"pipeline failures for: {', '.join(summary['failed_countries'])}", fg="red")
     for failure in summary.get("failures", []):

@@ -13,6 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 SOIL_MAP_FILE = "soil_map.gpkg"  # the harmonized national soil map, in its version folder (layer "map_units")
+# GeoPackages the pipeline writes are GeoPackage 1.2 files: GDAL from 3.9 writes 1.4 by default, whose R-tree
+# triggers GDAL before 3.9 (QGIS 3.22, Debian 12's validate_gpkg.py) does not know; a 1.2 file opens without
+# a warning and passes the validator of every GDAL version (docs/PRODUCTS.md)
+GPKG_OPTIONS = {"VERSION": "1.2"}
 CURRENT_POINTER = "CURRENT"  # regional/CURRENT: one line, the name of the current release
 RELEASE_FILE = "release.json"  # in each release folder: its name, run, products and checks
 NO_RELEASE = "none-yet"  # the (never created) folder the helpers name while no release is current

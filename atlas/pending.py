@@ -86,7 +86,7 @@ def pending_work(programme: Programme, country: str | None = None, deliverable: 
 
 def unprocessed(programme: Programme, country: str | None = None) -> int:
     """How many submission versions in the inbox no run has validated yet (all of them before the first run)."""
-    subs, _ = discover(programme.raw_dir, programme.members)
+    subs, _ = discover(programme.raw_dir, programme.members, tables=programme.table_keys())  # as the run finds them
     subs = [s for s in subs if country is None or s.country == country]
     if not programme.ledger_path.is_file():
         return len(subs)

@@ -19,7 +19,7 @@ from atlas.atomic import write_atomic
 from atlas.config import Programme
 from atlas.finding import Finding, Location, Severity, counts, internal_error, verdict
 from atlas.intake.inbox import Submission, discover
-from atlas.layout import SOIL_MAP_FILE
+from atlas.layout import GPKG_OPTIONS, SOIL_MAP_FILE
 from atlas.reports.changes import carried_layers
 from atlas.state import PARTLY_PUBLISHED, PUBLICATION, PUBLISHED
 
@@ -400,6 +400,6 @@ def harmonize_national(sub: Submission, programme: Programme, out_dir: Path,
         # canonical rsgN_code/rsgN_name columns, the delivered values kept under delivered_*
         gdf = canonical_copy(gdf, programme, next((p for p in sub.files if is_crosswalk(p)), None))
         target = out_dir / SOIL_MAP_FILE
-        write_atomic(target, lambda tmp: gdf.to_file(tmp, driver="GPKG", layer="map_units"))
+        write_atomic(target, lambda tmp: gdf.to_file(tmp, driver="GPKG", layer="map_units", **GPKG_OPTIONS))
         return {"soil_map": target}, fixes
     return {}, []  # documents have no processed copy

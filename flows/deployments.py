@@ -20,6 +20,7 @@ from prefect.states import Failed
 from atlas.config import CONFIG_ENV, Programme, find_config, load_programme, resolve_selection
 from atlas.errors import AtlasError
 from flows.pipeline import operations, pipeline_flow
+from flows.run_log import quiet_failed_run_echo
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def process_inbox(country: str | None = None, deliverable: str | None = None, fo
         deliverable: one of salinity_map, soil_map, book_chapter, country_profile; leave empty for all.
         force: reprocess versions already processed and rebuild the regional products even if up to date.
     """
+    quiet_failed_run_echo()
     try:
         programme, config = _served_programme()
         country, deliverable = resolve_selection(programme, country, deliverable)
@@ -68,6 +70,7 @@ def ingest_new_submissions():
 
     Deliveries still being copied (changed within ``[intake] settle_seconds``) are left for the next run.
     """
+    quiet_failed_run_echo()
     try:
         programme, config = _served_programme()
     except AtlasError as exc:

@@ -388,8 +388,9 @@ def _run(
         "products": {o.product: product_files(o.paths) for o in regional},  # the same count rebuilt or not
         "rebuilt": rebuilt,
         "release": release_line,
-        "verified": f"{len(disagreements)} disagreement(s)" if disagreements else "verified" if verify else
-        "not run (nothing changed; `atlas verify` checks on demand)" if regional else "nothing to verify (no release)",
+        "verified": plural(len(disagreements), "disagreement") if disagreements else "verified" if verify else
+        "not verified again (nothing changed; `atlas verify` checks on demand)" if regional else
+        "nothing to verify (no release)",
         "disagreements": disagreements,
         "status_files": {k: [str(p) for p in v] for k, v in exported.items()},
         "elapsed_s": round(time.perf_counter() - started, 3),

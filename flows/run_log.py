@@ -67,6 +67,28 @@ class _DropCompletedTasks(logging.Filter):
 _COMPLETED_FILTER = _DropCompletedTasks()
 
 
+class _DropFailedRunEcho(logging.Filter):
+    """Prefect's engine, running a served flow run that ended Failed, logs that failure once more with the
+    traceback of its own ``FailedRun`` ("Engine execution exited with unexpected exception"): the flow has
+    already said why in one line (a mistyped country), or Prefect has logged the flow's own exception."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from prefect.exceptions import FailedRun
+
+        failed_run = bool(record.exc_info) and isinstance(record.exc_info[1], FailedRun)
+        return not (failed_run and str(record.msg).startswith("Engine execution exited"))
+
+
+_ECHO_FILTER = _DropFailedRunEcho()
+
+
+def quiet_failed_run_echo() -> None:
+    """Drop the engine's traceback of a served run's own failure (idempotent; called as a served flow starts)."""
+    flow_logger = logging.getLogger("prefect.flow_runs")
+    if _ECHO_FILTER not in flow_logger.filters:
+        flow_logger.addFilter(_ECHO_FILTER)
+
+
 def quiet_run_noise() -> None:
     """Keep what is not the pipeline's own words out of a run's log (idempotent; called as a run starts).
 

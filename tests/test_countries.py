@@ -101,11 +101,43 @@ def test_atlas_validate_takes_a_country_by_its_name(capsys, config, tmp_path):
 
 def test_a_deployment_run_with_a_mistyped_country_fails_in_one_line_without_traceback(
         config, monkeypatch, capfd, prefect_harness):
+    from prefect.logging.configuration import setup_logging
+
     from flows.deployments import CONFIG_ENV, process_inbox
 
     monkeypatch.setenv(CONFIG_ENV, str(config))
+    setup_logging(incremental=False)  # Prefect's console handler writes to this test's stderr, not an earlier one's
+    capfd.readouterr()
     state = process_inbox(country="Cambodja", return_state=True)
     assert state.is_failed()
     assert "did you mean Cambodia (KHM)?" in str(state.message)
     captured = capfd.readouterr()
     assert "Traceback" not in captured.err + captured.out, captured.err
+
+
+def test_a_served_run_with_a_mistyped_country_leaves_no_engine_traceback(config, monkeypatch, prefect_harness):
+    """Issue 23: served, the run goes through Prefect's engine with the run's logger as its error logger (as
+    ``atlas serve``'s subprocess runs it), which logged the flow's own failure again with a FailedRun traceback."""
+    import logging
+
+    from prefect.exceptions import FailedRun
+    from prefect.flow_engine import run_flow
+
+    from flows.deployments import CONFIG_ENV, process_inbox
+
+    monkeypatch.setenv(CONFIG_ENV, str(config))
+    records: list[logging.LogRecord] = []
+    catcher = logging.Handler()
+    catcher.emit = records.append
+    flow_logger = logging.getLogger("prefect.flow_runs")
+    flow_logger.addHandler(catcher)  # after the logger's filters, before any terminal: what is printed
+    try:
+        with pytest.raises(FailedRun, match=r"did you mean Cambodia \(KHM\)\?"):
+            run_flow(process_inbox, parameters={"country": "Cambodja"}, error_logger=flow_logger)
+    finally:
+        flow_logger.removeHandler(catcher)
+    errors = [r.getMessage() for r in records if r.levelno >= logging.ERROR]
+    assert errors == [
+        "country 'Cambodja' is not in the programme: did you mean Cambodia (KHM)? members are "
+        + ", ".join(load_programme(config).members)]  # the flow's one line, and no second one from the engine
+    assert not [r for r in records if r.exc_info]  # what the serve terminal and the UI would print as a traceback

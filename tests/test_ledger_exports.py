@@ -189,7 +189,9 @@ def test_resubmission_shows_new_version_and_keeps_history(ledger, programme, tmp
     with open(written["csv"][0], encoding="utf-8") as fh:
         tha = next(r for r in csv.DictReader(fh) if (r["country"], r["deliverable"]) == ("THA", "salinity_map"))
     assert (tha["state"], tha["version"], tha["versions"], tha["received"]) == ("accepted", "2", "2", "2026-05-20")
-    assert "accepted v2 2026-05-20" in written["html"][0].read_text(encoding="utf-8")
+    page = written["html"][0].read_text(encoding="utf-8")
+    assert 'accepted v2 <span class="date">2026-05-20</span>' in page  # a date never broken across two lines
+    assert ".date { white-space: nowrap; }" in page
     history = render_country_history(ledger, "THA", today=TODAY)
     assert "v1" in history and "received -> rejected" in history
     assert "received (resubmission; v1 was rejected)" in history and "v2    received -> accepted" in history
@@ -237,7 +239,15 @@ def _status_row(iso3: str, state: str, overdue: bool) -> StatusRow:
                      deadline=None, overdue=overdue)
 
 
-@pytest.mark.parametrize("label_size", [13, 9])  # a map of its own, and a map of the 2x2 panel
+@pytest.mark.parametrize(("count", "grid"), [(1, (1, 1)), (2, (2, 1)), (4, (2, 2)), (6, (3, 2))])
+def test_the_panel_grid_draws_each_map_largest(count, grid):
+    """Four deliverables on a 2 x 2 slide, six on 3 x 2: two wide columns would leave each map a strip."""
+    from atlas.ledger.status_map import panel_grid
+
+    assert panel_grid(count, 1.3, (15.8, 7.6), 0.54) == grid
+
+
+@pytest.mark.parametrize("label_size", [13, 9])  # a map of its own, and a map of the panel
 def test_small_members_keep_their_state_visible_beside_their_label(label_size):
     """Issue 23: a small member (Bhutan) gets a leader-line label in its state's colour that covers no member."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -255,15 +265,19 @@ def test_small_members_keep_their_state_visible_beside_their_label(label_size):
     ax = fig.add_axes((0.01, 0.04, 0.72, 0.84))
     draw_map_axes(ax, rows, shapes, others, {"MDV": (73.5, 4.2)}, (70, 0, 115, 45), 1.5, label_size=label_size)
     fig.canvas.draw()  # label boxes take their drawn place and size
-    labels = {t.get_text(): t for t in ax.texts}
-    assert set(labels) == set(rows)
+    # an overdue member's label is its state-coloured box inside a hatched frame (the legend's "overdue")
+    labels = {t.get_text(): t for t in ax.texts if t.get_color() != "none"}
+    frames = {t.get_text(): t for t in ax.texts if t.get_color() == "none"}
+    assert set(labels) == set(rows) and set(frames) == {"BTN", "LKA", "MDV"}
     drawn = {iso3: ax.transData.transform(np.asarray(g.bounds).reshape(2, 2))
              for iso3, g in zip(shapes["iso3"], shapes.geometry, strict=True)}
     for iso3 in ("BTN", "LKA", "MDV"):
         patch = labels[iso3].get_bbox_patch()
         assert to_hex(patch.get_facecolor()) == PALETTE[rows[iso3].shown_state].lower(), iso3
-        assert to_hex(patch.get_edgecolor()) == OVERDUE_COLOUR.lower(), iso3  # overdue: a red edge
-        box_px = patch.get_window_extent()
+        frame = frames[iso3].get_bbox_patch()
+        assert frame.get_hatch() and to_hex(frame.get_edgecolor()) == OVERDUE_COLOUR.lower(), iso3
+        assert frame.get_window_extent().width > patch.get_window_extent().width, iso3  # around the box
+        box_px = frame.get_window_extent()
         assert box_px.width > 2 * label_size and box_px.height > label_size, iso3  # a drawn box, in pixels
         for other, ((x0, y0), (x1, y1)) in drawn.items():
             if other != "CHN":  # the large member may lie under a neighbour's label, it shows its state around it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import shapely
+from gpkg_conformance import gpkg_violations
 
 import atlas.intake.containment as containment
 import atlas.intake.readers as readers
@@ -53,6 +54,7 @@ def test_a_soil_map_is_read_once_per_run(programme, monkeypatch):
     # harmonized from what validation read: the national copy exists and holds the repair
     copy = layout.national_dir(programme.processed_dir, COUNTRY, "soil_map", 1) / stages.SOIL_MAP_FILE
     assert copy.is_file() and len(gpd.read_file(copy)) == 3
+    assert gpkg_violations(copy) == []  # a GeoPackage 1.2 every GDAL reads, as the regional one
     assert "vector.geometry_repaired" in {f.check_id for f in outcome.findings}
     assert [p.name for p in reads] == [f"{COUNTRY}_soil_map.gpkg"]
 

@@ -41,6 +41,10 @@ def test_before_any_run_the_status_counts_what_waits_in_the_inbox(capsys, config
     out = _status(capsys, config)
     assert "3 submissions in the inbox" in out and "not processed yet" in out and "`atlas run`" in out
     assert "1 submission in the inbox for NPL" in _status(capsys, config, "Nepal")
+    # a table delivery is a submission too, counted as the run counts it
+    (programme.raw_dir / "NPL" / "2026-05-03" / "NPL_soil_threats.xlsx").write_bytes(b"a workbook")
+    assert "2 submissions in the inbox for NPL" in _status(capsys, config, "Nepal")
+    assert unprocessed(programme) == len(stages.discover_submissions(programme)[0]) == 4
 
 
 def test_the_count_goes_down_as_submissions_are_processed_and_the_line_goes_away(capsys, config):
@@ -72,6 +76,18 @@ def test_a_country_history_reads_in_words_and_points_to_the_html_report(capsys, 
     assert "report " in out and "report.html" in out and "report.json" not in out
     assert "8f3c2a1e-0000" not in out and "run 8f3c2a1e" in out  # the run's short id, as Prefect shows it
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", out)  # times as people write them
+    assert "(delivery 2026-05-01, 1 file;" in out and "(s)" not in out  # counts in words, plurals agreeing
+
+
+def test_a_verdicts_counts_read_in_words_in_the_history(config, tmp_path):
+    from test_ledger_store import make_submission
+
+    programme = load_programme(config)
+    with Ledger(programme.ledger_path, programme) as ledger:
+        rec = ledger.record_submission(make_submission(tmp_path, "NPL", "soil_map", "2026-04-01", b"x", "m.gpkg"))
+        ledger.record_validation(rec.id, "rejected", {"error": 2, "warning": 1, "fixed": 3, "info": 1}, None)
+        notes = [e["note"] for e in ledger.history("NPL")]
+    assert notes == ["delivery 2026-04-01, 1 file", "2 errors, 1 warning, 3 repaired, 1 for the record"]
 
 
 def test_a_finding_place_is_said_in_words():

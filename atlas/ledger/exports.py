@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import html
 import logging
+import re
 import textwrap
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -166,7 +167,7 @@ DETAIL_HEADERS = {
     "updated": "Last change (UTC)",
 }
 DETAIL_WIDTHS = {"name": 16, "deliverable": 24, "state": 14, "timeliness": 22, "completion": 20,
-                 "later_versions": 18, "earlier_versions": 28, "newest_state": 14, "updated": 17}
+                 "later_versions": 18, "earlier_versions": 28, "newest_state": 16, "updated": 17}
 DATE_COLUMNS = {"received", "deadline", "delivered"}
 
 
@@ -316,7 +317,14 @@ td.overdue { outline: 3px solid %(overdue)s; outline-offset: -3px; font-weight: 
 figure { margin: 1.5em 0; } figure img { width: 100%%; max-width: 1600px; border: 1px solid #D0D0D0; }
 figcaption { font-weight: bold; margin-top: 0.3em; }
 .rule { color: #404040; max-width: 60em; }
+.date { white-space: nowrap; }
 """
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def _dates_unbroken(escaped: str) -> str:
+    """Each date in a cell kept on one line: a browser otherwise breaks "2026-02-" from "27" in a narrow column."""
+    return ISO_DATE.sub(lambda m: f'<span class="date">{m.group(0)}</span>', escaped)
 
 
 def _img(path: Path, alt: str) -> str:
@@ -340,8 +348,8 @@ def status_html(rows: Sequence[StatusRow], programme: Programme, today: dt.date,
     ]
     out += [f"<li>{esc(s.sentence(titles.get(s.deliverable)))}</li>" for s in status_summary(rows)]
     out += ["</ul>", '<table class="status"><thead><tr><th>ISO3</th><th>Country</th>']
-    out += [f"<th>{esc(titles[k])}" + (f'<span class="due">due {due[k].isoformat()}</span>' if due[k] else "")
-            + "</th>" for k in keys]
+    out += [f"<th>{esc(titles[k])}" + (f'<span class="due">{_dates_unbroken("due " + due[k].isoformat())}</span>'
+                                       if due[k] else "") + "</th>" for k in keys]
     out += ["</tr></thead><tbody>"]
     for iso3, name, cells in countries:
         tds = []
@@ -350,7 +358,7 @@ def status_html(rows: Sequence[StatusRow], programme: Programme, today: dt.date,
             fill = PALETTE[r.shown_state]
             css = ' class="overdue"' if r.overdue else ""
             tds.append(f'<td{css} data-state="{r.shown_state}" style="background:{fill};color:{text_colour(fill)}">'
-                       f"{esc(r.cell())}</td>")
+                       f"{_dates_unbroken(esc(r.cell()))}</td>")
         out.append(f'<tr data-country="{iso3}"><td>{iso3}</td><td>{esc(name)}</td>{"".join(tds)}</tr>')
     out += ["</tbody></table>", '<p class="legend">']
     out += [f'<span style="background:{PALETTE[s]};color:{text_colour(PALETTE[s])}">{STATE_LABELS[s]}</span>'

@@ -4,7 +4,7 @@ The map shows the whole membership, whatever the programme's region: its extent 
 Each member is drawn from the reference layer where that layer holds it whole, else from Natural Earth
 (the copy shipped with pyogrio); a member too small for either (an island state) is a labelled dot at
 ``[status] map_points``. Non-members nearby are drawn white on a pale sea, clearly apart from the grey
-of "not received". One map per deliverable, and a 2x2 panel of all of them for a single slide.
+of "not received". One map per deliverable, and a panel of all of them for a single slide (2 x 2 for four).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from matplotlib import rc_context
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from shapely.ops import polylabel
@@ -106,9 +107,9 @@ def map_base(members: Sequence[str], reference: gpd.GeoDataFrame | None,
     return shapes, others, source
 
 
-def _extent(shapes: gpd.GeoDataFrame, points: Mapping[str, tuple[float, float]], region_bounds,
-            aspect: float) -> tuple[float, float, float, float]:
-    """Map extent around every member (shapes and dots), padded and widened to the axes' shape."""
+def _padded_bounds(shapes: gpd.GeoDataFrame, points: Mapping[str, tuple[float, float]],
+                   region_bounds) -> tuple[float, float, float, float]:
+    """Bounds of every member (shapes and dots), padded by 4 %; the programme's region when there are none."""
     xs, ys = [], []
     if len(shapes):
         west, south, east, north = shapes.total_bounds
@@ -124,8 +125,19 @@ def _extent(shapes: gpd.GeoDataFrame, points: Mapping[str, tuple[float, float]],
         if west > east:
             east += 360.0
     pad = 0.04 * max(east - west, north - south, 1.0)
-    west, south, east, north = west - pad, south - pad, east + pad, north + pad
-    stretch = 1.0 / max(math.cos(math.radians((south + north) / 2)), 0.2)  # a degree of latitude looks taller
+    return west - pad, south - pad, east + pad, north + pad
+
+
+def _stretch(south: float, north: float) -> float:
+    """How much taller a degree of latitude is drawn than a degree of longitude at the map's middle."""
+    return 1.0 / max(math.cos(math.radians((south + north) / 2)), 0.2)
+
+
+def _extent(shapes: gpd.GeoDataFrame, points: Mapping[str, tuple[float, float]], region_bounds,
+            aspect: float) -> tuple[float, float, float, float]:
+    """Map extent around every member (shapes and dots), padded and widened to the axes' shape."""
+    west, south, east, north = _padded_bounds(shapes, points, region_bounds)
+    stretch = _stretch(south, north)
     width, height = east - west, (north - south) * stretch
     if width / height < aspect:
         grow = (height * aspect - width) / 2
@@ -134,6 +146,29 @@ def _extent(shapes: gpd.GeoDataFrame, points: Mapping[str, tuple[float, float]],
         grow = (width / aspect - height) / 2 / stretch
         south, north = south - grow, north + grow
     return west, south, east, north
+
+
+def _content_aspect(shapes: gpd.GeoDataFrame, points: Mapping[str, tuple[float, float]], region_bounds) -> float:
+    """Width over height of the members' padded extent as drawn."""
+    west, south, east, north = _padded_bounds(shapes, points, region_bounds)
+    return max(east - west, 1e-9) / max((north - south) * _stretch(south, north), 1e-9)
+
+
+def panel_grid(count: int, content_aspect: float, area_in: tuple[float, float],
+               caption_in: float) -> tuple[int, int]:
+    """(columns, rows) of the panel that draws each map largest: the cells' shape follows the members' extent.
+
+    Four deliverables give 2 x 2 on a 16:9 slide; six give 3 x 2 (wide 2-column cells would leave each map a
+    strip with more of the world around it than members in it).
+    """
+    best, best_height = (1, max(count, 1)), -1.0
+    for ncols in range(1, max(count, 1) + 1):
+        nrows = math.ceil(count / ncols)
+        cell_w, cell_h = area_in[0] / ncols, area_in[1] / nrows - caption_in
+        drawn_height = min(cell_w / content_aspect, cell_h)  # the map's height once fitted into the cell
+        if drawn_height > best_height * 1.001:  # a tie keeps fewer columns
+            best, best_height = (ncols, nrows), drawn_height
+    return best
 
 
 def _largest_parts(shapes: gpd.GeoDataFrame) -> dict[str, shapely.Geometry]:
@@ -186,6 +221,7 @@ def draw_map_axes(ax, rows: Mapping[str, StatusRow], shapes: gpd.GeoDataFrame, o
 # (small and island members) it goes beside it with a leader line, in a box of the member's state colour.
 INSIDE_SHARE = 0.35
 LEADER_GAP_PX = 6.0
+OVERDUE_FRAME_PAD = 0.3  # font sizes: the hatched frame around an overdue member's label box
 
 
 def _overlaps(a, b) -> bool:
@@ -249,12 +285,13 @@ def _labels(ax, rows: Mapping[str, StatusRow], parts: Mapping[str, shapely.Geome
             ax.annotate(iso3, anchors[iso3], ha="center", va="center", fontsize=size, fontweight="bold",
                         color="#111111", bbox=LABEL_BOX, zorder=5)
             continue
-        cx, cy = _beside(extents[iso3], (px, py), half_w, half_h, placed, small_boxes, frame)
-        placed.append((cx - half_w, cy - half_h, cx + half_w, cy + half_h))
         row = rows[iso3]
+        frame_px = OVERDUE_FRAME_PAD * size * per_pt if row.overdue else 0.0  # the hatched frame's extra width
+        hw, hh = half_w + frame_px, half_h + frame_px
+        cx, cy = _beside(extents[iso3], (px, py), hw, hh, placed, small_boxes, frame)
+        placed.append((cx - hw, cy - hh, cx + hw, cy + hh))
         fill = PALETTE[row.shown_state]
-        bbox = {"boxstyle": "round,pad=0.15", "facecolor": fill,
-                "edgecolor": OVERDUE_COLOUR if row.overdue else MEMBER_EDGE, "linewidth": 2.2 if row.overdue else 0.8}
+        bbox = {"boxstyle": "round,pad=0.15", "facecolor": fill, "edgecolor": MEMBER_EDGE, "linewidth": 0.8}
         text_at = tuple(ax.transData.inverted().transform((cx, cy)))  # data units: the same at any dpi (SVG)
         # the leader line runs to the label's centre, under its opaque box: the box hides the inner part, and
         # matplotlib need not clip an arrow to the box (which took most of a map's drawing time)
@@ -262,6 +299,11 @@ def _labels(ax, rows: Mapping[str, StatusRow], parts: Mapping[str, shapely.Geome
                 solid_capstyle="butt", zorder=5.5)
         ax.text(*text_at, iso3, ha="center", va="center", fontsize=size, fontweight="bold",
                 color=text_colour(fill), bbox=bbox, zorder=6)
+        if row.overdue:  # a hatched frame around the box, as the legend's "overdue": never across the letters
+            hatched = {"boxstyle": f"round,pad={0.15 + OVERDUE_FRAME_PAD}", "facecolor": "white", "hatch": "////",
+                       "edgecolor": OVERDUE_COLOUR, "linewidth": 1.2}
+            ax.text(*text_at, iso3, ha="center", va="center", fontsize=size, fontweight="bold", color="none",
+                    zorder=5.9, bbox=hatched)
 
 
 def _beside(extent, anchor, half_w, half_h, placed, small_boxes, frame) -> tuple[float, float]:
@@ -282,6 +324,13 @@ def _beside(extent, anchor, half_w, half_h, placed, small_boxes, frame) -> tuple
         if inside_frame and not any(_overlaps(box, q) for q in placed + small_boxes):
             return cx, cy
     return candidates[0]
+
+
+def _shrink_to_width(text, width_px: float, smallest: float = 7.0) -> None:
+    """Lower a text's font size until it fits ``width_px`` (measured with Agg, as the PNG is drawn)."""
+    renderer = RendererAgg(text.figure.bbox.width, text.figure.bbox.height, text.figure.dpi)
+    while text.get_fontsize() > smallest and text.get_window_extent(renderer).width > width_px:
+        text.set_fontsize(text.get_fontsize() - 0.5)
 
 
 def _legend_handles(rows: Sequence[StatusRow], with_non_members: bool) -> list:
@@ -363,31 +412,37 @@ def draw_status_panel(
     world: gpd.GeoDataFrame | None = None,
     points: Mapping[str, tuple[float, float]] | None = None,
 ) -> list[Path]:
-    """Every deliverable's map on one 16:9 slide (2 x 2 for four deliverables), one shared legend."""
+    """Every deliverable's map on one 16:9 slide (2 x 2 for four deliverables, 3 x 2 for six), one legend."""
     keys = list(titles)
-    ncols = 2 if len(keys) > 1 else 1
-    nrows = math.ceil(len(keys) / ncols)
     fig = Figure(figsize=SLIDE_SIZE_IN, dpi=SLIDE_DPI, facecolor="white")
     fig.text(0.01, 0.965, heading, ha="left", va="center", fontsize=20, fontweight="bold")
     fig.text(0.99, 0.965, f"As of {today.isoformat()}", ha="right", va="center", fontsize=14, color="#404040")
     left, bottom, width, height = 0.005, 0.09, 0.99, 0.84
+    caption_h = 0.06  # figure fraction above each map for its title and counts (two lines)
+    # every deliverable has the same members: their outlines once, and the grid that draws them largest
+    members = sorted({r.country for r in rows})
+    shapes, others, _ = map_base(members, boundaries, world)
+    if region_bounds[0] > region_bounds[2]:
+        shapes, others = _shift_antimeridian(shapes), _shift_antimeridian(others)
+    dots = {c: xy for c, xy in (points or {}).items() if c in members and c not in set(shapes["iso3"])}
+    ncols, nrows = panel_grid(len(keys), _content_aspect(shapes, dots, region_bounds),
+                              (width * SLIDE_SIZE_IN[0], height * SLIDE_SIZE_IN[1]), caption_h * SLIDE_SIZE_IN[1])
     cell_w, cell_h = width / ncols, height / nrows
-    aspect = cell_w * SLIDE_SIZE_IN[0] / ((cell_h - 0.045) * SLIDE_SIZE_IN[1])
-    has_others = False
+    aspect = cell_w * SLIDE_SIZE_IN[0] / ((cell_h - caption_h) * SLIDE_SIZE_IN[1])
     for i, key in enumerate(keys):
         sel = {r.country: r for r in rows if r.deliverable == key}
-        shapes, others, _ = map_base(list(sel), boundaries, world)
-        if region_bounds[0] > region_bounds[2]:
-            shapes, others = _shift_antimeridian(shapes), _shift_antimeridian(others)
-        has_others |= len(others) > 0
         col, row = i % ncols, i // ncols
         x0, y0 = left + col * cell_w, bottom + (nrows - 1 - row) * cell_h
-        ax = fig.add_axes((x0 + 0.004, y0, cell_w - 0.008, cell_h - 0.045))
-        draw_map_axes(ax, sel, shapes, others, points or {}, region_bounds, aspect, label_size=9)
+        ax = fig.add_axes((x0 + 0.004, y0, cell_w - 0.008, cell_h - caption_h))
+        draw_map_axes(ax, sel, shapes[shapes["iso3"].isin(list(sel))], others, points or {}, region_bounds, aspect,
+                      label_size=9)
         summary = next(iter(status_summary(list(sel.values()))), None)
-        caption = titles[key] + (f"  ·  {summary.accepted} of {summary.members} accepted, "
-                                 f"{summary.overdue} overdue" if summary else "")
-        fig.text(x0 + 0.006, y0 + cell_h - 0.022, caption, ha="left", va="center", fontsize=11, fontweight="bold")
-    fig.legend(handles=_legend_handles(list(rows), has_others), loc="lower center", bbox_to_anchor=(0.5, 0.0),
+        title = fig.text(x0 + 0.006, y0 + cell_h - 0.018, titles[key], ha="left", va="center", fontsize=11,
+                         fontweight="bold")
+        _shrink_to_width(title, (cell_w - 0.012) * fig.bbox.width)  # a long title never runs into the next map
+        if summary:
+            fig.text(x0 + 0.006, y0 + cell_h - 0.043, f"{summary.accepted} of {summary.members} accepted, "
+                     f"{summary.overdue} overdue", ha="left", va="center", fontsize=10, color="#303030")
+    fig.legend(handles=_legend_handles(list(rows), len(others) > 0), loc="lower center", bbox_to_anchor=(0.5, 0.0),
                ncol=8, fontsize=12, frameon=False)
     return _save(fig, out_paths)

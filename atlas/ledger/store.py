@@ -48,6 +48,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+# a verdict's counts in the history, as the reports and the terminal say them: "2 errors, 1 warning, 3 repaired"
+SEVERITY_WORDS = {"error": ("error", "errors"), "warning": ("warning", "warnings"), "fixed": ("repaired", "repaired"),
+                  "info": ("for the record", "for the record")}
 
 BUSY_TIMEOUT_MS = 60_000
 NOT_PUBLISHED_NOTE = "not published in "  # how a product's reason for leaving a version out begins
@@ -224,7 +227,7 @@ class Ledger:
                  sub.checksum, str(sub.folder), json.dumps(files), RECEIVED, run_id),
             )
             row = db.execute("SELECT * FROM submissions WHERE id = ?", (cursor.lastrowid,)).fetchone()
-            note = f"delivery {sub.delivery}, {len(files)} file(s)"
+            note = f"delivery {sub.delivery}, {len(files)} file{'s' if len(files) != 1 else ''}"
             self._event(db, row, newest["state"] if newest else NOT_RECEIVED, RECEIVED, note, run_id)
         log.info("ledger: %s/%s v%d received (%s)", sub.country, sub.deliverable, version, sub.delivery)
         return self._record(row, is_new=True)
@@ -272,7 +275,8 @@ class Ledger:
                  str(report_path) if report_path else None, self._clock(), record_id),
             )
             if new_state != current or verdict != row["verdict"]:
-                note = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no findings"
+                note = ", ".join(f"{n} {SEVERITY_WORDS.get(k, (k, k))[n != 1]}" for k, n in counts.items() if n) \
+                    or "no findings"
                 if row["verdict"] is not None:
                     note = f"re-validated: {note}"
                 self._event(db, row, current, new_state, note)

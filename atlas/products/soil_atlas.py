@@ -13,6 +13,7 @@ import pandas as pd
 from atlas.atomic import write_atomic, write_text_atomic
 from atlas.borders.vector import HarmonizeResult, area_km2, union_of_units
 from atlas.cells import safe_frame
+from atlas.layout import GPKG_OPTIONS
 from atlas.products.wrb_style import qml, store_layer_styles
 from checks.wrb_columns import CANONICAL_COLUMNS
 
@@ -116,7 +117,7 @@ def write_soil_atlas(
 
     def write_gpkg(tmp: Path) -> None:
         # layers are written as a set into a fresh file, never appended to a stale one
-        units.to_file(tmp, layer="map_units", driver="GPKG")
+        units.to_file(tmp, layer="map_units", driver="GPKG", **GPKG_OPTIONS)
         dissolved.to_file(tmp, layer="dissolved_by_rsg", driver="GPKG")
         if len(log_geo):
             log_geo.to_file(tmp, layer="harmonization_log", driver="GPKG")
