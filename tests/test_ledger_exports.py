@@ -192,6 +192,7 @@ def test_resubmission_shows_new_version_and_keeps_history(ledger, programme, tmp
     page = written["html"][0].read_text(encoding="utf-8")
     assert 'accepted v2 <span class="date">2026-05-20</span>' in page  # a date never broken across two lines
     assert ".date { white-space: nowrap; }" in page
+    assert re.search(r"overdue \d+&nbsp;d<", page) and not re.search(r"\d+ d\b", page)  # "156 d" on one line
     history = render_country_history(ledger, "THA", today=TODAY)
     assert "v1" in history and "received -> rejected" in history
     assert "received (resubmission; v1 was rejected)" in history and "v2    received -> accepted" in history

@@ -322,8 +322,13 @@ figcaption { font-weight: bold; margin-top: 0.3em; }
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
 
+DAYS = re.compile(r"(\d+) d\b")
+
+
 def _dates_unbroken(escaped: str) -> str:
-    """Each date in a cell kept on one line: a browser otherwise breaks "2026-02-" from "27" in a narrow column."""
+    """Each date in a cell kept on one line: a browser otherwise breaks "2026-02-" from "27" in a narrow column;
+    a number of days keeps its "d" ("overdue 156 d", never "156" and "d" on two lines)."""
+    escaped = DAYS.sub("\\1&nbsp;d", escaped)
     return ISO_DATE.sub(lambda m: f'<span class="date">{m.group(0)}</span>', escaped)
 
 
