@@ -325,13 +325,18 @@ class Ledger:
         product: str | None = None,
     ) -> None:
         """``mark`` addressed by (country, deliverable, version), as products know their inputs."""
-        row = self._db.execute(
-            "SELECT id FROM submissions WHERE country = ? AND deliverable = ? AND version = ?",
+        row = self._version_row(self._db, country, deliverable, version)
+        self.mark(row["id"], state, note=note, run_id=run_id, product=product)
+
+    def _version_row(self, db: sqlite3.Connection, country: str, deliverable: str, version: int) -> sqlite3.Row:
+        """The ledger's row of one version; UnknownRecord when it has none."""
+        row = db.execute(
+            "SELECT * FROM submissions WHERE country = ? AND deliverable = ? AND version = ?",
             (country.upper(), deliverable, int(version)),
         ).fetchone()
         if row is None:
             raise UnknownRecord(f"{country}/{deliverable} v{version} is not in the ledger {self.path}")
-        self.mark(row["id"], state, note=note, run_id=run_id, product=product)
+        return row
 
     def set_publication(
         self,
@@ -351,12 +356,7 @@ class Ledger:
         if state not in PUBLICATION_STATES:
             raise InvalidTransition(f"{state!r} is not a publication state ({', '.join(sorted(PUBLICATION_STATES))})")
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT * FROM submissions WHERE country = ? AND deliverable = ? AND version = ?",
-                (country.upper(), deliverable, int(version)),
-            ).fetchone()
-            if row is None:
-                raise UnknownRecord(f"{country}/{deliverable} v{version} is not in the ledger {self.path}")
+            row = self._version_row(db, country, deliverable, version)
             current = row["state"]
             if current == state:
                 return False
@@ -374,12 +374,7 @@ class Ledger:
         Not repeated while it is the latest entry of that version for that product, so re-runs add nothing.
         """
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT * FROM submissions WHERE country = ? AND deliverable = ? AND version = ?",
-                (country.upper(), deliverable, int(version)),
-            ).fetchone()
-            if row is None:
-                raise UnknownRecord(f"{country}/{deliverable} v{version} is not in the ledger {self.path}")
+            row = self._version_row(db, country, deliverable, version)
             last = db.execute(
                 "SELECT note FROM events WHERE submission_id = ? AND product IS ? ORDER BY id DESC LIMIT 1",
                 (row["id"], product),
