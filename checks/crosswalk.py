@@ -19,6 +19,7 @@ import pandas as pd
 
 from atlas.cells import plain_cell, safe_frame
 from atlas.finding import Location, Severity
+from atlas.wording import plural
 from checks.registry import Hit, check
 from checks.wrb import LEGEND_NAMES, RSG_CODES, guess_soil_column, normalise_rsg
 
@@ -238,11 +239,6 @@ def check_crosswalk_invalid(ctx):
         yield Hit(f"{ctx.crosswalk.source} cannot be applied: none of its classes ({listed}) occurs in column "
                   f"{done.column!r} of {ctx.name}; legacy_class must be written exactly as in the map", where,
                   observed=done.unmatched[:20], expected=f"the classes of column {done.column!r}")
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """'1 class', '13 classes': a count with its noun."""
-    return f"{count:,} {word if count == 1 else (many or word + 's')}"
 
 
 def write_template(findings, out_dir: Path) -> Path | None:

@@ -21,6 +21,7 @@ from atlas.finding import Finding, Location, Severity
 from atlas.grid import AGGREGATE_FROM_FACTOR
 from atlas.intake.containment import Limits, contained, sidecar_findings
 from atlas.intake.readers import RasterStats, open_raster_safely, scan_raster
+from atlas.wording import plural
 from checks.layers import LayerFile, resolve_layers
 from checks.naming import SalinityName, salinity_name
 from checks.registry import Hit, check, run_checks
@@ -166,7 +167,7 @@ def check_read_failed(ctx):
     stats = ctx.stats
     window, message = stats.read_errors[0]
     more = "; stopped reading after repeated failures" if stats.stopped_early else ""
-    yield Hit(f"{len(stats.read_errors)} block read(s) failed, first: {message}{more}",
+    yield Hit(f"{plural(len(stats.read_errors), 'block read')} failed, first: {message}{more}",
               ctx.loc(window=window), observed=len(stats.read_errors), expected=0)
 
 

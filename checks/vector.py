@@ -15,6 +15,7 @@ from pyproj import CRS, Transformer
 
 from atlas.config import Programme
 from atlas.finding import Finding, Location, Severity
+from atlas.wording import be, have, plural
 from checks.crosswalk import Correlation, Crosswalk, correlate, read_crosswalk
 from checks.registry import Hit, check
 from checks.wrb import classify_values, guess_soil_column
@@ -177,7 +178,7 @@ def check_geometry_type(ctx):
                   ctx.loc(), observed=sorted(set(types)), expected=["Polygon", "MultiPolygon"])
         return
     if bad.any():
-        yield Hit(f"{int(bad.sum())} feature(s) are {sorted(set(types[bad]))}", ctx.loc(
+        yield Hit(f"{plural(int(bad.sum()), 'feature')} {be(int(bad.sum()))} {sorted(set(types[bad]))}", ctx.loc(
             feature=",".join(ctx.feature_ids[bad.to_numpy()][:5])), observed=sorted(set(types[bad])),
             expected=["Polygon", "MultiPolygon"])
 
@@ -190,7 +191,7 @@ def check_geometry_empty(ctx):
     geoms = ctx.gdf.geometry.values
     bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if bad.any():
-        yield Hit(f"{int(bad.sum())} feature(s) have no geometry", ctx.loc(
+        yield Hit(f"{plural(int(bad.sum()), 'feature')} {have(int(bad.sum()))} no geometry", ctx.loc(
             feature=",".join(ctx.feature_ids[bad][:10])), observed=int(bad.sum()))
 
 
@@ -291,8 +292,9 @@ def check_overlap(ctx):
     pt = shapely.point_on_surface(pieces[worst])
     lon, lat = _lonlat(EQUAL_AREA, pt.x, pt.y)
     pairs = [f"{ctx.feature_ids[a]} and {ctx.feature_ids[b]}" for a, b in zip(left[:5], right[:5], strict=True)]
-    yield Hit(f"{len(left):,} pair(s) of units overlap, {areas.sum():,.3f} km² in all (largest {areas[worst]:.3f} km²; "
-              "overlaps under 1 m² are not counted)", ctx.loc(feature=",".join(pairs), lon=lon, lat=lat),
+    yield Hit(f"{plural(len(left), 'pair')} of units overlap, {areas.sum():,.3f} km² in all "
+              f"(largest {areas[worst]:.3f} km²; overlaps under 1 m² are not counted)",
+              ctx.loc(feature=",".join(pairs), lon=lon, lat=lat),
               observed={"pairs": int(len(left)), "area_km2": round(float(areas.sum()), 4)}, expected=0)
 
 
@@ -305,7 +307,7 @@ def check_slivers(ctx):
     areas = shapely.area(ctx.valid_ea) / 1e6
     small = np.nan_to_num(areas, nan=np.inf) < ctx.programme.sliver_max_km2
     if small.any():
-        yield Hit(f"{int(small.sum())} polygon(s) smaller than {ctx.programme.sliver_max_km2:g} km²",
+        yield Hit(f"{plural(int(small.sum()), 'polygon')} smaller than {ctx.programme.sliver_max_km2:g} km²",
                   ctx.loc(feature=",".join(ctx.feature_ids[small][:10])),
                   observed=int(small.sum()), expected=f">= {ctx.programme.sliver_max_km2:g} km²")
 

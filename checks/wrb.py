@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from atlas.finding import Location, Severity
+from atlas.wording import have, plural
 from checks.registry import Hit, check
 
 RSG_CODES: dict[str, str] = {
@@ -213,8 +214,9 @@ PRODUCTS = ("soil_map",)
        "fill rsg1 for every polygon (a WRB code such as CM or a name such as Cambisols)")
 def check_missing(ctx):
     for row in _by_kind(ctx, ("missing",)):
-        yield Hit(f"{row.count} feature(s) have an empty {ctx.soil_column}", Location(file=ctx.name,
-                  layer=ctx.layer, feature=",".join(_examples(ctx, row.value))), observed=row.count)
+        yield Hit(f"{plural(row.count, 'feature')} {have(row.count)} an empty {ctx.soil_column}",
+                  Location(file=ctx.name, layer=ctx.layer, feature=",".join(_examples(ctx, row.value))),
+                  observed=row.count)
 
 
 @check("wrb.code_unknown", Severity.ERROR, "vector", PRODUCTS,
@@ -293,7 +295,7 @@ def check_share_sum(ctx):
     bad = soil & (np.abs(total - 100.0) > 0.5)
     if bad.any():
         ids = ctx.feature_ids[bad]
-        yield Hit(f"{int(bad.sum())} map unit(s) have shares summing to other than 100 "
+        yield Hit(f"{plural(int(bad.sum()), 'map unit')} {have(int(bad.sum()))} shares summing to other than 100 "
                   f"(e.g. {total[bad][0]:g} at feature {ids[0]})",
                   Location(file=ctx.name, layer=ctx.layer, feature=",".join(map(str, ids[:5]))),
                   observed=sorted({float(t) for t in total[bad]})[:10], expected=100)
@@ -334,8 +336,8 @@ def check_own_canonical_columns(ctx):
                 lambda v: None if v is None else str(v).strip().upper())
             differ = (sent.to_numpy() != derived.to_numpy())
             if differ.any():
-                note = f"; it disagrees with the code computed from {str(col)[:4].lower()} in {int(differ.sum())} " \
-                       "feature(s)"
+                note = f"; it disagrees with the code computed from {str(col)[:4].lower()} in " \
+                       f"{plural(int(differ.sum()), 'feature')}"
                 ids = [str(i) for i in ctx.feature_ids[differ]]
                 where = ",".join(ids[:10]) + (f",... {len(ids) - 10} more" if len(ids) > 10 else "")
         yield Hit(f"column {col!r} is the map's own, kept as 'delivered_{col}'; the published {str(col).lower()} is "

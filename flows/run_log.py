@@ -12,12 +12,9 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
+from atlas.wording import plural  # noqa: F401 - the flows' count words, re-exported for the CLI and tests
+
 VERDICT_WORDS = {"accepted_with_warnings": "accepted with warnings"}
-
-
-def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    """'1 file', '3 files' ('1 submission version', '2 submission versions')."""
-    return f"{count:,} {noun if count == 1 else (nouns or noun + 's')}"
 
 
 def words(key: str) -> str:

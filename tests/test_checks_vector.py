@@ -190,3 +190,15 @@ def test_gap_and_spill_are_measured_in_km2(programme, tmp_path):
 def test_every_vector_and_wrb_check_is_covered():
     file_checks = {c.check_id for c in REGISTRY.values() if c.target == "vector"}
     assert file_checks - CHECKED_ELSEWHERE == set(FAILING)
+
+
+@pytest.mark.parametrize(("check_id", "words"), [
+    ("vector.geometry_empty", "1 feature has no geometry"),
+    ("vector.geometry_type", "1 feature is ['Point']"),
+    ("wrb.missing", "1 feature has an empty rsg1"),
+    ("wrb.share_sum", "1 map unit has shares summing to other than 100"),
+])
+def test_counts_in_findings_read_in_words(check_id, words, programme, tmp_path):
+    path = FAILING[check_id](tmp_path)
+    hit = next(f for f in soil_map_findings(path, programme, COUNTRY, BOUNDARY) if f.check_id == check_id)
+    assert hit.message.startswith(words) and "(s)" not in hit.message, hit.message

@@ -66,7 +66,7 @@ def test_case_b_own_rsg1_code_never_skips_canonicalisation(tmp_path, programme):
     # validation tells the country its own columns are kept aside, and how many codes contradict rsg1
     findings = soil_map_findings(path, programme, "KHM", BOUNDARY)
     own = [f for f in findings if f.check_id == "wrb.own_canonical_columns"]
-    assert own and "delivered_rsg1_code" in own[0].message and "computed from rsg1 in 3 feature(s)" in own[0].message
+    assert own and "delivered_rsg1_code" in own[0].message and "computed from rsg1 in 3 features" in own[0].message
     assert own[0].severity.value == "warning" and own[0].location.feature == "u2,u3,u4"
 
 
