@@ -90,28 +90,24 @@ def _quiet_prefect_home(programme: Programme) -> None:
     os.environ.setdefault("PREFECT_API_BLOCKS_REGISTER_ON_START", "false")
 
 
-def _start_temporary_server_early():
-    """Start Prefect's temporary server in a thread while the flow's modules load, so its start-up (a process
-    of its own) overlaps them; the caller joins the thread before the flow runs. None when a server is set."""
-    import threading
+def _start_temporary_server():
+    """Prefect's temporary server, started now as a process of its own (atlas/prefect_server.py), or None when
+    a server is set or Prefect is already loaded here (the flow call then finds or starts one itself)."""
+    from atlas import prefect_server
 
-    # read here, not in the thread: settings set for this context (a test harness) do not reach a new thread
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
-
-    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+    if not prefect_server.wanted():
         return None
+    try:
+        return prefect_server.start(Path(os.environ["PREFECT_HOME"]))
+    except (OSError, prefect_server.ServerStartError) as exc:
+        _fail(f"could not start Prefect's temporary server: {exc}")
 
-    def start() -> None:
-        try:
-            from prefect.server.api.server import SubprocessASGIServer
 
-            SubprocessASGIServer().start()  # the instance the flow's client starts, or finds running
-        except Exception:  # noqa: BLE001 - the flow call starts it again and reports the failure there
-            logging.getLogger(__name__).debug("temporary server not started early", exc_info=True)
-
-    thread = threading.Thread(target=start, name="prefect-temporary-server", daemon=True)
-    thread.start()
-    return thread
+def _server_startup_timeout() -> float:
+    try:
+        return float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"))
+    except ValueError:
+        _fail("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS must be a number of seconds")
 
 
 @app.command()
@@ -130,14 +126,40 @@ def demo(
 
     programme = _programme(config)
     started = time.perf_counter()
-    typer.echo(f"writing demo submissions into {programme.raw_dir} ...")
-    manifest = generate_demo(programme, seed=seed, resubmission=resubmission, replace=replace)
+    database = _prepare_prefect_database(programme)  # on the other core, while the demo is written
+    try:
+        typer.echo(f"writing demo submissions into {programme.raw_dir} ...")
+        manifest = generate_demo(programme, seed=seed, resubmission=resubmission, replace=replace)
+    except BaseException:
+        if database is not None:
+            database.kill()
+            database.wait()
+        raise
     typer.echo(
         f"demo programme written in {time.perf_counter() - started:.1f} s: "
         f"{len(manifest.files)} files for {len(manifest.countries)} countries; "
         f"reference boundaries at {programme.reference_boundaries}"
     )
+    if database is not None:
+        status = database.wait()
+        home = Path(os.environ["PREFECT_HOME"])
+        typer.echo(f"Prefect's local database prepared in {home} ({time.perf_counter() - started:.1f} s)" if not status
+                   else f"Prefect's local database not prepared (see {home / 'database.log'}): `atlas run` creates it")
     typer.echo("next: `atlas run` processes the inbox")
+
+
+def _prepare_prefect_database(programme: Programme):
+    """The process creating Prefect's database for the first `atlas run` (its migrations take ~10 s of CPU), or
+    None: no pipeline install, a server or database of the user's, or the database is there already."""
+    from atlas import prefect_server
+
+    _quiet_prefect_home(programme)
+    if "PREFECT_HOME" not in os.environ:
+        return None
+    try:
+        return prefect_server.prepare_database(Path(os.environ["PREFECT_HOME"]))
+    except OSError:
+        return None  # `atlas run` creates it
 
 
 @app.command()
@@ -181,16 +203,26 @@ def run(
         typer.echo("to do: " + "; ".join(pending.reasons) + (" ..." if len(pending.reasons) >= 3 else ""))
     _quiet_prefect_home(programme)
     _quiet_dask(verbose)
-    server = _start_temporary_server_early()
-    from atlas.ledger.status_table import render_status_table
-    from atlas.ledger.store import Ledger
-    from flows.pipeline import pipeline_flow
+    server = _start_temporary_server()  # first: it starts on the other core while the modules below load
+    try:
+        from atlas.ledger.status_table import render_status_table
+        from atlas.ledger.store import Ledger
+        from flows.pipeline import pipeline_flow
 
-    if server is not None:
-        server.join()  # started (or failed: the flow call then tries again), never half-way when the flow runs
-    summary = pipeline_flow(programme, dask=dask)(
-        config_path=str(config), country=country, deliverable=deliverable, force=force, settle=settle
-    )
+        if server is not None:
+            from atlas.prefect_server import ServerStartError
+
+            try:
+                server.wait_ready(_server_startup_timeout())
+            except ServerStartError as exc:
+                _fail(str(exc))
+        summary = pipeline_flow(programme, dask=dask)(
+            config_path=str(config), country=country, deliverable=deliverable, force=force, settle=settle
+        )
+    except BaseException:
+        if server is not None:
+            server.stop()
+        raise
     typer.echo("")
     typer.echo(render_status_table(Ledger(programme.ledger_path, programme).status_rows(), programme=programme))
     typer.echo("")

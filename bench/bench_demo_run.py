@@ -60,15 +60,18 @@ def _atlas(code: Path, work: Path, *args: str) -> tuple[float, float, subprocess
     return wall, cpu, done
 
 
-def demo_run(code: Path, work: Path) -> tuple[float, float]:
-    """`atlas demo` then `atlas run` (timed) in ``work`` with the code in ``code``."""
+def demo_run(code: Path, work: Path) -> tuple[float, float, float]:
+    """`atlas demo` then `atlas run` in ``work`` with the code in ``code``: (demo wall s, run wall s, run CPU s).
+
+    `atlas demo` also prepares Prefect's database (beside writing the demo, since issue 23): its time is
+    printed too, so the whole of `make demo` is seen, not only the run."""
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
     shutil.copyfile(code / "programme.toml", work / "programme.toml")
-    _atlas(code, work, "demo", "-c", "programme.toml")
+    demo_wall, _, _ = _atlas(code, work, "demo", "-c", "programme.toml")
     wall, cpu, _ = _atlas(code, work, "run", "-c", "programme.toml")
-    return wall, cpu
+    return demo_wall, wall, cpu
 
 
 def outputs(work: Path) -> dict:
@@ -121,25 +124,28 @@ def main() -> None:
     variants = {"this code": ROOT}
     if args.baseline:
         variants = {f"baseline {args.baseline}": export_commit(args.baseline, scratch / "baseline_code"), **variants}
-    times: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+    times: dict[str, list[tuple[float, float, float]]] = {name: [] for name in variants}
     print(f"start: {_load()} ({os.cpu_count()} cores)")
     for round_no in range(args.rounds):
         for i, (name, code) in enumerate(variants.items()):
-            wall, cpu = demo_run(code, scratch / f"run{i}")
-            times[name].append((wall, cpu))
-            print(f"round {round_no + 1}: {name:<20} `atlas run` {wall:6.1f} s wall, {cpu:6.1f} s CPU  ({_load()})")
+            demo_wall, wall, cpu = demo_run(code, scratch / f"run{i}")
+            times[name].append((wall, cpu, demo_wall))
+            print(f"round {round_no + 1}: {name:<20} `atlas run` {wall:6.1f} s wall, {cpu:6.1f} s CPU; `atlas demo` "
+                  f"{demo_wall:5.1f} s wall; both {demo_wall + wall:6.1f} s  ({_load()})")
 
     def median(values):
         return sorted(values)[len(values) // 2]
 
-    ours_wall, ours_cpu = (median([t[k] for t in times["this code"]]) for k in (0, 1))
+    ours_wall, ours_cpu, ours_demo = (median([t[k] for t in times["this code"]]) for k in (0, 1, 2))
     print(f"this code: `atlas run` {ours_wall:.1f} s wall, {ours_cpu:.1f} s CPU; "
-          f"ratio to the {TARGET_S:.0f} s target: wall {ours_wall / TARGET_S:.2f}x, CPU {ours_cpu / TARGET_S:.2f}x")
+          f"ratio to the {TARGET_S:.0f} s target: wall {ours_wall / TARGET_S:.2f}x, CPU {ours_cpu / TARGET_S:.2f}x; "
+          f"`atlas demo` {ours_demo:.1f} s, the two {ours_demo + ours_wall:.1f} s")
     if args.baseline:
         name = f"baseline {args.baseline}"
-        base_wall, base_cpu = (median([t[k] for t in times[name]]) for k in (0, 1))
-        print(f"{name}: `atlas run` {base_wall:.1f} s wall, {base_cpu:.1f} s CPU; this code / baseline: "
-              f"wall {ours_wall / base_wall:.2f}x, CPU {ours_cpu / base_cpu:.2f}x")
+        base_wall, base_cpu, base_demo = (median([t[k] for t in times[name]]) for k in (0, 1, 2))
+        print(f"{name}: `atlas run` {base_wall:.1f} s wall, {base_cpu:.1f} s CPU, `atlas demo` {base_demo:.1f} s; "
+              f"this code / baseline: run wall {ours_wall / base_wall:.2f}x, CPU {ours_cpu / base_cpu:.2f}x; "
+              f"demo + run {(ours_demo + ours_wall) / (base_demo + base_wall):.2f}x")
         diffs = differences(outputs(scratch / "run0"), outputs(scratch / "run1"))
         print("outputs (processed files, report findings, GeoTIFF pixels): "
               + ("identical" if not diffs else f"{len(diffs)} difference(s)"))

@@ -37,6 +37,7 @@ from atlas.ledger.schema import RECEIVED
 from atlas.ledger.store import Ledger
 from atlas.ledger.verify import verify_release
 from atlas.locking import run_lock
+from atlas.prefect_server import TEMPORARY_ENV
 from atlas.products import release
 from atlas.products.regional import (
     PRODUCTS,
@@ -364,12 +365,16 @@ def _run(
             logger.info("%s: rebuilt from %s; %s", o.product, versions_words(o.included),
                         plural(len(product_files(o.paths)), "file"))
     logger.info("%s", release_line)
-    exported = _with_retries(export_status_table, programme)(programme, boundaries, state)
+    # verified after every run that changed something (a run that found nothing new leaves it to `atlas verify`);
+    # side by side with the status exports, which it does not read: its raster reads and the maps' drawing
+    # share the two cores
+    verify = bool(regional) and bool(outcomes or failed_tasks or "unchanged" not in release_line)
+    exporting = _with_retries(export_status_table, programme).submit(programme, boundaries, state)
+    verifying = verify_current_release.submit(programme) if verify else None
+    exported = exporting.result()
     logger.info("status exports: %s in %s", plural(sum(len(v) for v in exported.values()), "file"),
                 layout.status_dir(programme.processed_dir))
-    # verified after every run that changed something (a run that found nothing new leaves it to `atlas verify`)
-    verify = bool(regional) and bool(outcomes or failed_tasks or "unchanged" not in release_line)
-    disagreements = verify_current_release(programme) if verify else []
+    disagreements = verifying.result() if verifying is not None else []
     for line in disagreements:
         logger.error("verify: %s", line)
 
@@ -432,7 +437,7 @@ def _by_country(outcomes: list, failed: list[tuple[str, str]]) -> dict[str, str]
 
 def _run_url() -> str | None:
     """The root run's page in the Prefect UI, when a lasting server (not a temporary one) holds it."""
-    if not os.environ.get("PREFECT_API_URL"):
+    if not os.environ.get("PREFECT_API_URL") or os.environ.get(TEMPORARY_ENV):
         return None
     from prefect.settings import PREFECT_UI_URL
 

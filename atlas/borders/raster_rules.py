@@ -123,6 +123,31 @@ def _read_index(country_index, row: int, nrows: int) -> np.ndarray:
         return src.read(1, window=Window(0, row, src.width, nrows))
 
 
+def _border_pixel_pairs(country_index, height: int) -> list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per strip of rows, the 4-neighbour pixel pairs owned by two different countries, found once for every
+    layer: (first row, rows read, flat index of each side in the strip, country-pair key). A strip reads one
+    extra row below, so vertical pairs across strip edges are counted once; strips without a pair are left out
+    (their pixels are never read)."""
+    out = []
+    for row, nrows in _strips(height):
+        extra = 1 if row + nrows < height else 0
+        idx = _read_index(country_index, row, nrows + extra).astype("int64")
+        flat = np.arange(idx.size).reshape(idx.shape)
+        top = slice(0, nrows)  # horizontal pairs only on this strip's own rows
+        sides_a, sides_b = [], []
+        for a_sl, b_sl in (((top, slice(None, -1)), (top, slice(1, None))),
+                           ((slice(None, -1), slice(None)), (slice(1, None), slice(None)))):
+            ia, ib = idx[a_sl], idx[b_sl]
+            pair = (ia != ib) & (ia > 0) & (ib > 0)
+            sides_a.append(flat[a_sl][pair])
+            sides_b.append(flat[b_sl][pair])
+        a, b = np.concatenate(sides_a), np.concatenate(sides_b)
+        if a.size:
+            ia, ib = idx.ravel()[a], idx.ravel()[b]
+            out.append((row, nrows + extra, a, b, np.minimum(ia, ib) * 100000 + np.maximum(ia, ib)))
+    return out
+
+
 def seams(
     mosaic_paths: dict[tuple[str, str], Path],
     country_index,
@@ -133,40 +158,34 @@ def seams(
 
     ``country_index`` is the country raster (array, or path of a raster) on the mosaics' grid;
     pixel pairs are 4-neighbours owned by different countries, both with data. ``adjacency``
-    limits the pairs reported (None: every pair found).
+    limits the pairs reported (None: every pair found). The pairs are found once from the index; each
+    layer then reads only the strips holding a border.
     """
     wanted = None if adjacency is None else {tuple(sorted(p)) for p in adjacency}
     rows_out = []
+    pairs = None
     for (layer, depth), path in sorted(mosaic_paths.items()):
         diffs: dict[tuple[int, int], list[np.ndarray]] = {}
         with rasterio.open(path) as src:
             nodata = src.nodata
-            for row, nrows in _strips(src.height):
-                # one extra row below so vertical pairs across strip edges are counted once
-                extra = 1 if row + nrows < src.height else 0
-                idx = _read_index(country_index, row, nrows + extra).astype("int64")
-                val = src.read(1, window=Window(0, row, src.width, nrows + extra)).astype("float64")
-                ok = np.isfinite(val) & (val != nodata) & (idx > 0)
-                top = slice(0, nrows)  # horizontal pairs only on this strip's own rows
-                for a_sl, b_sl in (((top, slice(None, -1)), (top, slice(1, None))),
-                                   ((slice(None, -1), slice(None)), (slice(1, None), slice(None)))):
-                    ia, ib = idx[a_sl], idx[b_sl]
-                    pair = (ia != ib) & ok[a_sl] & ok[b_sl]
-                    if not pair.any():
-                        continue
-                    lo = np.minimum(ia[pair], ib[pair])
-                    hi = np.maximum(ia[pair], ib[pair])
-                    d = np.abs(val[a_sl][pair] - val[b_sl][pair])
-                    key = lo * 100000 + hi
-                    for k in np.unique(key):
-                        diffs.setdefault((int(k // 100000), int(k % 100000)), []).append(d[key == k])
+            if pairs is None:
+                pairs = _border_pixel_pairs(country_index, src.height)
+            for row, nrows, a, b, key in pairs:
+                val = src.read(1, window=Window(0, row, src.width, nrows)).ravel()
+                va, vb = val[a].astype("float64"), val[b].astype("float64")
+                ok = np.isfinite(va) & np.isfinite(vb) & (va != nodata) & (vb != nodata)
+                if not ok.any():
+                    continue
+                d, k = np.abs(va[ok] - vb[ok]), key[ok]
+                for value in np.unique(k):
+                    diffs.setdefault((int(value // 100000), int(value % 100000)), []).append(d[k == value])
         for (lo, hi), parts in sorted(diffs.items()):
-            a, b = codes[lo - 1], codes[hi - 1]
-            if wanted is not None and tuple(sorted((a, b))) not in wanted:
+            a_code, b_code = codes[lo - 1], codes[hi - 1]
+            if wanted is not None and tuple(sorted((a_code, b_code))) not in wanted:
                 continue
             d = np.concatenate(parts)
             rows_out.append({
-                "iso3_a": min(a, b), "iso3_b": max(a, b), "layer": layer, "depth": depth,
+                "iso3_a": min(a_code, b_code), "iso3_b": max(a_code, b_code), "layer": layer, "depth": depth,
                 "n_pixel_pairs": int(d.size), "mean_abs_diff": float(d.mean()),
                 "median_abs_diff": float(np.median(d)), "share_different": float((d > 0).mean()),
             })

@@ -268,7 +268,8 @@ def open_raster(path: Path, limits: Limits | None = None):
         return None, refused, None
     try:
         with contained(vectors=False):
-            ds = rasterio.open(path, driver=RASTER_DRIVERS[0])  # GDAL may only try GTiff
+            # NUM_THREADS: GDAL decodes the blocks of one read on every core (the checks read each block once)
+            ds = rasterio.open(path, driver=RASTER_DRIVERS[0], NUM_THREADS="ALL_CPUS")  # GDAL may only try GTiff
     except (RasterioError, OSError, ValueError) as exc:
         return None, [], str(exc)
     refused = raster_header_limits(ds, limits or Limits(), path.name)

@@ -10,8 +10,10 @@ import contextlib
 import logging
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -286,28 +288,44 @@ def scan_raster(ds, value_range: tuple[float, float] | None = None, warn_above: 
     is_float = dtype.kind == "f"
     nd = None if nodata is None or (is_float and np.isnan(nodata)) else np.array(nodata).astype(dtype)
     rows = _chunk_rows(ds)
-    # each block is read once: a big block cache only costs memory
-    with rasterio.Env(GDAL_CACHEMAX=SCAN_CACHE_BYTES):
-        for row0 in range(0, ds.height, rows):
-            _scan_chunk(ds, stats, row0, rows, is_float, nd, value_range, warn_above, land)
+    # what the measuring needs of the dataset, read here: only the reading thread touches the dataset
+    grid = SimpleNamespace(transform=ds.transform, crs=ds.crs, width=ds.width, height=ds.height)
+    # each block is read once: a big block cache only costs memory. The next row band is read (GDAL decoding
+    # its blocks on every core, NUM_THREADS at open) while this one is measured
+    with rasterio.Env(GDAL_CACHEMAX=SCAN_CACHE_BYTES), ThreadPoolExecutor(1, "raster-read") as reader:
+        starts = list(range(0, ds.height, rows))
+        pending = reader.submit(_read_rows, ds, starts[0], rows) if starts else None
+        for i, row0 in enumerate(starts):
+            data, window, error = pending.result()
+            if i + 1 < len(starts):
+                pending = reader.submit(_read_rows, ds, starts[i + 1], rows)
+            if error is not None:
+                stats.read_errors.append(((0, row0, grid.width, int(window.height)), error))
+            else:
+                _scan_chunk(grid, stats, row0, data, window, is_float, nd, value_range, warn_above, land)
             if len(stats.read_errors) >= MAX_READ_ERRORS:
-                stats.stopped_early = row0 + rows < ds.height
+                stats.stopped_early = row0 + rows < grid.height
                 break
     return stats
 
 
-def _scan_chunk(ds, stats: RasterStats, row0: int, rows: int, is_float: bool, nd, value_range, warn_above, land):
-    """Measure one row band of whole blocks into ``stats``."""
-    from rasterio.features import geometry_mask
+def _read_rows(ds, row0: int, rows: int):
+    """(all bands of one row band, its window, None) or (None, window, the read error)."""
     from rasterio.windows import Window
-    from rasterio.windows import transform as window_transform
 
     window = Window(0, row0, ds.width, min(rows, ds.height - row0))
     try:
-        data = ds.read(window=window)
-    except Exception as exc:  # rasterio raises RasterioIOError and CPLE_* for broken blocks
-        stats.read_errors.append(((0, row0, ds.width, int(window.height)), str(exc)))
-        return
+        return ds.read(window=window), window, None
+    except Exception as exc:  # noqa: BLE001 - rasterio raises RasterioIOError and CPLE_* for broken blocks
+        return None, window, str(exc)
+
+
+def _scan_chunk(ds, stats: RasterStats, row0: int, data: np.ndarray, window, is_float: bool, nd, value_range,
+                warn_above, land):
+    """Measure one row band of whole blocks into ``stats``; ``ds``: the dataset's grid (transform, crs, width)."""
+    from rasterio.features import geometry_mask
+    from rasterio.windows import transform as window_transform
+
     band = data[0]
     stats.n_pixels += band.size
     # one full-size mask (none when every pixel counts), every other test on the valid values only; a NaN

@@ -28,6 +28,8 @@ FOOTPRINT_EDGE = "#1f5fa8"
 WATER = "#eaf2f8"
 SEGMENT_COLOUR = "#8e44ad"  # border segments where neighbours name different soil groups
 KM_PER_DEGREE = 111.32
+LEGEND_ROW_IN = 0.2  # one row of the legend (8 pt text and its spacing), inches
+LEGEND_PAD_IN = 0.1
 
 
 def located(findings: list[dict]) -> list[tuple[float, float, str]]:
@@ -77,6 +79,19 @@ def _scale_bar(ax, w, s, e, n) -> None:
     ax.text(x0 + length_deg / 2, y0 + tick * 1.5, label, ha="center", va="bottom", fontsize=8, color="#222", zorder=6)
 
 
+def _fill(w: float, s: float, e: float, n: float, aspect: float, ratio: float) -> tuple[float, float, float, float]:
+    """The extent widened (or heightened) about its centre so that, drawn at ``aspect``, it fills a box of
+    height / width ``ratio``."""
+    drawn = (n - s) * aspect / (e - w)
+    if drawn < ratio:
+        half = (e - w) * ratio / aspect / 2
+        s, n = max((s + n) / 2 - half, -90.0), min((s + n) / 2 + half, 90.0)
+    elif drawn > ratio:
+        half = (n - s) * aspect / ratio / 2
+        w, e = (w + e) / 2 - half, (w + e) / 2 + half
+    return w, s, e, n
+
+
 def _simplified(frame: gpd.GeoDataFrame, tolerance: float) -> gpd.GeoDataFrame:
     out = frame.copy()
     out["geometry"] = shapely.simplify(shapely.make_valid(out.geometry.values), tolerance, preserve_topology=True)
@@ -109,14 +124,15 @@ def report_map_svg(findings: list[dict], boundaries: gpd.GeoDataFrame | None = N
             home = shapely.union_all(shapely.make_valid(mine.geometry.values))
         neighbours = layer[layer["iso3"] != country] if country else layer
     w, s, e, n = _extent(points, [home, footprint, shapely.union_all(lines) if lines else None])
-    frame = shapely.box(w, s, e, n)
-    tolerance = (e - w) / 900
     lat = (s + n) / 2
     aspect = 1 / max(math.cos(math.radians(lat)), 0.2)  # degrees of latitude look as long as they are
     height_in = min(max(width_in * (n - s) * aspect / (e - w), 3.0), 6.5)
+    w, s, e, n = _fill(w, s, e, n, aspect, height_in / width_in)  # a clamped height: more land, no white bands
+    frame = shapely.box(w, s, e, n)
+    tolerance = (e - w) / 900
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "atlas-report", "font.family": "sans-serif"}):
         fig = Figure(figsize=(width_in, height_in))
-        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))  # the legend's band is added below once its rows are known
         ax.set_facecolor(WATER)
         handles = []
         if neighbours is not None:
@@ -164,10 +180,15 @@ def report_map_svg(findings: list[dict], boundaries: gpd.GeoDataFrame | None = N
         ax.set_xlabel("")  # geopandas labels the axes with the CRS's names; a reader needs none
         ax.set_ylabel("")
         _scale_bar(ax, w, s, e, n)
-        # below the map, so it never hides a place; bbox_inches="tight" keeps it in the picture
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=2, fontsize=8,
-                  frameon=False)
+        # below the map, so it never hides a place: in a band of its own under the axes, sized from its rows
+        # (not bbox_inches="tight", which draws the whole map once more only to measure it)
+        band_in = LEGEND_PAD_IN + math.ceil(len(handles) / 2) * LEGEND_ROW_IN
+        total_in = height_in + band_in
+        fig.set_size_inches(width_in, total_in)
+        ax.set_position((0.0, band_in / total_in, 1.0, height_in / total_in))
+        fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, band_in / total_in), ncol=2,
+                   fontsize=8, frameon=False, borderaxespad=0.2)
         buf = io.StringIO()
-        fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight", pad_inches=0.02)
+        fig.savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
     return text[text.index("<svg"):]  # inline-ready: no XML prolog or DOCTYPE
