@@ -60,6 +60,12 @@ OPTIONAL = {"ece_warn_above"}  # fields without a dataclass default that load_pr
 NOT_IN_TOML = {"root", "extra", "key"}  # derived: the file's folder, the raw tables, a deliverable's table name
 
 
+@functools.cache
+def _adapter(tp) -> TypeAdapter:
+    """One pydantic adapter per type: building one costs far more than validating with it (~200 per load)."""
+    return TypeAdapter(tp)
+
+
 @dataclass
 class Slot:
     """One key of the TOML file: the field type its value must have, and any keys nested below it."""
@@ -70,8 +76,9 @@ class Slot:
     free_keys: object = None  # a table of free keys (members, deliverables): the type of each value
 
 
+@functools.cache
 def _hints(cls) -> dict:
-    return typing.get_type_hints(cls)  # resolved in the dataclass's own module
+    return typing.get_type_hints(cls)  # resolved in the dataclass's own module; once per class (string annotations)
 
 
 def _required(f: dataclasses.Field, tp) -> bool:
@@ -221,7 +228,7 @@ def _check_value(value, slot: Slot, path: tuple[str, ...], errors: list[str]) ->
         _check_items(value, slot, path, errors)
         return
     try:
-        TypeAdapter(slot.type).validate_python(value)
+        _adapter(slot.type).validate_python(value)
     except ValidationError:
         errors.append(f"{where} = {value!r}: expected {_type_name(slot.type)}")
 
@@ -234,12 +241,12 @@ def _check_items(value: dict, slot: Slot, path: tuple[str, ...], errors: list[st
             errors.append(f"[members] {key}: a member is keyed by its ISO3 code, three capital letters (e.g. KHM)")
             continue
         try:
-            TypeAdapter(key_type).validate_python(key)
+            _adapter(key_type).validate_python(key)
         except ValidationError:
             errors.append(f"{_where(path)} {key}: a key here must be {_type_name(key_type)}")
             continue
         try:
-            TypeAdapter(item_type).validate_python(item)
+            _adapter(item_type).validate_python(item)
         except ValidationError:
             near = _nearest(key, slot.children)
             hint = f" (or did you mean {near}?)" if near else ""
@@ -285,4 +292,4 @@ def validate_settings(raw: dict, root: type, path: Path | str = "programme.toml"
 
 def section(cls, table: dict):
     """A section dataclass from its (already validated) TOML table, values converted to the field types."""
-    return TypeAdapter(cls).validate_python(table)
+    return _adapter(cls).validate_python(table)

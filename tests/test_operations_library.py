@@ -168,3 +168,28 @@ def test_programme_and_submissions_travel_to_dask_workers(programme):
     subs, _ = discover(programme.raw_dir, programme.members)
     assert pickle.loads(pickle.dumps(programme)) == programme
     assert pickle.loads(pickle.dumps(subs)) == subs
+
+
+def test_only_the_maps_whose_content_changed_are_redrawn(programme, tmp_path):
+    ledger = Ledger(programme.ledger_path, programme)
+    out = tmp_path / "status"
+    first = export_status(ledger, programme, out, ["png"], today=TODAY, skip_unchanged=True)
+    stamp = {p.name: p.stat().st_mtime_ns for p in first["png"]}
+    assert len(stamp) == len(programme.deliverables) + 1  # one map per deliverable and the panel
+
+    _book_chapter(programme, "KHM", "2026-02-20", "chapter")  # only the book chapter column changes
+    subs, _ = discover(programme.raw_dir, programme.members)
+    ledger.record_submission(subs[0])
+    second = export_status(ledger, programme, out, ["png"], today=TODAY, skip_unchanged=True)
+    redrawn = {p.name for p in second["png"] if p.stat().st_mtime_ns != stamp[p.name]}
+    assert redrawn == {"status_map_book_chapter.png", "status_map_panel.png"}
+    assert {p.name for p in second["png"]} == set(stamp)  # the kept maps are still listed as written
+
+    (out / "status_map_soil_map.png").unlink()  # a map gone is drawn again, the others kept
+    kept = {p.name: p.stat().st_mtime_ns for p in second["png"] if p.is_file()}
+    export_status(ledger, programme, out, ["png"], today=TODAY, skip_unchanged=True)
+    assert (out / "status_map_soil_map.png").is_file()
+    assert all((out / name).stat().st_mtime_ns == ns for name, ns in kept.items())
+    # a new day changes every map's "as of" line: all are redrawn
+    export_status(ledger, programme, out, ["png"], today=TODAY + dt.timedelta(days=1), skip_unchanged=True)
+    assert all((out / name).stat().st_mtime_ns != ns for name, ns in kept.items())

@@ -54,6 +54,24 @@ def unchanged_exports(out_dir: Path, fingerprint: str) -> dict[str, list[Path]] 
     return written
 
 
-def store_fingerprint(out_dir: Path, fingerprint: str, written: dict[str, list[Path]]) -> None:
+def store_fingerprint(out_dir: Path, fingerprint: str, written: dict[str, list[Path]],
+                      maps: dict[str, str] | None = None) -> None:
+    """The export's fingerprint, its files and each map's own fingerprint (``map_fingerprint``)."""
     write_text_atomic(Path(out_dir) / FINGERPRINT, json.dumps(
-        {"fingerprint": fingerprint, "files": {k: [p.name for p in v] for k, v in written.items()}}, indent=2))
+        {"fingerprint": fingerprint, "files": {k: [p.name for p in v] for k, v in written.items()},
+         "maps": maps or {}}, indent=2))
+
+
+def map_fingerprint(content: dict) -> str:
+    """What one status map is drawn from (its rows, day, titles, map base...), with the layout version."""
+    payload = json.dumps({"layout": EXPORTS_LAYOUT, **content}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def drawn_maps(out_dir: Path) -> dict[str, str]:
+    """The fingerprint of each map file of the last export (file name: fingerprint); empty when unknown."""
+    try:
+        maps = json.loads((Path(out_dir) / FINGERPRINT).read_text(encoding="utf-8")).get("maps", {})
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return {}
+    return maps if isinstance(maps, dict) else {}

@@ -25,7 +25,9 @@ from atlas.ledger.export_state import (
     ALL_FORMATS,
     FINGERPRINT,
     boundaries_identity,
+    drawn_maps,
     ledger_fingerprint,
+    map_fingerprint,
     store_fingerprint,
     unchanged_exports,
 )
@@ -409,6 +411,18 @@ def _draw(draw, paths: list[Path], written: dict[str, list[Path]]) -> None:
             tmp.unlink(missing_ok=True)
 
 
+def _draw_or_keep(draw, paths: list[Path], content: dict, previous: dict[str, str], maps: dict[str, str],
+                  written: dict[str, list[Path]]) -> None:
+    """Draw a map (``_draw``) unless the last export drew it from the same content and its files are there."""
+    fingerprint = map_fingerprint(content)
+    if all(previous.get(p.name) == fingerprint and p.is_file() for p in paths):
+        for path in paths:
+            written.setdefault(path.suffix.lstrip("."), []).append(path)
+    else:
+        _draw(draw, paths, written)
+    maps.update({p.name: fingerprint for p in paths})
+
+
 def check_formats(formats: Iterable[str]) -> list[str]:
     """The export formats asked for, normalised; ExportError names any unknown one."""
     formats = [f.lower().lstrip(".") for f in formats]
@@ -450,19 +464,35 @@ def export_status(
     written: dict[str, list[Path]] = {}
 
     map_formats = [f for f in ("png", "svg") if f in formats]
+    maps: dict[str, str] = {}  # each map file's fingerprint: a map whose content did not change is not redrawn
     if map_formats:
-        if boundaries is None:
-            boundaries = _default_boundaries(programme)
-        boundaries, world = one_per_country(boundaries), one_per_country(natural_earth_world())  # once, not per map
+        previous = drawn_maps(out_dir)
+        base: list = []  # the map base, prepared once and only if a map is drawn
+
+        def layers():
+            if not base:
+                shapes = boundaries if boundaries is not None else _default_boundaries(programme)
+                base.extend([one_per_country(shapes), one_per_country(natural_earth_world())])  # once, not per map
+            return base
+
+        common = {"programme": programme.name, "today": today, "bounds": programme.region_bounds,
+                  "points": programme.status.map_points, "boundaries": boundaries_identity(programme),
+                  "members": programme.members}
         points = programme.status.map_points
         for key, deliverable in programme.deliverables.items():
-            _draw(lambda tmps, key=key, d=deliverable: draw_status_map(
-                rows, key, boundaries, tmps, d.title, today, programme.region_bounds, world, points, d.deadline),
-                [out_dir / f"{STEM}_map_{key}.{fmt}" for fmt in map_formats], written)
+            content = {**common, "map": key, "title": deliverable.title, "deadline": deliverable.deadline,
+                       "rows": status_records([r for r in rows if r.deliverable == key])}
+            _draw_or_keep(lambda tmps, key=key, d=deliverable: draw_status_map(
+                rows, key, layers()[0], tmps, d.title, today, programme.region_bounds, layers()[1], points,
+                d.deadline), [out_dir / f"{STEM}_map_{key}.{fmt}" for fmt in map_formats], content, previous,
+                maps, written)
         titles = {k: d.title for k, d in programme.deliverables.items()}
-        _draw(lambda tmps: draw_status_panel(rows, titles, boundaries, tmps, f"{programme.name}: status of "
-                                             "submissions", today, programme.region_bounds, world, points),
-              [out_dir / f"{STEM}_map_{PANEL}.{fmt}" for fmt in map_formats], written)
+        heading = f"{programme.name}: status of submissions"
+        _draw_or_keep(lambda tmps: draw_status_panel(rows, titles, layers()[0], tmps, heading, today,
+                                                     programme.region_bounds, layers()[1], points),
+                      [out_dir / f"{STEM}_map_{PANEL}.{fmt}" for fmt in map_formats],
+                      {**common, "map": PANEL, "titles": titles, "rows": status_records(rows)}, previous, maps,
+                      written)
     if "csv" in formats:
         written["csv"] = [write_csv(rows, out_dir / f"{STEM}.csv")]
     if "xlsx" in formats:
@@ -480,6 +510,6 @@ def export_status(
     written["summary"] = [_replace_into(out_dir / "summary.txt",
                                         lambda p: p.write_text(summary + "\n", encoding="utf-8"))]
     # the fingerprint goes last: an export interrupted before it is redone by the next run
-    store_fingerprint(out_dir, fingerprint, written)
+    store_fingerprint(out_dir, fingerprint, written, maps)
     log.info("status exports in %s: %s", out_dir, ", ".join(f"{k} ({len(v)})" for k, v in written.items()))
     return written
