@@ -48,6 +48,11 @@ def bilinear(values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarr
     c0 = np.clip(np.floor(cols).astype(np.int64), 0, values.shape[1] - 2)
     fr = np.clip(rows - r0, 0.0, 1.0)
     fc = np.clip(cols - c0, 0.0, 1.0)
+    if np.ndim(rows) == 2 and np.shape(rows)[1] == 1 and np.ndim(cols) == 2 and np.shape(cols)[0] == 1:
+        # a grid (rows down, columns across): each lattice row interpolated across once, then whole rows
+        # picked and blended; the same operations in the same order as below, so the same values, bit for bit
+        across = values[:, c0[0]] * (1 - fc[0]) + values[:, c0[0] + 1] * fc[0]
+        return across[r0[:, 0]] * (1 - fr) + across[r0[:, 0] + 1] * fr
     top = values[r0, c0] * (1 - fc) + values[r0, c0 + 1] * fc
     bottom = values[r0 + 1, c0] * (1 - fc) + values[r0 + 1, c0 + 1] * fc
     return top * (1 - fr) + bottom * fr
