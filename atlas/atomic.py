@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from atlas.wording import plural
+
 log = logging.getLogger(__name__)
 
 TMP_MARK = ".tmp-"
@@ -101,5 +103,5 @@ def sweep_temporaries(folder: Path) -> list[Path]:
             path.unlink(missing_ok=True)
         removed.append(path)
     if removed:
-        log.warning("removed %d temporary file(s) left by an interrupted run in %s", len(removed), folder)
+        log.warning("removed %s left by an interrupted run in %s", plural(len(removed), "temporary file"), folder)
     return removed

@@ -13,6 +13,7 @@ import typer
 
 from atlas.config import Programme, find_config, load_programme, resolve_selection
 from atlas.errors import AtlasError, ConfigError
+from atlas.wording import plural
 
 app = typer.Typer(
     help="Soil Atlas pipeline of the Asian Soil Partnership: ingest national soil and salinity "
@@ -562,7 +563,7 @@ def verify(
     for line in problems:
         typer.echo(" ".join(line.split()))
     if problems:
-        typer.secho(f"release {name}: {len(problems)} disagreement(s)", fg="red", err=True)
+        typer.secho(f"release {name}: {plural(len(problems), 'disagreement')}", fg="red", err=True)
         raise typer.Exit(1)
     typer.echo(f"release {name}: verified")
 
@@ -590,7 +591,7 @@ def releases(config: ConfigOption = None) -> None:
     for attempt in failures:
         typer.echo(f"  {attempt['name']}  {attempt['at']}  run {attempt['run_id'] or '?'}  FAILED, not published: "
                    + " ".join(str(attempt["reason"]).split()))
-    typer.echo(f"{len(kept)} release(s) kept ([releases] keep = {programme.releases.keep}); "
+    typer.echo(f"{plural(len(kept), 'release')} kept ([releases] keep = {programme.releases.keep}); "
                f"folders in {layout.releases_dir(programme.processed_dir)}")
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from atlas.config_schema import section, validate_settings
 from atlas.countries import resolve_country
 from atlas.errors import ConfigError
+from atlas.wording import noun
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ class MetafileSpec:
 def _metafile_spec(raw: dict) -> MetafileSpec:
     unknown = sorted(set(raw) - set(MetafileSpec.__dataclass_fields__))
     if unknown:
-        raise ConfigError(f"[salinity.metafile] unknown setting(s) {', '.join(unknown)}; "
+        raise ConfigError(f"[salinity.metafile] unknown {noun(len(unknown), 'setting')} {', '.join(unknown)}; "
                           f"known: {', '.join(MetafileSpec.__dataclass_fields__)}")
     spec = MetafileSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
     if spec.missing not in ("error", "warning", "info"):
@@ -420,7 +421,8 @@ def _intake(table: dict) -> IntakeSettings:
     """``[intake]`` with its defaults; an unknown key or a wrong value is refused, never ignored."""
     unknown = sorted(set(table) - {"settle_seconds"})
     if unknown:
-        raise ConfigError(f"[intake]: unknown setting(s) {', '.join(unknown)}; known: settle_seconds")
+        raise ConfigError(f"[intake]: unknown {noun(len(unknown), 'setting')} {', '.join(unknown)}; "
+                          "known: settle_seconds")
     settle = table.get("settle_seconds", IntakeSettings.settle_seconds)
     if isinstance(settle, bool) or not isinstance(settle, int | float) or settle < 0:
         raise ConfigError(f"[intake] settle_seconds = {settle!r}: expected a number of seconds, 0 or more")

@@ -22,6 +22,7 @@ from atlas.intake.inbox import Submission, discover
 from atlas.layout import GPKG_OPTIONS, SOIL_MAP_FILE
 from atlas.reports.changes import carried_layers
 from atlas.state import PARTLY_PUBLISHED, PUBLICATION, PUBLISHED
+from atlas.wording import plural
 
 if TYPE_CHECKING:
     from atlas.intake.readers import Reads
@@ -268,7 +269,7 @@ def record_publication(ledger, state, run_id: str | None, versions: dict[str, di
             if v.state == PUBLISHED:
                 note = f"in {where}"
             elif v.state == PARTLY_PUBLISHED:
-                note = (f"{len(v.in_release)} layer(s) ({', '.join(v.in_release)}) carried over into {where} "
+                note = (f"{plural(len(v.in_release), 'layer')} ({', '.join(v.in_release)}) carried over into {where} "
                         f"by v{v.by}")
             else:
                 note = (f"superseded by v{v.by}: {where} holds none of its data" if v.by else

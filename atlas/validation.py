@@ -18,6 +18,7 @@ from atlas.finding import Finding, counts
 from atlas.ledger.layers import carried_read_only
 from atlas.ledger.resolve import resolve_records
 from atlas.stages import check_submission, report_meta
+from atlas.wording import plural
 from checks.run import checks_not_made, country_boundary, plan_path, submission_label
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,7 @@ def render(result: ValidationResult) -> str:
             lines.append(f"   not checked ({why}): {', '.join(s.not_made)}; {fix}")
         blocks.append("\n".join(lines))
     if result.skipped:
-        blocks.append(f"== {len(result.skipped)} file(s) not validated:\n"
+        blocks.append(f"== {plural(len(result.skipped), 'file')} not validated:\n"
                       + "\n".join(f"   {f.location.file}: {f.message.split(': ', 1)[-1]}" for f in result.skipped))
     if result.verdict is None:
         blocks.append(f"== nothing validated in {result.path}: no file of any deliverable "

@@ -16,3 +16,8 @@ def have(count: int) -> str:
 def be(count: int) -> str:
     """The verb that agrees with a count: 'is' or 'are'."""
     return "is" if count == 1 else "are"
+
+
+def noun(count: int, word: str, words: str | None = None) -> str:
+    """The noun alone that agrees with a count: 'setting' or 'settings' (``words`` where adding an s is wrong)."""
+    return word if count == 1 else (words or word + "s")

@@ -12,6 +12,7 @@ import re
 from atlas.finding import Finding, Location
 from atlas.tables.schema import TableSpec
 from atlas.tables.template import field_rule, sheet_title
+from atlas.wording import plural
 from checks.registry import emit
 
 MAX_PER_CHECK = 50  # findings of one check on one sheet; the rest are counted in one more finding
@@ -27,7 +28,8 @@ def capped(findings: list[Finding]) -> list[Finding]:
     for cid, n in seen.items():
         if n > MAX_PER_CHECK:
             first = next(f for f in findings if f.check_id == cid)
-            out.append(emit("table.more", f"{n - MAX_PER_CHECK} more finding(s) {cid} on this sheet, not listed",
+            out.append(emit("table.more",
+                            f"{plural(n - MAX_PER_CHECK, 'more finding')} {cid} on this sheet, not listed",
                             Location(file=first.location.file, sheet=first.location.sheet), observed=n))
     return out
 

@@ -270,7 +270,8 @@ def check_variant(ctx):
     if rows:
         listed = ", ".join(f"{r.value!r}->{r.code} ({r.count})" for r in rows[:12])
         more = f", ... {len(rows) - 12} more" if len(rows) > 12 else ""
-        yield Hit(f"{len(rows)} name variant(s) recognised: {listed}{more}", Location(file=ctx.name, layer=ctx.layer),
+        yield Hit(f"{plural(len(rows), 'name variant')} recognised: {listed}{more}",
+                  Location(file=ctx.name, layer=ctx.layer),
                   observed={str(r.value): r.code for r in rows}, expected="two-letter WRB codes or plural WRB names")
 
 

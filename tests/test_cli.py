@@ -33,7 +33,7 @@ def _error(capsys, *argv) -> str:
     (["run", "--country", "XXX"], "country 'XXX' is not in the programme: members are BGD"),
     (["run", "--country", "Cambodja"], "did you mean Cambodia (KHM)?"),
     (["run", "--deliverable", "salinity"], "did you mean salinity_map?"),
-    (["status", "export", "--format", "pdf"], "unknown export format(s) pdf; choose from csv"),
+    (["status", "export", "--format", "pdf"], "unknown export format pdf; choose from csv"),
     (["status", "FRA"], "FRA is neither `export` nor a member country"),
     (["status", "--format", "csv"], "--format and --out go with `atlas status export`"),
     (["validate", ".", "--country", "XX"], "country 'XX' is not in the programme"),

@@ -290,7 +290,7 @@ def test_atlas_releases_lists_them_and_the_failed_attempts(published, capsys):
     assert lines[0].startswith(f"* {name}") and "GSSmap: KHM v1" in lines[0]
     assert "20260101T000000Z" in lines[1] and "FAILED, not published: GSSmap: salinity mosaic failed: disk full" \
         in lines[1]
-    assert lines[-1].startswith("1 release(s) kept ([releases] keep = 5)")
+    assert lines[-1].startswith("1 release kept ([releases] keep = 5)")
 
 
 def test_the_flow_records_a_failed_release_and_keeps_the_previous_one(programme):

@@ -19,6 +19,7 @@ import shapely
 
 from atlas.borders.adjacency import border_lines, geodesic_length_km, linear_part
 from atlas.finding import Finding, Location, Severity
+from atlas.wording import plural
 from checks.wrb import NON_SOIL_UNITS, RSG_CODES
 
 log = logging.getLogger(__name__)
@@ -154,8 +155,8 @@ def border_feedback(segments: gpd.GeoDataFrame, summary: pd.DataFrame) -> dict[s
             extent = (f"along all {row.compared_km:,.1f} km compared" if everywhere else
                       f"along {row.mismatched_km:,.1f} km of the {row.compared_km:,.1f} km compared "
                       f"({row.mismatched_km / row.compared_km:.0%})")
-            said = (f"Border with {other}: the dominant soil group differs {extent}, in {len(mine)} "
-                    f"segment(s); {other} is sent the same segments") if len(mine) else (
+            said = (f"Border with {other}: the dominant soil group differs {extent}, in "
+                    f"{plural(len(mine), 'segment')}; {other} is sent the same segments") if len(mine) else (
                 f"Border with {other}: the dominant soil groups agree along all {row.compared_km:,.1f} km compared")
             found.append(Finding(
                 "border.mismatch_summary", Severity.WARNING if len(mine) else Severity.INFO, said,

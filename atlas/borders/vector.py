@@ -25,6 +25,7 @@ from atlas.borders.boundaries import polygonal_part
 from atlas.borders.overlaps import resolve_overlaps
 from atlas.borders.territories import disjoint_territories
 from atlas.finding import Finding, Location, Severity
+from atlas.wording import plural
 from checks.wrb_columns import canonical_copy, is_canonical_copy
 
 log = logging.getLogger(__name__)
@@ -455,7 +456,8 @@ def _resolve_within(country: str, units: gpd.GeoDataFrame, rule: str, ea: str):
     total = float(frame["area_km2"].sum())
     k = int(frame["area_km2"].to_numpy().argmax())
     finding = Finding("harmonize.overlaps_within", Severity.FIXED,
-                      f"{country}: {len(frame)} pair(s) of overlapping map units ({total:.3f} km2) resolved by the "
+                      f"{country}: {plural(len(frame), 'pair')} of overlapping map units ({total:.3f} km2) resolved "
+                      "by the "
                       f"'{rule}' rule, so each place counts once (overlaps under 1 m² are noise, as in validation)",
                       Location(feature=country, lon=float(frame.lon[k]), lat=float(frame.lat[k])),
                       observed={"pairs": len(frame), "area_km2": round(total, 4), "rule": rule}, expected=0,

@@ -24,6 +24,7 @@ from atlas.finding import Finding, Location, Severity
 from atlas.intake.containment import Limits, regular_file_inside
 from atlas.intake.findings import finding
 from atlas.intake.inbox import Submission
+from atlas.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,9 @@ def extract_archive(archive: Path, dest: Path, limits: Limits | None = None) -> 
                 return [], [refusal]
             junk = [i.filename for i in infos if JUNK.search(i.filename)]
             if junk:
-                findings.append(finding("vector.junk_ignored", f"{len(junk)} junk file(s) in the archive ignored: "
-                                        + ", ".join(junk[:6]) + (" ..." if len(junk) > 6 else ""), loc, observed=junk))
+                listed = ", ".join(junk[:6]) + (" ..." if len(junk) > 6 else "")
+                findings.append(finding("vector.junk_ignored", f"{plural(len(junk), 'junk file')} in the archive "
+                                        f"ignored: {listed}", loc, observed=junk))
             if dest.is_symlink():
                 dest.unlink()
             if dest.exists():
@@ -104,7 +106,7 @@ def extract_archive(archive: Path, dest: Path, limits: Limits | None = None) -> 
                 _extract_member(zf, info, target, dest, limits)
                 files.append(target)
             if renamed:
-                findings.append(finding("intake.name_normalised", f"{len(renamed)} name(s) normalised, e.g. "
+                findings.append(finding("intake.name_normalised", f"{plural(len(renamed), 'name')} normalised, e.g. "
                                         f"{renamed[0][0]!r} -> {renamed[0][1]!r}", loc, observed=dict(renamed[:20])))
             return sorted(files), findings
     except _TooLarge as exc:
@@ -126,7 +128,7 @@ def _archive_refusal(name: str, infos: list[zipfile.ZipInfo], limits: Limits) ->
     loc = Location(file=name)
     bad = [(i.filename, why) for i in infos if (why := _member_problem(i))]
     if bad:
-        return finding("intake.archive_unsafe_member", f"{name}: {len(bad)} unsafe member(s): "
+        return finding("intake.archive_unsafe_member", f"{name}: {plural(len(bad), 'unsafe member')}: "
                        + "; ".join(f"{n!r} ({w})" for n, w in bad[:5]), loc, observed=[n for n, _ in bad[:20]])
     if len(infos) > limits.max_archive_members:
         return finding("intake.archive_too_large", f"{name}: {len(infos):,} members > {limits.max_archive_members:,}",

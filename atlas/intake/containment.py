@@ -27,6 +27,7 @@ from rasterio.errors import RasterioError
 from atlas.config import Limits  # declared with the other programme.toml sections
 from atlas.finding import Finding, Location
 from atlas.intake.findings import finding
+from atlas.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -208,8 +209,8 @@ def gpkg_references(path: Path) -> list[Finding]:
     if not bad:
         return []
     listed = ", ".join(f"{k} {n!r}" for k, n, _ in bad[:5])
-    return [finding("intake.reference_refused", f"{Path(path).name}: {len(bad)} schema object(s) could read outside "
-                    f"the file ({listed}); not opened", loc, observed=[s[:200] for _, _, s in bad[:5]])]
+    return [finding("intake.reference_refused", f"{Path(path).name}: {plural(len(bad), 'schema object')} could "
+                    f"read outside the file ({listed}); not opened", loc, observed=[s[:200] for _, _, s in bad[:5]])]
 
 
 RASTER_SIDECARS = (".aux.xml", ".ovr", ".msk")

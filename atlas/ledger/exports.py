@@ -47,6 +47,7 @@ from atlas.ledger.status_table import (
 )
 from atlas.ledger.store import Ledger
 from atlas.natural_earth import natural_earth_world
+from atlas.wording import noun
 
 __all__ = ["ALL_FORMATS", "FINGERPRINT", "ExportError", "export_status", "status_markdown"]
 
@@ -428,7 +429,8 @@ def check_formats(formats: Iterable[str]) -> list[str]:
     formats = [f.lower().lstrip(".") for f in formats]
     unknown = sorted(set(formats) - set(ALL_FORMATS))
     if unknown:
-        raise ExportError(f"unknown export format(s) {', '.join(unknown)}; choose from {', '.join(ALL_FORMATS)}")
+        raise ExportError(f"unknown export {noun(len(unknown), 'format')} {', '.join(unknown)}; "
+                          f"choose from {', '.join(ALL_FORMATS)}")
     return formats
 
 

@@ -45,6 +45,7 @@ from atlas.portal.status import country_status, ledger_report, ledger_states
 from atlas.portal.store import SECRETARIAT, PortalStore, Session, utc_now
 from atlas.portal.uploads import Staging, UploadRefused, sha256_of
 from atlas.portal.verdict import check_delivery, load_reference
+from atlas.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -435,7 +436,7 @@ def create_app(programme: Programme, config_path: Path | None = None, launcher=l
         try:
             result = await receive_form(receiver, request.headers.get("Content-Type", ""), body)
         except ClientDisconnect:  # the browser went away: the file it was sending is removed, the others stay
-            log.info("form upload to delivery %s cut; %d file(s) kept", did, len(receiver.result.staged))
+            log.info("form upload to delivery %s cut; %s kept", did, plural(len(receiver.result.staged), "file"))
             await run_in_threadpool(store.touch, did)
             return Response(status_code=400)
         except MultipartParseError:

@@ -22,6 +22,7 @@ from pathlib import Path
 from atlas import layout
 from atlas.atomic import sweep_temporaries, write_text_atomic
 from atlas.errors import AtlasError
+from atlas.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def commit(processed: Path, staging: Path, run_id: str, keep: int, problems: lis
     the release (``ReleaseRefused``, the folder removed). ``products``: what each product holds, for release.json.
     """
     if problems:
-        abandon(staging, f"{len(problems)} problem(s): {problems[0]}")
+        abandon(staging, f"{plural(len(problems), 'problem')}: {problems[0]}")
         raise ReleaseRefused(problems)
     name = release_name(staging)
     previous = layout.current_release_name(processed)

@@ -23,6 +23,7 @@ from atlas import layout
 from atlas.intake.inbox import sha256_file
 from atlas.products.build_manifest import BUILD_MANIFEST
 from atlas.state import Holding
+from atlas.wording import plural
 
 PRODUCT_SUFFIXES = (".tif", ".gpkg", ".parquet")
 NOT_DATA = ("GSSmap_country_index.tif", "GSSmap_provenance.tif")  # grids of codes, not salinity data
@@ -208,8 +209,8 @@ def check_rasters(release: Path) -> list[str]:
             extra = marked & ~has_data
             if extra.any():
                 row, col = (int(v[0]) for v in np.nonzero(extra))
-                problems.append(f"salinity/{provenance.name}: {int(extra.sum())} pixel(s) credited to a country "
-                                f"where no layer holds data (first at row {row}, column {col})")
+                problems.append(f"salinity/{provenance.name}: {plural(int(extra.sum()), 'pixel')} credited to a "
+                                f"country where no layer holds data (first at row {row}, column {col})")
     return problems
 
 
