@@ -315,7 +315,8 @@ def _read_rows(ds, row0: int, rows: int):
 
     window = Window(0, row0, ds.width, min(rows, ds.height - row0))
     try:
-        return ds.read(window=window), window, None
+        with contained(vectors=False):  # rasterio's GDAL options are per thread: this one's set too
+            return ds.read(window=window), window, None
     except Exception as exc:  # noqa: BLE001 - rasterio raises RasterioIOError and CPLE_* for broken blocks
         return None, window, str(exc)
 
