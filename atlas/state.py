@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from atlas.finding import Finding
+from atlas.wording import plural
 
 SENT, CARRIED, DERIVED = "sent", "carried", "derived"  # how a layer of a version is in it
-# the ledger's publication states (atlas.ledger.schema): what the current release holds of a version
+# the ledger's publication states (atlas.ledger.schema takes them from here): what the release holds of a version
 PARTLY_PUBLISHED, PUBLISHED, SUPERSEDED = "partly_published", "published", "superseded"
 PUBLICATION = frozenset({PARTLY_PUBLISHED, PUBLISHED, SUPERSEDED})
 
@@ -70,8 +71,7 @@ class VersionState:
             by = f" by v{self.by}" if self.by else ""
             return f"superseded{by}" + (f" on {self.since.isoformat()}" if self.since else "")
         if self.state == PARTLY_PUBLISHED:
-            n = len(self.in_release)
-            layers = f"{n} layer{'s' if n != 1 else ''}" if n else "layers"
+            layers = plural(len(self.in_release), "layer") if self.in_release else "layers"
             return f"partly published: {layers} carried over" + (f" by v{self.by}" if self.by else "")
         return "published" if self.state == PUBLISHED else ""
 

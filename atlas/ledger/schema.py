@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from atlas.errors import AtlasError
+from atlas.state import PARTLY_PUBLISHED, PUBLICATION, PUBLISHED, SUPERSEDED
 
 SCHEMA_VERSION = 2  # 2: layer_sources (atlas.ledger.layers), filled on migration from 1
 
@@ -15,12 +16,11 @@ REJECTED = "rejected"
 ACCEPTED_WITH_WARNINGS = "accepted_with_warnings"
 ACCEPTED = "accepted"
 HARMONIZED = "harmonized"
-PARTLY_PUBLISHED = "partly_published"  # some of its layers are in a product, carried over by a later version
-PUBLISHED = "published"
-# was published (or partly), and the current release no longer holds any of its data: a later version replaced it
-SUPERSEDED = "superseded"
-# The publication states: what the current release holds of a version (set from the release, never high-water)
-PUBLICATION_STATES: frozenset[str] = frozenset({PARTLY_PUBLISHED, PUBLISHED, SUPERSEDED})
+# The publication states (defined with the resolved state, atlas.state): what the current release holds of a
+# version, set from the release, never a high-water mark. Partly published: some of its layers are in a product,
+# carried over by a later version; superseded: it was published (or partly), and the current release no longer
+# holds any of its data.
+PUBLICATION_STATES: frozenset[str] = PUBLICATION
 
 # In pipeline order; exports and legends list states in this order.
 STATES: tuple[str, ...] = (
