@@ -17,7 +17,7 @@ import tomllib
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 
-from atlas.config_schema import section, validate_settings
+from atlas.config_schema import STATUS_FORMATS, section, validate_settings
 from atlas.countries import resolve_country
 from atlas.errors import ConfigError
 from atlas.wording import noun
@@ -181,6 +181,8 @@ class StatusSettings:
     country_order: tuple[str, ...] = ()
     # ISO3 = [lon, lat]: where a member too small for the map's outlines (an island state) is drawn as a dot
     map_points: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # the exports each run writes (csv, xlsx, md, html, png, svg); `atlas status export --format` writes any of them
+    formats: tuple[str, ...] = STATUS_FORMATS
 
 
 @dataclass(frozen=True)

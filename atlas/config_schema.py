@@ -56,6 +56,8 @@ SPLIT_KEYS = {
     "ece_intensity_dsm": {"salinity.thresholds.ece_intensity_fao_dsm": tuple[float, ...],
                           "salinity.thresholds.ece_intensity_usda_dsm": tuple[float, ...]},
 }
+# The formats of the status exports for meetings ([status] formats, `atlas status export --format`).
+STATUS_FORMATS = ("csv", "xlsx", "md", "html", "png", "svg")
 OPTIONAL = {"ece_warn_above"}  # fields without a dataclass default that load_programme defaults itself
 NOT_IN_TOML = {"root", "extra", "key"}  # derived: the file's folder, the raw tables, a deliverable's table name
 
@@ -280,12 +282,24 @@ def _check_member_keys(raw: dict, errors: list[str]) -> None:
                 errors.append(f"{where} {code}: not a member" + (f", did you mean {near}?" if near else ""))
 
 
+def _check_status_formats(raw: dict, errors: list[str]) -> None:
+    """[status] formats names export formats: an unknown one is a typo, refused, never skipped."""
+    status = raw.get("status") if isinstance(raw.get("status"), dict) else {}
+    formats = status.get("formats") if isinstance(status.get("formats"), list) else []
+    for fmt in formats:
+        if str(fmt) not in STATUS_FORMATS:
+            near = _nearest(str(fmt), STATUS_FORMATS)
+            errors.append(f"[status] formats {fmt!r}: not an export format" + (
+                f", did you mean {near}?" if near else f"; formats are {', '.join(STATUS_FORMATS)}"))
+
+
 def validate_settings(raw: dict, root: type, path: Path | str = "programme.toml") -> None:
     """Raise ConfigError naming every unknown key or section and every value of the wrong type."""
     errors: list[str] = []
     _check_table(raw, schema(root), (), errors)
     _check_layer_keys(raw.get("salinity"), errors)
     _check_member_keys(raw, errors)
+    _check_status_formats(raw, errors)
     if errors:
         raise ConfigError(f"{path}: " + "; ".join(errors))
 

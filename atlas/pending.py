@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from atlas import layout
 from atlas.config import Programme
 from atlas.intake.inbox import discover
-from atlas.ledger.export_state import ALL_FORMATS, boundaries_identity, ledger_fingerprint, unchanged_exports
+from atlas.ledger.export_state import boundaries_identity, ledger_fingerprint, unchanged_exports
 from atlas.ledger.schema import RECEIVED
 from atlas.ledger.store import Ledger
 from atlas.products.build_manifest import is_up_to_date, product_settings, tables_outdated
@@ -77,7 +77,7 @@ def pending_work(programme: Programme, country: str | None = None, deliverable: 
         if said != published_state.publication_states():
             out.reasons.append("ledger states to bring in line with the current release")
         today = today or dt.date.today()
-        fingerprint = ledger_fingerprint(ledger.status_rows(today), programme, ALL_FORMATS, today,
+        fingerprint = ledger_fingerprint(ledger.status_rows(today), programme, programme.status.formats, today,
                                          boundaries_identity(programme))
     if unchanged_exports(layout.status_dir(programme.processed_dir), fingerprint) is None:
         out.reasons.append("status exports to redraw (ledger or day changed)")

@@ -209,8 +209,8 @@ def export_status_table(programme: Programme, boundaries, state):
     """The status exports and the accuracy table, both from the run's one resolved state (after publishing:
     the state plus the current release's outcome), never resolved again."""
     with Ledger(programme.ledger_path, programme) as ledger:
-        paths = export_status(ledger, programme, layout.status_dir(programme.processed_dir), boundaries=boundaries,
-                              skip_unchanged=True, state=state)
+        paths = export_status(ledger, programme, layout.status_dir(programme.processed_dir), programme.status.formats,
+                              boundaries=boundaries, skip_unchanged=True, state=state)
         paths["accuracy"] = write_accuracy_table(accuracy_table(state, programme),
                                                  layout.status_dir(programme.processed_dir))
     return paths  # the status table artifact is made by the flow, on the root run

@@ -7,6 +7,8 @@ import functools
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,9 +42,7 @@ def demo_inbox(tmp_path_factory):
     """
     from atlas.demo.programme import MANIFEST_NAME, DemoManifest, generate_demo
 
-    base = tmp_path_factory.getbasetemp()
-    cache = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "demo_cache"
-    cache.mkdir(exist_ok=True)
+    cache = _shared_dir(tmp_path_factory, "demo_cache")
 
     def copy(programme, countries: list[str], window: tuple[float, float, float, float]) -> DemoManifest:
         data = programme.root / "data"
@@ -53,28 +53,89 @@ def demo_inbox(tmp_path_factory):
         settings = (list(countries), [float(v) for v in window], programme.members, programme.deliverables,
                     programme.salinity, programme.equal_area_crs)
         key = hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
-        with open(cache / f"{key}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # another worker generating the same demo: wait for it
-            if not (cache / key).is_dir():
-                building = cache / f"{key}.building"
-                shutil.rmtree(building, ignore_errors=True)
-                generate_demo(programme.with_root(building), countries=countries, window=window)
-                building.rename(cache / key)
+        _build_once(cache / key, lambda building: generate_demo(programme.with_root(building), countries=countries,
+                                                                window=window))
         shutil.copytree(cache / key / "data", data, dirs_exist_ok=True)  # copy2: the generated files' times kept
         return DemoManifest.from_json((programme.reference_boundaries.parent / MANIFEST_NAME).read_text("utf-8"))
 
     return copy
 
 
-@pytest.fixture(scope="session")
-def prefect_harness(tmp_path_factory):
-    """A throwaway Prefect database and server for flow runs in tests."""
-    os.environ.setdefault("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect_home")))
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from prefect.testing.utilities import prefect_test_harness
+def _shared_dir(tmp_path_factory, name: str) -> Path:
+    """A folder under the session's base temporary folder, the same for every xdist worker of the session."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+    folder.mkdir(exist_ok=True)
+    return folder
 
-    with prefect_test_harness(server_startup_timeout=120):
+
+def _build_once(target: Path, build) -> Path:
+    """``build(folder)`` into ``target`` unless another worker built it already; workers wait for each other."""
+    with open(target.with_name(target.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another worker building the same: wait for it
+        if not target.is_dir():
+            building = target.with_name(target.name + ".building")
+            shutil.rmtree(building, ignore_errors=True)
+            build(building)
+            building.rename(target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def prefect_database(tmp_path_factory):
+    """``prefect_database(home)``: copies a new, migrated Prefect database into a Prefect home, as `atlas demo`
+    prepares one for the first `atlas run` (atlas/prefect_server.py).
+
+    Prefect's ~120 migrations cost about 12 s of CPU for every new database; the tests' servers (the harness, the
+    operations server, the portal's run) each start from a copy of one database made once for the session.
+    """
+    from atlas.prefect_server import CREATE_DATABASE, DATABASE_NAME
+
+    def build(folder: Path) -> None:
+        folder.mkdir()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+        subprocess.run([sys.executable, "-c", CREATE_DATABASE], env={**env, "PREFECT_HOME": str(folder)},
+                       check=True, capture_output=True, timeout=300)
+
+    template = _build_once(_shared_dir(tmp_path_factory, "prefect_database") / "home", build)
+
+    def copy(home: Path) -> Path:
+        home.mkdir(parents=True, exist_ok=True)
+        assert not (home / DATABASE_NAME).exists(), "prefect_database copies into a new Prefect home only"
+        for path in template.glob(DATABASE_NAME + "*"):  # the database and any journal of it
+            shutil.copy2(path, home / path.name)
+        return home / DATABASE_NAME
+
+    return copy
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory, prefect_database):
+    """A throwaway Prefect server and database for the flows the tests run in process.
+
+    The server is the one `atlas run` starts (atlas/prefect_server.py), on a copy of the session's database;
+    this process's Prefect settings point at it for the session, its environment is left as it was.
+    """
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from atlas import prefect_server
+
+    os.environ.setdefault("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect_client")))  # the flows' own files
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    home = tmp_path_factory.mktemp("prefect_server")
+    prefect_database(home)
+    environ = dict(os.environ)
+    os.environ["PREFECT_HOME"] = str(home)  # the server's database
+    try:
+        server = prefect_server.start(home)
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)  # start() points this process's environment at the server: not the tests'
+    server.wait_ready(timeout=120)
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
         yield
+    # the server stops when this process exits (start() registered that), after Prefect's own exit handlers sent
+    # the flows' last logs to it, as at the end of `atlas run`
 
 
 # `make test` runs the tests on two workers (pytest-xdist, --dist loadscope): a module's tests go to one worker, so a

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from inbox_helpers import status_tables_only
 
 from atlas.cli import main
 from atlas.config import DEFAULT_CONFIG
@@ -102,6 +103,7 @@ def test_artifacts_and_the_per_country_summary_are_on_the_deployment_run(config,
     from atlas.demo.programme import generate_demo
     from flows.deployments import CONFIG_ENV, process_inbox
 
+    config.write_text(status_tables_only(config.read_text(encoding="utf-8")), encoding="utf-8")
     generate_demo(load_programme(config), countries=["BTN", "LKA"], window=(79.0, 5.5, 82.5, 10.0))
     monkeypatch.setenv(CONFIG_ENV, str(config))
     state = process_inbox(deliverable="book_chapter", return_state=True)

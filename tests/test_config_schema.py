@@ -97,6 +97,17 @@ def test_country_order_names_members():
         validate_settings(raw, Programme)
 
 
+def test_status_formats_name_export_formats():
+    raw = copy.deepcopy(RAW)
+    raw["status"]["formats"] = ["csv", "pgn", "docx"]
+    with pytest.raises(ConfigError) as err:
+        validate_settings(raw, Programme)
+    assert "[status] formats 'pgn': not an export format, did you mean png?" in str(err.value)
+    assert "[status] formats 'docx': not an export format; formats are csv, xlsx, md, html, png, svg" in str(err.value)
+    raw["status"]["formats"] = ["csv", "md"]
+    validate_settings(raw, Programme)
+
+
 def test_a_wrong_deadline_and_a_missing_setting():
     raw = copy.deepcopy(RAW)
     raw["deliverables"]["soil_map"]["deadline"] = "2026-13-45"

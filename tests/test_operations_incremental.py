@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import rasterio
-from inbox_helpers import change_salinity
+from inbox_helpers import change_salinity, without_status_maps
 
 from atlas import layout, stages
 from atlas.config import load_programme
@@ -25,9 +25,9 @@ def runs(tmp_path_factory, demo_inbox, request):
     """Four runs: one with a failing and a flaky country, a repair run, a no-op run, a run after a change."""
     root = tmp_path_factory.mktemp("incremental")
     base = load_programme().with_root(root)
-    programme = replace(
+    programme = without_status_maps(replace(
         base, region_bounds=WINDOW, extra={**base.extra, "operations": {"retries": 2, "retry_delay_seconds": 0.1}}
-    )
+    ))
     demo_inbox(programme, COUNTRIES, WINDOW)
     request.getfixturevalue("prefect_harness")  # after the demo, which the other worker may be waiting for
     from flows.pipeline import run_pipeline
@@ -73,6 +73,13 @@ def test_a_failed_country_does_not_stop_the_others_and_is_named(runs):
     assert "KHM/salinity_map/v1" in processed and "THA/soil_map/v1" in processed
     assert not any(p.startswith("THA/salinity_map") for p in processed)
     assert "GSSmap" in first["rebuilt"]
+
+
+def test_the_runs_write_the_status_formats_the_programme_names(runs):
+    folder = layout.status_dir(runs["programme"].processed_dir)
+    written = {p.suffix for p in folder.iterdir() if p.name.startswith("status")}
+    assert written == {".csv", ".md"}  # [status] formats = ["csv", "md"]: no maps, no workbook, no page
+    assert runs["pending"]["noop"].reasons == []  # and `atlas run` knows the exports are up to date
 
 
 def test_transient_errors_are_retried(runs):

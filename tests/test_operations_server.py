@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import rasterio
-from inbox_helpers import change_salinity
+from inbox_helpers import change_salinity, status_tables_only
 
 from atlas import layout
 from atlas.config import DEFAULT_CONFIG, load_programme
@@ -51,9 +51,10 @@ def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, prefect_database):
     """`prefect server start` on a free loopback port with its own PREFECT_HOME; yields the client environment."""
     home = tmp_path_factory.mktemp("prefect_server")
+    prefect_database(home)  # a new database, migrated once for the session
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false")
@@ -91,7 +92,7 @@ def _programme_toml(root: Path, demo_inbox) -> Path:
     text = DEFAULT_CONFIG.read_text(encoding="utf-8")
     text = re.sub(r"(?m)^bounds = .*$", f"bounds = {list(WINDOW)}", text)
     text = re.sub(r"(?ms)^\[operations\]\n.*?(?=^\S*\[|^# )", "", text)
-    text = text.replace("[members]", OPERATIONS + "[members]", 1)
+    text = status_tables_only(text.replace("[members]", OPERATIONS + "[members]", 1))
     path = root / "programme.toml"
     path.write_text(text, encoding="utf-8")
     programme = load_programme(path)

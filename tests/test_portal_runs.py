@@ -10,6 +10,7 @@ import re
 import shutil
 import time
 
+from inbox_helpers import status_tables_only
 from portal_helpers import login, send, upload
 
 from atlas.config import DEFAULT_CONFIG, load_programme
@@ -20,12 +21,16 @@ COUNTRIES = ["KHM", "THA"]  # the demo the operations tests use: generated once 
 RUN_DEADLINE_S = 900
 
 
-def test_the_secretariat_starts_the_real_run_and_the_country_page_shows_publication(tmp_path, demo_inbox):
+def test_the_secretariat_starts_the_real_run_and_the_country_page_shows_publication(tmp_path, demo_inbox,
+                                                                                    prefect_database, monkeypatch):
     root = tmp_path / "atlas"
     root.mkdir()
+    for name in ("PREFECT_HOME", "PREFECT_API_URL"):  # the run uses the project's own Prefect home, as in production
+        monkeypatch.delenv(name, raising=False)
+    prefect_database(root / ".prefect")  # the project's Prefect database, as `atlas demo` prepares it
     config = root / "programme.toml"
-    config.write_text(re.sub(r"(?m)^bounds = .*$", f"bounds = {list(WINDOW)}",
-                             DEFAULT_CONFIG.read_text(encoding="utf-8")), encoding="utf-8")
+    config.write_text(status_tables_only(re.sub(r"(?m)^bounds = .*$", f"bounds = {list(WINDOW)}",
+                                                DEFAULT_CONFIG.read_text(encoding="utf-8"))), encoding="utf-8")
     programme = load_programme(config)
     demo_inbox(programme, COUNTRIES, WINDOW)
     source = tmp_path / "focal_point"  # the files a focal point has on her computer; the inbox starts empty

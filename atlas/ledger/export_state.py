@@ -14,11 +14,12 @@ from pathlib import Path
 
 from atlas.atomic import write_text_atomic
 from atlas.config import Programme
+from atlas.config_schema import STATUS_FORMATS
 from atlas.ledger.schema import StatusRow
 from atlas.ledger.status_table import status_records
 
 FINGERPRINT = ".exports_fingerprint.json"
-ALL_FORMATS = ("csv", "xlsx", "md", "html", "png", "svg")
+ALL_FORMATS = STATUS_FORMATS  # what [status] formats and `atlas status export --format` may name
 # Raised whenever the exports change their look or content: exports of an older pipeline are redrawn.
 EXPORTS_LAYOUT = 4  # 4: days kept with their "d" in the HTML; maps drawn from simplified shapes
 
