@@ -140,13 +140,14 @@ def prefect_harness(tmp_path_factory, prefect_database):
 
 # `make test` runs the tests on two workers (pytest-xdist, --dist loadscope): a module's tests go to one worker, so a
 # run the module shares (a module-scoped fixture) is made once; the modules using prefect_harness share one worker,
-# so the Prefect test harness (a server and its database) starts once. The long runs start first, the slowest
-# first, and the short tests fill in around them.
+# so the Prefect test harness (a server and its database) starts once. The long runs start first, and the short
+# tests fill in around them. The demo's own tests go before the harness: while they run on one worker, the other
+# makes the session's Prefect database and the operations demo, which the harness modules would otherwise wait for.
 LONG_RUNS_FIRST = (
     "test_operations_server.py",  # a Prefect server; a run killed, two at once, a served deployment
+    "test_demo.py",  # demo programmes generated
     "prefect_harness",  # the modules running flows in process: four flow runs, one, deployment runs...
     "test_portal_runs.py",  # a real `atlas run` started from the portal
-    "test_demo.py",  # demo programmes generated
 )
 
 
