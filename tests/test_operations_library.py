@@ -170,6 +170,27 @@ def test_programme_and_submissions_travel_to_dask_workers(programme):
     assert pickle.loads(pickle.dumps(subs)) == subs
 
 
+def test_a_run_removes_its_exports_of_formats_no_longer_configured_and_nothing_else(programme, tmp_path, caplog):
+    keys = ["book_chapter"]  # one map and the panel
+    programme = replace(programme, deliverables={k: programme.deliverables[k] for k in keys})
+    ledger = Ledger(programme.ledger_path, programme)
+    out = tmp_path / "status"
+    first = export_status(ledger, programme, out, ["csv", "png", "html"], today=TODAY, skip_unchanged=True)
+    assert {p.name for p in first["png"]} == {"status_map_book_chapter.png", "status_map_panel.png"}
+    (out / "notes.png").write_bytes(b"the secretariat's own file")  # not written by an export: never removed
+    with caplog.at_level("WARNING", logger="atlas.ledger.exports"):
+        second = export_status(ledger, programme, out, ["csv"], today=TODAY, skip_unchanged=True)
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
+        "notes.png", "status.csv", "summary.txt"]
+    assert second["csv"] == [out / "status.csv"]
+    assert "3 files of formats no longer in [status] formats removed" in caplog.text
+    assert "status_map_panel.png" in caplog.text and "status.html" in caplog.text
+    # `atlas status export` (no skip_unchanged) writes what it is asked for and removes nothing
+    export_status(ledger, programme, out, ["png"], today=TODAY)
+    export_status(ledger, programme, out, ["csv"], today=TODAY)
+    assert (out / "status_map_panel.png").is_file()
+
+
 def test_only_the_maps_whose_content_changed_are_redrawn(programme, tmp_path):
     keys = ["salinity_map", "soil_map", "book_chapter"]  # three maps and the panel: enough to tell kept from drawn
     programme = replace(programme, deliverables={k: programme.deliverables[k] for k in keys})

@@ -69,6 +69,18 @@ def map_fingerprint(content: dict) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def exported_files(out_dir: Path) -> dict[str, list[Path]]:
+    """The files the last export recorded writing, by format (empty when there is no record)."""
+    try:
+        files = json.loads((Path(out_dir) / FINGERPRINT).read_text(encoding="utf-8")).get("files", {})
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return {}
+    if not isinstance(files, dict):
+        return {}
+    return {str(kind): [Path(out_dir) / Path(str(name)).name for name in names]
+            for kind, names in files.items() if isinstance(names, list)}
+
+
 def drawn_maps(out_dir: Path) -> dict[str, str]:
     """The fingerprint of each map file of the last export (file name: fingerprint); empty when unknown."""
     try:

@@ -26,6 +26,7 @@ from atlas.ledger.export_state import (
     FINGERPRINT,
     boundaries_identity,
     drawn_maps,
+    exported_files,
     ledger_fingerprint,
     map_fingerprint,
     store_fingerprint,
@@ -47,7 +48,7 @@ from atlas.ledger.status_table import (
 )
 from atlas.ledger.store import Ledger
 from atlas.natural_earth import natural_earth_world
-from atlas.wording import noun
+from atlas.wording import noun, plural
 
 __all__ = ["ALL_FORMATS", "FINGERPRINT", "ExportError", "export_status", "status_markdown"]
 
@@ -424,6 +425,17 @@ def _draw_or_keep(draw, paths: list[Path], content: dict, previous: dict[str, st
     maps.update({p.name: fingerprint for p in paths})
 
 
+def _remove_formats_no_longer_written(out_dir: Path, formats: list[str]) -> None:
+    """Remove what the last export wrote (its own record says so) in formats no longer written, saying so."""
+    stale = [p for kind, paths in exported_files(out_dir).items() if kind in ALL_FORMATS and kind not in formats
+             for p in paths if p.is_file()]
+    for path in stale:
+        path.unlink()
+    if stale:
+        log.warning("status exports: %s of formats no longer in [status] formats removed (%s)",
+                    plural(len(stale), "file"), ", ".join(p.name for p in stale))
+
+
 def check_formats(formats: Iterable[str]) -> list[str]:
     """The export formats asked for, normalised; ExportError names any unknown one."""
     formats = [f.lower().lstrip(".") for f in formats]
@@ -448,9 +460,11 @@ def export_status(
 
     With ``skip_unchanged`` (the pipeline's re-runs) nothing is redrawn when the ledger's status rows,
     the day, the formats and the reference layer are those of the last export: the maps alone take
-    seconds. ``boundaries`` given by a caller are taken to be the programme's reference layer. ``state``: the
-    run's resolved state after publishing (``ResolvedState.published``), the one value every cell is written
-    from; without it (``atlas status export``), the ledger's state with what the current release holds.
+    seconds; and files the last export wrote in a format no longer asked for ([status] formats changed) are
+    removed, so no map or page is left behind that stops being brought up to date. ``boundaries`` given by a
+    caller are taken to be the programme's reference layer. ``state``: the run's resolved state after
+    publishing (``ResolvedState.published``), the one value every cell is written from; without it
+    (``atlas status export``), the ledger's state with what the current release holds.
     """
     formats = check_formats(formats)
     today = today or (state.today if state is not None else dt.date.today())
@@ -511,6 +525,8 @@ def export_status(
                          *(s.sentence(deadline_header(s.deliverable, programme)) for s in status_summary(rows))])
     written["summary"] = [_replace_into(out_dir / "summary.txt",
                                         lambda p: p.write_text(summary + "\n", encoding="utf-8"))]
+    if skip_unchanged:
+        _remove_formats_no_longer_written(out_dir, formats)
     # the fingerprint goes last: an export interrupted before it is redone by the next run
     store_fingerprint(out_dir, fingerprint, written, maps)
     log.info("status exports in %s: %s", out_dir, ", ".join(f"{k} ({len(v)})" for k, v in written.items()))
