@@ -1,4 +1,4 @@
-"""Test helpers that act like a country sending files (shared by several test modules)."""
+"""Test helpers that act like a country sending files, and the programme settings several test modules share."""
 
 from __future__ import annotations
 
