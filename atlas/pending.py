@@ -80,7 +80,7 @@ def pending_work(programme: Programme, country: str | None = None, deliverable: 
         fingerprint = ledger_fingerprint(ledger.status_rows(today), programme, programme.status.formats, today,
                                          boundaries_identity(programme))
     if unchanged_exports(layout.status_dir(programme.processed_dir), fingerprint) is None:
-        out.reasons.append("status exports to redraw (ledger or day changed)")
+        out.reasons.append("status exports to redraw (ledger, day or [status] formats changed)")
     return out
 
 
