@@ -457,8 +457,8 @@ def _resolve_within(country: str, units: gpd.GeoDataFrame, rule: str, ea: str):
     k = int(frame["area_km2"].to_numpy().argmax())
     finding = Finding("harmonize.overlaps_within", Severity.FIXED,
                       f"{country}: {plural(len(frame), 'pair')} of overlapping map units ({total:.3f} km2) resolved "
-                      "by the "
-                      f"'{rule}' rule, so each place counts once (overlaps under 1 m² are noise, as in validation)",
+                      f"by the '{rule}' rule, so each place counts once (overlaps under 1 m² are noise, as in "
+                      "validation)",
                       Location(feature=country, lon=float(frame.lon[k]), lat=float(frame.lat[k])),
                       observed={"pairs": len(frame), "area_km2": round(total, 4), "rule": rule}, expected=0,
                       hint="remove the overlaps at source so every place belongs to one map unit")

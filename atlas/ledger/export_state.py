@@ -41,15 +41,29 @@ def ledger_fingerprint(rows: Sequence[StatusRow], programme: Programme, formats:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def unchanged_exports(out_dir: Path, fingerprint: str) -> dict[str, list[Path]] | None:
-    """The files of the last export if it was made from the same fingerprint and all of them still exist."""
+def _stored(out_dir: Path) -> dict:
+    """The last export's own record (FINGERPRINT): its fingerprint, files and maps; {} when missing or unreadable."""
     try:
         stored = json.loads((Path(out_dir) / FINGERPRINT).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
-        return None
+        return {}
+    return stored if isinstance(stored, dict) else {}
+
+
+def _files(stored: dict, out_dir: Path) -> dict[str, list[Path]]:
+    files = stored.get("files")
+    if not isinstance(files, dict):
+        return {}
+    return {str(kind): [Path(out_dir) / Path(str(name)).name for name in names]
+            for kind, names in files.items() if isinstance(names, list)}
+
+
+def unchanged_exports(out_dir: Path, fingerprint: str) -> dict[str, list[Path]] | None:
+    """The files of the last export if it was made from the same fingerprint and all of them still exist."""
+    stored = _stored(out_dir)
     if stored.get("fingerprint") != fingerprint:
         return None
-    written = {kind: [Path(out_dir) / name for name in names] for kind, names in stored.get("files", {}).items()}
+    written = _files(stored, out_dir)
     if not all(p.is_file() for paths in written.values() for p in paths):
         return None
     return written
@@ -71,20 +85,10 @@ def map_fingerprint(content: dict) -> str:
 
 def exported_files(out_dir: Path) -> dict[str, list[Path]]:
     """The files the last export recorded writing, by format (empty when there is no record)."""
-    try:
-        files = json.loads((Path(out_dir) / FINGERPRINT).read_text(encoding="utf-8")).get("files", {})
-    except (OSError, json.JSONDecodeError, AttributeError):
-        return {}
-    if not isinstance(files, dict):
-        return {}
-    return {str(kind): [Path(out_dir) / Path(str(name)).name for name in names]
-            for kind, names in files.items() if isinstance(names, list)}
+    return _files(_stored(out_dir), out_dir)
 
 
 def drawn_maps(out_dir: Path) -> dict[str, str]:
     """The fingerprint of each map file of the last export (file name: fingerprint); empty when unknown."""
-    try:
-        maps = json.loads((Path(out_dir) / FINGERPRINT).read_text(encoding="utf-8")).get("maps", {})
-    except (OSError, json.JSONDecodeError, AttributeError):
-        return {}
+    maps = _stored(out_dir).get("maps", {})
     return maps if isinstance(maps, dict) else {}

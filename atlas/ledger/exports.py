@@ -491,10 +491,9 @@ def export_status(
                 base.extend([one_per_country(shapes), one_per_country(natural_earth_world())])  # once, not per map
             return base
 
-        common = {"programme": programme.name, "today": today, "bounds": programme.region_bounds,
-                  "points": programme.status.map_points, "boundaries": boundaries_identity(programme),
-                  "members": programme.members}
         points = programme.status.map_points
+        common = {"programme": programme.name, "today": today, "bounds": programme.region_bounds,
+                  "points": points, "boundaries": boundaries_identity(programme), "members": programme.members}
         for key, deliverable in programme.deliverables.items():
             content = {**common, "map": key, "title": deliverable.title, "deadline": deliverable.deadline,
                        "rows": status_records([r for r in rows if r.deliverable == key])}
